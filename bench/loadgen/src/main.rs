@@ -1,0 +1,2 @@
+//! Remote-write load generator for bench/ingest.sh.
+fn main() {}

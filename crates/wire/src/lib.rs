@@ -1,0 +1,3 @@
+//! Wire codecs: Prometheus remote-write 1.0 (protobuf + snappy), the text
+//! exposition format and OpenMetrics text, and OTLP metrics (protobuf and
+//! JSON) translated to Prometheus samples. Pure functions, no I/O.

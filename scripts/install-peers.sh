@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the peers the interop tests talk to, from Debian and PyPI.
+set -euo pipefail
+need=()
+command -v prometheus >/dev/null || need+=(prometheus)
+command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+python3 -c 'import opentelemetry.exporter.otlp.proto.http' 2>/dev/null \
+  || pip install -q opentelemetry-sdk opentelemetry-exporter-otlp-proto-http
