@@ -364,7 +364,7 @@ fn format_float(v: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::proto::*;
     use super::*;
 
