@@ -114,6 +114,31 @@ mod tests {
         assert_eq!(from_proto.len(), translate::tests::INSTRUMENTS_GOLDEN.len());
     }
 
+    /// Bodies written by the OpenTelemetry Python SDK (`testdata/generate.py`)
+    /// decode to the series in `testdata/sdk_series.txt`, from either
+    /// encoding. `UPDATE_GOLDEN=1 cargo test -p homeostat-wire` rewrites it.
+    #[test]
+    fn sdk_generated_requests_decode_to_the_golden_series() {
+        let from_proto =
+            decode_protobuf(include_bytes!("otlp/testdata/sdk_request.pb")).expect("protobuf");
+        let from_json =
+            decode_json(include_bytes!("otlp/testdata/sdk_request.json")).expect("json");
+        assert_eq!(from_json, from_proto);
+        let mut rendered = String::new();
+        for s in &from_proto {
+            for sample in &s.samples {
+                rendered.push_str(&format!("{} {} {}\n", s.labels, sample.t, sample.v));
+            }
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/otlp/testdata/sdk_series.txt");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &rendered).expect("write golden");
+        }
+        let golden = std::fs::read_to_string(&path).expect("golden file");
+        assert_eq!(rendered, golden);
+    }
+
     #[test]
     fn json_accepts_special_doubles_and_complex_attributes() {
         let body = r#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"g","gauge":{"dataPoints":[
