@@ -205,34 +205,30 @@ impl MetricCtx<'_> {
         Ok(t)
     }
 
-    /// Labels for one series of a data point: attributes first, then the
-    /// labels the translation owns (job, instance, scope, le/quantile, name),
-    /// which win over an attribute of the same name.
-    fn labels(
-        &self,
-        point: usize,
-        attrs: &[KeyValue],
-        name: &str,
-        extra: Option<(&str, &str)>,
-    ) -> Result<Labels, OtlpError> {
+    /// A data point's labels without name, `le` or `quantile`: attributes
+    /// first, then the labels the translation owns (job, instance, scope),
+    /// which win over an attribute of the same name. Computed once per point
+    /// and shared by all the series (buckets, sum, count) the point yields.
+    fn point_labels(&self, attrs: &[KeyValue]) -> BTreeMap<String, String> {
         let mut map = attributes::to_label_map(attrs, |_| false);
         map.extend(self.base.iter().map(|(k, v)| (k.clone(), v.clone())));
-        if let Some((k, v)) = extra {
-            map.insert(k.to_string(), v.to_string());
-        }
-        map.insert(METRIC_NAME.to_string(), name.to_string());
-        to_labels(map).map_err(|detail| self.point_err(point, detail))
+        map
     }
 
     fn emit(
         &mut self,
         point: usize,
-        attrs: &[KeyValue],
+        labels: &BTreeMap<String, String>,
         name: &str,
         extra: Option<(&str, &str)>,
         sample: Sample,
     ) -> Result<(), OtlpError> {
-        let labels = self.labels(point, attrs, name, extra)?;
+        let mut map = labels.clone();
+        if let Some((k, v)) = extra {
+            map.insert(k.to_string(), v.to_string());
+        }
+        map.insert(METRIC_NAME.to_string(), name.to_string());
+        let labels = to_labels(map).map_err(|detail| self.point_err(point, detail))?;
         self.out.push(labels, sample);
         Ok(())
     }
@@ -240,6 +236,7 @@ impl MetricCtx<'_> {
     fn numbers(&mut self, name: &str, points: &[NumberDataPoint]) -> Result<(), OtlpError> {
         for (i, p) in points.iter().enumerate() {
             let t = self.timestamp(i, p.time_unix_nano)?;
+            let labels = self.point_labels(&p.attributes);
             let v = if p.flags & FLAG_NO_RECORDED_VALUE != 0 {
                 stale_nan()
             } else {
@@ -249,7 +246,7 @@ impl MetricCtx<'_> {
                     None => return Err(self.point_err(i, "no value (want asDouble or asInt)")),
                 }
             };
-            self.emit(i, &p.attributes, name, None, Sample::new(t, v))?;
+            self.emit(i, &labels, name, None, Sample::new(t, v))?;
         }
         Ok(())
     }
@@ -261,6 +258,7 @@ impl MetricCtx<'_> {
         p: &HistogramDataPoint,
     ) -> Result<(), OtlpError> {
         let t = self.timestamp(i, p.time_unix_nano)?;
+        let labels = self.point_labels(&p.attributes);
         let stale = p.flags & FLAG_NO_RECORDED_VALUE != 0;
         let value = |v: f64| if stale { stale_nan() } else { not_stale(v) };
         if !p.bucket_counts.is_empty() && p.bucket_counts.len() != p.explicit_bounds.len() + 1 {
@@ -292,30 +290,30 @@ impl MetricCtx<'_> {
                 cumulative = cumulative.saturating_add(*count);
                 let le = format_float(*bound);
                 let sample = Sample::new(t, value(cumulative as f64));
-                self.emit(i, &p.attributes, &bucket, Some(("le", &le)), sample)?;
+                self.emit(i, &labels, &bucket, Some(("le", &le)), sample)?;
             }
         }
         let count = value(p.count as f64);
         self.emit(
             i,
-            &p.attributes,
+            &labels,
             &bucket,
             Some(("le", "+Inf")),
             Sample::new(t, count),
         )?;
         self.emit(
             i,
-            &p.attributes,
+            &labels,
             &format!("{name}_count"),
             None,
             Sample::new(t, count),
         )?;
         if let Some(sum) = p.sum {
             let sample = Sample::new(t, value(sum));
-            self.emit(i, &p.attributes, &format!("{name}_sum"), None, sample)?;
+            self.emit(i, &labels, &format!("{name}_sum"), None, sample)?;
         } else if stale {
             let sample = Sample::new(t, stale_nan());
-            self.emit(i, &p.attributes, &format!("{name}_sum"), None, sample)?;
+            self.emit(i, &labels, &format!("{name}_sum"), None, sample)?;
         }
         Ok(())
     }
@@ -327,6 +325,7 @@ impl MetricCtx<'_> {
         p: &SummaryDataPoint,
     ) -> Result<(), OtlpError> {
         let t = self.timestamp(i, p.time_unix_nano)?;
+        let labels = self.point_labels(&p.attributes);
         let stale = p.flags & FLAG_NO_RECORDED_VALUE != 0;
         let value = |v: f64| if stale { stale_nan() } else { not_stale(v) };
         for q in &p.quantile_values {
@@ -335,12 +334,12 @@ impl MetricCtx<'_> {
             }
             let label = format_float(q.quantile);
             let sample = Sample::new(t, value(q.value));
-            self.emit(i, &p.attributes, name, Some(("quantile", &label)), sample)?;
+            self.emit(i, &labels, name, Some(("quantile", &label)), sample)?;
         }
         let sum = Sample::new(t, value(p.sum));
-        self.emit(i, &p.attributes, &format!("{name}_sum"), None, sum)?;
+        self.emit(i, &labels, &format!("{name}_sum"), None, sum)?;
         let count = Sample::new(t, value(p.count as f64));
-        self.emit(i, &p.attributes, &format!("{name}_count"), None, count)?;
+        self.emit(i, &labels, &format!("{name}_count"), None, count)?;
         Ok(())
     }
 }
