@@ -32,6 +32,8 @@
 mod attributes;
 mod base64;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod json;
 mod names;
 mod proto;
@@ -65,7 +67,7 @@ mod tests {
 
     use super::*;
 
-    /// The same request as `translate::tests::instruments_request`, written the
+    /// The same request as `fixtures::instruments_request`, written the
     /// way OTLP/JSON exporters write it, with the encoding's variations mixed in:
     /// 64-bit integers as strings and as numbers, enums as integers and names,
     /// hex trace ids in an exemplar, unknown keys, nulls.
@@ -107,11 +109,11 @@ mod tests {
 
     #[test]
     fn json_and_protobuf_encodings_of_one_request_decode_to_the_same_series() {
-        let proto_body = translate::tests::instruments_request().encode_to_vec();
+        let proto_body = fixtures::instruments_request().encode_to_vec();
         let from_proto = decode_protobuf(&proto_body).expect("protobuf decodes");
         let from_json = decode_json(INSTRUMENTS_JSON.as_bytes()).expect("json decodes");
         assert_eq!(from_json, from_proto);
-        assert_eq!(from_proto.len(), translate::tests::INSTRUMENTS_GOLDEN.len());
+        assert_eq!(from_proto.len(), fixtures::INSTRUMENTS_GOLDEN.len());
     }
 
     /// Bodies written by the OpenTelemetry Python SDK (`testdata/generate.py`)
@@ -195,7 +197,7 @@ mod tests {
                 })),
             };
         }
-        let mut req = translate::tests::instruments_request();
+        let mut req = fixtures::instruments_request();
         req.resource_metrics[0]
             .resource
             .as_mut()
@@ -234,7 +236,7 @@ mod tests {
         fn corrupted_valid_bodies_never_panic(
             edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
         ) {
-            let mut proto_body = translate::tests::instruments_request().encode_to_vec();
+            let mut proto_body = fixtures::instruments_request().encode_to_vec();
             let mut json_body = INSTRUMENTS_JSON.as_bytes().to_vec();
             for (at, byte) in &edits {
                 let i = at.index(proto_body.len());
