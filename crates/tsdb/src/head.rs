@@ -22,6 +22,8 @@ use series::{Interner, MemSeries, SeriesData};
 
 const SHARDS: usize = 16;
 
+type IdMap = HashMap<u64, Arc<MemSeries>>;
+
 #[derive(Debug, Default)]
 struct Shard {
     /// Label hash → series; more than one entry only on a hash collision.
@@ -31,7 +33,7 @@ struct Shard {
 #[derive(Debug)]
 pub(crate) struct Head {
     by_hash: Box<[RwLock<Shard>]>,
-    by_id: Box<[RwLock<HashMap<u64, Arc<MemSeries>>>]>,
+    by_id: Box<[RwLock<IdMap>]>,
     postings: RwLock<Postings>,
     interner: Interner,
     next_id: AtomicU64,
