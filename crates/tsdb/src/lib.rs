@@ -1,1 +1,3 @@
 //! The embedded time-series store.
+
+pub mod chunk;
