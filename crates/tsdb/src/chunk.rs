@@ -36,10 +36,8 @@ impl BitWriter {
             self.buf.push(0);
             self.free = 8;
         }
-        if bit {
-            if let Some(last) = self.buf.last_mut() {
-                *last |= 1 << (self.free - 1);
-            }
+        if bit && let Some(last) = self.buf.last_mut() {
+            *last |= 1 << (self.free - 1);
         }
         self.free -= 1;
     }

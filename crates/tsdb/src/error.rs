@@ -10,8 +10,14 @@ pub enum TsdbError {
         source: std::io::Error,
     },
     #[error("corrupt data in {path} at offset {offset}: {detail}")]
-    Corrupt { path: String, offset: u64, detail: String },
-    #[error("data directory {0} is locked by another process (remove the lock file only if none runs)")]
+    Corrupt {
+        path: String,
+        offset: u64,
+        detail: String,
+    },
+    #[error(
+        "data directory {0} is locked by another process (remove the lock file only if none runs)"
+    )]
     Locked(String),
     #[error("invalid option: {0}")]
     InvalidOption(String),
@@ -21,7 +27,10 @@ pub enum TsdbError {
 
 impl TsdbError {
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        TsdbError::Io { path: path.as_ref().display().to_string(), source }
+        TsdbError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -39,9 +48,14 @@ impl From<TsdbError> for StorageError {
         match e {
             TsdbError::Storage(s) => s,
             TsdbError::Io { source, .. } => StorageError::Io(source),
-            TsdbError::Corrupt { path, offset, detail } => {
-                StorageError::Corrupt { path, detail: format!("offset {offset}: {detail}") }
-            }
+            TsdbError::Corrupt {
+                path,
+                offset,
+                detail,
+            } => StorageError::Corrupt {
+                path,
+                detail: format!("offset {offset}: {detail}"),
+            },
             other => StorageError::Unavailable(other.to_string()),
         }
     }

@@ -1,0 +1,155 @@
+//! The head: recent samples in memory, indexed for matcher lookups. Mutations
+//! are serialized by the database's append lock; readers take the index lock
+//! shared and each series' lock briefly.
+
+pub mod postings;
+pub mod series;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use homeostat_model::{Labels, Sample, TimeSeries};
+use homeostat_storage::Matcher;
+use parking_lot::RwLock;
+
+use postings::Postings;
+use series::MemSeries;
+
+#[derive(Debug, Default)]
+struct Index {
+    by_hash: HashMap<u64, Vec<u64>>,
+    series: HashMap<u64, Arc<MemSeries>>,
+    postings: Postings,
+    next_id: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Head {
+    index: RwLock<Index>,
+}
+
+impl Head {
+    pub fn get(&self, labels: &Labels) -> Option<Arc<MemSeries>> {
+        let idx = self.index.read();
+        let ids = idx.by_hash.get(&labels.stable_hash())?;
+        ids.iter()
+            .filter_map(|id| idx.series.get(id))
+            .find(|s| &s.labels == labels)
+            .cloned()
+    }
+
+    pub fn by_id(&self, id: u64) -> Option<Arc<MemSeries>> {
+        self.index.read().series.get(&id).cloned()
+    }
+
+    /// Creates a series; `id` is given on WAL replay, allocated otherwise.
+    pub fn create(&self, labels: Labels, id: Option<u64>) -> Arc<MemSeries> {
+        let mut idx = self.index.write();
+        let id = id.unwrap_or(idx.next_id);
+        idx.next_id = idx.next_id.max(id + 1);
+        let s = Arc::new(MemSeries {
+            id,
+            labels,
+            data: Default::default(),
+        });
+        idx.by_hash
+            .entry(s.labels.stable_hash())
+            .or_default()
+            .push(id);
+        idx.postings.add(id, &s.labels);
+        idx.series.insert(id, s.clone());
+        s
+    }
+
+    pub fn num_series(&self) -> usize {
+        self.index.read().series.len()
+    }
+
+    pub fn all_series(&self) -> Vec<Arc<MemSeries>> {
+        self.index.read().series.values().cloned().collect()
+    }
+
+    fn matching(&self, matchers: &[Matcher]) -> Vec<Arc<MemSeries>> {
+        let idx = self.index.read();
+        idx.postings
+            .select(matchers)
+            .iter()
+            .filter_map(|id| idx.series.get(id).cloned())
+            .collect()
+    }
+
+    /// Matching series with their samples in range (series without any omitted).
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<TimeSeries> {
+        let mut out = Vec::new();
+        for s in self.matching(matchers) {
+            let mut samples: Vec<Sample> = Vec::new();
+            s.data.lock().samples(mint, maxt, &mut samples);
+            if !samples.is_empty() {
+                out.push(TimeSeries {
+                    labels: s.labels.clone(),
+                    samples,
+                });
+            }
+        }
+        out
+    }
+
+    /// Label sets of matching series with data overlapping the range.
+    pub fn series_in_range(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        self.matching(matchers)
+            .into_iter()
+            .filter(|s| {
+                let d = s.data.lock();
+                d.min_time().is_some_and(|lo| lo <= maxt) && d.last.is_some_and(|l| l.t >= mint)
+            })
+            .map(|s| s.labels.clone())
+            .collect()
+    }
+
+    /// Removes series that hold no samples any more (after a cut).
+    pub fn gc(&self) -> usize {
+        let mut idx = self.index.write();
+        let dead: Vec<Arc<MemSeries>> = idx
+            .series
+            .values()
+            .filter(|s| s.data.lock().chunk_count() == 0)
+            .cloned()
+            .collect();
+        for s in &dead {
+            idx.series.remove(&s.id);
+            idx.postings.remove(s.id, &s.labels);
+            let h = s.labels.stable_hash();
+            if let Some(ids) = idx.by_hash.get_mut(&h) {
+                ids.retain(|&i| i != s.id);
+                if ids.is_empty() {
+                    idx.by_hash.remove(&h);
+                }
+            }
+        }
+        dead.len()
+    }
+
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let idx = self.index.read();
+        let mut range: Option<(i64, i64)> = None;
+        for s in idx.series.values() {
+            let d = s.data.lock();
+            if let (Some(lo), Some(last)) = (d.min_time(), d.last) {
+                range = Some(match range {
+                    None => (lo, last.t),
+                    Some((a, b)) => (a.min(lo), b.max(last.t)),
+                });
+            }
+        }
+        range
+    }
+
+    pub fn chunk_count(&self) -> usize {
+        self.index
+            .read()
+            .series
+            .values()
+            .map(|s| s.data.lock().chunk_count())
+            .sum()
+    }
+}
