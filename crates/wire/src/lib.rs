@@ -3,6 +3,7 @@
 //! JSON) translated to Prometheus samples. Pure functions, no I/O.
 
 mod error;
+pub mod exposition;
 pub mod remote_write;
 
 pub use error::WireError;
