@@ -80,18 +80,19 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Vec<ExpositionSa
             continue;
         }
         let s = parse_sample(line, om).map_err(err)?;
+        let family_of_created = s
+            .labels
+            .metric_name()
+            .and_then(|n| n.strip_suffix("_created"));
         if om
-            && let Some(family) = s
-                .labels
-                .metric_name()
-                .and_then(|n| n.strip_suffix("_created"))
+            && family_of_created.is_some_and(|f| {
+                matches!(
+                    types.get(f),
+                    Some(&("counter" | "histogram" | "summary" | "gaugehistogram"))
+                )
+            })
         {
-            if matches!(
-                types.get(family),
-                Some(&("counter" | "histogram" | "summary" | "gaugehistogram"))
-            ) {
-                continue;
-            }
+            continue;
         }
         out.push(s);
     }
