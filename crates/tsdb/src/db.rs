@@ -1,142 +1,274 @@
-//! [`Tsdb`]: the head and its WAL plus the persisted blocks, behind the
-//! storage traits.
+//! `Tsdb`: the append path (validate → WAL → head), WAL replay on open, and
+//! the read path over the head (and blocks, see `maintenance.rs`).
 
-mod query;
-
-use std::fs::{self, File, TryLockError};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::{self, File, OpenOptions};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use homeostat_model::{Clock, TimeSeries};
-use homeostat_storage::{AppendReport, Appender, StorageError};
-use parking_lot::Mutex;
+use homeostat_model::{Clock, Labels, Sample, TimeSeries, Timestamp};
+use homeostat_storage::{Matcher, Querier, RejectReason, SelectRequest, Series, StorageError};
+use parking_lot::{Mutex, RwLock};
 
-use crate::head::{Head, HeadReplay};
-use crate::stats::Counters;
-use crate::wal::{self, Wal};
+use crate::blockset::BlockSet;
+use crate::head::Head;
+use crate::wal::Wal;
+use crate::wal::record::Record;
 use crate::{TsdbError, TsdbOptions, TsdbStats};
 
-/// The embedded time-series store. `Send + Sync`; share it behind an `Arc`.
-#[derive(Debug)]
 pub struct Tsdb {
-    opts: TsdbOptions,
-    clock: Arc<dyn Clock>,
-    head: Head,
-    wal: Wal,
-    counters: Counters,
-    /// Serializes maintenance runs (head cut, compaction, retention).
-    maintenance: Mutex<()>,
-    /// Held (with an OS file lock) for the lifetime of the store.
+    pub(crate) opts: TsdbOptions,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) head: Head,
+    /// Held only around the WAL write (and by head cuts); see `append.rs`.
+    pub(crate) wal: Mutex<Wal>,
+    pub(crate) blocks: RwLock<BlockSet>,
+    /// Samples older than this belong to persisted blocks and are refused.
+    pub(crate) min_valid_time: AtomicI64,
+    pub(crate) head_max_time: AtomicI64,
+    pub(crate) appended: AtomicU64,
+    pub(crate) rejected: Mutex<BTreeMap<RejectReason, u64>>,
+    pub(crate) compactions: AtomicU64,
     _lock: File,
 }
 
+impl std::fmt::Debug for Tsdb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tsdb")
+            .field("dir", &self.opts.dir)
+            .finish_non_exhaustive()
+    }
+}
+
 fn lock_dir(dir: &Path) -> Result<File, TsdbError> {
-    let path = dir.join("LOCK");
-    let f = File::create(&path).map_err(TsdbError::io(&path))?;
+    let path = dir.join("lock");
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| TsdbError::io(&path, e))?;
+    // An advisory lock dies with the process, so a kill -9 never leaves a stale lock.
     match f.try_lock() {
         Ok(()) => Ok(f),
-        Err(TryLockError::WouldBlock) => Err(TsdbError::Locked(dir.to_path_buf())),
-        Err(TryLockError::Error(e)) => Err(TsdbError::io(&path)(e)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(TsdbError::Locked(dir.display().to_string())),
+        Err(std::fs::TryLockError::Error(e)) => Err(TsdbError::io(&path, e)),
     }
 }
 
 impl Tsdb {
-    /// Opens (or creates) the store in `opts.dir`: takes the directory lock,
-    /// loads the blocks and replays the WAL into a new head.
+    /// Opens (or creates) the store in `opts.dir`: loads blocks, replays the WAL.
     pub fn open(opts: TsdbOptions, clock: Arc<dyn Clock>) -> Result<Tsdb, TsdbError> {
         if opts.block_duration_ms <= 0 || opts.retention_ms <= 0 {
-            return Err(TsdbError::InvalidInput(
-                "block duration and retention must be positive".to_string(),
+            return Err(TsdbError::InvalidOption(
+                "block duration and retention must be positive".into(),
             ));
         }
-        let wal_dir = opts.dir.join("wal");
-        fs::create_dir_all(&wal_dir).map_err(TsdbError::io(&wal_dir))?;
+        fs::create_dir_all(&opts.dir).map_err(|e| TsdbError::io(&opts.dir, e))?;
         let lock = lock_dir(&opts.dir)?;
-        let head = Head::new(opts.max_series, i64::MIN);
-        let mut sink = HeadReplay {
-            head: &head,
-            series: Default::default(),
-            skipped: 0,
-        };
-        let segments = wal::replay(&wal_dir, &mut sink)?;
-        if sink.skipped > 0 {
-            tracing::warn!(
-                samples = sink.skipped,
-                "wal samples without a series record were skipped"
-            );
-        }
-        drop(sink);
-        let wal = Wal::open(&wal_dir, segments, opts.wal_fsync, opts.wal_segment_bytes)?;
-        tracing::info!(
-            dir = %opts.dir.display(),
-            series = head.num_series(),
-            "opened tsdb"
-        );
-        Ok(Tsdb {
+        let blocks = BlockSet::load(&opts.dir)?;
+        let min_valid = blocks.max_time().unwrap_or(i64::MIN);
+        let (wal, records) = Wal::open(
+            &opts.dir.join("wal"),
+            opts.wal_fsync,
+            opts.wal_segment_bytes,
+        )?;
+        let db = Tsdb {
             opts,
             clock,
-            head,
-            wal,
-            counters: Counters::default(),
-            maintenance: Mutex::new(()),
+            head: Head::default(),
+            wal: Mutex::new(wal),
+            blocks: RwLock::new(blocks),
+            min_valid_time: AtomicI64::new(min_valid),
+            head_max_time: AtomicI64::new(i64::MIN),
+            appended: AtomicU64::new(0),
+            rejected: Mutex::new(BTreeMap::new()),
+            compactions: AtomicU64::new(0),
             _lock: lock,
-        })
+        };
+        let started = std::time::Instant::now();
+        let replayed = db.replay(records);
+        tracing::info!(
+            series = db.head.num_series(),
+            samples = replayed,
+            blocks = db.blocks.read().len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "tsdb opened"
+        );
+        Ok(db)
     }
 
-    /// Cuts the head into blocks, compacts blocks and applies retention.
-    pub fn run_maintenance(&self) -> Result<(), TsdbError> {
-        let _guard = self.maintenance.lock();
-        let _now = self.clock.now_millis();
-        Ok(())
+    fn replay(&self, records: Vec<Record>) -> u64 {
+        // WAL ids may repeat labels across a checkpoint boundary; map them all
+        // to one head series.
+        let mut remap: HashMap<u64, u64> = HashMap::new();
+        let mut samples = 0u64;
+        let min_valid = self.min_valid_time.load(Ordering::Relaxed);
+        for rec in records {
+            match rec {
+                Record::Series(list) => {
+                    for (id, labels) in list {
+                        let s = match self.head.get(&labels) {
+                            Some(s) => s,
+                            None => self.head.create(labels, Some(id)),
+                        };
+                        s.data.lock().logged = true;
+                        remap.insert(id, s.id);
+                    }
+                }
+                Record::Samples(list) => {
+                    for (id, t, v) in list {
+                        let Some(s) = remap.get(&id).and_then(|id| self.head.by_id(*id)) else {
+                            tracing::warn!(
+                                series_id = id,
+                                "wal sample for an unknown series, skipped"
+                            );
+                            continue;
+                        };
+                        if t < min_valid {
+                            continue; // already persisted in a block
+                        }
+                        let mut d = s.data.lock();
+                        if d.last.is_none_or(|l| t > l.t) {
+                            d.push(Sample::new(t, v));
+                            samples += 1;
+                            self.head_max_time.fetch_max(t, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+        }
+        self.head.gc();
+        samples
     }
 
-    /// Flushes the WAL to disk; called periodically under `FsyncPolicy::Interval`.
     pub fn sync_wal(&self) -> Result<(), TsdbError> {
-        self.wal.sync()
+        self.wal.lock().sync()
     }
 
-    /// Makes everything appended so far durable; call on graceful shutdown.
+    /// Makes everything durable before a graceful shutdown.
     pub fn flush(&self) -> Result<(), TsdbError> {
-        self.wal.sync()
+        self.sync_wal()
     }
 
     pub fn stats(&self) -> TsdbStats {
-        let min = self.head.min_time();
+        let (wal_bytes, wal_segments, fsyncs) = {
+            let w = self.wal.lock();
+            (w.size_bytes(), w.segment_count(), w.fsyncs)
+        };
+        let blocks = self.blocks.read();
+        let head_range = self.head.time_range();
         TsdbStats {
-            head_series: self.head.num_series(),
-            samples_appended_total: self
-                .counters
-                .appended
-                .load(std::sync::atomic::Ordering::Relaxed),
-            samples_rejected_total: self.counters.rejected(),
-            wal_bytes: self.wal.bytes(),
-            blocks: 0,
-            blocks_bytes: 0,
-            compactions_total: self
-                .counters
-                .compactions
-                .load(std::sync::atomic::Ordering::Relaxed),
-            head_min_time: min,
-            head_max_time: if min == i64::MAX {
-                i64::MIN
-            } else {
-                self.head.max_time()
-            },
+            head_series: self.head.num_series() as u64,
+            head_chunks: self.head.chunk_count() as u64,
+            samples_appended_total: self.appended.load(Ordering::Relaxed),
+            samples_rejected_total: self.rejected.lock().clone(),
+            wal_bytes,
+            wal_segments,
+            wal_fsyncs_total: fsyncs,
+            blocks: blocks.len() as u64,
+            blocks_bytes: blocks.size_bytes(),
+            compactions_total: self.compactions.load(Ordering::Relaxed),
+            head_min_time: head_range.map(|r| r.0).unwrap_or(0),
+            head_max_time: head_range.map(|r| r.1).unwrap_or(0),
         }
     }
 
-    /// Approximate heap bytes of the head (series, labels, chunks).
-    pub fn head_mem_bytes(&self) -> usize {
-        self.head.mem_bytes()
+    pub fn now(&self) -> Timestamp {
+        self.clock.now_millis()
     }
 }
 
-impl Appender for Tsdb {
-    fn append(&self, batch: &[TimeSeries]) -> Result<AppendReport, StorageError> {
-        let mut report = AppendReport::default();
-        self.head
-            .append(batch, &mut report, |buf, max_t| self.wal.log(buf, max_t))?;
-        self.counters.record(&report);
-        Ok(report)
+/// Merges per-source series lists (each sorted by labels) into one, with
+/// samples merged by time and identical timestamps deduplicated (first source wins).
+pub(crate) fn merge_series(sources: Vec<Vec<Series>>) -> Vec<Series> {
+    let mut by_labels: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+    for src in sources {
+        for s in src {
+            let e = by_labels.entry(s.labels).or_default();
+            if e.is_empty() {
+                *e = s.samples;
+            } else {
+                e.extend(s.samples);
+                e.sort_by_key(|s| s.t);
+                e.dedup_by_key(|s| s.t);
+            }
+        }
+    }
+    by_labels
+        .into_iter()
+        .map(|(labels, samples)| TimeSeries { labels, samples })
+        .collect()
+}
+
+impl Querier for Tsdb {
+    fn select(&self, req: &SelectRequest) -> Result<Vec<Series>, StorageError> {
+        let mut sources = Vec::new();
+        let blocks = self.blocks.read();
+        for b in blocks.overlapping(req.mint, req.maxt) {
+            sources.push(b.select(req).map_err(StorageError::from)?);
+        }
+        drop(blocks);
+        let mut head = self.head.select(&req.matchers, req.mint, req.maxt);
+        head.sort_by(|a, b| a.labels.cmp(&b.labels));
+        sources.insert(0, head);
+        let out = merge_series(sources);
+        if let Some(max) = req.max_samples {
+            let n: usize = out.iter().map(|s| s.samples.len()).sum();
+            if n > max {
+                return Err(StorageError::LimitExceeded {
+                    limit: "max_samples",
+                    detail: format!("query would load {n} samples, more than the limit of {max}"),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn series(
+        &self,
+        matchers: &[Matcher],
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Result<Vec<Labels>, StorageError> {
+        let mut set: BTreeSet<Labels> = self
+            .head
+            .series_in_range(matchers, mint, maxt)
+            .into_iter()
+            .collect();
+        for b in self.blocks.read().overlapping(mint, maxt) {
+            set.extend(b.series(matchers, mint, maxt).map_err(StorageError::from)?);
+        }
+        Ok(set.into_iter().collect())
+    }
+
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Result<Vec<String>, StorageError> {
+        let names: BTreeSet<String> = self
+            .series(matchers, mint, maxt)?
+            .iter()
+            .flat_map(|l| l.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+            .collect();
+        Ok(names.into_iter().collect())
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Result<Vec<String>, StorageError> {
+        let values: BTreeSet<String> = self
+            .series(matchers, mint, maxt)?
+            .iter()
+            .filter_map(|l| l.get(name).map(str::to_string))
+            .collect();
+        Ok(values.into_iter().collect())
     }
 }

@@ -1,18 +1,25 @@
-//! The embedded time-series store: recent samples live in an in-memory head
-//! (sharded series map, postings index, compressed chunks) made durable by a
-//! write-ahead log; older data is cut into immutable on-disk blocks that are
-//! compacted and deleted after the retention period. [`Tsdb`] implements the
-//! `homeostat_storage` [`Appender`](homeostat_storage::Appender) and
-//! [`Querier`](homeostat_storage::Querier) traits.
+//! The embedded time-series store: a write-ahead log and an in-memory head
+//! of Gorilla-compressed chunks, cut periodically into immutable on-disk
+//! blocks with a postings index, compacted into larger blocks and deleted
+//! past retention. It implements the `homeostat-storage` traits.
+//!
+//! Durability: an append returns after its samples reached the WAL with
+//! `write(2)`; see `docs/adr/0001-wal-durability.md` for the fsync policy.
 
+mod append;
+pub mod block;
+mod blockset;
+pub mod chunk;
 mod db;
 mod error;
 mod head;
+mod maintenance;
 mod options;
 mod stats;
-mod wal;
+pub mod wal;
 
 pub use db::Tsdb;
 pub use error::TsdbError;
+pub use maintenance::plan;
 pub use options::{FsyncPolicy, TsdbOptions};
 pub use stats::TsdbStats;

@@ -1,37 +1,28 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// How hard `append` pushes WAL data towards the disk before returning.
-/// Every policy survives a process crash (data is in the page cache after
-/// `write(2)`); only `Always` survives power loss for acknowledged samples.
+/// When the WAL is fsynced. Appends always reach the OS (write(2)) before they
+/// are acknowledged, so they survive a process crash under every policy; the
+/// policy decides what survives a power loss (see docs/adr/0001-wal-durability.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FsyncPolicy {
-    /// `fsync` the WAL before every append returns.
+    /// fsync before acknowledging each append: nothing acknowledged is lost on power loss.
     Always,
-    /// The server calls [`crate::Tsdb::sync_wal`] at this interval.
+    /// fsync on a timer driven by the server (`Tsdb::sync_wal`): at most this much is lost on power loss.
     Interval(Duration),
-    /// Leave flushing to the OS.
+    /// Leave it to the OS.
     Never,
-}
-
-impl Default for FsyncPolicy {
-    fn default() -> Self {
-        FsyncPolicy::Interval(Duration::from_secs(1))
-    }
 }
 
 #[derive(Debug, Clone)]
 pub struct TsdbOptions {
-    /// Blocks live in `<dir>/<block id>/`, the WAL in `<dir>/wal/`.
     pub dir: PathBuf,
-    /// Time span of a block cut from the head (default 2h).
     pub block_duration_ms: i64,
-    /// Blocks whose data is entirely older than `now - retention_ms` are deleted (default 15d).
     pub retention_ms: i64,
     pub wal_fsync: FsyncPolicy,
-    /// Maximum number of series in the head; `None` means unlimited.
+    /// Refuse new series beyond this many active head series.
     pub max_series: Option<usize>,
-    /// WAL segment size at which a new segment file is started (default 128 MiB).
+    /// WAL segment size before rolling to a new file.
     pub wal_segment_bytes: u64,
 }
 
@@ -39,9 +30,9 @@ impl Default for TsdbOptions {
     fn default() -> Self {
         Self {
             dir: PathBuf::from("data"),
-            block_duration_ms: 2 * 3600 * 1000,
-            retention_ms: 15 * 24 * 3600 * 1000,
-            wal_fsync: FsyncPolicy::default(),
+            block_duration_ms: 2 * 3_600_000,
+            retention_ms: 15 * 86_400_000,
+            wal_fsync: FsyncPolicy::Interval(Duration::from_secs(1)),
             max_series: None,
             wal_segment_bytes: 128 << 20,
         }

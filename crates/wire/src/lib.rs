@@ -1,3 +1,9 @@
 //! Wire codecs: Prometheus remote-write 1.0 (protobuf + snappy), the text
 //! exposition format and OpenMetrics text, and OTLP metrics (protobuf and
 //! JSON) translated to Prometheus samples. Pure functions, no I/O.
+
+mod error;
+pub mod exposition;
+pub mod remote_write;
+
+pub use error::WireError;

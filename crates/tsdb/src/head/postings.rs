@@ -1,27 +1,15 @@
-//! The head's inverted index: label name → value → sorted series ids.
+//! In-memory postings: label name → value → sorted series ids, and matcher
+//! evaluation with Prometheus semantics (an absent label is the empty string).
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
 
-use homeostat_storage::Matcher;
+use homeostat_model::Labels;
+use homeostat_storage::{MatchOp, Matcher};
 
 #[derive(Debug, Default)]
-pub(crate) struct Postings {
-    index: HashMap<Arc<str>, HashMap<Arc<str>, Vec<u64>>>,
-    all: Vec<u64>,
-}
-
-fn insert_sorted(ids: &mut Vec<u64>, id: u64) {
-    // Ids are allocated in increasing order, so this is almost always a push.
-    match ids.last() {
-        Some(&last) if last < id => ids.push(id),
-        None => ids.push(id),
-        _ => {
-            if let Err(pos) = ids.binary_search(&id) {
-                ids.insert(pos, id);
-            }
-        }
-    }
+pub struct Postings {
+    map: BTreeMap<String, BTreeMap<String, Vec<u64>>>,
+    all: BTreeSet<u64>,
 }
 
 fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
@@ -40,20 +28,6 @@ fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
     out
 }
 
-fn subtract(a: &[u64], b: &[u64]) -> Vec<u64> {
-    let mut j = 0;
-    let mut out = Vec::with_capacity(a.len());
-    for &x in a {
-        while j < b.len() && b[j] < x {
-            j += 1;
-        }
-        if j >= b.len() || b[j] != x {
-            out.push(x);
-        }
-    }
-    out
-}
-
 fn union(lists: Vec<&Vec<u64>>) -> Vec<u64> {
     let mut out: Vec<u64> = lists.into_iter().flatten().copied().collect();
     out.sort_unstable();
@@ -61,105 +35,159 @@ fn union(lists: Vec<&Vec<u64>>) -> Vec<u64> {
     out
 }
 
+fn subtract(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let b: BTreeSet<u64> = b.iter().copied().collect();
+    a.iter().copied().filter(|x| !b.contains(x)).collect()
+}
+
 impl Postings {
-    pub fn add(&mut self, id: u64, labels: &[(Arc<str>, Arc<str>)]) {
-        for (n, v) in labels {
-            let values = self.index.entry(n.clone()).or_default();
-            insert_sorted(values.entry(v.clone()).or_default(), id);
+    /// Ids must be added in increasing order (the head allocates them so).
+    pub fn add(&mut self, id: u64, labels: &Labels) {
+        for l in labels.iter() {
+            let list = self
+                .map
+                .entry(l.name.clone())
+                .or_default()
+                .entry(l.value.clone())
+                .or_default();
+            if list.last().is_none_or(|&last| last < id) {
+                list.push(id);
+            } else if let Err(pos) = list.binary_search(&id) {
+                list.insert(pos, id);
+            }
         }
-        insert_sorted(&mut self.all, id);
+        self.all.insert(id);
     }
 
-    pub fn remove(&mut self, id: u64, labels: &[(Arc<str>, Arc<str>)]) {
-        for (n, v) in labels {
-            if let Some(values) = self.index.get_mut(n) {
-                if let Some(ids) = values.get_mut(v) {
-                    ids.retain(|&x| x != id);
-                    if ids.is_empty() {
-                        values.remove(v);
+    pub fn remove(&mut self, id: u64, labels: &Labels) {
+        for l in labels.iter() {
+            if let Some(values) = self.map.get_mut(&l.name) {
+                if let Some(list) = values.get_mut(&l.value) {
+                    list.retain(|&x| x != id);
+                    if list.is_empty() {
+                        values.remove(&l.value);
                     }
                 }
                 if values.is_empty() {
-                    self.index.remove(n);
+                    self.map.remove(&l.name);
                 }
             }
         }
-        self.all.retain(|&x| x != id);
+        self.all.remove(&id);
     }
 
-    /// Ids of the series `m` selects, or of those it rejects when `invert`.
-    fn matching(&self, m: &Matcher, invert: bool) -> Vec<u64> {
-        let Some(values) = self.index.get(m.name.as_str()) else {
+    /// Ids of series whose label `m.name` has a value that `m` accepts
+    /// (absence not considered).
+    fn with_matching_values(&self, m: &Matcher) -> Vec<u64> {
+        let Some(values) = self.map.get(&m.name) else {
             return Vec::new();
         };
+        if m.op == MatchOp::Equal {
+            return values.get(&m.value).cloned().unwrap_or_default();
+        }
+        if let Some(set) = m.set_matches() {
+            return union(set.iter().filter_map(|v| values.get(*v)).collect());
+        }
         union(
             values
                 .iter()
-                .filter(|(v, _)| m.matches(v) != invert)
+                .filter(|(v, _)| m.matches(v))
                 .map(|(_, ids)| ids)
                 .collect(),
         )
     }
 
-    /// Sorted ids of the series matching every matcher, with Prometheus
-    /// semantics: a missing label counts as the empty value.
+    /// Ids of series having label `m.name` with a value `m` rejects.
+    fn with_rejected_values(&self, m: &Matcher) -> Vec<u64> {
+        let Some(values) = self.map.get(&m.name) else {
+            return Vec::new();
+        };
+        union(
+            values
+                .iter()
+                .filter(|(v, _)| !m.matches(v))
+                .map(|(_, ids)| ids)
+                .collect(),
+        )
+    }
+
+    /// Sorted ids of series satisfying every matcher.
     pub fn select(&self, matchers: &[Matcher]) -> Vec<u64> {
         let mut result: Option<Vec<u64>> = None;
-        // Matchers that select something positive narrow the set first; those
-        // that match the empty string can only subtract.
-        for m in matchers.iter().filter(|m| !m.matches_empty()) {
-            let ids = self.matching(m, false);
-            result = Some(match result {
-                None => ids,
-                Some(r) => intersect(&r, &ids),
-            });
-        }
-        let mut result = result.unwrap_or_else(|| self.all.clone());
-        for m in matchers.iter().filter(|m| m.matches_empty()) {
-            if result.is_empty() {
-                break;
+        let mut excluded: Vec<Vec<u64>> = Vec::new();
+        for m in matchers {
+            if m.matches_empty() {
+                // Series without the label match; exclude those with a rejected value.
+                excluded.push(self.with_rejected_values(m));
+            } else {
+                let ids = self.with_matching_values(m);
+                result = Some(match result {
+                    None => ids,
+                    Some(r) => intersect(&r, &ids),
+                });
             }
-            result = subtract(&result, &self.matching(m, true));
         }
-        result
+        let mut ids = result.unwrap_or_else(|| self.all.iter().copied().collect());
+        for ex in excluded {
+            if !ex.is_empty() {
+                ids = subtract(&ids, &ex);
+            }
+        }
+        ids
+    }
+
+    #[cfg(test)]
+    pub fn label_names(&self) -> impl Iterator<Item = &String> {
+        self.map.keys()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use homeostat_storage::MatchOp;
-
     use super::*;
 
-    fn l(pairs: &[(&str, &str)]) -> Vec<(Arc<str>, Arc<str>)> {
-        pairs
-            .iter()
-            .map(|(n, v)| (Arc::from(*n), Arc::from(*v)))
-            .collect()
+    fn m(op: MatchOp, n: &str, v: &str) -> Matcher {
+        Matcher::new(op, n, v).unwrap()
     }
 
     #[test]
-    fn matcher_semantics_treat_missing_labels_as_empty() {
+    fn prometheus_matcher_semantics() {
         let mut p = Postings::default();
-        p.add(1, &l(&[("__name__", "up"), ("job", "a")]));
-        p.add(2, &l(&[("__name__", "up"), ("job", "b")]));
-        p.add(3, &l(&[("__name__", "up")]));
-        let m = |op, n: &str, v: &str| Matcher::new(op, n, v).unwrap();
-        assert_eq!(p.select(&[m(MatchOp::Equal, "job", "a")]), vec![1]);
-        assert_eq!(p.select(&[m(MatchOp::NotEqual, "job", "a")]), vec![2, 3]);
-        assert_eq!(p.select(&[m(MatchOp::Equal, "job", "")]), vec![3]);
-        assert_eq!(
-            p.select(&[m(MatchOp::RegexMatch, "job", "a|b")]),
-            vec![1, 2]
+        p.add(
+            1,
+            &Labels::from_pairs(&[("__name__", "up"), ("job", "a"), ("env", "prod")]),
         );
-        assert_eq!(p.select(&[m(MatchOp::RegexMatch, "job", "a|")]), vec![1, 3]);
+        p.add(2, &Labels::from_pairs(&[("__name__", "up"), ("job", "b")]));
+        p.add(3, &Labels::from_pairs(&[("__name__", "x"), ("job", "a")]));
+        use MatchOp::*;
+        assert_eq!(p.select(&[m(Equal, "__name__", "up")]), vec![1, 2]);
         assert_eq!(
-            p.select(&[m(MatchOp::RegexNoMatch, "job", "a")]),
-            vec![2, 3]
+            p.select(&[m(Equal, "__name__", "up"), m(Equal, "job", "a")]),
+            vec![1]
         );
-        assert_eq!(p.select(&[m(MatchOp::NotEqual, "job", "")]), vec![1, 2]);
-        assert_eq!(p.select(&[]), vec![1, 2, 3]);
-        p.remove(2, &l(&[("__name__", "up"), ("job", "b")]));
-        assert_eq!(p.select(&[m(MatchOp::NotEqual, "job", "")]), vec![1]);
+        assert_eq!(
+            p.select(&[m(NotEqual, "env", "prod")]),
+            vec![2, 3],
+            "absent label matches !="
+        );
+        assert_eq!(
+            p.select(&[m(Equal, "env", "")]),
+            vec![2, 3],
+            "={{}} selects series without the label"
+        );
+        assert_eq!(p.select(&[m(RegexMatch, "job", "a|b")]), vec![1, 2, 3]);
+        assert_eq!(p.select(&[m(RegexMatch, "env", ".*")]), vec![1, 2, 3]);
+        assert_eq!(p.select(&[m(RegexMatch, "env", ".+")]), vec![1]);
+        assert_eq!(p.select(&[m(RegexNoMatch, "job", "a")]), vec![2]);
+        assert_eq!(p.select(&[m(Equal, "nope", "x")]), Vec::<u64>::new());
+        p.remove(
+            1,
+            &Labels::from_pairs(&[("__name__", "up"), ("job", "a"), ("env", "prod")]),
+        );
+        assert_eq!(p.select(&[m(RegexMatch, "env", ".+")]), Vec::<u64>::new());
+        assert_eq!(
+            p.label_names().cloned().collect::<Vec<_>>(),
+            vec!["__name__", "job"]
+        );
     }
 }

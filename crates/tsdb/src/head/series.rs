@@ -1,88 +1,104 @@
-//! One in-memory series: its interned labels and its chunks.
+//! One in-memory series: closed XOR chunks plus the chunk being appended to.
 
-use std::collections::HashSet;
-use std::sync::Arc;
-
-use homeostat_model::{Label, Labels, Sample};
+use homeostat_model::{Labels, Sample};
 use parking_lot::Mutex;
 
-use super::chunks::SeriesChunks;
-
-/// Label names and values shared by all series: with ~10 labels per series,
-/// most strings (`job`, `instance`, metric names) repeat across thousands of
-/// series, so each series holds only pointers.
-#[derive(Debug, Default)]
-pub(crate) struct Interner {
-    strings: Mutex<HashSet<Arc<str>>>,
-}
-
-impl Interner {
-    pub fn intern(&self, s: &str) -> Arc<str> {
-        let mut set = self.strings.lock();
-        if let Some(found) = set.get(s) {
-            return found.clone();
-        }
-        let new: Arc<str> = Arc::from(s);
-        set.insert(new.clone());
-        new
-    }
-
-    /// Forgets strings no series refers to any more.
-    pub fn gc(&self) {
-        self.strings.lock().retain(|s| Arc::strong_count(s) > 1);
-    }
-}
-
-pub(crate) type InternedLabels = Box<[(Arc<str>, Arc<str>)]>;
+use crate::chunk::{self, MAX_SAMPLES_PER_CHUNK, XorEncoder};
 
 #[derive(Debug)]
-pub(crate) struct MemSeries {
-    pub id: u64,
-    pub labels: InternedLabels,
-    pub data: Mutex<SeriesData>,
+pub struct ClosedChunk {
+    pub min_t: i64,
+    pub max_t: i64,
+    pub data: Box<[u8]>,
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct SeriesData {
-    pub chunks: SeriesChunks,
-    /// The newest sample ever accepted: the reference for ordering checks,
-    /// kept even after older chunks were dropped.
+pub struct SeriesData {
+    pub closed: Vec<ClosedChunk>,
+    pub open: Option<XorEncoder>,
     pub last: Option<Sample>,
-    /// Whether a series record for this series is in the WAL.
+    /// A series record for this series is in the WAL.
     pub logged: bool,
-    /// Set when garbage collection removed the series from the head; an
-    /// appender holding a stale handle must look the labels up again.
+    /// Garbage collection removed the series from the head; an appender
+    /// still holding it must look its labels up again.
     pub deleted: bool,
 }
 
-impl MemSeries {
-    pub fn new(id: u64, labels: &Labels, interner: &Interner) -> Self {
-        let interned = labels
+#[derive(Debug)]
+pub struct MemSeries {
+    pub id: u64,
+    pub labels: Labels,
+    pub data: Mutex<SeriesData>,
+}
+
+impl SeriesData {
+    /// Appends a sample known to be newer than `last`.
+    pub fn push(&mut self, s: Sample) {
+        let enc = self.open.get_or_insert_with(XorEncoder::new);
+        enc.append(s.t, s.v);
+        if enc.num_samples() >= MAX_SAMPLES_PER_CHUNK
+            && let Some(full) = self.open.take()
+        {
+            self.closed.push(ClosedChunk {
+                min_t: full.min_time(),
+                max_t: full.max_time(),
+                data: full.finish().into_boxed_slice(),
+            });
+        }
+        self.last = Some(s);
+    }
+
+    pub fn min_time(&self) -> Option<i64> {
+        self.closed
+            .first()
+            .map(|c| c.min_t)
+            .or_else(|| self.open.as_ref().map(|e| e.min_time()))
+    }
+
+    pub fn chunk_count(&self) -> usize {
+        self.closed.len() + usize::from(self.open.is_some())
+    }
+
+    /// Samples with `mint <= t <= maxt`. Our own chunks failing to decode is a
+    /// bug; the broken chunk is skipped and logged rather than taking the query down.
+    pub fn samples(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
+        let open = self
+            .open
+            .as_ref()
+            .map(|e| (e.min_time(), e.max_time(), e.bytes()));
+        let chunks = self
+            .closed
             .iter()
-            .map(|l| (interner.intern(&l.name), interner.intern(&l.value)))
-            .collect();
-        Self {
-            id,
-            labels: interned,
-            data: Mutex::new(SeriesData::default()),
+            .map(|c| (c.min_t, c.max_t, &c.data[..]))
+            .chain(open);
+        for (lo, hi, data) in chunks {
+            if hi < mint || lo > maxt {
+                continue;
+            }
+            match chunk::decode_all(data) {
+                Ok(samples) => {
+                    out.extend(samples.into_iter().filter(|s| s.t >= mint && s.t <= maxt))
+                }
+                Err(e) => tracing::error!(error = %e, "head chunk failed to decode"),
+            }
         }
     }
 
-    pub fn labels(&self) -> Labels {
-        Labels::from_sorted_unchecked(
-            self.labels
-                .iter()
-                .map(|(n, v)| Label::new(n.as_ref(), v.as_ref()))
-                .collect(),
-        )
-    }
-
-    pub fn has_labels(&self, labels: &Labels) -> bool {
-        self.labels.len() == labels.len()
-            && self
-                .labels
-                .iter()
-                .zip(labels.iter())
-                .all(|((n, v), l)| n.as_ref() == l.name && v.as_ref() == l.value)
+    /// Removes and returns every sample older than `before`, keeping the rest.
+    pub fn split_off_before(&mut self, before: i64) -> Vec<Sample> {
+        if self.min_time().is_none_or(|t| t >= before) {
+            return Vec::new();
+        }
+        let mut all = Vec::new();
+        self.samples(i64::MIN, i64::MAX, &mut all);
+        let keep_from = all.partition_point(|s| s.t < before);
+        let keep = all.split_off(keep_from);
+        let last = self.last;
+        *self = SeriesData::default();
+        for s in keep {
+            self.push(s);
+        }
+        self.last = last;
+        all
     }
 }

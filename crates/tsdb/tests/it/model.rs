@@ -6,7 +6,10 @@ use proptest::prelude::*;
 
 use crate::support::{all, open, ts};
 
-fn batches() -> impl Strategy<Value = Vec<Vec<(u8, Vec<(i64, i8)>)>>> {
+/// Batches of (series number, samples as (t, small value)).
+type Batches = Vec<Vec<(u8, Vec<(i64, i8)>)>>;
+
+fn batches() -> impl Strategy<Value = Batches> {
     prop::collection::vec(
         prop::collection::vec(
             (0u8..6, prop::collection::vec((0i64..200, -3i8..3), 0..8)),

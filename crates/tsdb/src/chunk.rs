@@ -1,0 +1,439 @@
+//! Gorilla-style XOR chunks, as Prometheus stores float samples: timestamps as
+//! delta-of-delta in variable bit buckets, values as the XOR with the previous
+//! value using a reusable leading/trailing-zero window. Realistic scrape data
+//! (regular intervals, slowly moving values) costs one to two bytes a sample.
+//!
+//! Layout: `u16` sample count (big endian), then the bit stream:
+//! first sample `t` as zig-zag varint and `v` as 64 raw bits; second sample's
+//! delta as a varint; from the third on, delta-of-delta buckets.
+
+use homeostat_model::Sample;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChunkError {
+    #[error("chunk too short: expected more bits at sample {0}")]
+    Truncated(usize),
+    #[error("chunk header missing")]
+    NoHeader,
+    #[error("invalid varint at sample {0}")]
+    BadVarint(usize),
+}
+
+/// Samples per chunk before the head cuts a new one; bounds decode cost of a
+/// point lookup and keeps chunk counts fitting the 2-byte header.
+pub const MAX_SAMPLES_PER_CHUNK: usize = 120;
+
+#[derive(Debug, Clone, Default)]
+struct BitWriter {
+    buf: Vec<u8>,
+    /// Free bits remaining in the last byte (0 = need a new byte).
+    free: u8,
+}
+
+impl BitWriter {
+    fn write_bit(&mut self, bit: bool) {
+        if self.free == 0 {
+            self.buf.push(0);
+            self.free = 8;
+        }
+        if bit && let Some(last) = self.buf.last_mut() {
+            *last |= 1 << (self.free - 1);
+        }
+        self.free -= 1;
+    }
+
+    fn write_bits(&mut self, value: u64, nbits: u8) {
+        let mut n = nbits;
+        while n > 0 {
+            if self.free == 0 {
+                self.buf.push(0);
+                self.free = 8;
+            }
+            let take = n.min(self.free);
+            let shift = n - take;
+            let bits = ((value >> shift) & ((1u64 << take) - 1)) as u8;
+            if let Some(last) = self.buf.last_mut() {
+                *last |= bits << (self.free - take);
+            }
+            self.free -= take;
+            n -= take;
+        }
+    }
+
+    fn write_uvarint(&mut self, mut v: u64) {
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                self.write_bits(byte as u64, 8);
+                return;
+            }
+            self.write_bits((byte | 0x80) as u64, 8);
+        }
+    }
+}
+
+struct BitReader<'a> {
+    buf: &'a [u8],
+    pos: usize, // bit position
+}
+
+impl<'a> BitReader<'a> {
+    fn read_bit(&mut self) -> Option<bool> {
+        let byte = *self.buf.get(self.pos / 8)?;
+        let bit = byte & (0x80 >> (self.pos % 8)) != 0;
+        self.pos += 1;
+        Some(bit)
+    }
+
+    fn read_bits(&mut self, nbits: u8) -> Option<u64> {
+        if self.pos + nbits as usize > self.buf.len() * 8 {
+            return None;
+        }
+        let mut v = 0u64;
+        for _ in 0..nbits {
+            v = (v << 1) | self.read_bit()? as u64;
+        }
+        Some(v)
+    }
+
+    fn read_uvarint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let byte = self.read_bits(8)?;
+            v |= (byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// Delta-of-delta buckets: (prefix bits, prefix length, value bits).
+const DOD_BUCKETS: [(u64, u8, u8); 4] = [
+    (0b10, 2, 14),
+    (0b110, 3, 17),
+    (0b1110, 4, 20),
+    (0b1111, 4, 64),
+];
+
+#[derive(Debug, Clone)]
+pub struct XorEncoder {
+    bits: BitWriter,
+    count: usize,
+    min_t: i64,
+    t: i64,
+    delta: i64,
+    v: u64,
+    leading: u8,
+    trailing: u8,
+}
+
+impl Default for XorEncoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl XorEncoder {
+    pub fn new() -> Self {
+        Self {
+            bits: BitWriter {
+                buf: vec![0, 0],
+                free: 0,
+            },
+            count: 0,
+            min_t: 0,
+            t: 0,
+            delta: 0,
+            v: 0,
+            leading: 0xff,
+            trailing: 0,
+        }
+    }
+
+    /// Appends a sample; callers keep timestamps increasing and at most
+    /// [`MAX_SAMPLES_PER_CHUNK`]-ish samples (the header holds up to 65535).
+    pub fn append(&mut self, t: i64, v: f64) {
+        let vb = v.to_bits();
+        match self.count {
+            0 => {
+                self.bits.write_uvarint(zigzag(t));
+                self.bits.write_bits(vb, 64);
+                self.min_t = t;
+            }
+            1 => {
+                self.delta = t.wrapping_sub(self.t);
+                self.bits.write_uvarint(zigzag(self.delta));
+                self.write_value(vb);
+            }
+            _ => {
+                let delta = t.wrapping_sub(self.t);
+                let dod = delta.wrapping_sub(self.delta);
+                if dod == 0 {
+                    self.bits.write_bit(false);
+                } else {
+                    let (prefix, plen, nbits) = DOD_BUCKETS
+                        .iter()
+                        .copied()
+                        .find(|&(_, _, n)| {
+                            n == 64 || (-(1i64 << (n - 1)) < dod && dod <= (1i64 << (n - 1)))
+                        })
+                        .unwrap_or(DOD_BUCKETS[3]);
+                    self.bits.write_bits(prefix, plen);
+                    let mask = if nbits == 64 {
+                        u64::MAX
+                    } else {
+                        (1u64 << nbits) - 1
+                    };
+                    self.bits.write_bits(dod as u64 & mask, nbits);
+                }
+                self.delta = delta;
+                self.write_value(vb);
+            }
+        }
+        self.t = t;
+        self.v = vb;
+        self.count += 1;
+        let n = (self.count as u16).to_be_bytes();
+        self.bits.buf[0] = n[0];
+        self.bits.buf[1] = n[1];
+    }
+
+    fn write_value(&mut self, vb: u64) {
+        let x = vb ^ self.v;
+        if x == 0 {
+            self.bits.write_bit(false);
+            return;
+        }
+        self.bits.write_bit(true);
+        let leading = (x.leading_zeros() as u8).min(31);
+        let trailing = x.trailing_zeros() as u8;
+        if self.leading != 0xff && leading >= self.leading && trailing >= self.trailing {
+            // Fits the previous window: reuse it.
+            self.bits.write_bit(false);
+            self.bits
+                .write_bits(x >> self.trailing, 64 - self.leading - self.trailing);
+        } else {
+            self.leading = leading;
+            self.trailing = trailing;
+            self.bits.write_bit(true);
+            self.bits.write_bits(leading as u64, 5);
+            let sig = 64 - leading - trailing;
+            // 64 significant bits is stored as 0 in 6 bits.
+            self.bits.write_bits((sig % 64) as u64, 6);
+            self.bits.write_bits(x >> trailing, sig);
+        }
+    }
+
+    pub fn num_samples(&self) -> usize {
+        self.count
+    }
+    pub fn min_time(&self) -> i64 {
+        self.min_t
+    }
+    pub fn max_time(&self) -> i64 {
+        self.t
+    }
+    pub fn bytes(&self) -> &[u8] {
+        &self.bits.buf
+    }
+    pub fn finish(self) -> Vec<u8> {
+        self.bits.buf
+    }
+}
+
+/// Iterates a chunk's samples; any malformed input ends in an error item.
+pub struct XorIter<'a> {
+    r: BitReader<'a>,
+    total: usize,
+    read: usize,
+    t: i64,
+    delta: i64,
+    v: u64,
+    leading: u8,
+    trailing: u8,
+    failed: bool,
+}
+
+impl<'a> XorIter<'a> {
+    pub fn new(data: &'a [u8]) -> Result<Self, ChunkError> {
+        if data.len() < 2 {
+            return Err(ChunkError::NoHeader);
+        }
+        let total = u16::from_be_bytes([data[0], data[1]]) as usize;
+        Ok(Self {
+            r: BitReader {
+                buf: &data[2..],
+                pos: 0,
+            },
+            total,
+            read: 0,
+            t: 0,
+            delta: 0,
+            v: 0,
+            leading: 0,
+            trailing: 0,
+            failed: false,
+        })
+    }
+
+    pub fn num_samples(&self) -> usize {
+        self.total
+    }
+
+    fn next_sample(&mut self) -> Result<Sample, ChunkError> {
+        let i = self.read;
+        match i {
+            0 => {
+                self.t = unzigzag(self.r.read_uvarint().ok_or(ChunkError::BadVarint(i))?);
+                self.v = self.r.read_bits(64).ok_or(ChunkError::Truncated(i))?;
+            }
+            1 => {
+                self.delta = unzigzag(self.r.read_uvarint().ok_or(ChunkError::BadVarint(i))?);
+                self.t = self.t.wrapping_add(self.delta);
+                self.read_value(i)?;
+            }
+            _ => {
+                let mut ones = 0u8;
+                while ones < 4 {
+                    if self.r.read_bit().ok_or(ChunkError::Truncated(i))? {
+                        ones += 1;
+                    } else {
+                        break;
+                    }
+                }
+                if ones > 0 {
+                    let nbits = DOD_BUCKETS[ones as usize - 1].2;
+                    let raw = self.r.read_bits(nbits).ok_or(ChunkError::Truncated(i))?;
+                    let dod = if nbits == 64 {
+                        raw as i64
+                    } else {
+                        // Sign-extend the n-bit two's complement value.
+                        let shift = 64 - nbits as u32;
+                        ((raw << shift) as i64) >> shift
+                    };
+                    self.delta = self.delta.wrapping_add(dod);
+                }
+                self.t = self.t.wrapping_add(self.delta);
+                self.read_value(i)?;
+            }
+        }
+        self.read += 1;
+        Ok(Sample::new(self.t, f64::from_bits(self.v)))
+    }
+
+    fn read_value(&mut self, i: usize) -> Result<(), ChunkError> {
+        if !self.r.read_bit().ok_or(ChunkError::Truncated(i))? {
+            return Ok(());
+        }
+        if self.r.read_bit().ok_or(ChunkError::Truncated(i))? {
+            self.leading = self.r.read_bits(5).ok_or(ChunkError::Truncated(i))? as u8;
+            let mut sig = self.r.read_bits(6).ok_or(ChunkError::Truncated(i))? as u8;
+            if sig == 0 {
+                sig = 64;
+            }
+            self.trailing = 64u8.saturating_sub(self.leading + sig);
+        }
+        let sig = 64u8.saturating_sub(self.leading + self.trailing);
+        if sig == 0 {
+            return Err(ChunkError::Truncated(i));
+        }
+        let bits = self.r.read_bits(sig).ok_or(ChunkError::Truncated(i))?;
+        self.v ^= bits << self.trailing;
+        Ok(())
+    }
+}
+
+impl Iterator for XorIter<'_> {
+    type Item = Result<Sample, ChunkError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.read >= self.total {
+            return None;
+        }
+        let r = self.next_sample();
+        self.failed = r.is_err();
+        Some(r)
+    }
+}
+
+/// Decodes a whole chunk.
+pub fn decode_all(data: &[u8]) -> Result<Vec<Sample>, ChunkError> {
+    XorIter::new(data)?.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn encode(samples: &[Sample]) -> Vec<u8> {
+        let mut e = XorEncoder::new();
+        for s in samples {
+            e.append(s.t, s.v);
+        }
+        e.finish()
+    }
+
+    #[test]
+    fn realistic_counter_is_compact() {
+        let mut samples = Vec::new();
+        let mut v = 1000.0;
+        for i in 0..MAX_SAMPLES_PER_CHUNK as i64 {
+            // Scrape loops run on a ticker: most timestamps are exact, a few
+            // are off by a millisecond or two; the request rate drifts slowly.
+            let jitter = if i % 10 == 3 { 2 } else { 0 };
+            v += 50.0 + (i / 40) as f64;
+            samples.push(Sample::new(1_700_000_000_000 + i * 10_000 + jitter, v));
+        }
+        let bytes = encode(&samples);
+        assert_eq!(decode_all(&bytes).unwrap(), samples);
+        let per = bytes.len() as f64 / samples.len() as f64;
+        assert!(per < 3.0, "{per} bytes/sample");
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(XorIter::new(&[1]).is_err());
+        assert!(decode_all(&[0, 5, 0xff]).is_err());
+        assert!(decode_all(&[0xff, 0xff, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(start in -1_000_000_000_000i64..2_000_000_000_000,
+                       deltas in proptest::collection::vec(1i64..100_000_000, 0..200),
+                       values in proptest::collection::vec(any::<u64>(), 200)) {
+            let mut t = start;
+            let mut samples = vec![];
+            for (i, d) in std::iter::once(0).chain(deltas).enumerate() {
+                t += d;
+                samples.push(Sample::new(t, f64::from_bits(values[i])));
+            }
+            prop_assert_eq!(decode_all(&encode(&samples)).unwrap(), samples);
+        }
+
+        #[test]
+        fn special_values_round_trip(vals in proptest::collection::vec(prop_oneof![
+            Just(f64::NAN), Just(homeostat_model::stale_nan()), Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY), Just(-0.0), Just(0.0), any::<f64>()], 1..150)) {
+            let samples: Vec<Sample> = vals.iter().enumerate().map(|(i, v)| Sample::new(i as i64 * 15_000, *v)).collect();
+            prop_assert_eq!(decode_all(&encode(&samples)).unwrap(), samples);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(it) = XorIter::new(&bytes) { for _ in it {} }
+        }
+    }
+}
