@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod append;
+mod concurrent;
 mod crash;
 mod model;
 mod support;
