@@ -122,12 +122,12 @@ impl Tsdb {
             }
         }
 
-        let mut new_series: Vec<(u64, &Labels)> = Vec::new();
+        let mut new_series: Vec<(u64, Labels)> = Vec::new();
         let mut samples: Vec<(u64, i64, f64)> = Vec::new();
         let mut max_t = i64::MIN;
         for l in locked.iter().filter(|l| !l.accepted.is_empty()) {
             if !l.data.logged {
-                new_series.push((l.series.id, &l.series.labels));
+                new_series.push((l.series.id, l.series.labels()));
             }
             for s in &l.accepted {
                 samples.push((l.series.id, s.t, s.v));
@@ -139,7 +139,8 @@ impl Tsdb {
         }
         let mut buf = Vec::new();
         if !new_series.is_empty() {
-            record::encode_series(&mut buf, &new_series);
+            let refs: Vec<(u64, &Labels)> = new_series.iter().map(|(id, l)| (*id, l)).collect();
+            record::encode_series(&mut buf, &refs);
         }
         record::encode_samples(&mut buf, &samples);
         {

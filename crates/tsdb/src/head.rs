@@ -14,13 +14,14 @@ use homeostat_storage::Matcher;
 use parking_lot::RwLock;
 
 use postings::Postings;
-use series::MemSeries;
+use series::{Interner, MemSeries};
 
 #[derive(Debug, Default)]
 struct Index {
     by_hash: HashMap<u64, Vec<u64>>,
     series: HashMap<u64, Arc<MemSeries>>,
     postings: Postings,
+    interner: Interner,
     next_id: u64,
 }
 
@@ -35,7 +36,7 @@ impl Head {
         let ids = idx.by_hash.get(&labels.stable_hash())?;
         ids.iter()
             .filter_map(|id| idx.series.get(id))
-            .find(|s| &s.labels == labels)
+            .find(|s| s.has_labels(labels))
             .cloned()
     }
 
@@ -51,16 +52,9 @@ impl Head {
     fn insert(idx: &mut Index, labels: Labels, id: Option<u64>) -> Arc<MemSeries> {
         let id = id.unwrap_or(idx.next_id);
         idx.next_id = idx.next_id.max(id + 1);
-        let s = Arc::new(MemSeries {
-            id,
-            labels,
-            data: Default::default(),
-        });
-        idx.by_hash
-            .entry(s.labels.stable_hash())
-            .or_default()
-            .push(id);
-        idx.postings.add(id, &s.labels);
+        let s = Arc::new(MemSeries::new(id, &labels, &mut idx.interner));
+        idx.by_hash.entry(s.hash).or_default().push(id);
+        idx.postings.add_pairs(id, s.label_pairs());
         idx.series.insert(id, s.clone());
         s
     }
@@ -83,7 +77,7 @@ impl Head {
             .into_iter()
             .flatten()
             .filter_map(|id| idx.series.get(id))
-            .find(|s| &s.labels == labels)
+            .find(|s| s.has_labels(labels))
         {
             return Some(s.clone());
         }
@@ -118,7 +112,7 @@ impl Head {
             s.data.lock().samples(mint, maxt, &mut samples);
             if !samples.is_empty() {
                 out.push(TimeSeries {
-                    labels: s.labels.clone(),
+                    labels: s.labels(),
                     samples,
                 });
             }
@@ -134,7 +128,7 @@ impl Head {
                 let d = s.data.lock();
                 d.min_time().is_some_and(|lo| lo <= maxt) && d.last.is_some_and(|l| l.t >= mint)
             })
-            .map(|s| s.labels.clone())
+            .map(|s| s.labels())
             .collect()
     }
 
@@ -153,8 +147,8 @@ impl Head {
             .collect();
         for s in &dead {
             idx.series.remove(&s.id);
-            idx.postings.remove(s.id, &s.labels);
-            let h = s.labels.stable_hash();
+            idx.postings.remove(s.id, s.label_pairs());
+            let h = s.hash;
             if let Some(ids) = idx.by_hash.get_mut(&h) {
                 ids.retain(|&i| i != s.id);
                 if ids.is_empty() {
@@ -162,7 +156,10 @@ impl Head {
                 }
             }
         }
-        dead.len()
+        let removed = dead.len();
+        drop(dead);
+        idx.interner.gc();
+        removed
     }
 
     pub fn time_range(&self) -> Option<(i64, i64)> {

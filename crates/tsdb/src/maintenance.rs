@@ -43,7 +43,7 @@ impl Tsdb {
             let samples = s.data.lock().split_off_before(end);
             if !samples.is_empty() {
                 series.push(homeostat_model::TimeSeries {
-                    labels: s.labels.clone(),
+                    labels: s.labels(),
                     samples,
                 });
             }
@@ -70,7 +70,7 @@ impl Tsdb {
     fn checkpoint_wal(&self, upto: u64, keep_from: i64) -> Result<(), TsdbError> {
         let live: Vec<_> = self.head.all_series();
         let live_ids: std::collections::HashMap<u64, Labels> =
-            live.iter().map(|s| (s.id, s.labels.clone())).collect();
+            live.iter().map(|s| (s.id, s.labels())).collect();
         let mut buf = Vec::new();
         let refs: Vec<(u64, &Labels)> = live_ids.iter().map(|(id, l)| (*id, l)).collect();
         record::encode_series(&mut buf, &refs);
