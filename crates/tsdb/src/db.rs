@@ -204,15 +204,16 @@ pub(crate) fn merge_series(sources: Vec<Vec<Series>>) -> Vec<Series> {
 
 impl Querier for Tsdb {
     fn select(&self, req: &SelectRequest) -> Result<Vec<Series>, StorageError> {
-        let mut sources = Vec::new();
+        // Head before blocks: a head cut adds the block before dropping the
+        // samples from the head, so in this order no sample is ever missed.
+        let mut head = self.head.select(&req.matchers, req.mint, req.maxt);
+        head.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let mut sources = vec![head];
         let blocks = self.blocks.read();
         for b in blocks.overlapping(req.mint, req.maxt) {
             sources.push(b.select(req).map_err(StorageError::from)?);
         }
         drop(blocks);
-        let mut head = self.head.select(&req.matchers, req.mint, req.maxt);
-        head.sort_by(|a, b| a.labels.cmp(&b.labels));
-        sources.insert(0, head);
         let out = merge_series(sources);
         if let Some(max) = req.max_samples {
             let n: usize = out.iter().map(|s| s.samples.len()).sum();

@@ -31,16 +31,20 @@ impl Tsdb {
     /// Persists every head sample before `end` as a block and drops it from
     /// the head and (via a checkpoint) from the WAL.
     fn persist_head_range(&self, start: i64, end: i64) -> Result<(), TsdbError> {
-        // Raising the lower bound under the append lock means no append in
-        // flight can still add a sample before `end` to the head.
+        // Appends re-check the lower bound under the WAL lock (append.rs), so
+        // once it is raised here no append can add a sample before `end`.
         let closed_segment = {
             let mut wal = self.wal.lock();
             self.min_valid_time.fetch_max(end, Ordering::SeqCst);
             wal.roll()?
         };
+        // Copy first and drop from the head only once the block is visible:
+        // a query (head first, then blocks) sees every sample at any moment,
+        // and a failed block write loses nothing.
         let mut series: Vec<homeostat_model::TimeSeries> = Vec::new();
         for s in self.head.all_series() {
-            let samples = s.data.lock().split_off_before(end);
+            let mut samples = Vec::new();
+            s.data.lock().samples(i64::MIN, end - 1, &mut samples);
             if !samples.is_empty() {
                 series.push(homeostat_model::TimeSeries {
                     labels: s.labels(),
@@ -60,6 +64,9 @@ impl Tsdb {
         )?;
         let block = Block::open(&self.opts.dir.join(&meta.id))?;
         self.blocks.write().add(block);
+        for s in self.head.all_series() {
+            s.data.lock().split_off_before(end);
+        }
         let removed = self.head.gc();
         tracing::info!(block = %meta.id, min_time = start, max_time = end, samples = n, series_removed = removed, "head cut into block");
         self.checkpoint_wal(closed_segment, end)

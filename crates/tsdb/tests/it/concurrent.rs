@@ -51,3 +51,36 @@ fn parallel_appends_and_a_racing_head_cut_keep_every_accepted_sample() {
     let db = open(dir.path(), &clock);
     assert_eq!(all(&db), before);
 }
+
+#[test]
+fn queries_racing_a_head_cut_never_miss_a_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = FakeClock::new(0);
+    let db = Arc::new(open(dir.path(), &clock));
+    for i in 0..600i64 {
+        let batch: Vec<_> = (0..5)
+            .map(|s| {
+                ts(
+                    &[("__name__", "m"), ("s", &s.to_string())],
+                    &[(i * 60_000, 1.0)],
+                )
+            })
+            .collect();
+        db.append(&batch).unwrap();
+    }
+    let total = 600 * 5;
+    let reader = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            for _ in 0..200 {
+                let n: usize = all(&*db).iter().map(|s| s.samples.len()).sum();
+                assert_eq!(n, total);
+            }
+        })
+    };
+    db.run_maintenance().unwrap();
+    reader.join().unwrap();
+    assert!(db.stats().blocks >= 2);
+    let n: usize = all(&*db).iter().map(|s| s.samples.len()).sum();
+    assert_eq!(n, total);
+}
