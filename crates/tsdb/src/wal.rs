@@ -12,7 +12,7 @@
 pub mod record;
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::TsdbError;
@@ -211,9 +211,19 @@ impl Wal {
             self.roll()?;
         }
         let path = self.dir.join(segment_name(self.segment));
-        self.file
-            .write_all(framed)
-            .map_err(|e| TsdbError::io(&path, e))?;
+        if let Err(e) = self.file.write_all(framed) {
+            // Cut a partial record off again: anything written after it would
+            // otherwise be lost when replay repairs the torn tail.
+            let end = self.segment_bytes;
+            let rewound = self
+                .file
+                .set_len(end)
+                .and_then(|()| self.file.seek(SeekFrom::Start(end)));
+            if let Err(e2) = rewound {
+                tracing::error!(segment = %path.display(), error = %e2, "could not cut a failed wal write");
+            }
+            return Err(TsdbError::io(&path, e));
+        }
         self.segment_bytes += framed.len() as u64;
         self.dirty = true;
         if self.policy == FsyncPolicy::Always {
