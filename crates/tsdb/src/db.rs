@@ -30,6 +30,8 @@ pub struct Tsdb {
     pub(crate) appended: AtomicU64,
     pub(crate) rejected: Mutex<BTreeMap<RejectReason, u64>>,
     pub(crate) compactions: AtomicU64,
+    /// Serializes `run_maintenance` (head cuts, checkpoints, compaction).
+    pub(crate) maintenance: Mutex<()>,
     _lock: File,
 }
 
@@ -85,6 +87,7 @@ impl Tsdb {
             appended: AtomicU64::new(0),
             rejected: Mutex::new(BTreeMap::new()),
             compactions: AtomicU64::new(0),
+            maintenance: Mutex::new(()),
             _lock: lock,
         };
         let started = std::time::Instant::now();

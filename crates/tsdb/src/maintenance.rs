@@ -9,13 +9,14 @@ use homeostat_model::Labels;
 
 use crate::block::{Block, BlockMeta, write_block};
 use crate::db::merge_series;
-use crate::wal::record;
+use crate::wal::{Wal, record};
 use crate::{Tsdb, TsdbError};
 
 impl Tsdb {
     /// Cuts the head while it spans more than 1.5 block durations, then
     /// compacts and applies retention.
     pub fn run_maintenance(&self) -> Result<(), TsdbError> {
+        let _one_at_a_time = self.maintenance.lock();
         let bd = self.opts.block_duration_ms;
         while let Some((lo, hi)) = self.head.time_range() {
             if hi - lo <= bd + bd / 2 {
@@ -84,8 +85,10 @@ impl Tsdb {
         let mut kept = Vec::new();
         // Head ids are stable for live series, and a live series' samples in the
         // old segments are exactly its samples there with t >= keep_from.
-        let wal = self.wal.lock();
-        wal.for_each_record_upto(upto, |rec| {
+        // Segments <= upto are closed, so this runs without the WAL lock and
+        // appends continue meanwhile.
+        let wal_dir = self.opts.dir.join("wal");
+        Wal::for_each_record_upto(&wal_dir, upto, |rec| {
             if let record::Record::Samples(list) = rec {
                 kept.extend(
                     list.into_iter()
@@ -96,7 +99,7 @@ impl Tsdb {
         if !kept.is_empty() {
             record::encode_samples(&mut buf, &kept);
         }
-        wal.checkpoint(upto, &buf)
+        Wal::checkpoint(&wal_dir, upto, &buf)
     }
 
     fn compaction_ranges(&self) -> Vec<i64> {

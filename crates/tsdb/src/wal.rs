@@ -256,9 +256,9 @@ impl Wal {
     /// Replaces segments `<= upto` (and older checkpoints) with a checkpoint
     /// holding `framed` records. The checkpoint is complete on disk before
     /// anything is deleted, so a crash at any point loses nothing.
-    pub fn checkpoint(&self, upto: u64, framed: &[u8]) -> Result<(), TsdbError> {
-        let final_dir = self.dir.join(format!("checkpoint.{upto:08}"));
-        let tmp = self.dir.join(format!("checkpoint.{upto:08}.tmp"));
+    pub fn checkpoint(dir: &Path, upto: u64, framed: &[u8]) -> Result<(), TsdbError> {
+        let final_dir = dir.join(format!("checkpoint.{upto:08}"));
+        let tmp = dir.join(format!("checkpoint.{upto:08}.tmp"));
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir_all(&tmp).map_err(|e| TsdbError::io(&tmp, e))?;
         let seg = tmp.join(segment_name(0));
@@ -269,15 +269,15 @@ impl Wal {
         f.sync_all().map_err(|e| TsdbError::io(&seg, e))?;
         sync_dir(&tmp)?;
         fs::rename(&tmp, &final_dir).map_err(|e| TsdbError::io(&final_dir, e))?;
-        sync_dir(&self.dir)?;
-        for seg in list_segments(&self.dir)? {
+        sync_dir(dir)?;
+        for seg in list_segments(dir)? {
             if seg <= upto {
-                let p = self.dir.join(segment_name(seg));
+                let p = dir.join(segment_name(seg));
                 fs::remove_file(&p).map_err(|e| TsdbError::io(&p, e))?;
             }
         }
-        for e in fs::read_dir(&self.dir)
-            .map_err(|e| TsdbError::io(&self.dir, e))?
+        for e in fs::read_dir(dir)
+            .map_err(|e| TsdbError::io(dir, e))?
             .flatten()
         {
             let name = e.file_name();
@@ -290,18 +290,18 @@ impl Wal {
                 let _ = fs::remove_dir_all(e.path());
             }
         }
-        sync_dir(&self.dir)
+        sync_dir(dir)
     }
 
     /// Visits the records of the latest checkpoint and of segments `<= upto`
     /// (all closed), one segment in memory at a time.
     pub fn for_each_record_upto(
-        &self,
+        dir: &Path,
         upto: u64,
         mut f: impl FnMut(Record),
     ) -> Result<(), TsdbError> {
         let mut paths = Vec::new();
-        let after = match latest_checkpoint(&self.dir)? {
+        let after = match latest_checkpoint(dir)? {
             Some((n, cp)) => {
                 for seg in list_segments(&cp)? {
                     paths.push(cp.join(segment_name(seg)));
@@ -310,9 +310,9 @@ impl Wal {
             }
             None => 0,
         };
-        for seg in list_segments(&self.dir)? {
+        for seg in list_segments(dir)? {
             if seg > after && seg <= upto {
-                paths.push(self.dir.join(segment_name(seg)));
+                paths.push(dir.join(segment_name(seg)));
             }
         }
         for p in paths {
@@ -436,7 +436,7 @@ mod tests {
         let mut keep = Vec::new();
         let l = Labels::from_pairs(&[("__name__", "m"), ("i", "1")]);
         record::encode_series(&mut keep, &[(1, &l)]);
-        wal.checkpoint(closed, &keep).unwrap();
+        Wal::checkpoint(dir.path(), closed, &keep).unwrap();
         drop(wal);
         let (_, recs) = Wal::open(dir.path(), FsyncPolicy::Never, 1 << 20).unwrap();
         assert_eq!(recs.len(), 3, "checkpoint series + segment 2's two records");
