@@ -71,27 +71,45 @@ impl Tsdb {
         let lock = lock_dir(&opts.dir)?;
         let blocks = BlockSet::load(&opts.dir)?;
         let min_valid = blocks.max_time().unwrap_or(i64::MIN);
-        let (wal, records) = Wal::open(
+        let head = Head::default();
+        let head_max_time = AtomicI64::new(i64::MIN);
+        let started = std::time::Instant::now();
+        let mut replay = Replay {
+            head: &head,
+            min_valid,
+            head_max_time: &head_max_time,
+            remap: HashMap::new(),
+            samples: 0,
+            unknown: 0,
+        };
+        let wal = Wal::open_with(
             &opts.dir.join("wal"),
             opts.wal_fsync,
             opts.wal_segment_bytes,
+            |rec| replay.apply(rec),
         )?;
+        let replayed = replay.samples;
+        if replay.unknown > 0 {
+            tracing::warn!(
+                samples = replay.unknown,
+                "wal samples for unknown series were skipped"
+            );
+        }
+        head.gc();
         let db = Tsdb {
             opts,
             clock,
-            head: Head::default(),
+            head,
             wal: Mutex::new(wal),
             blocks: RwLock::new(blocks),
             min_valid_time: AtomicI64::new(min_valid),
-            head_max_time: AtomicI64::new(i64::MIN),
+            head_max_time,
             appended: AtomicU64::new(0),
             rejected: Mutex::new(BTreeMap::new()),
             compactions: AtomicU64::new(0),
             maintenance: Mutex::new(()),
             _lock: lock,
         };
-        let started = std::time::Instant::now();
-        let replayed = db.replay(records);
         tracing::info!(
             series = db.head.num_series(),
             samples = replayed,
@@ -100,50 +118,6 @@ impl Tsdb {
             "tsdb opened"
         );
         Ok(db)
-    }
-
-    fn replay(&self, records: Vec<Record>) -> u64 {
-        // WAL ids may repeat labels across a checkpoint boundary; map them all
-        // to one head series.
-        let mut remap: HashMap<u64, u64> = HashMap::new();
-        let mut samples = 0u64;
-        let min_valid = self.min_valid_time.load(Ordering::Relaxed);
-        for rec in records {
-            match rec {
-                Record::Series(list) => {
-                    for (id, labels) in list {
-                        let s = match self.head.get(&labels) {
-                            Some(s) => s,
-                            None => self.head.create(labels, Some(id)),
-                        };
-                        s.data.lock().logged = true;
-                        remap.insert(id, s.id);
-                    }
-                }
-                Record::Samples(list) => {
-                    for (id, t, v) in list {
-                        let Some(s) = remap.get(&id).and_then(|id| self.head.by_id(*id)) else {
-                            tracing::warn!(
-                                series_id = id,
-                                "wal sample for an unknown series, skipped"
-                            );
-                            continue;
-                        };
-                        if t < min_valid {
-                            continue; // already persisted in a block
-                        }
-                        let mut d = s.data.lock();
-                        if d.last.is_none_or(|l| t > l.t) {
-                            d.push(Sample::new(t, v));
-                            samples += 1;
-                            self.head_max_time.fetch_max(t, Ordering::Relaxed);
-                        }
-                    }
-                }
-            }
-        }
-        self.head.gc();
-        samples
     }
 
     pub fn sync_wal(&self) -> Result<(), TsdbError> {
@@ -180,6 +154,53 @@ impl Tsdb {
 
     pub fn now(&self) -> Timestamp {
         self.clock.now_millis()
+    }
+}
+
+/// Rebuilds the head from WAL records on open.
+struct Replay<'a> {
+    head: &'a Head,
+    min_valid: i64,
+    head_max_time: &'a AtomicI64,
+    /// WAL ids may repeat labels across a checkpoint boundary; all of them
+    /// map to one head series.
+    remap: HashMap<u64, u64>,
+    samples: u64,
+    /// Samples whose series record is missing (only possible after damage).
+    unknown: u64,
+}
+
+impl Replay<'_> {
+    fn apply(&mut self, rec: Record) {
+        match rec {
+            Record::Series(list) => {
+                for (id, labels) in list {
+                    let s = match self.head.get(&labels) {
+                        Some(s) => s,
+                        None => self.head.create(labels, Some(id)),
+                    };
+                    s.data.lock().logged = true;
+                    self.remap.insert(id, s.id);
+                }
+            }
+            Record::Samples(list) => {
+                for (id, t, v) in list {
+                    let Some(s) = self.remap.get(&id).and_then(|id| self.head.by_id(*id)) else {
+                        self.unknown += 1;
+                        continue;
+                    };
+                    if t < self.min_valid {
+                        continue; // already persisted in a block
+                    }
+                    let mut d = s.data.lock();
+                    if d.last.is_none_or(|l| t > l.t) {
+                        d.push(Sample::new(t, v));
+                        self.samples += 1;
+                        self.head_max_time.fetch_max(t, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -149,6 +149,19 @@ impl Wal {
         policy: FsyncPolicy,
         max_segment_bytes: u64,
     ) -> Result<(Wal, Vec<Record>), TsdbError> {
+        let mut records = Vec::new();
+        let wal = Self::open_with(dir, policy, max_segment_bytes, |r| records.push(r))?;
+        Ok((wal, records))
+    }
+
+    /// Opens the WAL in `dir`, handing every record to `replay` in log order
+    /// with only one segment decoded in memory at a time.
+    pub fn open_with(
+        dir: &Path,
+        policy: FsyncPolicy,
+        max_segment_bytes: u64,
+        mut replay: impl FnMut(Record),
+    ) -> Result<Wal, TsdbError> {
         fs::create_dir_all(dir).map_err(|e| TsdbError::io(dir, e))?;
         let mut records = Vec::new();
         let checkpoint = latest_checkpoint(dir)?;
@@ -156,6 +169,7 @@ impl Wal {
             Some((n, path)) => {
                 for seg in list_segments(path)? {
                     read_segment(&path.join(segment_name(seg)), false, &mut records)?;
+                    records.drain(..).for_each(&mut replay);
                 }
                 *n
             }
@@ -168,6 +182,7 @@ impl Wal {
         for (i, seg) in segments.iter().enumerate() {
             let last = i + 1 == segments.len();
             read_segment(&dir.join(segment_name(*seg)), last, &mut records)?;
+            records.drain(..).for_each(&mut replay);
         }
         // Always start a fresh segment: the old tail may have been truncated.
         let next = segments.last().copied().unwrap_or(after) + 1;
@@ -182,7 +197,7 @@ impl Wal {
             fsyncs: 0,
         };
         wal.sync()?;
-        Ok((wal, records))
+        Ok(wal)
     }
 
     fn create_segment(dir: &Path, n: u64) -> Result<File, TsdbError> {
