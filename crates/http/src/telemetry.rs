@@ -42,7 +42,11 @@ pub struct Telemetry {
     requests: Mutex<BTreeMap<(String, u16), Histogram>>,
     pub requests_rejected_total: AtomicU64,
     sources: Mutex<Vec<Box<dyn StatsSource>>>,
+    /// Ingestion paths that count their own samples (the scraper), read at render time.
+    external_ingested: Mutex<Vec<(&'static str, IngestedFn)>>,
 }
+
+type IngestedFn = Box<dyn Fn() -> u64 + Send + Sync>;
 
 impl std::fmt::Debug for Telemetry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -73,6 +77,11 @@ fn fmt_value(v: f64) -> String {
 impl Telemetry {
     pub fn add_source(&self, s: Box<dyn StatsSource>) {
         self.sources.lock().push(s);
+    }
+
+    /// Registers a counter of samples ingested by a path outside the HTTP layer.
+    pub fn add_ingested_source(&self, source: &'static str, f: IngestedFn) {
+        self.external_ingested.lock().push((source, f));
     }
 
     pub fn ingested(&self, source: &'static str, n: u64) {
@@ -107,7 +116,10 @@ impl Telemetry {
             "# HELP homeostat_samples_ingested_total Samples accepted into storage, by ingestion path."
         );
         let _ = writeln!(out, "# TYPE homeostat_samples_ingested_total counter");
-        let ingested = self.ingested.lock().clone();
+        let mut ingested = self.ingested.lock().clone();
+        for (src, f) in self.external_ingested.lock().iter() {
+            *ingested.entry(src).or_default() += f();
+        }
         for src in ["otlp", "remote_write", "scrape"] {
             let v = ingested.get(src).copied().unwrap_or(0);
             let _ = writeln!(
