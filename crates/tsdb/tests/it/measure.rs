@@ -46,9 +46,13 @@ fn measure_appends_per_second_and_head_bytes_per_series() {
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(open(dir.path(), &FakeClock::new(0)));
     // Build the request data first so that only the store's growth is measured.
-    let inputs: Vec<Vec<TimeSeries>> = (0..2)
+    let threads: usize = std::env::var("MEASURE_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let inputs: Vec<Vec<TimeSeries>> = (0..threads)
         .map(|w| {
-            (0..SERIES / 2)
+            (0..SERIES / threads)
                 .map(|i| TimeSeries {
                     labels: labels(w, i),
                     samples: Vec::with_capacity(1),
@@ -92,7 +96,7 @@ fn measure_appends_per_second_and_head_bytes_per_series() {
     let grown = rss_bytes().saturating_sub(base);
     let stats = db.stats();
     println!(
-        "appended {total} samples in {secs:.2}s: {:.0} samples/s (2 threads, batches of 500 series); \
+        "appended {total} samples in {secs:.2}s: {:.0} samples/s ({threads} threads, batches of 500 series); \
          head {} series, rss growth {} bytes = {} bytes/series; wal {} bytes",
         total / secs,
         stats.head_series,
