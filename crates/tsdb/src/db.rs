@@ -230,22 +230,36 @@ impl Querier for Tsdb {
     fn select(&self, req: &SelectRequest) -> Result<Vec<Series>, StorageError> {
         // Head before blocks: a head cut adds the block before dropping the
         // samples from the head, so in this order no sample is ever missed.
+        let too_many = |n: usize, max: usize| StorageError::LimitExceeded {
+            limit: "max_samples",
+            detail: format!("query would load {n} samples, more than the limit of {max}"),
+        };
         let mut head = self.head.select(&req.matchers, req.mint, req.maxt);
         head.sort_by(|a, b| a.labels.cmp(&b.labels));
+        // Stop as soon as the sources together exceed the limit; each block
+        // gets the remaining budget (duplicates are removed only when merging,
+        // so this may refuse slightly early when head and blocks overlap).
+        let mut loaded: usize = head.iter().map(|s| s.samples.len()).sum();
+        if let Some(max) = req.max_samples
+            && loaded > max
+        {
+            return Err(too_many(loaded, max));
+        }
         let mut sources = vec![head];
         let blocks = self.blocks.read();
         for b in blocks.overlapping(req.mint, req.maxt) {
-            sources.push(b.select(req).map_err(StorageError::from)?);
+            let mut sub = req.clone();
+            sub.max_samples = req.max_samples.map(|max| max - loaded);
+            let got = b.select(&sub).map_err(StorageError::from)?;
+            loaded += got.iter().map(|s| s.samples.len()).sum::<usize>();
+            sources.push(got);
         }
         drop(blocks);
         let out = merge_series(sources);
         if let Some(max) = req.max_samples {
             let n: usize = out.iter().map(|s| s.samples.len()).sum();
             if n > max {
-                return Err(StorageError::LimitExceeded {
-                    limit: "max_samples",
-                    detail: format!("query would load {n} samples, more than the limit of {max}"),
-                });
+                return Err(too_many(n, max));
             }
         }
         Ok(out)
