@@ -10,6 +10,7 @@ mod append;
 pub mod block;
 mod blockset;
 pub mod chunk;
+mod compact;
 mod db;
 mod error;
 mod head;
@@ -18,6 +19,7 @@ mod options;
 mod stats;
 pub mod wal;
 
+pub use compact::compact;
 pub use db::Tsdb;
 pub use error::TsdbError;
 pub use maintenance::plan;
