@@ -9,7 +9,7 @@
 //! Blocks are written to `<id>.tmp` and renamed, so a crash never leaves a
 //! partial block behind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -418,6 +418,39 @@ impl Block {
             .collect())
     }
 
+    /// Label names of the series selected by `matchers` that have data in
+    /// `[mint, maxt]`, sorted.
+    pub fn label_names(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, TsdbError> {
+        let names: BTreeSet<String> = self
+            .series(matchers, mint, maxt)?
+            .iter()
+            .flat_map(|l| l.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+            .collect();
+        Ok(names.into_iter().collect())
+    }
+
+    /// Values of label `name` among the series selected by `matchers` that
+    /// have data in `[mint, maxt]`, sorted.
+    pub fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, TsdbError> {
+        let values: BTreeSet<String> = self
+            .series(matchers, mint, maxt)?
+            .iter()
+            .filter_map(|l| l.get(name).map(str::to_string))
+            .collect();
+        Ok(values.into_iter().collect())
+    }
+
     /// Every series with all its samples, in label order (for compaction).
     pub fn all_series(&self) -> Result<Vec<TimeSeries>, TsdbError> {
         (0..self.series.len())
@@ -515,5 +548,74 @@ mod tests {
         );
         fs::write(&idx, &data[..10]).unwrap();
         assert!(Block::open(&bdir).is_err());
+    }
+
+    #[test]
+    fn matchers_follow_prometheus_semantics() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut input: Vec<TimeSeries> = [
+            &[("__name__", "up"), ("a", "x")][..],
+            &[("__name__", "up"), ("a", "y")][..],
+            &[("__name__", "up")][..],
+            &[("__name__", "down"), ("a", "x"), ("b", "1")][..],
+        ]
+        .iter()
+        .map(|pairs| TimeSeries {
+            labels: Labels::from_pairs(pairs),
+            samples: vec![Sample::new(10, 1.0)],
+        })
+        .collect();
+        input.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let meta = write_block(dir.path(), 0, 100, 1, vec![], input.into_iter()).unwrap();
+        let b = Block::open(&dir.path().join(&meta.id)).unwrap();
+        let check = |ms: &[(MatchOp, &str, &str)], want: &[&str]| {
+            let ms: Vec<Matcher> = ms
+                .iter()
+                .map(|&(op, n, v)| Matcher::new(op, n, v).unwrap())
+                .collect();
+            let mut got: Vec<String> = b
+                .series(&ms, 0, 100)
+                .unwrap()
+                .iter()
+                .map(|l| l.to_string())
+                .collect();
+            got.sort();
+            let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+            want.sort();
+            assert_eq!(got, want, "matchers {ms:?}");
+        };
+        use MatchOp::*;
+        let (ux, uy, u, dx) = (
+            r#"up{a="x"}"#,
+            r#"up{a="y"}"#,
+            "up{}",
+            r#"down{a="x", b="1"}"#,
+        );
+        check(&[], &[ux, uy, u, dx]);
+        check(&[(Equal, "a", "x")], &[ux, dx]);
+        check(&[(Equal, "__name__", "up"), (Equal, "a", "x")], &[ux]);
+        check(&[(NotEqual, "a", "x")], &[uy, u]);
+        check(&[(Equal, "a", "")], &[u]);
+        check(&[(NotEqual, "a", "")], &[ux, uy, dx]);
+        check(&[(RegexMatch, "a", ".*")], &[ux, uy, u, dx]);
+        check(&[(RegexMatch, "a", ".+")], &[ux, uy, dx]);
+        check(&[(RegexMatch, "a", "x|y")], &[ux, uy, dx]);
+        check(&[(RegexMatch, "a", "x|")], &[ux, u, dx]);
+        check(&[(RegexNoMatch, "a", "x")], &[uy, u]);
+        check(&[(RegexNoMatch, "a", ".*")], &[]);
+        check(&[(Equal, "b", "1"), (NotEqual, "a", "x")], &[]);
+        check(&[(Equal, "nope", "v")], &[]);
+        check(
+            &[(Equal, "__name__", "up"), (RegexNoMatch, "a", "y|")],
+            &[ux],
+        );
+        assert_eq!(
+            b.label_names(&[], 0, 100).unwrap(),
+            vec!["__name__", "a", "b"]
+        );
+        assert_eq!(b.label_values("a", &[], 0, 100).unwrap(), vec!["x", "y"]);
+        let up = Matcher::new(Equal, "__name__", "down").unwrap();
+        assert_eq!(b.label_values("a", &[up], 0, 100).unwrap(), vec!["x"]);
+        assert!(b.series(&[], 11, 100).unwrap().is_empty());
     }
 }

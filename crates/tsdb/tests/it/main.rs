@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod append;
+mod block_format;
 mod concurrent;
 mod crash;
 mod measure;
