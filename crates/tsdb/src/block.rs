@@ -23,9 +23,10 @@ use crate::TsdbError;
 use crate::chunk::{self, MAX_SAMPLES_PER_CHUNK, XorEncoder};
 use crate::head::postings::Postings;
 
-pub const BLOCK_FORMAT_VERSION: u32 = 1;
-const CHUNKS_MAGIC: &[u8; 6] = b"HSCHK\x01";
-const INDEX_MAGIC: &[u8; 6] = b"HSIDX\x01";
+/// Version 2: 5-bit first delta-of-delta bucket in chunks, varint index.
+pub const BLOCK_FORMAT_VERSION: u32 = 2;
+const CHUNKS_MAGIC: &[u8; 6] = b"HSCHK\x02";
+const INDEX_MAGIC: &[u8; 6] = b"HSIDX\x02";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlockMeta {
@@ -91,8 +92,20 @@ fn corrupt(path: &Path, offset: u64, detail: impl Into<String>) -> TsdbError {
 fn put_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_le_bytes());
 }
-fn put_u64(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(&v.to_le_bytes());
+fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 /// Encodes samples into chunks of at most [`MAX_SAMPLES_PER_CHUNK`].
@@ -154,25 +167,32 @@ pub fn write_block(
     for (i, v) in symbols.values_mut().enumerate() {
         *v = i as u32;
     }
+    // Varints and deltas keep the index near 60 bytes a series: chunk
+    // times are stored relative to the previous chunk, offsets relative to
+    // where the previous chunk ended (0 for the contiguous file we write).
     let mut index: Vec<u8> = INDEX_MAGIC.to_vec();
-    put_u32(&mut index, symbols.len() as u32);
+    put_uvarint(&mut index, symbols.len() as u64);
     for s in symbols.keys() {
-        put_u32(&mut index, s.len() as u32);
+        put_uvarint(&mut index, s.len() as u64);
         index.extend_from_slice(s.as_bytes());
     }
-    put_u32(&mut index, entries.len() as u32);
+    put_uvarint(&mut index, entries.len() as u64);
+    let mut prev_end = CHUNKS_MAGIC.len() as u64;
     for (labels, refs) in &entries {
-        put_u32(&mut index, labels.len() as u32);
+        put_uvarint(&mut index, labels.len() as u64);
         for l in labels.iter() {
-            put_u32(&mut index, symbols[&l.name]);
-            put_u32(&mut index, symbols[&l.value]);
+            put_uvarint(&mut index, u64::from(symbols[&l.name]));
+            put_uvarint(&mut index, u64::from(symbols[&l.value]));
         }
-        put_u32(&mut index, refs.len() as u32);
+        put_uvarint(&mut index, refs.len() as u64);
+        let mut prev_t = 0i64;
         for r in refs {
-            put_u64(&mut index, r.min_t as u64);
-            put_u64(&mut index, r.max_t as u64);
-            put_u64(&mut index, r.offset);
-            put_u32(&mut index, r.len);
+            put_uvarint(&mut index, zigzag(r.min_t.wrapping_sub(prev_t)));
+            put_uvarint(&mut index, zigzag(r.max_t.wrapping_sub(r.min_t)));
+            put_uvarint(&mut index, r.offset - prev_end);
+            put_uvarint(&mut index, u64::from(r.len));
+            prev_t = r.max_t;
+            prev_end = r.offset + 8 + u64::from(r.len);
         }
     }
     let crc = crc32fast::hash(&index);
@@ -232,15 +252,29 @@ impl<'a> Reader<'a> {
         self.pos = end;
         Ok(s)
     }
-    fn u32(&mut self) -> Result<u32, TsdbError> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    fn uvarint(&mut self) -> Result<u64, TsdbError> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let b = self.take(1)?[0];
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(corrupt(self.path, self.pos as u64, "varint too long"))
     }
-    fn u64(&mut self) -> Result<u64, TsdbError> {
-        let b = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
+    fn count(&mut self) -> Result<usize, TsdbError> {
+        let v = self.uvarint()?;
+        // Every counted item takes at least one byte, so a larger count is
+        // corrupt; this also bounds the allocations made from it.
+        if v > (self.buf.len() - self.pos) as u64 {
+            return Err(corrupt(
+                self.path,
+                self.pos as u64,
+                "count exceeds index size",
+            ));
+        }
+        Ok(v as usize)
     }
 }
 
@@ -271,28 +305,29 @@ impl Block {
             pos: INDEX_MAGIC.len(),
             path: &index_path,
         };
-        let nsym = r.u32()? as usize;
-        let mut symbols = Vec::with_capacity(nsym.min(body.len()));
+        let nsym = r.count()?;
+        let mut symbols = Vec::with_capacity(nsym);
         for _ in 0..nsym {
-            let n = r.u32()? as usize;
+            let n = r.count()?;
             let s = std::str::from_utf8(r.take(n)?)
                 .map_err(|_| corrupt(&index_path, r.pos as u64, "symbol not UTF-8"))?;
             symbols.push(s.to_string());
         }
-        let sym = |i: u32, pos: usize| {
+        let sym = |i: u64, pos: usize| {
             symbols
                 .get(i as usize)
                 .cloned()
                 .ok_or_else(|| corrupt(&index_path, pos as u64, "symbol ref out of range"))
         };
-        let nseries = r.u32()? as usize;
-        let mut series = Vec::with_capacity(nseries.min(body.len()));
+        let nseries = r.count()?;
+        let mut series = Vec::with_capacity(nseries);
+        let mut prev_end = CHUNKS_MAGIC.len() as u64;
         let mut postings = Postings::default();
         for id in 0..nseries {
-            let nl = r.u32()? as usize;
-            let mut labels = Vec::with_capacity(nl.min(64));
+            let nl = r.count()?;
+            let mut labels = Vec::with_capacity(nl);
             for _ in 0..nl {
-                let (n, v) = (r.u32()?, r.u32()?);
+                let (n, v) = (r.uvarint()?, r.uvarint()?);
                 labels.push(Label {
                     name: sym(n, r.pos)?,
                     value: sym(v, r.pos)?,
@@ -300,14 +335,28 @@ impl Block {
             }
             let labels = Labels::new(labels)
                 .map_err(|e| corrupt(&index_path, r.pos as u64, e.to_string()))?;
-            let nc = r.u32()? as usize;
-            let mut chunks = Vec::with_capacity(nc.min(1 << 16));
+            let nc = r.count()?;
+            let mut chunks = Vec::with_capacity(nc);
+            let mut prev_t = 0i64;
             for _ in 0..nc {
+                let min_t = prev_t.wrapping_add(unzigzag(r.uvarint()?));
+                let max_t = min_t.wrapping_add(unzigzag(r.uvarint()?));
+                let offset = prev_end.checked_add(r.uvarint()?);
+                let len = u32::try_from(r.uvarint()?).ok();
+                let (Some(offset), Some(len)) = (offset, len) else {
+                    return Err(corrupt(
+                        &index_path,
+                        r.pos as u64,
+                        "chunk reference out of range",
+                    ));
+                };
+                prev_end = offset.saturating_add(8 + u64::from(len));
+                prev_t = max_t;
                 chunks.push(ChunkRef {
-                    min_t: r.u64()? as i64,
-                    max_t: r.u64()? as i64,
-                    offset: r.u64()?,
-                    len: r.u32()?,
+                    min_t,
+                    max_t,
+                    offset,
+                    len,
                 });
             }
             postings.add(id as u64, &labels);
@@ -352,7 +401,12 @@ impl Block {
         let mut buf = vec![0u8; 8 + c.len as usize];
         self.chunks
             .read_exact_at(&mut buf, c.offset)
-            .map_err(|e| TsdbError::io(&path, e))?;
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => {
+                    corrupt(&path, c.offset, "chunk past the end of the file")
+                }
+                _ => TsdbError::io(&path, e),
+            })?;
         let crc = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
         let data = &buf[8..];
         if crc32fast::hash(data) != crc {

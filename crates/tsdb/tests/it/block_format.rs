@@ -1,4 +1,4 @@
-//! The persisted block format: a block checked in under `tests/fixtures/`
+//! The persisted block format: a block checked in under `tests/fixtures/block-v2`
 //! must keep opening with the same content, and writing the same input must
 //! keep producing the same `index` and `chunks` bytes. A deliberate format
 //! change regenerates the fixture with `UPDATE_FIXTURES=1` (and bumps the
@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 
 use homeostat_model::{Labels, Sample, TimeSeries, stale_nan};
 use homeostat_storage::{MatchOp, Matcher, SelectRequest};
+use homeostat_tsdb::TsdbError;
 use homeostat_tsdb::block::{Block, write_block};
 
 const FILES: [&str; 3] = ["meta.json", "index", "chunks"];
 
 fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/block-v1")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/block-v2")
 }
 
 /// Deterministic input covering counters, gauges and special float values.
@@ -88,7 +89,7 @@ fn checked_in_block_still_opens_with_same_content() {
         }
     }
     let b = Block::open(&fixture).expect("fixture block opens; regenerate with UPDATE_FIXTURES=1 only for a deliberate format change");
-    assert_eq!(b.meta().version, 1);
+    assert_eq!(b.meta().version, 2);
     let want = fixture_series();
     let got = b
         .select(&SelectRequest::new(vec![], i64::MIN, i64::MAX))
@@ -104,10 +105,25 @@ fn checked_in_block_still_opens_with_same_content() {
     }
 }
 
+/// Version 1 blocks (14-bit first delta-of-delta bucket, fixed-width index)
+/// are refused by name rather than misread.
+#[test]
+fn version_1_block_is_refused_cleanly() {
+    let v1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/block-v1");
+    match Block::open(&v1) {
+        Err(TsdbError::Corrupt { path, detail, .. }) => {
+            assert!(path.ends_with("meta.json"), "{path}");
+            assert!(detail.contains("version 1"), "{detail}");
+        }
+        other => panic!("expected a corrupt-block error, got {other:?}"),
+    }
+}
+
 /// Bytes per sample of a whole block (chunks + index + meta) on realistic
 /// scrape data. Run with
 /// `cargo test -p homeostat-tsdb --test it block_bytes_per_sample -- --ignored --nocapture`;
-/// `BLOCK_MEASURE_SERIES` sets the series count (default 10000, 720 samples each).
+/// `BLOCK_MEASURE_SERIES` sets the series count (default 10000, 720 samples each),
+/// `BLOCK_MEASURE_JITTER_MS` the random timestamp jitter (default 0).
 #[test]
 #[ignore]
 fn block_bytes_per_sample() {
@@ -115,6 +131,10 @@ fn block_bytes_per_sample() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
+    let jitter: u64 = std::env::var("BLOCK_MEASURE_JITTER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let points = 720i64;
     let t0 = 1_700_000_000_000i64;
     let mut series: Vec<TimeSeries> = (0..n)
@@ -132,8 +152,8 @@ fn block_bytes_per_sample() {
             let mut v = if counter { 0.0 } else { 50.0 };
             let samples = (0..points)
                 .map(|k| {
-                    // Scrape jitter of a few milliseconds around a 10 s interval.
-                    let t = t0 + k * 10_000 + (next() % 5) as i64;
+                    // Optional scrape jitter of a few milliseconds around a 10 s interval.
+                    let t = t0 + k * 10_000 + (next() % (jitter + 1)) as i64;
                     if counter {
                         v += (next() % 20) as f64;
                     } else if next() % 4 == 0 {
@@ -175,7 +195,7 @@ fn block_bytes_per_sample() {
     let size = |f: &str| fs::metadata(dir.join(f)).unwrap().len();
     let samples = meta.num_samples as f64;
     println!(
-        "series={n} samples={} chunks={} bytes: chunks={} ({:.3}/sample) index={} ({:.3}/sample, {:.1}/series) total={:.3}/sample",
+        "series={n} jitter={jitter}ms samples={} chunks={} bytes: chunks={} ({:.3}/sample) index={} ({:.3}/sample, {:.1}/series) total={:.3}/sample",
         meta.num_samples,
         meta.num_chunks,
         size("chunks"),
