@@ -672,4 +672,53 @@ mod tests {
         assert_eq!(b.label_values("a", &[up], 0, 100).unwrap(), vec!["x"]);
         assert!(b.series(&[], 11, 100).unwrap().is_empty());
     }
+
+    #[test]
+    fn every_flipped_or_truncated_index_byte_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = write_block(
+            dir.path(),
+            0,
+            5_000_000,
+            1,
+            vec![],
+            series(3, 130).into_iter(),
+        )
+        .unwrap();
+        let bdir = dir.path().join(&meta.id);
+        let idx = bdir.join("index");
+        let good = fs::read(&idx).unwrap();
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x41;
+            fs::write(&idx, &bad).unwrap();
+            assert!(
+                matches!(Block::open(&bdir), Err(TsdbError::Corrupt { .. })),
+                "flip at {i}"
+            );
+            fs::write(&idx, &good[..i]).unwrap();
+            assert!(Block::open(&bdir).is_err(), "truncated to {i}");
+        }
+        fs::write(&idx, &good).unwrap();
+        let ch = bdir.join("chunks");
+        let chunks = fs::read(&ch).unwrap();
+        // The length prefixes duplicate the index and are not read; every
+        // other byte is covered by a checksum or the header check.
+        for i in (0..chunks.len()).step_by(7) {
+            let mut bad = chunks.clone();
+            bad[i] ^= 0x41;
+            fs::write(&ch, &bad).unwrap();
+            if let Ok(b) = Block::open(&bdir) {
+                let _ = b.select(&SelectRequest::new(vec![], i64::MIN, i64::MAX));
+            }
+            fs::write(&ch, &chunks[..i]).unwrap();
+            if let Ok(b) = Block::open(&bdir) {
+                assert!(
+                    b.select(&SelectRequest::new(vec![], i64::MIN, i64::MAX))
+                        .is_err(),
+                    "truncated to {i}"
+                );
+            }
+        }
+    }
 }

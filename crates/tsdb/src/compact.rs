@@ -52,6 +52,7 @@ mod tests {
     use super::*;
     use homeostat_model::{Labels, Sample, TimeSeries};
     use homeostat_storage::SelectRequest;
+    use proptest::prelude::*;
 
     fn ts(job: &str, samples: &[(i64, f64)]) -> TimeSeries {
         TimeSeries {
@@ -138,5 +139,59 @@ mod tests {
     fn empty_input_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         assert!(compact(dir.path(), &[]).is_err());
+    }
+
+    fn arb_series() -> impl Strategy<Value = Vec<TimeSeries>> {
+        let one = (
+            0u8..6,
+            proptest::collection::btree_map(0i64..2_000, any::<u64>(), 1..300),
+        );
+        proptest::collection::vec(one, 1..8).prop_map(|raw| {
+            let mut by: std::collections::BTreeMap<Labels, Vec<Sample>> = Default::default();
+            for (job, points) in raw {
+                let labels = Labels::from_pairs(&[("__name__", "m"), ("job", &job.to_string())]);
+                by.insert(
+                    labels,
+                    points
+                        .into_iter()
+                        .map(|(t, bits)| Sample::new(t * 997, f64::from_bits(bits)))
+                        .collect(),
+                );
+            }
+            by.into_iter()
+                .map(|(labels, samples)| TimeSeries { labels, samples })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn block_round_trip_and_compaction_match_a_model(a in arb_series(), b in arb_series()) {
+            let dir = tempfile::tempdir().unwrap();
+            let ba = block(dir.path(), 0, 2_000_000, a.clone());
+            let bb = block(dir.path(), 0, 2_000_000, b.clone());
+            prop_assert_eq!(all(&ba), a.clone());
+            let meta = compact(dir.path(), &[&ba, &bb]).unwrap();
+            // Model: later block wins on identical timestamps.
+            let mut model: std::collections::BTreeMap<Labels, std::collections::BTreeMap<i64, u64>> =
+                Default::default();
+            for s in a.iter().chain(b.iter()) {
+                let e = model.entry(s.labels.clone()).or_default();
+                for x in &s.samples {
+                    e.insert(x.t, x.v.to_bits());
+                }
+            }
+            let want: Vec<TimeSeries> = model
+                .into_iter()
+                .map(|(labels, m)| TimeSeries {
+                    labels,
+                    samples: m.into_iter().map(|(t, v)| Sample::new(t, f64::from_bits(v))).collect(),
+                })
+                .collect();
+            let c = Block::open(&dir.path().join(&meta.id)).unwrap();
+            prop_assert_eq!(all(&c), want);
+        }
     }
 }
