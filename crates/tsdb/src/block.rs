@@ -1,13 +1,19 @@
 //! Immutable on-disk blocks. A block covers `[min_time, max_time)` and lives
 //! in `<data>/<id>/`:
-//! - `meta.json`: [`BlockMeta`], with a format `version`.
-//! - `chunks`: header `HSCHK` + version, then per chunk `u32 len | u32 crc32 | bytes`.
-//! - `index`: header `HSIDX` + version, a symbol table of every label string,
-//!   then each series as symbol refs with its chunk refs; a crc32 of all of it
-//!   at the end. Postings are rebuilt in memory when the block is opened.
+//! - `meta.json`: [`BlockMeta`], with a format `version` (2).
+//! - `chunks`: header `HSCHK` + version byte, then per chunk
+//!   `u32 len | u32 crc32 | bytes` (little endian; bytes as in [`crate::chunk`]).
+//! - `index`: header `HSIDX` + version byte, then LEB128 varints: the sorted
+//!   symbol table (count, then length + UTF-8 bytes each), the series count,
+//!   each series as label (name, value) symbol refs and its chunk refs
+//!   (min time as a zig-zag delta from the previous chunk's max time, max
+//!   minus min, offset gap after the previous chunk, length), and a crc32 of
+//!   everything before it. Postings are rebuilt in memory when the block is
+//!   opened; in memory series keep symbol refs, not strings.
 //!
 //! Blocks are written to `<id>.tmp` and renamed, so a crash never leaves a
-//! partial block behind.
+//! partial block behind. Chunk bytes are read on demand with positional reads.
+//! `tests/fixtures/block-v2` pins the format (see `tests/it/block_format.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
@@ -52,7 +58,9 @@ pub struct ChunkRef {
 
 #[derive(Debug)]
 struct BlockSeries {
-    labels: Labels,
+    /// (name, value) refs into [`Block::symbols`]: label strings are stored
+    /// once per block, not once per series.
+    labels: Box<[(u32, u32)]>,
     chunks: Vec<ChunkRef>,
 }
 
@@ -61,6 +69,7 @@ struct BlockSeries {
 pub struct Block {
     dir: PathBuf,
     meta: BlockMeta,
+    symbols: Vec<String>,
     series: Vec<BlockSeries>,
     postings: Postings,
     chunks: File,
@@ -326,8 +335,11 @@ impl Block {
         for id in 0..nseries {
             let nl = r.count()?;
             let mut labels = Vec::with_capacity(nl);
+            let mut refs = Vec::with_capacity(nl);
             for _ in 0..nl {
                 let (n, v) = (r.uvarint()?, r.uvarint()?);
+                // Both fit u32 once sym() has found them in the table.
+                refs.push((n as u32, v as u32));
                 labels.push(Label {
                     name: sym(n, r.pos)?,
                     value: sym(v, r.pos)?,
@@ -335,6 +347,9 @@ impl Block {
             }
             let labels = Labels::new(labels)
                 .map_err(|e| corrupt(&index_path, r.pos as u64, e.to_string()))?;
+            // Labels::new sorts by name; keep the refs in the same order.
+            refs.sort_by(|a, b| symbols[a.0 as usize].cmp(&symbols[b.0 as usize]));
+            let refs = refs.into_boxed_slice();
             let nc = r.count()?;
             let mut chunks = Vec::with_capacity(nc);
             let mut prev_t = 0i64;
@@ -360,7 +375,10 @@ impl Block {
                 });
             }
             postings.add(id as u64, &labels);
-            series.push(BlockSeries { labels, chunks });
+            series.push(BlockSeries {
+                labels: refs,
+                chunks,
+            });
         }
         let chunks_path = dir.join("chunks");
         let chunks = File::open(&chunks_path).map_err(|e| TsdbError::io(&chunks_path, e))?;
@@ -379,6 +397,7 @@ impl Block {
         Ok(Block {
             dir: dir.to_path_buf(),
             meta,
+            symbols,
             series,
             postings,
             chunks,
@@ -394,6 +413,19 @@ impl Block {
     }
     pub fn size_bytes(&self) -> u64 {
         self.size
+    }
+
+    fn labels(&self, i: usize) -> Labels {
+        Labels::from_sorted_unchecked(
+            self.series[i]
+                .labels
+                .iter()
+                .map(|&(n, v)| Label {
+                    name: self.symbols[n as usize].clone(),
+                    value: self.symbols[v as usize].clone(),
+                })
+                .collect(),
+        )
     }
 
     fn read_chunk(&self, c: &ChunkRef) -> Result<Vec<Sample>, TsdbError> {
@@ -448,7 +480,7 @@ impl Block {
             }
             if !samples.is_empty() {
                 out.push(TimeSeries {
-                    labels: self.series[id as usize].labels.clone(),
+                    labels: self.labels(id as usize),
                     samples,
                 });
             }
@@ -466,9 +498,14 @@ impl Block {
             .postings
             .select(matchers)
             .into_iter()
-            .map(|id| &self.series[id as usize])
-            .filter(|s| s.chunks.iter().any(|c| c.max_t >= mint && c.min_t <= maxt))
-            .map(|s| s.labels.clone())
+            .map(|id| id as usize)
+            .filter(|&i| {
+                self.series[i]
+                    .chunks
+                    .iter()
+                    .any(|c| c.max_t >= mint && c.min_t <= maxt)
+            })
+            .map(|i| self.labels(i))
             .collect())
     }
 
@@ -510,7 +547,7 @@ impl Block {
         (0..self.series.len())
             .map(|i| {
                 Ok(TimeSeries {
-                    labels: self.series[i].labels.clone(),
+                    labels: self.labels(i),
                     samples: self.series_samples(i, i64::MIN, i64::MAX)?,
                 })
             })
