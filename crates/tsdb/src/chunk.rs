@@ -120,10 +120,10 @@ fn unzigzag(v: u64) -> i64 {
 
 /// Delta-of-delta buckets: (prefix bits, prefix length, value bits). The
 /// first bucket is narrower than Prometheus's 14 bits because scrape loops
-/// jitter by a few milliseconds: a ±2 ms wobble then costs 7 bits, not 16.
+/// jitter by a few milliseconds: a 0-3 ms wobble then costs 6 bits, not 16.
 /// Changing this table changes the block format (bump `BLOCK_FORMAT_VERSION`).
 const DOD_BUCKETS: [(u64, u8, u8); 4] = [
-    (0b10, 2, 5),
+    (0b10, 2, 4),
     (0b110, 3, 14),
     (0b1110, 4, 20),
     (0b1111, 4, 64),
@@ -415,7 +415,7 @@ mod tests {
 
     #[test]
     fn delta_of_delta_bucket_boundaries_round_trip() {
-        for &b in &[5u32, 14, 20] {
+        for &b in &[4u32, 14, 20] {
             let edge = 1i64 << (b - 1);
             for dod in [edge - 1, edge, edge + 1, -edge - 1, -edge, -edge + 1] {
                 let base = 1_000_000i64;

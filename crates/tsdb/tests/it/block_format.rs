@@ -123,7 +123,10 @@ fn version_1_block_is_refused_cleanly() {
 /// scrape data. Run with
 /// `cargo test -p homeostat-tsdb --test it block_bytes_per_sample -- --ignored --nocapture`;
 /// `BLOCK_MEASURE_SERIES` sets the series count (default 10000, 720 samples each),
-/// `BLOCK_MEASURE_JITTER_MS` the random timestamp jitter (default 0).
+/// `BLOCK_MEASURE_JITTER_MS` the random timestamp jitter (default 0) and
+/// `BLOCK_MEASURE_KIND` the data: `counter` (random increments of 0-19 per
+/// scrape), `gauge` (a quarter-step move on one scrape in four) or `mixed`
+/// (half each, the default).
 #[test]
 #[ignore]
 fn block_bytes_per_sample() {
@@ -135,6 +138,7 @@ fn block_bytes_per_sample() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let kind = std::env::var("BLOCK_MEASURE_KIND").unwrap_or_else(|_| "mixed".to_string());
     let points = 720i64;
     let t0 = 1_700_000_000_000i64;
     let mut series: Vec<TimeSeries> = (0..n)
@@ -148,7 +152,11 @@ fn block_bytes_per_sample() {
                     .wrapping_add(1442695040888963407);
                 rng >> 33
             };
-            let counter = i % 2 == 0;
+            let counter = match kind.as_str() {
+                "counter" => true,
+                "gauge" => false,
+                _ => i % 2 == 0,
+            };
             let mut v = if counter { 0.0 } else { 50.0 };
             let samples = (0..points)
                 .map(|k| {
@@ -195,7 +203,7 @@ fn block_bytes_per_sample() {
     let size = |f: &str| fs::metadata(dir.join(f)).unwrap().len();
     let samples = meta.num_samples as f64;
     println!(
-        "series={n} jitter={jitter}ms samples={} chunks={} bytes: chunks={} ({:.3}/sample) index={} ({:.3}/sample, {:.1}/series) total={:.3}/sample",
+        "kind={kind} series={n} jitter={jitter}ms samples={} chunks={} bytes: chunks={} ({:.3}/sample) index={} ({:.3}/sample, {:.1}/series) total={:.3}/sample",
         meta.num_samples,
         meta.num_chunks,
         size("chunks"),
