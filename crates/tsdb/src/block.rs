@@ -29,7 +29,8 @@ use crate::TsdbError;
 use crate::chunk::{self, MAX_SAMPLES_PER_CHUNK, XorEncoder};
 use crate::head::postings::Postings;
 
-/// Version 2: 4-bit first delta-of-delta bucket in chunks, varint index.
+/// Version 2: 4-bit first delta-of-delta bucket and integer value deltas in
+/// chunks, varint index.
 pub const BLOCK_FORMAT_VERSION: u32 = 2;
 const CHUNKS_MAGIC: &[u8; 6] = b"HSCHK\x02";
 const INDEX_MAGIC: &[u8; 6] = b"HSIDX\x02";
