@@ -8,30 +8,30 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use homeostat_model::{Clock, Labels, Sample, TimeSeries, Timestamp};
-use homeostat_storage::{
-    AppendReport, Appender, Matcher, Querier, RejectReason, SelectRequest, Series, StorageError,
-};
+use homeostat_storage::{Matcher, Querier, RejectReason, SelectRequest, Series, StorageError};
 use parking_lot::{Mutex, RwLock};
 
 use crate::blockset::BlockSet;
 use crate::head::Head;
 use crate::wal::Wal;
-use crate::wal::record::{self, Record};
+use crate::wal::record::Record;
 use crate::{TsdbError, TsdbOptions, TsdbStats};
 
 pub struct Tsdb {
     pub(crate) opts: TsdbOptions,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) head: Head,
-    /// Serializes appends and guards the WAL, so WAL order equals head order.
+    /// Held only around the WAL write (and by head cuts); see `append.rs`.
     pub(crate) wal: Mutex<Wal>,
     pub(crate) blocks: RwLock<BlockSet>,
     /// Samples older than this belong to persisted blocks and are refused.
     pub(crate) min_valid_time: AtomicI64,
-    head_max_time: AtomicI64,
-    appended: AtomicU64,
-    rejected: Mutex<BTreeMap<RejectReason, u64>>,
+    pub(crate) head_max_time: AtomicI64,
+    pub(crate) appended: AtomicU64,
+    pub(crate) rejected: Mutex<BTreeMap<RejectReason, u64>>,
     pub(crate) compactions: AtomicU64,
+    /// Serializes `run_maintenance` (head cuts, checkpoints, compaction).
+    pub(crate) maintenance: Mutex<()>,
     _lock: File,
 }
 
@@ -71,26 +71,45 @@ impl Tsdb {
         let lock = lock_dir(&opts.dir)?;
         let blocks = BlockSet::load(&opts.dir)?;
         let min_valid = blocks.max_time().unwrap_or(i64::MIN);
-        let (wal, records) = Wal::open(
+        let head = Head::default();
+        let head_max_time = AtomicI64::new(i64::MIN);
+        let started = std::time::Instant::now();
+        let mut replay = Replay {
+            head: &head,
+            min_valid,
+            head_max_time: &head_max_time,
+            remap: HashMap::new(),
+            samples: 0,
+            unknown: 0,
+        };
+        let wal = Wal::open_with(
             &opts.dir.join("wal"),
             opts.wal_fsync,
             opts.wal_segment_bytes,
+            |rec| replay.apply(rec),
         )?;
+        let replayed = replay.samples;
+        if replay.unknown > 0 {
+            tracing::warn!(
+                samples = replay.unknown,
+                "wal samples for unknown series were skipped"
+            );
+        }
+        head.gc();
         let db = Tsdb {
             opts,
             clock,
-            head: Head::default(),
+            head,
             wal: Mutex::new(wal),
             blocks: RwLock::new(blocks),
             min_valid_time: AtomicI64::new(min_valid),
-            head_max_time: AtomicI64::new(i64::MIN),
+            head_max_time,
             appended: AtomicU64::new(0),
             rejected: Mutex::new(BTreeMap::new()),
             compactions: AtomicU64::new(0),
+            maintenance: Mutex::new(()),
             _lock: lock,
         };
-        let started = std::time::Instant::now();
-        let replayed = db.replay(records);
         tracing::info!(
             series = db.head.num_series(),
             samples = replayed,
@@ -99,49 +118,6 @@ impl Tsdb {
             "tsdb opened"
         );
         Ok(db)
-    }
-
-    fn replay(&self, records: Vec<Record>) -> u64 {
-        // WAL ids may repeat labels across a checkpoint boundary; map them all
-        // to one head series.
-        let mut remap: HashMap<u64, u64> = HashMap::new();
-        let mut samples = 0u64;
-        let min_valid = self.min_valid_time.load(Ordering::Relaxed);
-        for rec in records {
-            match rec {
-                Record::Series(list) => {
-                    for (id, labels) in list {
-                        let s = match self.head.get(&labels) {
-                            Some(s) => s,
-                            None => self.head.create(labels, Some(id)),
-                        };
-                        remap.insert(id, s.id);
-                    }
-                }
-                Record::Samples(list) => {
-                    for (id, t, v) in list {
-                        let Some(s) = remap.get(&id).and_then(|id| self.head.by_id(*id)) else {
-                            tracing::warn!(
-                                series_id = id,
-                                "wal sample for an unknown series, skipped"
-                            );
-                            continue;
-                        };
-                        if t < min_valid {
-                            continue; // already persisted in a block
-                        }
-                        let mut d = s.data.lock();
-                        if d.last.is_none_or(|l| t > l.t) {
-                            d.push(Sample::new(t, v));
-                            samples += 1;
-                            self.head_max_time.fetch_max(t, Ordering::Relaxed);
-                        }
-                    }
-                }
-            }
-        }
-        self.head.gc();
-        samples
     }
 
     pub fn sync_wal(&self) -> Result<(), TsdbError> {
@@ -181,122 +157,51 @@ impl Tsdb {
     }
 }
 
-impl Appender for Tsdb {
-    fn append(&self, batch: &[TimeSeries]) -> Result<AppendReport, StorageError> {
-        let mut report = AppendReport::default();
-        let mut wal = self.wal.lock();
-        let min_valid = self.min_valid_time.load(Ordering::Relaxed);
-        let mut new_series: Vec<Arc<crate::head::series::MemSeries>> = Vec::new();
-        // Newest timestamp accepted per series within this batch, so a series
-        // appearing twice in one request is validated against itself.
-        let mut pending_last: HashMap<u64, Sample> = HashMap::new();
-        let mut accepted: Vec<(Arc<crate::head::series::MemSeries>, Vec<Sample>)> = Vec::new();
-        let mut wal_samples: Vec<(u64, i64, f64)> = Vec::new();
-        for ts in batch {
-            let series = match self.head.get(&ts.labels) {
-                Some(s) => s,
-                None => {
-                    if ts.samples.iter().all(|s| s.t < min_valid) {
-                        for s in &ts.samples {
-                            report.reject(RejectReason::TooOld, || {
-                                too_old(&ts.labels, s.t, min_valid)
-                            });
-                        }
-                        continue;
-                    }
-                    if let Some(max) = self.opts.max_series
-                        && self.head.num_series() >= max
-                    {
-                        for _ in &ts.samples {
-                            report.reject(RejectReason::SeriesLimit, || {
-                                format!("new series {} refused: active series limit max_active_series={max} reached", ts.labels)
-                            });
-                        }
-                        continue;
-                    }
-                    let s = self.head.create(ts.labels.clone(), None);
-                    new_series.push(s.clone());
-                    s
-                }
-            };
-            let mut last = pending_last
-                .get(&series.id)
-                .copied()
-                .or_else(|| series.data.lock().last);
-            let mut ok = Vec::with_capacity(ts.samples.len());
-            for s in &ts.samples {
-                if s.t < min_valid {
-                    report.reject(RejectReason::TooOld, || too_old(&ts.labels, s.t, min_valid));
-                    continue;
-                }
-                match last {
-                    Some(l) if s.t < l.t => report.reject(RejectReason::OutOfOrder, || {
-                        format!(
-                            "{} sample at {} is older than the newest stored sample at {}",
-                            ts.labels, s.t, l.t
-                        )
-                    }),
-                    Some(l) if s.t == l.t => {
-                        if l.v.to_bits() != s.v.to_bits() {
-                            report.reject(RejectReason::DuplicateTimestamp, || {
-                                format!("{} already has a different value at {}", ts.labels, s.t)
-                            });
-                        }
-                    }
-                    _ => {
-                        ok.push(*s);
-                        wal_samples.push((series.id, s.t, s.v));
-                        last = Some(*s);
-                    }
-                }
-            }
-            if let Some(l) = last {
-                pending_last.insert(series.id, l);
-            }
-            if !ok.is_empty() {
-                accepted.push((series, ok));
-            }
-        }
-        let mut buf = Vec::new();
-        if !new_series.is_empty() {
-            let refs: Vec<(u64, &Labels)> = new_series.iter().map(|s| (s.id, &s.labels)).collect();
-            record::encode_series(&mut buf, &refs);
-        }
-        if !wal_samples.is_empty() {
-            record::encode_samples(&mut buf, &wal_samples);
-        }
-        if let Err(e) = wal.write(&buf) {
-            // Nothing was applied to the head; the new series stay empty and are
-            // collected at the next cut. The sender may retry the whole request.
-            tracing::error!(error = %e, "wal write failed");
-            return Err(e.into());
-        }
-        let mut max_t = i64::MIN;
-        for (series, samples) in accepted {
-            let mut d = series.data.lock();
-            for s in samples {
-                d.push(s);
-                max_t = max_t.max(s.t);
-                report.accepted += 1;
-            }
-        }
-        drop(wal);
-        self.head_max_time.fetch_max(max_t, Ordering::Relaxed);
-        self.appended.fetch_add(report.accepted, Ordering::Relaxed);
-        if !report.rejected.is_empty() {
-            let mut r = self.rejected.lock();
-            for (reason, n) in &report.rejected {
-                *r.entry(*reason).or_default() += n;
-            }
-        }
-        Ok(report)
-    }
+/// Rebuilds the head from WAL records on open.
+struct Replay<'a> {
+    head: &'a Head,
+    min_valid: i64,
+    head_max_time: &'a AtomicI64,
+    /// WAL ids may repeat labels across a checkpoint boundary; all of them
+    /// map to one head series.
+    remap: HashMap<u64, u64>,
+    samples: u64,
+    /// Samples whose series record is missing (only possible after damage).
+    unknown: u64,
 }
 
-fn too_old(labels: &Labels, t: i64, min_valid: i64) -> String {
-    format!(
-        "{labels} sample at {t} is older than the head's lower bound {min_valid} (already persisted in a block)"
-    )
+impl Replay<'_> {
+    fn apply(&mut self, rec: Record) {
+        match rec {
+            Record::Series(list) => {
+                for (id, labels) in list {
+                    let s = match self.head.get(&labels) {
+                        Some(s) => s,
+                        None => self.head.create(labels, Some(id)),
+                    };
+                    s.data.lock().logged = true;
+                    self.remap.insert(id, s.id);
+                }
+            }
+            Record::Samples(list) => {
+                for (id, t, v) in list {
+                    let Some(s) = self.remap.get(&id).and_then(|id| self.head.by_id(*id)) else {
+                        self.unknown += 1;
+                        continue;
+                    };
+                    if t < self.min_valid {
+                        continue; // already persisted in a block
+                    }
+                    let mut d = s.data.lock();
+                    if d.last.is_none_or(|l| t > l.t) {
+                        d.push(Sample::new(t, v));
+                        self.samples += 1;
+                        self.head_max_time.fetch_max(t, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Merges per-source series lists (each sorted by labels) into one, with
@@ -323,23 +228,38 @@ pub(crate) fn merge_series(sources: Vec<Vec<Series>>) -> Vec<Series> {
 
 impl Querier for Tsdb {
     fn select(&self, req: &SelectRequest) -> Result<Vec<Series>, StorageError> {
-        let mut sources = Vec::new();
-        let blocks = self.blocks.read();
-        for b in blocks.overlapping(req.mint, req.maxt) {
-            sources.push(b.select(req).map_err(StorageError::from)?);
-        }
-        drop(blocks);
+        // Head before blocks: a head cut adds the block before dropping the
+        // samples from the head, so in this order no sample is ever missed.
+        let too_many = |n: usize, max: usize| StorageError::LimitExceeded {
+            limit: "max_samples",
+            detail: format!("query would load {n} samples, more than the limit of {max}"),
+        };
         let mut head = self.head.select(&req.matchers, req.mint, req.maxt);
         head.sort_by(|a, b| a.labels.cmp(&b.labels));
-        sources.insert(0, head);
+        // Stop as soon as the sources together exceed the limit; each block
+        // gets the remaining budget (duplicates are removed only when merging,
+        // so this may refuse slightly early when head and blocks overlap).
+        let mut loaded: usize = head.iter().map(|s| s.samples.len()).sum();
+        if let Some(max) = req.max_samples
+            && loaded > max
+        {
+            return Err(too_many(loaded, max));
+        }
+        let mut sources = vec![head];
+        let blocks = self.blocks.read();
+        for b in blocks.overlapping(req.mint, req.maxt) {
+            let mut sub = req.clone();
+            sub.max_samples = req.max_samples.map(|max| max - loaded);
+            let got = b.select(&sub).map_err(StorageError::from)?;
+            loaded += got.iter().map(|s| s.samples.len()).sum::<usize>();
+            sources.push(got);
+        }
+        drop(blocks);
         let out = merge_series(sources);
         if let Some(max) = req.max_samples {
             let n: usize = out.iter().map(|s| s.samples.len()).sum();
             if n > max {
-                return Err(StorageError::LimitExceeded {
-                    limit: "max_samples",
-                    detail: format!("query would load {n} samples, more than the limit of {max}"),
-                });
+                return Err(too_many(n, max));
             }
         }
         Ok(out)

@@ -1,6 +1,7 @@
-//! The head: recent samples in memory, indexed for matcher lookups. Mutations
-//! are serialized by the database's append lock; readers take the index lock
-//! shared and each series' lock briefly.
+//! The head: recent samples in memory, indexed for matcher lookups. Lookups
+//! take the index lock shared (only series creation and garbage collection
+//! take it exclusively); samples are guarded by a lock per series, so appends
+//! to different series and queries proceed in parallel.
 
 pub mod postings;
 pub mod series;
@@ -13,13 +14,14 @@ use homeostat_storage::Matcher;
 use parking_lot::RwLock;
 
 use postings::Postings;
-use series::MemSeries;
+use series::{Interner, MemSeries};
 
 #[derive(Debug, Default)]
 struct Index {
     by_hash: HashMap<u64, Vec<u64>>,
     series: HashMap<u64, Arc<MemSeries>>,
     postings: Postings,
+    interner: Interner,
     next_id: u64,
 }
 
@@ -34,7 +36,7 @@ impl Head {
         let ids = idx.by_hash.get(&labels.stable_hash())?;
         ids.iter()
             .filter_map(|id| idx.series.get(id))
-            .find(|s| &s.labels == labels)
+            .find(|s| s.has_labels(labels))
             .cloned()
     }
 
@@ -44,21 +46,45 @@ impl Head {
 
     /// Creates a series; `id` is given on WAL replay, allocated otherwise.
     pub fn create(&self, labels: Labels, id: Option<u64>) -> Arc<MemSeries> {
-        let mut idx = self.index.write();
+        Self::insert(&mut self.index.write(), labels, id)
+    }
+
+    fn insert(idx: &mut Index, labels: Labels, id: Option<u64>) -> Arc<MemSeries> {
         let id = id.unwrap_or(idx.next_id);
         idx.next_id = idx.next_id.max(id + 1);
-        let s = Arc::new(MemSeries {
-            id,
-            labels,
-            data: Default::default(),
-        });
-        idx.by_hash
-            .entry(s.labels.stable_hash())
-            .or_default()
-            .push(id);
-        idx.postings.add(id, &s.labels);
+        let s = Arc::new(MemSeries::new(id, &labels, &mut idx.interner));
+        idx.by_hash.entry(s.hash).or_default().push(id);
+        idx.postings.add_pairs(id, s.label_pairs());
         idx.series.insert(id, s.clone());
         s
+    }
+
+    /// Finds or creates the series; `None` when a new series would exceed
+    /// `max_series`. The limit is checked under the index lock, so concurrent
+    /// appenders cannot overshoot it.
+    pub fn get_or_create(
+        &self,
+        labels: &Labels,
+        max_series: Option<usize>,
+    ) -> Option<Arc<MemSeries>> {
+        if let Some(s) = self.get(labels) {
+            return Some(s);
+        }
+        let mut idx = self.index.write();
+        if let Some(s) = idx
+            .by_hash
+            .get(&labels.stable_hash())
+            .into_iter()
+            .flatten()
+            .filter_map(|id| idx.series.get(id))
+            .find(|s| s.has_labels(labels))
+        {
+            return Some(s.clone());
+        }
+        if max_series.is_some_and(|max| idx.series.len() >= max) {
+            return None;
+        }
+        Some(Self::insert(&mut idx, labels.clone(), None))
     }
 
     pub fn num_series(&self) -> usize {
@@ -86,7 +112,7 @@ impl Head {
             s.data.lock().samples(mint, maxt, &mut samples);
             if !samples.is_empty() {
                 out.push(TimeSeries {
-                    labels: s.labels.clone(),
+                    labels: s.labels(),
                     samples,
                 });
             }
@@ -102,7 +128,7 @@ impl Head {
                 let d = s.data.lock();
                 d.min_time().is_some_and(|lo| lo <= maxt) && d.last.is_some_and(|l| l.t >= mint)
             })
-            .map(|s| s.labels.clone())
+            .map(|s| s.labels())
             .collect()
     }
 
@@ -112,13 +138,17 @@ impl Head {
         let dead: Vec<Arc<MemSeries>> = idx
             .series
             .values()
-            .filter(|s| s.data.lock().chunk_count() == 0)
+            .filter(|s| {
+                let mut d = s.data.lock();
+                d.deleted = d.chunk_count() == 0;
+                d.deleted
+            })
             .cloned()
             .collect();
         for s in &dead {
             idx.series.remove(&s.id);
-            idx.postings.remove(s.id, &s.labels);
-            let h = s.labels.stable_hash();
+            idx.postings.remove(s.id, s.label_pairs());
+            let h = s.hash;
             if let Some(ids) = idx.by_hash.get_mut(&h) {
                 ids.retain(|&i| i != s.id);
                 if ids.is_empty() {
@@ -126,7 +156,10 @@ impl Head {
                 }
             }
         }
-        dead.len()
+        let removed = dead.len();
+        drop(dead);
+        idx.interner.gc();
+        removed
     }
 
     pub fn time_range(&self) -> Option<(i64, i64)> {

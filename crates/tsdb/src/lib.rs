@@ -6,6 +6,7 @@
 //! Durability: an append returns after its samples reached the WAL with
 //! `write(2)`; see `docs/adr/0001-wal-durability.md` for the fsync policy.
 
+mod append;
 pub mod block;
 mod blockset;
 pub mod chunk;

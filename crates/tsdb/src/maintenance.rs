@@ -9,13 +9,14 @@ use homeostat_model::Labels;
 
 use crate::block::{Block, BlockMeta, write_block};
 use crate::db::merge_series;
-use crate::wal::record;
+use crate::wal::{Wal, record};
 use crate::{Tsdb, TsdbError};
 
 impl Tsdb {
     /// Cuts the head while it spans more than 1.5 block durations, then
     /// compacts and applies retention.
     pub fn run_maintenance(&self) -> Result<(), TsdbError> {
+        let _one_at_a_time = self.maintenance.lock();
         let bd = self.opts.block_duration_ms;
         while let Some((lo, hi)) = self.head.time_range() {
             if hi - lo <= bd + bd / 2 {
@@ -31,19 +32,23 @@ impl Tsdb {
     /// Persists every head sample before `end` as a block and drops it from
     /// the head and (via a checkpoint) from the WAL.
     fn persist_head_range(&self, start: i64, end: i64) -> Result<(), TsdbError> {
-        // Raising the lower bound under the append lock means no append in
-        // flight can still add a sample before `end` to the head.
+        // Appends re-check the lower bound under the WAL lock (append.rs), so
+        // once it is raised here no append can add a sample before `end`.
         let closed_segment = {
             let mut wal = self.wal.lock();
             self.min_valid_time.fetch_max(end, Ordering::SeqCst);
             wal.roll()?
         };
+        // Copy first and drop from the head only once the block is visible:
+        // a query (head first, then blocks) sees every sample at any moment,
+        // and a failed block write loses nothing.
         let mut series: Vec<homeostat_model::TimeSeries> = Vec::new();
         for s in self.head.all_series() {
-            let samples = s.data.lock().split_off_before(end);
+            let mut samples = Vec::new();
+            s.data.lock().samples(i64::MIN, end - 1, &mut samples);
             if !samples.is_empty() {
                 series.push(homeostat_model::TimeSeries {
-                    labels: s.labels.clone(),
+                    labels: s.labels(),
                     samples,
                 });
             }
@@ -60,6 +65,9 @@ impl Tsdb {
         )?;
         let block = Block::open(&self.opts.dir.join(&meta.id))?;
         self.blocks.write().add(block);
+        for s in self.head.all_series() {
+            s.data.lock().split_off_before(end);
+        }
         let removed = self.head.gc();
         tracing::info!(block = %meta.id, min_time = start, max_time = end, samples = n, series_removed = removed, "head cut into block");
         self.checkpoint_wal(closed_segment, end)
@@ -70,15 +78,17 @@ impl Tsdb {
     fn checkpoint_wal(&self, upto: u64, keep_from: i64) -> Result<(), TsdbError> {
         let live: Vec<_> = self.head.all_series();
         let live_ids: std::collections::HashMap<u64, Labels> =
-            live.iter().map(|s| (s.id, s.labels.clone())).collect();
+            live.iter().map(|s| (s.id, s.labels())).collect();
         let mut buf = Vec::new();
         let refs: Vec<(u64, &Labels)> = live_ids.iter().map(|(id, l)| (*id, l)).collect();
         record::encode_series(&mut buf, &refs);
         let mut kept = Vec::new();
         // Head ids are stable for live series, and a live series' samples in the
         // old segments are exactly its samples there with t >= keep_from.
-        let wal = self.wal.lock();
-        wal.for_each_record_upto(upto, |rec| {
+        // Segments <= upto are closed, so this runs without the WAL lock and
+        // appends continue meanwhile.
+        let wal_dir = self.opts.dir.join("wal");
+        Wal::for_each_record_upto(&wal_dir, upto, |rec| {
             if let record::Record::Samples(list) = rec {
                 kept.extend(
                     list.into_iter()
@@ -89,7 +99,7 @@ impl Tsdb {
         if !kept.is_empty() {
             record::encode_samples(&mut buf, &kept);
         }
-        wal.checkpoint(upto, &buf)
+        Wal::checkpoint(&wal_dir, upto, &buf)
     }
 
     fn compaction_ranges(&self) -> Vec<i64> {

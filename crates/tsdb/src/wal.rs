@@ -12,12 +12,12 @@
 pub mod record;
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::TsdbError;
 use crate::options::FsyncPolicy;
-use record::{FrameError, Record};
+use record::Record;
 
 pub const SEGMENT_MAGIC: &[u8; 5] = b"HSWAL";
 pub const FORMAT_VERSION: u8 = 1;
@@ -118,12 +118,11 @@ fn read_segment(
                 off += n;
             }
             Err(e) => {
-                let declared_end = data.get(off..off + 4).map(|b| {
-                    off + record::HEADER_LEN + u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
-                });
-                let at_tail = matches!(e, FrameError::Incomplete)
-                    || (e == FrameError::BadChecksum && declared_end == Some(data.len()));
-                if tolerate_torn_tail && at_tail {
+                // In the newest segment nothing valid can follow a write torn
+                // by a crash (appends are sequential and we never reopen an old
+                // segment for writing), so whatever follows the first bad
+                // record is the torn write plus leftovers: cut it off.
+                if tolerate_torn_tail {
                     tracing::warn!(
                         segment = %path.display(), offset = off, dropped_bytes = data.len() - off,
                         "wal ends in a torn record (crash during write); truncating it"
@@ -150,6 +149,19 @@ impl Wal {
         policy: FsyncPolicy,
         max_segment_bytes: u64,
     ) -> Result<(Wal, Vec<Record>), TsdbError> {
+        let mut records = Vec::new();
+        let wal = Self::open_with(dir, policy, max_segment_bytes, |r| records.push(r))?;
+        Ok((wal, records))
+    }
+
+    /// Opens the WAL in `dir`, handing every record to `replay` in log order
+    /// with only one segment decoded in memory at a time.
+    pub fn open_with(
+        dir: &Path,
+        policy: FsyncPolicy,
+        max_segment_bytes: u64,
+        mut replay: impl FnMut(Record),
+    ) -> Result<Wal, TsdbError> {
         fs::create_dir_all(dir).map_err(|e| TsdbError::io(dir, e))?;
         let mut records = Vec::new();
         let checkpoint = latest_checkpoint(dir)?;
@@ -157,6 +169,7 @@ impl Wal {
             Some((n, path)) => {
                 for seg in list_segments(path)? {
                     read_segment(&path.join(segment_name(seg)), false, &mut records)?;
+                    records.drain(..).for_each(&mut replay);
                 }
                 *n
             }
@@ -169,6 +182,7 @@ impl Wal {
         for (i, seg) in segments.iter().enumerate() {
             let last = i + 1 == segments.len();
             read_segment(&dir.join(segment_name(*seg)), last, &mut records)?;
+            records.drain(..).for_each(&mut replay);
         }
         // Always start a fresh segment: the old tail may have been truncated.
         let next = segments.last().copied().unwrap_or(after) + 1;
@@ -183,7 +197,7 @@ impl Wal {
             fsyncs: 0,
         };
         wal.sync()?;
-        Ok((wal, records))
+        Ok(wal)
     }
 
     fn create_segment(dir: &Path, n: u64) -> Result<File, TsdbError> {
@@ -212,9 +226,19 @@ impl Wal {
             self.roll()?;
         }
         let path = self.dir.join(segment_name(self.segment));
-        self.file
-            .write_all(framed)
-            .map_err(|e| TsdbError::io(&path, e))?;
+        if let Err(e) = self.file.write_all(framed) {
+            // Cut a partial record off again: anything written after it would
+            // otherwise be lost when replay repairs the torn tail.
+            let end = self.segment_bytes;
+            let rewound = self
+                .file
+                .set_len(end)
+                .and_then(|()| self.file.seek(SeekFrom::Start(end)));
+            if let Err(e2) = rewound {
+                tracing::error!(segment = %path.display(), error = %e2, "could not cut a failed wal write");
+            }
+            return Err(TsdbError::io(&path, e));
+        }
         self.segment_bytes += framed.len() as u64;
         self.dirty = true;
         if self.policy == FsyncPolicy::Always {
@@ -247,9 +271,9 @@ impl Wal {
     /// Replaces segments `<= upto` (and older checkpoints) with a checkpoint
     /// holding `framed` records. The checkpoint is complete on disk before
     /// anything is deleted, so a crash at any point loses nothing.
-    pub fn checkpoint(&self, upto: u64, framed: &[u8]) -> Result<(), TsdbError> {
-        let final_dir = self.dir.join(format!("checkpoint.{upto:08}"));
-        let tmp = self.dir.join(format!("checkpoint.{upto:08}.tmp"));
+    pub fn checkpoint(dir: &Path, upto: u64, framed: &[u8]) -> Result<(), TsdbError> {
+        let final_dir = dir.join(format!("checkpoint.{upto:08}"));
+        let tmp = dir.join(format!("checkpoint.{upto:08}.tmp"));
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir_all(&tmp).map_err(|e| TsdbError::io(&tmp, e))?;
         let seg = tmp.join(segment_name(0));
@@ -260,15 +284,15 @@ impl Wal {
         f.sync_all().map_err(|e| TsdbError::io(&seg, e))?;
         sync_dir(&tmp)?;
         fs::rename(&tmp, &final_dir).map_err(|e| TsdbError::io(&final_dir, e))?;
-        sync_dir(&self.dir)?;
-        for seg in list_segments(&self.dir)? {
+        sync_dir(dir)?;
+        for seg in list_segments(dir)? {
             if seg <= upto {
-                let p = self.dir.join(segment_name(seg));
+                let p = dir.join(segment_name(seg));
                 fs::remove_file(&p).map_err(|e| TsdbError::io(&p, e))?;
             }
         }
-        for e in fs::read_dir(&self.dir)
-            .map_err(|e| TsdbError::io(&self.dir, e))?
+        for e in fs::read_dir(dir)
+            .map_err(|e| TsdbError::io(dir, e))?
             .flatten()
         {
             let name = e.file_name();
@@ -281,18 +305,18 @@ impl Wal {
                 let _ = fs::remove_dir_all(e.path());
             }
         }
-        sync_dir(&self.dir)
+        sync_dir(dir)
     }
 
     /// Visits the records of the latest checkpoint and of segments `<= upto`
     /// (all closed), one segment in memory at a time.
     pub fn for_each_record_upto(
-        &self,
+        dir: &Path,
         upto: u64,
         mut f: impl FnMut(Record),
     ) -> Result<(), TsdbError> {
         let mut paths = Vec::new();
-        let after = match latest_checkpoint(&self.dir)? {
+        let after = match latest_checkpoint(dir)? {
             Some((n, cp)) => {
                 for seg in list_segments(&cp)? {
                     paths.push(cp.join(segment_name(seg)));
@@ -301,9 +325,9 @@ impl Wal {
             }
             None => 0,
         };
-        for seg in list_segments(&self.dir)? {
+        for seg in list_segments(dir)? {
             if seg > after && seg <= upto {
-                paths.push(self.dir.join(segment_name(seg)));
+                paths.push(dir.join(segment_name(seg)));
             }
         }
         for p in paths {
@@ -427,7 +451,7 @@ mod tests {
         let mut keep = Vec::new();
         let l = Labels::from_pairs(&[("__name__", "m"), ("i", "1")]);
         record::encode_series(&mut keep, &[(1, &l)]);
-        wal.checkpoint(closed, &keep).unwrap();
+        Wal::checkpoint(dir.path(), closed, &keep).unwrap();
         drop(wal);
         let (_, recs) = Wal::open(dir.path(), FsyncPolicy::Never, 1 << 20).unwrap();
         assert_eq!(recs.len(), 3, "checkpoint series + segment 2's two records");

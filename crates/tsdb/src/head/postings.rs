@@ -43,13 +43,22 @@ fn subtract(a: &[u64], b: &[u64]) -> Vec<u64> {
 impl Postings {
     /// Ids must be added in increasing order (the head allocates them so).
     pub fn add(&mut self, id: u64, labels: &Labels) {
-        for l in labels.iter() {
-            let list = self
-                .map
-                .entry(l.name.clone())
-                .or_default()
-                .entry(l.value.clone())
-                .or_default();
+        self.add_pairs(
+            id,
+            labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
+        );
+    }
+
+    pub fn add_pairs<'a>(&mut self, id: u64, labels: impl Iterator<Item = (&'a str, &'a str)>) {
+        for (name, value) in labels {
+            let values = match self.map.get_mut(name) {
+                Some(v) => v,
+                None => self.map.entry(name.to_string()).or_default(),
+            };
+            let list = match values.get_mut(value) {
+                Some(l) => l,
+                None => values.entry(value.to_string()).or_default(),
+            };
             if list.last().is_none_or(|&last| last < id) {
                 list.push(id);
             } else if let Err(pos) = list.binary_search(&id) {
@@ -59,17 +68,17 @@ impl Postings {
         self.all.insert(id);
     }
 
-    pub fn remove(&mut self, id: u64, labels: &Labels) {
-        for l in labels.iter() {
-            if let Some(values) = self.map.get_mut(&l.name) {
-                if let Some(list) = values.get_mut(&l.value) {
+    pub fn remove<'a>(&mut self, id: u64, labels: impl Iterator<Item = (&'a str, &'a str)>) {
+        for (name, value) in labels {
+            if let Some(values) = self.map.get_mut(name) {
+                if let Some(list) = values.get_mut(value) {
                     list.retain(|&x| x != id);
                     if list.is_empty() {
-                        values.remove(&l.value);
+                        values.remove(value);
                     }
                 }
                 if values.is_empty() {
-                    self.map.remove(&l.name);
+                    self.map.remove(name);
                 }
             }
         }
@@ -182,7 +191,7 @@ mod tests {
         assert_eq!(p.select(&[m(Equal, "nope", "x")]), Vec::<u64>::new());
         p.remove(
             1,
-            &Labels::from_pairs(&[("__name__", "up"), ("job", "a"), ("env", "prod")]),
+            [("__name__", "up"), ("job", "a"), ("env", "prod")].into_iter(),
         );
         assert_eq!(p.select(&[m(RegexMatch, "env", ".+")]), Vec::<u64>::new());
         assert_eq!(

@@ -1,6 +1,9 @@
 //! One in-memory series: closed XOR chunks plus the chunk being appended to.
 
-use homeostat_model::{Labels, Sample};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use homeostat_model::{Label, Labels, Sample};
 use parking_lot::Mutex;
 
 use crate::chunk::{self, MAX_SAMPLES_PER_CHUNK, XorEncoder};
@@ -17,13 +20,79 @@ pub struct SeriesData {
     pub closed: Vec<ClosedChunk>,
     pub open: Option<XorEncoder>,
     pub last: Option<Sample>,
+    /// A series record for this series is in the WAL.
+    pub logged: bool,
+    /// Garbage collection removed the series from the head; an appender
+    /// still holding it must look its labels up again.
+    pub deleted: bool,
+}
+
+/// Label names and values shared by all series: most strings (`job`,
+/// `instance`, metric names) repeat across thousands of series, so each
+/// series holds only pointers. Lives under the head's index lock.
+#[derive(Debug, Default)]
+pub struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    pub fn intern(&mut self, s: &str) -> Arc<str> {
+        if let Some(found) = self.0.get(s) {
+            return found.clone();
+        }
+        let new: Arc<str> = Arc::from(s);
+        self.0.insert(new.clone());
+        new
+    }
+
+    /// Forgets strings no series refers to any more.
+    pub fn gc(&mut self) {
+        self.0.retain(|s| Arc::strong_count(s) > 1);
+    }
 }
 
 #[derive(Debug)]
 pub struct MemSeries {
     pub id: u64,
-    pub labels: Labels,
+    /// `Labels::stable_hash` of the labels, the key of the head's hash map.
+    pub hash: u64,
+    labels: Box<[(Arc<str>, Arc<str>)]>,
     pub data: Mutex<SeriesData>,
+}
+
+impl MemSeries {
+    pub fn new(id: u64, labels: &Labels, interner: &mut Interner) -> Self {
+        Self {
+            id,
+            hash: labels.stable_hash(),
+            labels: labels
+                .iter()
+                .map(|l| (interner.intern(&l.name), interner.intern(&l.value)))
+                .collect(),
+            data: Mutex::default(),
+        }
+    }
+
+    /// The label set, built on demand (queries, WAL series records).
+    pub fn labels(&self) -> Labels {
+        Labels::from_sorted_unchecked(
+            self.labels
+                .iter()
+                .map(|(n, v)| Label::new(n.as_ref(), v.as_ref()))
+                .collect(),
+        )
+    }
+
+    pub fn has_labels(&self, labels: &Labels) -> bool {
+        self.labels.len() == labels.len()
+            && self
+                .labels
+                .iter()
+                .zip(labels.iter())
+                .all(|((n, v), l)| n.as_ref() == l.name && v.as_ref() == l.value)
+    }
+
+    pub fn label_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.labels.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
+    }
 }
 
 impl SeriesData {
@@ -88,8 +157,11 @@ impl SeriesData {
         self.samples(i64::MIN, i64::MAX, &mut all);
         let keep_from = all.partition_point(|s| s.t < before);
         let keep = all.split_off(keep_from);
-        let last = self.last;
-        *self = SeriesData::default();
+        let (last, logged) = (self.last, self.logged);
+        *self = SeriesData {
+            logged,
+            ..SeriesData::default()
+        };
         for s in keep {
             self.push(s);
         }

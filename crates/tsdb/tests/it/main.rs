@@ -1,6 +1,13 @@
 //! Integration tests of the embedded store through its public API.
 #![allow(clippy::unwrap_used)]
 
+mod append;
+mod concurrent;
+mod crash;
+mod measure;
+mod model;
+mod support;
+
 use std::sync::Arc;
 
 use homeostat_model::{FakeClock, Labels, Sample, TimeSeries, stale_nan};
