@@ -4,17 +4,25 @@
 # machine. Prints samples/s per CPU-second of the server, bytes per sample on
 # disk once data is in blocks/parts, and resident memory per active series,
 # with homeostat's ratios. Knobs: SERIES (default 100000), HOURS (default 1),
-# BLOCK (block duration for homeostat and Prometheus, default 20m).
+# BLOCK (block duration for homeostat and Prometheus, default 20m), SYSTEMS
+# (a subset of "homeostat prometheus victoriametrics").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SERIES=${SERIES:-100000}
 HOURS=${HOURS:-1}
 BLOCK=${BLOCK:-20m}
+SYSTEMS=${SYSTEMS:-homeostat prometheus victoriametrics}
+want() { [[ " $SYSTEMS " == *" $1 "* ]]; }
 OUT=bench/out
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 echo "building release binaries..."
 cargo build --release -q --bin homeostat
@@ -71,6 +79,7 @@ measure() { # NAME PID URL READY_URL
   SAMPLES=$samples
 }
 
+if want homeostat; then
 echo "== homeostat"
 P=$(port)
 printf 'self_scrape: false\nstorage: {block_duration: %s}\n' "$BLOCK" > "$WORK/hs.yaml"
@@ -87,8 +96,9 @@ read -r b s < <(block_stats "$WORK/hs" homeostat)
 BPS[homeostat]=$(python3 -c "print($b / max($s,1))")
 echo "homeostat blocks: $b bytes for $s samples"
 kill $HPID; wait $HPID 2>/dev/null || true
+fi
 
-if command -v prometheus >/dev/null; then
+if want prometheus && command -v prometheus >/dev/null; then
   echo "== prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}')"
   P=$(port)
   echo "global: {scrape_interval: 1h}" > "$WORK/prom.yml"
@@ -109,7 +119,7 @@ if command -v prometheus >/dev/null; then
   kill $PPID_; wait $PPID_ 2>/dev/null || true
 fi
 
-if command -v victoria-metrics >/dev/null; then
+if want victoriametrics && command -v victoria-metrics >/dev/null; then
   echo "== victoria-metrics"
   P=$(port)
   victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$P" -retentionPeriod=100y > "$WORK/vm.log" 2>&1 &
@@ -141,7 +151,7 @@ report=$OUT/ingest-$(date -u +%Y%m%d-%H%M%S).md
   echo "| peer | ingest/CPU ratio | bytes/sample ratio | memory/series ratio |"
   echo "|---|---|---|---|"
   for n in prometheus victoriametrics; do
-    [ -n "${INGEST[$n]:-}" ] || continue
+    [ -n "${INGEST[$n]:-}" ] && [ -n "${INGEST[homeostat]:-}" ] || continue
     printf '| %s | %.2f× | %.2f× | %.2f× |\n' "$n" \
       "$(python3 -c "print(${INGEST[homeostat]}/${INGEST[$n]})")" \
       "$(python3 -c "print(${BPS[homeostat]}/${BPS[$n]})")" \
@@ -149,3 +159,4 @@ report=$OUT/ingest-$(date -u +%Y%m%d-%H%M%S).md
   done
 } | tee "$report"
 echo "saved $report"
+exit 0

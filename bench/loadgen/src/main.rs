@@ -93,7 +93,10 @@ impl SeriesGen {
 
 fn labels(pairs: &[(&str, String)]) -> Labels {
     Labels::from_sorted_unchecked({
-        let mut v: Vec<Label> = pairs.iter().map(|(n, v)| Label::new(*n, v.clone())).collect();
+        let mut v: Vec<Label> = pairs
+            .iter()
+            .map(|(n, v)| Label::new(*n, v.clone()))
+            .collect();
         v.sort();
         v
     })
@@ -109,7 +112,10 @@ fn host_series(host: usize, seed: u64) -> Vec<SeriesGen> {
             ("instance", format!("host-{host:05}:9100")),
             ("region", region.clone()),
             ("az", format!("{region}{}", ["a", "b", "c"][host % 3])),
-            ("env", if host % 10 == 0 { "staging" } else { "prod" }.to_string()),
+            (
+                "env",
+                if host % 10 == 0 { "staging" } else { "prod" }.to_string(),
+            ),
             ("team", format!("team-{}", host % 17)),
         ]
     };
@@ -117,13 +123,28 @@ fn host_series(host: usize, seed: u64) -> Vec<SeriesGen> {
     let mut rng = Rng(seed ^ (host as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let mut push = |l: Labels, kind: Kind, start: f64, rng: &mut Rng| {
         let r = Rng(rng.next() | 1);
-        out.push(SeriesGen { labels: l, kind, value: start, rng: r });
+        out.push(SeriesGen {
+            labels: l,
+            kind,
+            value: start,
+            rng: r,
+        });
     };
-    for handler in ["/api/orders", "/api/users", "/api/cart", "/api/search", "/healthz"] {
+    for handler in [
+        "/api/orders",
+        "/api/users",
+        "/api/cart",
+        "/api/search",
+        "/healthz",
+    ] {
         for method in ["GET", "POST"] {
             for code in ["200", "404", "500", "503"] {
                 let mut l = base("http_requests_total");
-                l.extend([("handler", handler.into()), ("method", method.into()), ("code", code.into())]);
+                l.extend([
+                    ("handler", handler.into()),
+                    ("method", method.into()),
+                    ("code", code.into()),
+                ]);
                 let rate = match code {
                     "200" => 50.0 + 200.0 * rng.unit(),
                     "404" => 2.0 * rng.unit(),
@@ -135,11 +156,22 @@ fn host_series(host: usize, seed: u64) -> Vec<SeriesGen> {
         }
     }
     for cpu in 0..4 {
-        for mode in ["idle", "user", "system", "iowait", "irq", "softirq", "steal", "nice"] {
+        for mode in [
+            "idle", "user", "system", "iowait", "irq", "softirq", "steal", "nice",
+        ] {
             let mut l = base("node_cpu_seconds_total");
             l.extend([("cpu", cpu.to_string()), ("mode", mode.into())]);
-            let rate = if mode == "idle" { 7.0 } else { 2.0 * rng.unit() };
-            push(labels(&l), Kind::FloatCounter { rate }, 1e5 * rng.unit(), &mut rng);
+            let rate = if mode == "idle" {
+                7.0
+            } else {
+                2.0 * rng.unit()
+            };
+            push(
+                labels(&l),
+                Kind::FloatCounter { rate },
+                1e5 * rng.unit(),
+                &mut rng,
+            );
         }
     }
     for (name, level) in [
@@ -152,18 +184,41 @@ fn host_series(host: usize, seed: u64) -> Vec<SeriesGen> {
         ("node_filefd_allocated", 3000.0),
         ("node_sockstat_TCP_inuse", 200.0),
     ] {
-        push(labels(&base(name)), Kind::Gauge { level, step: level * 0.01 }, level, &mut rng);
+        push(
+            labels(&base(name)),
+            Kind::Gauge {
+                level,
+                step: level * 0.01,
+            },
+            level,
+            &mut rng,
+        );
     }
     for sensor in 0..4 {
         let mut l = base("node_hwmon_temp_celsius");
         l.push(("sensor", format!("temp{sensor}")));
-        push(labels(&l), Kind::Gauge { level: 45.0, step: 0.5 }, 45.0, &mut rng);
+        push(
+            labels(&l),
+            Kind::Gauge {
+                level: 45.0,
+                step: 0.5,
+            },
+            45.0,
+            &mut rng,
+        );
     }
     for dev in ["sda", "sdb", "nvme0n1", "nvme1n1"] {
         for dir in ["read", "written"] {
             let mut l = base(&format!("node_disk_{dir}_bytes_total"));
             l.push(("device", dev.into()));
-            push(labels(&l), Kind::Counter { rate: 4096.0 * 50.0 * rng.unit() }, 1e9 * rng.unit(), &mut rng);
+            push(
+                labels(&l),
+                Kind::Counter {
+                    rate: 4096.0 * 50.0 * rng.unit(),
+                },
+                1e9 * rng.unit(),
+                &mut rng,
+            );
         }
     }
     out
@@ -176,13 +231,18 @@ fn main() -> anyhow::Result<()> {
         bail!("--series must be at least 100");
     }
     let steps = ((args.hours * 3600.0) as i64 / args.interval).max(1);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
     let start = args.start.unwrap_or(now - steps * args.interval * 1000);
     let sent = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let total_series = hosts * host_series(0, args.seed).len();
     let total = total_series as u64 * steps as u64;
-    eprintln!("loadgen: {total_series} series × {steps} steps = {total} samples to {}", args.url);
+    eprintln!(
+        "loadgen: {total_series} series × {steps} steps = {total} samples to {}",
+        args.url
+    );
     let began = Instant::now();
     let mut threads = Vec::new();
     for shard in 0..args.concurrency.max(1) {
@@ -190,7 +250,9 @@ fn main() -> anyhow::Result<()> {
         let sent = sent.clone();
         let errors = errors.clone();
         threads.push(std::thread::spawn(move || -> anyhow::Result<()> {
-            let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).build()?;
+            let client = reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()?;
             let mut gens: Vec<SeriesGen> = (0..hosts)
                 .filter(|h| h % args.concurrency.max(1) == shard)
                 .flat_map(|h| host_series(h, args.seed))
@@ -200,7 +262,10 @@ fn main() -> anyhow::Result<()> {
                 for chunk in gens.chunks_mut(args.batch.max(1)) {
                     let series: Vec<TimeSeries> = chunk
                         .iter_mut()
-                        .map(|g| TimeSeries { labels: g.labels.clone(), samples: vec![Sample::new(t, g.next())] })
+                        .map(|g| TimeSeries {
+                            labels: g.labels.clone(),
+                            samples: vec![Sample::new(t, g.next())],
+                        })
                         .collect();
                     let body = homeostat_wire::remote_write::encode(&series);
                     let mut attempt = 0;
@@ -219,7 +284,10 @@ fn main() -> anyhow::Result<()> {
                                 errors.fetch_add(1, Ordering::Relaxed);
                                 let status = r.status();
                                 if errors.load(Ordering::Relaxed) < 5 {
-                                    eprintln!("loadgen: HTTP {status}: {}", r.text().unwrap_or_default().trim());
+                                    eprintln!(
+                                        "loadgen: HTTP {status}: {}",
+                                        r.text().unwrap_or_default().trim()
+                                    );
                                 }
                                 break;
                             }
@@ -242,14 +310,18 @@ fn main() -> anyhow::Result<()> {
             while last < total {
                 std::thread::sleep(Duration::from_secs(2));
                 last = sent.load(Ordering::Relaxed);
-                eprint!("\rloadgen: {last}/{total} samples ({:.0}%)   ", 100.0 * last as f64 / total as f64);
+                eprint!(
+                    "\rloadgen: {last}/{total} samples ({:.0}%)   ",
+                    100.0 * last as f64 / total as f64
+                );
                 let _ = std::io::stderr().flush();
             }
             eprintln!();
         })
     };
     for t in threads {
-        t.join().map_err(|_| anyhow::anyhow!("sender thread panicked"))??;
+        t.join()
+            .map_err(|_| anyhow::anyhow!("sender thread panicked"))??;
     }
     let secs = began.elapsed().as_secs_f64();
     sent.store(total, Ordering::Relaxed);
