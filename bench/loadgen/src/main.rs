@@ -114,7 +114,12 @@ fn host_series(host: usize, seed: u64) -> Vec<SeriesGen> {
             ("az", format!("{region}{}", ["a", "b", "c"][host % 3])),
             (
                 "env",
-                if host % 10 == 0 { "staging" } else { "prod" }.to_string(),
+                if host.is_multiple_of(10) {
+                    "staging"
+                } else {
+                    "prod"
+                }
+                .to_string(),
             ),
             ("team", format!("team-{}", host % 17)),
         ]
