@@ -4,6 +4,7 @@
 mod append;
 mod concurrent;
 mod crash;
+mod format;
 mod measure;
 mod model;
 mod support;
