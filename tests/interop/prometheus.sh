@@ -3,7 +3,7 @@
 # also scrapes the same target; compare.py checks them sample by sample.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source tests/interop/lib.sh
+source tests/interop/lib.bash
 require_peer prometheus command -v prometheus
 
 HS_PORT=$(free_port); PROM_PORT=$(free_port); TARGET_PORT=$(free_port)

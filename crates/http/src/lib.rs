@@ -72,6 +72,7 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/write", post(routes::ingest::remote_write))
+        .route("/v1/metrics", post(routes::otlp::metrics))
         .route("/metrics", get(routes::ops::metrics))
         .route("/-/healthy", get(routes::ops::healthy))
         .route("/-/ready", get(routes::ops::ready))

@@ -2,6 +2,7 @@
 
 pub mod ingest;
 pub mod ops;
+pub mod otlp;
 pub mod read;
 
 use axum::body::{Body, Bytes};

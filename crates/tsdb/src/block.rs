@@ -77,18 +77,18 @@ pub struct Block {
     size: u64,
 }
 
-/// A sortable unique id: the block's start time, then a random suffix.
-fn new_block_id(min_time: i64) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{:016x}{:08x}{:04x}",
-        min_time.max(0),
-        nanos,
-        std::process::id() & 0xffff
-    )
+/// A sortable unique id: the block's start time, then the first sequence
+/// number with no block (or half-written block) of that name under `parent`.
+/// Derived from the data and the directory, never from the wall clock.
+fn new_block_id(parent: &Path, min_time: i64) -> String {
+    let mut seq = 0u32;
+    loop {
+        let id = format!("{:016x}{seq:08x}", min_time.max(0));
+        if !parent.join(&id).exists() && !parent.join(format!("{id}.tmp")).exists() {
+            return id;
+        }
+        seq += 1;
+    }
 }
 
 fn corrupt(path: &Path, offset: u64, detail: impl Into<String>) -> TsdbError {
@@ -142,7 +142,7 @@ pub fn write_block(
     sources: Vec<String>,
     series: impl Iterator<Item = TimeSeries>,
 ) -> Result<BlockMeta, TsdbError> {
-    let id = new_block_id(min_time);
+    let id = new_block_id(parent, min_time);
     let tmp = parent.join(format!("{id}.tmp"));
     fs::create_dir_all(&tmp).map_err(|e| TsdbError::io(&tmp, e))?;
     let mut chunk_bytes: Vec<u8> = CHUNKS_MAGIC.to_vec();

@@ -281,33 +281,4 @@ impl Querier for Tsdb {
         }
         Ok(set.into_iter().collect())
     }
-
-    fn label_names(
-        &self,
-        matchers: &[Matcher],
-        mint: Timestamp,
-        maxt: Timestamp,
-    ) -> Result<Vec<String>, StorageError> {
-        let names: BTreeSet<String> = self
-            .series(matchers, mint, maxt)?
-            .iter()
-            .flat_map(|l| l.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
-            .collect();
-        Ok(names.into_iter().collect())
-    }
-
-    fn label_values(
-        &self,
-        name: &str,
-        matchers: &[Matcher],
-        mint: Timestamp,
-        maxt: Timestamp,
-    ) -> Result<Vec<String>, StorageError> {
-        let values: BTreeSet<String> = self
-            .series(matchers, mint, maxt)?
-            .iter()
-            .filter_map(|l| l.get(name).map(str::to_string))
-            .collect();
-        Ok(values.into_iter().collect())
-    }
 }

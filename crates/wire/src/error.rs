@@ -1,6 +1,8 @@
 use homeostat_model::{ErrorKind, LabelError};
 
-/// Errors decoding a remote-write request. Every message names what was wrong
+use crate::otlp::OtlpError;
+
+/// Errors decoding an ingestion payload. Every message names what was wrong
 /// and where, because the sender's operator reads it in their logs.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
@@ -22,12 +24,15 @@ pub enum WireError {
         series: String,
         detail: String,
     },
+    #[error(transparent)]
+    Otlp(#[from] OtlpError),
 }
 
 impl WireError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             WireError::TooLarge { .. } => ErrorKind::TooLarge,
+            WireError::Otlp(e) => e.kind(),
             _ => ErrorKind::InvalidInput,
         }
     }

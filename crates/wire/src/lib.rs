@@ -4,6 +4,7 @@
 
 mod error;
 pub mod exposition;
+pub mod otlp;
 pub mod remote_write;
 
 pub use error::WireError;

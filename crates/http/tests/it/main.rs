@@ -268,3 +268,81 @@ async fn metrics_counts_ingestion_and_rejections() {
     // Our own exposition must parse with our own parser.
     homeostat_wire::exposition::parse(body.as_bytes(), None).unwrap();
 }
+
+fn otlp(ct: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post("/v1/metrics")
+        .header("Content-Type", ct)
+        .body(body.into())
+        .unwrap()
+}
+
+const OTLP_JSON: &str = r#"{"resourceMetrics":[{"resource":{"attributes":[
+  {"key":"service.name","value":{"stringValue":"checkout"}},
+  {"key":"service.instance.id","value":{"stringValue":"i-1"}}]},
+ "scopeMetrics":[{"metrics":[{"name":"queue.depth","gauge":{"dataPoints":[
+  {"timeUnixNano":"1700000000000000000","asInt":"7","attributes":[{"key":"q","value":{"stringValue":"a"}}]}]}}]}]}]}"#;
+
+#[tokio::test]
+async fn otlp_json_protobuf_gzip_and_errors() {
+    let store = Arc::new(MemStorage::new());
+    let app = app(store.clone(), Limits::default());
+    let (s, body) = call(&app, otlp("application/json", OTLP_JSON)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body, "{}");
+    let got = all(&store);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].labels.to_string(),
+        r#"queue_depth{instance="i-1", job="checkout", q="a"}"#
+    );
+    assert_eq!(got[0].samples, vec![Sample::new(1_700_000_000_000, 7.0)]);
+
+    // The same content gzip-compressed, one second later.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(
+        &mut gz,
+        OTLP_JSON
+            .replace("1700000000000000000", "1700000001000000000")
+            .as_bytes(),
+    )
+    .unwrap();
+    let req = Request::post("/v1/metrics")
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", "gzip")
+        .body(Body::from(gz.finish().unwrap()))
+        .unwrap();
+    let (s, body) = call(&app, req).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(all(&store)[0].samples.len(), 2);
+
+    // Resending the first point with a new value is refused as a partial success.
+    let (s, body) = call(
+        &app,
+        otlp("application/json", OTLP_JSON.replace("\"7\"", "\"8\"")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("partialSuccess") && body.contains("out_of_order"),
+        "{body}"
+    );
+
+    let (s, body) = call(&app, otlp("application/json", "{not json")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("\"code\":3"), "{body}");
+    let (s, _) = call(
+        &app,
+        otlp("application/x-protobuf", vec![0xffu8, 0xff, 0xff]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = call(&app, otlp("application/x-protobuf", Vec::<u8>::new())).await;
+    assert_eq!(s, StatusCode::OK, "an empty export is valid");
+    let (s, _) = call(&app, otlp("text/plain", "x")).await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        all(&store)[0].samples.len(),
+        2,
+        "bad requests changed nothing"
+    );
+}

@@ -5,6 +5,7 @@ mod append;
 mod block_format;
 mod concurrent;
 mod crash;
+mod format;
 mod measure;
 mod model;
 mod support;
