@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the peers the interop tests talk to, from Debian and PyPI.
+# (bench/ingest.sh also uses victoria-metrics: apt-get install victoria-metrics.)
 set -euo pipefail
 need=()
 command -v prometheus >/dev/null || need+=(prometheus)
-command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
 command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq

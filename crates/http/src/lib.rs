@@ -1,1 +1,97 @@
-//! The HTTP edge.
+//! The HTTP edge: every route and wire shape of homeostat, and the single
+//! mapping from error kinds to HTTP statuses. Handlers decode, enforce limits
+//! and call the storage traits; they hold no business logic of their own.
+
+mod error;
+pub mod params;
+mod routes;
+mod telemetry;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use homeostat_model::Clock;
+use homeostat_storage::Storage;
+
+pub use error::{ApiError, status_for};
+pub use telemetry::{ExternalMetric, StatsSource, Telemetry};
+
+/// Request limits; each breach is answered with a message naming the limit.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body accepted, compressed (413 above it).
+    pub max_request_body_bytes: usize,
+    /// Largest decompressed payload (413 above it).
+    pub max_decompressed_bytes: usize,
+    /// Most series in one write request (400 above it).
+    pub max_series_per_request: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_request_body_bytes: 32 << 20,
+            max_decompressed_bytes: 256 << 20,
+            max_series_per_request: 100_000,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub limits: Limits,
+    pub telemetry: Arc<Telemetry>,
+    /// False until the store has replayed its WAL; `/-/ready` answers 503 until then.
+    pub ready: Arc<AtomicBool>,
+    pub clock: Arc<dyn Clock>,
+}
+
+async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let handler = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "other".into());
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    st.telemetry.observe_request(
+        &handler,
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/write", post(routes::ingest::remote_write))
+        .route("/v1/metrics", post(routes::otlp::metrics))
+        .route("/metrics", get(routes::ops::metrics))
+        .route("/-/healthy", get(routes::ops::healthy))
+        .route("/-/ready", get(routes::ops::ready))
+        .route(
+            "/api/v1/series",
+            get(routes::read::series).post(routes::read::series),
+        )
+        .route(
+            "/api/v1/labels",
+            get(routes::read::labels).post(routes::read::labels),
+        )
+        .route(
+            "/api/v1/label/{name}/values",
+            get(routes::read::label_values),
+        )
+        .route("/api/v1/debug/samples", get(routes::read::debug_samples))
+        .route("/api/v1/status/buildinfo", get(routes::ops::buildinfo))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        // Bodies are read with our own limit so the 413 names it.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(state)
+}

@@ -1,1 +1,206 @@
-//! Assembly of the homeostat server.
+//! Assembly of the homeostat server: the only crate that picks concrete
+//! backends and spawns tasks. It opens the embedded store, starts the scrape
+//! manager, the maintenance and WAL-sync timers, and the HTTP listener, and
+//! shuts them down in order.
+
+pub mod config;
+mod sources;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use homeostat_http::{AppState, Telemetry};
+use homeostat_ingest::{ScrapeConfig, ScrapeManager, StaticConfig};
+use homeostat_model::{Clock, SystemClock};
+use homeostat_tsdb::{FsyncPolicy, Tsdb, TsdbOptions};
+use tokio::sync::watch;
+
+pub use config::{Config, ConfigError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("opening storage in {dir}: {source}")]
+    Storage {
+        dir: String,
+        #[source]
+        source: homeostat_tsdb::TsdbError,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Ingest(#[from] homeostat_ingest::IngestError),
+    #[error("server task failed: {0}")]
+    Task(String),
+}
+
+/// Runs the server until `shutdown` resolves (SIGINT/SIGTERM in the binary).
+pub async fn run(
+    cfg: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| ServerError::Listen {
+            addr: cfg.listen.to_string(),
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServerError::Listen {
+            addr: cfg.listen.to_string(),
+            source,
+        })?;
+
+    let opts = TsdbOptions {
+        dir: cfg.data_dir.clone(),
+        block_duration_ms: cfg.block_duration.as_millis() as i64,
+        retention_ms: cfg.retention.as_millis() as i64,
+        wal_fsync: cfg.wal_fsync,
+        max_series: cfg.max_active_series,
+        ..Default::default()
+    };
+    let dir = cfg.data_dir.display().to_string();
+    let tsdb_clock = clock.clone();
+    let tsdb = tokio::task::spawn_blocking(move || Tsdb::open(opts, tsdb_clock))
+        .await
+        .map_err(|e| ServerError::Task(e.to_string()))?
+        .map_err(|source| ServerError::Storage { dir, source })?;
+    let tsdb = Arc::new(tsdb);
+
+    let mut scrape_configs = cfg.scrape_configs.clone();
+    if cfg.self_scrape {
+        scrape_configs.push(self_scrape_config(
+            &addr.to_string(),
+            cfg.self_scrape_interval,
+        ));
+    }
+    let scraper = ScrapeManager::new(
+        cfg.global.clone(),
+        scrape_configs,
+        tsdb.clone(),
+        clock.clone(),
+    )?;
+
+    let telemetry = Arc::new(Telemetry::default());
+    telemetry.add_source(Box::new(sources::TsdbSource(tsdb.clone())));
+    telemetry.add_source(Box::new(sources::ScrapeSource(scraper.status())));
+    let scrape_stats = scraper.status().stats.clone();
+    telemetry.add_ingested_source(
+        "scrape",
+        Box::new(move || {
+            scrape_stats
+                .samples_appended_total
+                .load(std::sync::atomic::Ordering::Relaxed)
+        }),
+    );
+    let ready = Arc::new(AtomicBool::new(true));
+    let state = AppState {
+        storage: tsdb.clone(),
+        limits: cfg.limits.clone(),
+        telemetry,
+        ready,
+        clock,
+    };
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let scrape_task = tokio::spawn(scraper.run(stop_rx.clone()));
+    let maint = tokio::spawn(maintenance_loop(tsdb.clone(), stop_rx.clone()));
+    let sync = match cfg.wal_fsync {
+        FsyncPolicy::Interval(every) => Some(tokio::spawn(sync_loop(
+            tsdb.clone(),
+            every,
+            stop_rx.clone(),
+        ))),
+        _ => None,
+    };
+
+    tracing::info!(url = %format!("http://{addr}"), data_dir = %cfg.data_dir.display(), "homeostat is serving");
+    let app = homeostat_http::router(state);
+    let mut http_stop = stop_rx.clone();
+    let http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.changed().await;
+            })
+            .await
+    });
+    shutdown.await;
+    tracing::info!("shutting down: stale-marking scraped series, flushing storage");
+    let _ = stop_tx.send(true);
+    let _ = scrape_task.await;
+    let _ = maint.await;
+    if let Some(s) = sync {
+        let _ = s.await;
+    }
+    if let Ok(Err(e)) = http.await {
+        tracing::warn!(error = %e, "http server ended with an error");
+    }
+    let flush_db = tsdb.clone();
+    match tokio::task::spawn_blocking(move || flush_db.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "flushing storage failed"),
+        Err(e) => tracing::error!(error = %e, "flush task failed"),
+    }
+    Ok(())
+}
+
+fn self_scrape_config(addr: &str, interval: Duration) -> ScrapeConfig {
+    let interval = homeostat_model::format_duration(interval);
+    ScrapeConfig {
+        job_name: "homeostat".into(),
+        scrape_interval: Some(interval.clone()),
+        scrape_timeout: Some(interval),
+        metrics_path: None,
+        scheme: None,
+        params: Default::default(),
+        honor_labels: false,
+        honor_timestamps: None,
+        sample_limit: 0,
+        label_limit: 0,
+        static_configs: vec![StaticConfig {
+            targets: vec![addr.to_string()],
+            labels: Default::default(),
+        }],
+        relabel_configs: vec![],
+        metric_relabel_configs: vec![],
+    }
+}
+
+async fn maintenance_loop(tsdb: Arc<Tsdb>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let db = tsdb.clone();
+        match tokio::task::spawn_blocking(move || db.run_maintenance()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "storage maintenance failed"),
+            Err(e) => tracing::error!(error = %e, "maintenance task failed"),
+        }
+    }
+}
+
+async fn sync_loop(tsdb: Arc<Tsdb>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let db = tsdb.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || db.sync_wal()).await {
+            tracing::error!(error = %e, "wal fsync failed");
+        }
+    }
+}

@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use homeostat_model::{Labels, TimeSeries, Timestamp};
 use parking_lot::RwLock;
@@ -99,33 +99,6 @@ impl Querier for MemStorage {
         Ok(Self::matching(&map, matchers, mint, maxt)
             .map(|(l, _)| l.clone())
             .collect())
-    }
-
-    fn label_names(
-        &self,
-        matchers: &[Matcher],
-        mint: Timestamp,
-        maxt: Timestamp,
-    ) -> Result<Vec<String>, StorageError> {
-        let map = self.series.read();
-        let names: BTreeSet<String> = Self::matching(&map, matchers, mint, maxt)
-            .flat_map(|(l, _)| l.iter().map(|l| l.name.clone()))
-            .collect();
-        Ok(names.into_iter().collect())
-    }
-
-    fn label_values(
-        &self,
-        name: &str,
-        matchers: &[Matcher],
-        mint: Timestamp,
-        maxt: Timestamp,
-    ) -> Result<Vec<String>, StorageError> {
-        let map = self.series.read();
-        let values: BTreeSet<String> = Self::matching(&map, matchers, mint, maxt)
-            .filter_map(|(l, _)| l.get(name).map(str::to_string))
-            .collect();
-        Ok(values.into_iter().collect())
     }
 }
 

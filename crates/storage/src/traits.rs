@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use homeostat_model::{Labels, Sample, TimeSeries, Timestamp};
 
@@ -103,13 +103,21 @@ pub trait Querier: Send + Sync {
         maxt: Timestamp,
     ) -> Result<Vec<Labels>, StorageError>;
 
-    /// Sorted label names of matching series (all series if `matchers` is empty).
+    /// Sorted label names of matching series (all series if `matchers` is
+    /// empty). Backends with a cheaper way (an index of names) override it.
     fn label_names(
         &self,
         matchers: &[Matcher],
         mint: Timestamp,
         maxt: Timestamp,
-    ) -> Result<Vec<String>, StorageError>;
+    ) -> Result<Vec<String>, StorageError> {
+        let names: BTreeSet<String> = self
+            .series(matchers, mint, maxt)?
+            .iter()
+            .flat_map(|l| l.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+            .collect();
+        Ok(names.into_iter().collect())
+    }
 
     /// Sorted distinct values of `name` among matching series.
     fn label_values(
@@ -118,7 +126,14 @@ pub trait Querier: Send + Sync {
         matchers: &[Matcher],
         mint: Timestamp,
         maxt: Timestamp,
-    ) -> Result<Vec<String>, StorageError>;
+    ) -> Result<Vec<String>, StorageError> {
+        let values: BTreeSet<String> = self
+            .series(matchers, mint, maxt)?
+            .iter()
+            .filter_map(|l| l.get(name).map(str::to_string))
+            .collect();
+        Ok(values.into_iter().collect())
+    }
 }
 
 /// A full backend: what the server hands to ingestion and query engines.

@@ -3,6 +3,8 @@
 //! JSON) translated to Prometheus samples. Pure functions, no I/O.
 
 mod error;
+pub mod exposition;
 pub mod otlp;
+pub mod remote_write;
 
 pub use error::WireError;

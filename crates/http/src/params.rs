@@ -1,0 +1,125 @@
+//! Request parameters as Prometheus's API takes them: repeated `match[]`,
+//! times as Unix seconds or RFC 3339, in the query string or a form body.
+
+use homeostat_model::Timestamp;
+use homeostat_storage::{MatchOp, Matcher};
+use promql_parser::parser::Expr;
+
+use crate::error::ApiError;
+
+/// All parameters of a request, query string first, then a urlencoded body.
+#[derive(Debug, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(query: Option<&str>, body: &[u8]) -> Self {
+        let mut v: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        v.extend(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())));
+        Params(v)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// A time parameter; `default` when absent.
+    pub fn time(&self, name: &str, default: Timestamp) -> Result<Timestamp, ApiError> {
+        match self.get(name) {
+            None | Some("") => Ok(default),
+            Some(s) => parse_time(s).ok_or_else(|| {
+                ApiError::bad_data(format!(
+                    "invalid parameter \"{name}\": cannot parse {s:?} to a valid timestamp"
+                ))
+            }),
+        }
+    }
+
+    /// Every `match[]` selector parsed into matcher lists (one list per selector).
+    pub fn selectors(&self) -> Result<Vec<Vec<Matcher>>, ApiError> {
+        self.all("match[]")
+            .into_iter()
+            .map(parse_selector)
+            .collect()
+    }
+}
+
+/// Unix seconds (with fraction) or RFC 3339, as milliseconds.
+pub fn parse_time(s: &str) -> Option<Timestamp> {
+    if let Ok(f) = s.parse::<f64>() {
+        if !f.is_finite() {
+            return None;
+        }
+        return Some((f * 1000.0).round() as i64);
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.timestamp_millis())
+}
+
+/// Parses a series selector like `up{job="x"}` into storage matchers.
+pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, ApiError> {
+    let bad = |e: String| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}"));
+    let expr = promql_parser::parser::parse(s).map_err(bad)?;
+    let Expr::VectorSelector(vs) = expr else {
+        return Err(bad(format!("{s:?} is not a series selector")));
+    };
+    if !vs.matchers.or_matchers.is_empty() {
+        return Err(bad("`or` in selectors is not supported".into()));
+    }
+    let mut out = Vec::new();
+    if let Some(name) = &vs.name {
+        out.push(Matcher::equal("__name__", name.clone()));
+    }
+    for m in &vs.matchers.matchers {
+        let op = match m.op {
+            promql_parser::label::MatchOp::Equal => MatchOp::Equal,
+            promql_parser::label::MatchOp::NotEqual => MatchOp::NotEqual,
+            promql_parser::label::MatchOp::Re(_) => MatchOp::RegexMatch,
+            promql_parser::label::MatchOp::NotRe(_) => MatchOp::RegexNoMatch,
+        };
+        out.push(
+            Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| bad(e.to_string()))?,
+        );
+    }
+    if out.iter().all(|m| m.matches_empty()) {
+        return Err(bad(format!(
+            "selector {s:?} must contain at least one matcher that does not match the empty string"
+        )));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("1700000000.5"), Some(1_700_000_000_500));
+        assert_eq!(parse_time("2023-11-14T22:13:20Z"), Some(1_700_000_000_000));
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time("NaN"), None);
+    }
+
+    #[test]
+    fn selectors() {
+        let m = parse_selector(r#"up{job=~"a|b", env!="dev"}"#).unwrap();
+        assert_eq!(m.len(), 3);
+        assert!(parse_selector("up +").is_err());
+        assert!(parse_selector(r#"{job=~".*"}"#).is_err());
+        assert!(parse_selector("sum(up)").is_err());
+    }
+}

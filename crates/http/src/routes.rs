@@ -1,0 +1,28 @@
+//! Route handlers, one file per concern.
+
+pub mod ingest;
+pub mod ops;
+pub mod otlp;
+pub mod read;
+
+use axum::body::{Body, Bytes};
+use homeostat_model::ErrorKind;
+
+use crate::ApiError;
+
+/// Reads a body up to `limit` bytes; above it, a 413 naming the limit.
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.to_string().contains("length limit"))
+            || e.to_string().contains("length limit");
+        if too_large {
+            ApiError::new(
+                ErrorKind::TooLarge,
+                format!("request body exceeds the limit max_request_body_bytes={limit}"),
+            )
+        } else {
+            ApiError::bad_data(format!("could not read request body: {e}"))
+        }
+    })
+}

@@ -1,0 +1,234 @@
+//! `homeostat.yaml`: the file format (serde types, unknown fields refused)
+//! and its validation into the settings the server runs with.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use homeostat_model::parse_duration;
+use homeostat_tsdb::FsyncPolicy;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {detail}")]
+    Parse { path: String, detail: String },
+    #[error("config file {path}: field `{field}`: {detail}")]
+    Invalid {
+        path: String,
+        field: String,
+        detail: String,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub storage: StorageSection,
+    #[serde(default)]
+    pub limits: LimitsSection,
+    #[serde(default)]
+    pub global: homeostat_ingest::GlobalConfig,
+    #[serde(default)]
+    pub scrape_configs: Vec<homeostat_ingest::ScrapeConfig>,
+    /// Scrape homeostat's own /metrics (job "homeostat"). Defaults to true.
+    pub self_scrape: Option<bool>,
+    /// Interval of the self scrape. Defaults to 10s.
+    pub self_scrape_interval: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    pub retention: Option<String>,
+    pub block_duration: Option<String>,
+    /// `always`, `never`, or a duration such as `1s`.
+    pub wal_fsync: Option<String>,
+    pub max_active_series: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    pub max_request_body_bytes: Option<usize>,
+    pub max_decompressed_bytes: Option<usize>,
+    pub max_series_per_request: Option<usize>,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub retention: Duration,
+    pub block_duration: Duration,
+    pub wal_fsync: FsyncPolicy,
+    pub max_active_series: Option<usize>,
+    pub limits: homeostat_http::Limits,
+    pub global: homeostat_ingest::GlobalConfig,
+    pub scrape_configs: Vec<homeostat_ingest::ScrapeConfig>,
+    pub self_scrape: bool,
+    pub self_scrape_interval: Duration,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9797";
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        let file: FileConfig = serde_norway::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: p.clone(),
+            detail: e.to_string(),
+        })?;
+        Self::validate(file, &p)
+    }
+
+    /// The embedded default: listen on loopback, data in ./data, scrape itself.
+    pub fn default_config() -> Config {
+        // The default file config always validates; a failure here is a bug.
+        Self::validate(FileConfig::default(), "<defaults>")
+            .unwrap_or_else(|e| panic!("default config invalid: {e}"))
+    }
+
+    pub fn validate(f: FileConfig, path: &str) -> Result<Config, ConfigError> {
+        let invalid = |field: &str, detail: String| ConfigError::Invalid {
+            path: path.to_string(),
+            field: field.to_string(),
+            detail,
+        };
+        let dur =
+            |field: &str, v: &Option<String>, default: &str| -> Result<Duration, ConfigError> {
+                let s = v.as_deref().unwrap_or(default);
+                let d = parse_duration(s).map_err(|e| invalid(field, e.to_string()))?;
+                if d.is_zero() {
+                    return Err(invalid(field, "must be greater than zero".into()));
+                }
+                Ok(d)
+            };
+        let listen_s = f
+            .listen
+            .clone()
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen: SocketAddr = listen_s.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("{listen_s:?} is not an address like 127.0.0.1:9797"),
+            )
+        })?;
+        let retention = dur("storage.retention", &f.storage.retention, "15d")?;
+        let block_duration = dur("storage.block_duration", &f.storage.block_duration, "2h")?;
+        if block_duration < Duration::from_secs(60) {
+            return Err(invalid(
+                "storage.block_duration",
+                "must be at least 1m".into(),
+            ));
+        }
+        let wal_fsync = match f.storage.wal_fsync.as_deref().unwrap_or("1s") {
+            "always" => FsyncPolicy::Always,
+            "never" => FsyncPolicy::Never,
+            other => FsyncPolicy::Interval(parse_duration(other).map_err(|e| {
+                invalid(
+                    "storage.wal_fsync",
+                    format!("expected always, never or a duration: {e}"),
+                )
+            })?),
+        };
+        let d = homeostat_http::Limits::default();
+        let limits = homeostat_http::Limits {
+            max_request_body_bytes: f
+                .limits
+                .max_request_body_bytes
+                .unwrap_or(d.max_request_body_bytes),
+            max_decompressed_bytes: f
+                .limits
+                .max_decompressed_bytes
+                .unwrap_or(d.max_decompressed_bytes),
+            max_series_per_request: f
+                .limits
+                .max_series_per_request
+                .unwrap_or(d.max_series_per_request),
+        };
+        for (field, v) in [
+            (
+                "limits.max_request_body_bytes",
+                limits.max_request_body_bytes,
+            ),
+            (
+                "limits.max_decompressed_bytes",
+                limits.max_decompressed_bytes,
+            ),
+            (
+                "limits.max_series_per_request",
+                limits.max_series_per_request,
+            ),
+        ] {
+            if v == 0 {
+                return Err(invalid(field, "must be greater than zero".into()));
+            }
+        }
+        homeostat_ingest::validate(&f.global, &f.scrape_configs)
+            .map_err(|e| invalid("scrape_configs", e.to_string()))?;
+        Ok(Config {
+            listen,
+            data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("data")),
+            retention,
+            block_duration,
+            wal_fsync,
+            max_active_series: f.storage.max_active_series.filter(|&n| n > 0),
+            limits,
+            global: f.global,
+            scrape_configs: f.scrape_configs,
+            self_scrape: f.self_scrape.unwrap_or(true),
+            self_scrape_interval: dur("self_scrape_interval", &f.self_scrape_interval, "10s")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<Config, ConfigError> {
+        let f: FileConfig = serde_norway::from_str(yaml).map_err(|e| ConfigError::Parse {
+            path: "t".into(),
+            detail: e.to_string(),
+        })?;
+        Config::validate(f, "t")
+    }
+
+    #[test]
+    fn defaults_and_errors_name_the_field() {
+        let c = parse("{}").unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.retention, Duration::from_secs(15 * 86400));
+        assert!(c.self_scrape);
+        let e = parse("storage: {retention: 5x}").unwrap_err().to_string();
+        assert!(e.contains("storage.retention"), "{e}");
+        let e = parse("listen: nowhere").unwrap_err().to_string();
+        assert!(e.contains("listen"), "{e}");
+        let e = parse("storage: {retnetion: 1d}").unwrap_err().to_string();
+        assert!(e.contains("retnetion"), "{e}");
+        let e = parse("limits: {max_series_per_request: 0}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_series_per_request"), "{e}");
+        assert_eq!(
+            parse("storage: {wal_fsync: always}").unwrap().wal_fsync,
+            FsyncPolicy::Always
+        );
+    }
+}
