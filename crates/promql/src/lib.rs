@@ -8,9 +8,11 @@
 
 mod engine;
 mod eval;
+mod mathx;
 mod error;
 mod value;
 
 pub use engine::{Engine, EngineOptions, QueryParams};
 pub use error::QueryError;
+pub use mathx::format_value;
 pub use value::{Annotations, InstantSample, QueryOutput, RangeSeries, Value};
