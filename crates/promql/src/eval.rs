@@ -84,8 +84,6 @@ pub(crate) struct RawSeries {
 pub(crate) struct RangeArg {
     pub series: Vec<RawSeries>,
     pub range: i64,
-    /// The selector's offset: `window_end + offset` is the step's own time.
-    pub offset: i64,
     pub window_ends: Vec<Timestamp>,
 }
 

@@ -258,8 +258,14 @@ impl Evaluator<'_> {
                 let v = self.eval_vector(arg(1)?, steps)?;
                 return Ok(Val::Vector(self.histogram_quantile(&q, v, steps)?));
             }
+            "histogram_fraction" => {
+                let lo = self.eval_scalar(arg(0)?, steps)?;
+                let hi = self.eval_scalar(arg(1)?, steps)?;
+                let v = self.eval_vector(arg(2)?, steps)?;
+                return Ok(Val::Vector(self.histogram_fraction(&lo, &hi, v, steps)?));
+            }
             "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
-            | "histogram_stdvar" | "histogram_fraction" => {
+            | "histogram_stdvar" => {
                 // Native histograms only: float samples are ignored.
                 for e in &args {
                     self.eval(e, steps)?;
@@ -410,7 +416,7 @@ impl Evaluator<'_> {
                     samples,
                     end: arg.window_ends[i],
                     range: arg.range,
-                    step_time: arg.window_ends[i] + arg.offset,
+                    step_time: steps.ts(i),
                 };
                 *slot = range_value(name, &w, &params, i)?;
                 any |= slot.is_some();

@@ -28,7 +28,7 @@ fn almost_equal(a: f64, b: f64, eps: f64) -> bool {
 }
 
 /// Returns the quantile and whether the buckets had to be forced monotonic.
-pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> (f64, bool) {
+pub(crate) fn bucket_quantile(q: f64, buckets: &mut [(f64, f64)]) -> (f64, bool) {
     if q.is_nan() {
         return (f64::NAN, false);
     }
@@ -38,19 +38,9 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> (f64, bo
     if q > 1.0 {
         return (f64::INFINITY, false);
     }
-    buckets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
-    match buckets.last() {
-        Some(b) if b.0 == f64::INFINITY => {}
-        _ => return (f64::NAN, false),
-    }
-    // Coalesce buckets with the same upper bound.
-    let mut merged: Vec<(f64, f64)> = Vec::with_capacity(buckets.len());
-    for &(ub, c) in buckets.iter() {
-        match merged.last_mut() {
-            Some(last) if last.0 == ub => last.1 += c,
-            _ => merged.push((ub, c)),
-        }
-    }
+    let Some(mut merged) = normalize(buckets) else {
+        return (f64::NAN, false);
+    };
     let mut forced = false;
     let mut prev = merged[0].1;
     for b in merged.iter_mut().skip(1) {
@@ -96,7 +86,122 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> (f64, bo
     (start + (end - start) * (rank / count), forced)
 }
 
+/// Sorts by upper bound and merges buckets with equal bounds; `None` when
+/// there is no `+Inf` bucket.
+fn normalize(buckets: &mut [(f64, f64)]) -> Option<Vec<(f64, f64)>> {
+    buckets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+    if buckets.last().is_none_or(|b| b.0 != f64::INFINITY) {
+        return None;
+    }
+    let mut merged: Vec<(f64, f64)> = Vec::with_capacity(buckets.len());
+    for &(ub, c) in buckets.iter() {
+        match merged.last_mut() {
+            Some(last) if last.0 == ub => last.1 += c,
+            _ => merged.push((ub, c)),
+        }
+    }
+    Some(merged)
+}
+
+/// Estimated observations at or below `x`. The first bucket starts at 0
+/// when its bound is positive; inside a bucket of infinite width nothing is
+/// interpolated and `x` counts as sitting at the bucket's finite edge.
+fn rank_at(x: f64, buckets: &[(f64, f64)]) -> f64 {
+    let mut prev = 0.0;
+    for (i, &(ub, c)) in buckets.iter().enumerate() {
+        let lb = if i == 0 {
+            if ub > 0.0 { 0.0 } else { f64::NEG_INFINITY }
+        } else {
+            buckets[i - 1].0
+        };
+        if x <= lb {
+            return prev;
+        }
+        if x < ub {
+            if lb == f64::NEG_INFINITY {
+                return c;
+            }
+            if ub == f64::INFINITY {
+                return prev;
+            }
+            return prev + (c - prev) * (x - lb) / (ub - lb);
+        }
+        prev = c;
+    }
+    prev
+}
+
+/// Share of observations between `lower` and `upper` in a classic histogram.
+pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: &mut [(f64, f64)]) -> f64 {
+    let Some(merged) = normalize(buckets) else {
+        return f64::NAN;
+    };
+    let count = merged[merged.len() - 1].1;
+    if count == 0.0 || lower.is_nan() || upper.is_nan() {
+        return f64::NAN;
+    }
+    if lower >= upper {
+        return 0.0;
+    }
+    (rank_at(upper, &merged) - rank_at(lower, &merged)) / count
+}
+
 impl Evaluator<'_> {
+    pub(crate) fn histogram_fraction(
+        &mut self,
+        lower: &[f64],
+        upper: &[f64],
+        input: Vec<Series>,
+        steps: &Steps,
+    ) -> Result<Vec<Series>, QueryError> {
+        let groups = self.bucket_groups(&input);
+        let mut out = Vec::with_capacity(groups.len());
+        let mut buckets: Vec<(f64, f64)> = Vec::new();
+        for (labels, members) in groups {
+            let mut vals = vec![None; steps.n];
+            for (i, slot) in vals.iter_mut().enumerate() {
+                buckets.clear();
+                buckets.extend(members.iter().filter_map(|&(ub, s)| input[s].vals[i].map(|c| (ub, c))));
+                if buckets.is_empty() {
+                    continue;
+                }
+                *slot = Some(bucket_fraction(lower[i], upper[i], &mut buckets));
+            }
+            out.push(Series {
+                labels,
+                drop_name: true,
+                vals,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Bucket series grouped by their labels without `le` (the name is kept
+    /// until the query ends, so different histograms stay apart).
+    fn bucket_groups(&mut self, input: &[Series]) -> Vec<(Labels, Vec<(f64, usize)>)> {
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
+        for (i, s) in input.iter().enumerate() {
+            let le = s.labels.get("le").unwrap_or("");
+            let Some(ub) = parse_le(le) else {
+                self.annotations.warn(format!(
+                    "bucket label \"le\" is missing or has a malformed value of {le:?} for metric name {:?}",
+                    s.labels.get(METRIC_NAME).unwrap_or("")
+                ));
+                continue;
+            };
+            let key = Labels::from_sorted_unchecked(
+                s.labels.iter().filter(|l| l.name != "le").cloned().collect(),
+            );
+            let g = *index.entry(key.clone()).or_insert_with(|| {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.push((ub, i));
+        }
+        groups
+    }
+
     pub(crate) fn histogram_quantile(
         &mut self,
         q: &[f64],
@@ -111,32 +216,10 @@ impl Evaluator<'_> {
                 ));
             }
         }
-        // Group buckets by their labels without `le` (the name is kept until
-        // the query ends, so different histograms stay apart).
-        let mut index: HashMap<Labels, usize> = HashMap::new();
-        let mut groups: Vec<(Labels, bool, Vec<(f64, usize)>)> = Vec::new();
-        for (i, s) in input.iter().enumerate() {
-            let le = s.labels.get("le").unwrap_or("");
-            let Some(ub) = parse_le(le) else {
-                self.annotations.warn(format!(
-                    "bucket label \"le\" is missing or has a malformed value of {le:?} for metric name {:?}",
-                    s.labels.get(METRIC_NAME).unwrap_or("")
-                ));
-                continue;
-            };
-            let key = Labels::from_sorted_unchecked(
-                s.labels.iter().filter(|l| l.name != "le").cloned().collect(),
-            );
-            let g = *index.entry(key.clone()).or_insert_with(|| {
-                groups.push((key, false, Vec::new()));
-                groups.len() - 1
-            });
-            groups[g].1 |= s.drop_name;
-            groups[g].2.push((ub, i));
-        }
+        let groups = self.bucket_groups(&input);
         let mut out = Vec::with_capacity(groups.len());
         let mut buckets: Vec<(f64, f64)> = Vec::new();
-        for (labels, _, members) in groups {
+        for (labels, members) in groups {
             let mut vals = vec![None; steps.n];
             for (i, slot) in vals.iter_mut().enumerate() {
                 buckets.clear();

@@ -11,7 +11,7 @@ pub(crate) struct Window<'a> {
     /// Window end (after offset) and length, in milliseconds.
     pub end: i64,
     pub range: i64,
-    /// The step's own time (`@` time if set), before the offset.
+    /// The step's own time, ignoring `@` and offset (predict_linear's intercept).
     pub step_time: i64,
 }
 

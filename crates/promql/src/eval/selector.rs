@@ -6,7 +6,7 @@ use homeostat_storage::{MatchOp, Matcher, SelectRequest, StorageError};
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{Expr, VectorSelector};
 
-use super::{Evaluator, RangeArg, RawSeries, Series, Steps, Val, duration_ms, offset_ms};
+use super::{Evaluator, RangeArg, RawSeries, Series, Steps, Val, duration_ms};
 use crate::QueryError;
 
 /// Converts a parsed selector into storage matchers: one list per `or` branch.
@@ -160,7 +160,6 @@ impl Evaluator<'_> {
                 Ok(RangeArg {
                     series,
                     range,
-                    offset: offset_ms(&ms.vs.offset),
                     window_ends,
                 })
             }
@@ -230,7 +229,6 @@ impl Evaluator<'_> {
                 Ok(RangeArg {
                     series,
                     range,
-                    offset: offset_ms(&sq.offset),
                     window_ends,
                 })
             }

@@ -87,7 +87,9 @@ fn touches_histograms(world: &World, expr: &str) -> bool {
 }
 
 fn load(world: &mut World, step: i64, series: Vec<script::LoadSeries>, nhcb: bool) {
-    let mut batch = Vec::new();
+    // A later line for the same series overrides earlier values at the same time.
+    let mut merged: std::collections::BTreeMap<Labels, std::collections::BTreeMap<i64, f64>> =
+        Default::default();
     for s in series {
         if s.histogram {
             world.histogram_series.push(s.labels);
@@ -110,18 +112,22 @@ fn load(world: &mut World, step: i64, series: Vec<script::LoadSeries>, nhcb: boo
                 }
             }
         }
-        let samples = s
-            .values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| Sample::new(i as i64 * step, v)))
-            .collect();
-        batch.push(TimeSeries {
-            labels: s.labels,
-            samples,
-        });
+        let entry = merged.entry(s.labels).or_default();
+        for (i, v) in s.values.iter().enumerate() {
+            if let Some(v) = v {
+                entry.insert(i as i64 * step, *v);
+            }
+        }
     }
-    world.storage.append(&batch).unwrap();
+    let batch: Vec<TimeSeries> = merged
+        .into_iter()
+        .map(|(labels, samples)| TimeSeries {
+            labels,
+            samples: samples.into_iter().map(|(t, v)| Sample::new(t, v)).collect(),
+        })
+        .collect();
+    let report = world.storage.append(&batch).unwrap();
+    assert_eq!(report.rejected_total(), 0, "{:?}", report.first_rejection);
 }
 
 fn almost_equal(a: f64, b: f64) -> bool {
