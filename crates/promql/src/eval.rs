@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use homeostat_model::{Labels, METRIC_NAME, Sample, Timestamp};
 use homeostat_storage::Querier;
-use promql_parser::parser::{AtModifier, Expr, Offset, token};
+use promql_parser::parser::{AtModifier, Expr, Offset};
 
 use crate::value::{InstantSample, RangeSeries, Value};
 use crate::{Annotations, QueryError, QueryOutput};
@@ -48,9 +48,6 @@ impl Steps {
     }
     pub fn ts(&self, i: usize) -> Timestamp {
         self.start + self.step * i as i64
-    }
-    pub fn end(&self) -> Timestamp {
-        self.ts(self.n.saturating_sub(1))
     }
 }
 
@@ -255,7 +252,12 @@ pub(crate) fn without_name(l: &Labels) -> Labels {
     if l.get(METRIC_NAME).is_none() {
         return l.clone();
     }
-    Labels::from_sorted_unchecked(l.iter().filter(|l| l.name != METRIC_NAME).cloned().collect())
+    Labels::from_sorted_unchecked(
+        l.iter()
+            .filter(|l| l.name != METRIC_NAME)
+            .cloned()
+            .collect(),
+    )
 }
 
 fn check_unique<'a>(labels: impl Iterator<Item = &'a Labels>) -> Result<(), QueryError> {
@@ -353,6 +355,17 @@ impl Evaluator<'_> {
 
     pub(crate) fn eval(&mut self, expr: &Expr, steps: &Steps) -> Result<Val, QueryError> {
         self.check_deadline()?;
+        let val = self.eval_node(expr, steps)?;
+        // Every intermediate result is held in memory: bound it like loaded samples.
+        if let Val::Vector(v) = &val
+            && v.len().saturating_mul(steps.n) > self.max_samples
+        {
+            return Err(too_many_samples(self.max_samples));
+        }
+        Ok(val)
+    }
+
+    fn eval_node(&mut self, expr: &Expr, steps: &Steps) -> Result<Val, QueryError> {
         match expr {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; steps.n])),
             Expr::StringLiteral(s) => Ok(Val::String(s.val.clone())),
@@ -395,7 +408,11 @@ impl Evaluator<'_> {
     }
 
     /// Evaluates an argument that must be a scalar, per step.
-    pub(crate) fn eval_scalar(&mut self, expr: &Expr, steps: &Steps) -> Result<Vec<f64>, QueryError> {
+    pub(crate) fn eval_scalar(
+        &mut self,
+        expr: &Expr,
+        steps: &Steps,
+    ) -> Result<Vec<f64>, QueryError> {
         match self.eval(expr, steps)? {
             Val::Scalar(v) => Ok(v),
             _ => Err(QueryError::Execution(format!(
@@ -404,7 +421,11 @@ impl Evaluator<'_> {
         }
     }
 
-    pub(crate) fn eval_vector(&mut self, expr: &Expr, steps: &Steps) -> Result<Vec<Series>, QueryError> {
+    pub(crate) fn eval_vector(
+        &mut self,
+        expr: &Expr,
+        steps: &Steps,
+    ) -> Result<Vec<Series>, QueryError> {
         match self.eval(expr, steps)? {
             Val::Vector(v) => Ok(v),
             _ => Err(QueryError::Execution(format!(
@@ -439,8 +460,4 @@ pub(crate) fn too_many_samples(limit: usize) -> QueryError {
     QueryError::Limit(format!(
         "query processing would load too many samples into memory in query execution (limit max_samples={limit})"
     ))
-}
-
-pub(crate) fn is_op(op: token::TokenType, id: token::TokenId) -> bool {
-    op.id() == id
 }

@@ -7,9 +7,9 @@
 //! and range functions slide a window over each series' samples.
 
 mod engine;
+mod error;
 mod eval;
 mod mathx;
-mod error;
 mod value;
 
 pub use engine::{Engine, EngineOptions, QueryParams};

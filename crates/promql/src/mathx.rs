@@ -48,7 +48,11 @@ pub(crate) fn mean(vals: &[f64]) -> f64 {
         let current = mean + c;
         (mean, c) = kahan_inc(f / count - current / count, mean, c);
     }
-    if incremental { mean + c } else { (sum + c) / count }
+    if incremental {
+        mean + c
+    } else {
+        (sum + c) / count
+    }
 }
 
 /// The φ-quantile of `vals` by linear interpolation between closest ranks.

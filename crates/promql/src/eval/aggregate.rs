@@ -21,14 +21,14 @@ fn group_labels(labels: &Labels, modifier: &Option<LabelModifier>) -> Labels {
         Some(LabelModifier::Include(by)) => Labels::from_sorted_unchecked(
             labels
                 .iter()
-                .filter(|l| by.labels.iter().any(|n| *n == l.name))
+                .filter(|l| by.labels.contains(&l.name))
                 .cloned()
                 .collect(),
         ),
         Some(LabelModifier::Exclude(without)) => Labels::from_sorted_unchecked(
             labels
                 .iter()
-                .filter(|l| l.name != METRIC_NAME && !without.labels.iter().any(|n| *n == l.name))
+                .filter(|l| l.name != METRIC_NAME && !without.labels.contains(&l.name))
                 .cloned()
                 .collect(),
         ),
@@ -134,10 +134,16 @@ impl KHeap {
 }
 
 impl Evaluator<'_> {
-    pub(crate) fn eval_aggregate(&mut self, a: &AggregateExpr, steps: &Steps) -> Result<Val, QueryError> {
+    pub(crate) fn eval_aggregate(
+        &mut self,
+        a: &AggregateExpr,
+        steps: &Steps,
+    ) -> Result<Val, QueryError> {
         let op = a.op.id();
         match op {
-            T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO => return self.eval_aggregate_k(a, steps),
+            T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO => {
+                return self.eval_aggregate_k(a, steps);
+            }
             T_COUNT_VALUES => return self.eval_count_values(a, steps),
             _ => {}
         }
@@ -180,8 +186,14 @@ impl Evaluator<'_> {
                     T_AVG => mean(&buf),
                     T_COUNT => buf.len() as f64,
                     T_GROUP => 1.0,
-                    T_MIN => buf.iter().skip(1).fold(buf[0], |m, &v| if m > v || m.is_nan() { v } else { m }),
-                    T_MAX => buf.iter().skip(1).fold(buf[0], |m, &v| if m < v || m.is_nan() { v } else { m }),
+                    T_MIN => buf
+                        .iter()
+                        .skip(1)
+                        .fold(buf[0], |m, &v| if m > v || m.is_nan() { v } else { m }),
+                    T_MAX => buf
+                        .iter()
+                        .skip(1)
+                        .fold(buf[0], |m, &v| if m < v || m.is_nan() { v } else { m }),
                     T_STDDEV => stdvar(&buf).sqrt(),
                     T_STDVAR => stdvar(&buf),
                     T_QUANTILE => {
@@ -207,11 +219,15 @@ impl Evaluator<'_> {
 
     fn eval_count_values(&mut self, a: &AggregateExpr, steps: &Steps) -> Result<Val, QueryError> {
         let Some(p) = &a.param else {
-            return Err(QueryError::BadData("count_values needs a label name".into()));
+            return Err(QueryError::BadData(
+                "count_values needs a label name".into(),
+            ));
         };
         let label = self.eval_string(p, steps)?;
         if !homeostat_model::is_valid_label_name(&label) {
-            return Err(QueryError::Execution(format!("invalid label name {label:?}")));
+            return Err(QueryError::Execution(format!(
+                "invalid label name {label:?}"
+            )));
         }
         let input = self.eval_vector(&a.expr, steps)?;
         let mut index: HashMap<Labels, usize> = HashMap::new();
@@ -219,7 +235,12 @@ impl Evaluator<'_> {
         for i in 0..steps.n {
             for s in &input {
                 let Some(v) = s.vals[i] else { continue };
-                let mut labels: Vec<Label> = s.labels.iter().filter(|l| l.name != label).cloned().collect();
+                let mut labels: Vec<Label> = s
+                    .labels
+                    .iter()
+                    .filter(|l| l.name != label)
+                    .cloned()
+                    .collect();
                 labels.push(Label::new(label.clone(), format_value(v)));
                 labels.sort_by(|a, b| a.name.cmp(&b.name));
                 let with_value = Labels::from_sorted_unchecked(labels);
@@ -249,7 +270,10 @@ impl Evaluator<'_> {
     fn eval_aggregate_k(&mut self, a: &AggregateExpr, steps: &Steps) -> Result<Val, QueryError> {
         let op = a.op.id();
         let Some(p) = &a.param else {
-            return Err(QueryError::BadData(format!("{} needs a parameter", promql_parser::parser::token::TokenType::new(op))));
+            return Err(QueryError::BadData(format!(
+                "{} needs a parameter",
+                promql_parser::parser::token::TokenType::new(op)
+            )));
         };
         let param = self.eval_scalar(p, steps)?;
         for &k in &param {
@@ -260,7 +284,7 @@ impl Evaluator<'_> {
                     "Parameter value is NaN".into()
                 }));
             }
-            if op != T_LIMIT_RATIO && k.abs() >= 9.223_372_036_854_775_807e18 {
+            if op != T_LIMIT_RATIO && k.abs() >= i64::MAX as f64 {
                 return Err(QueryError::Execution(format!(
                     "Scalar value {} overflows int64",
                     format_value(k)
@@ -281,11 +305,10 @@ impl Evaluator<'_> {
         let mut order: Vec<usize> = Vec::new();
         let mut outv: HashMap<usize, Vec<Option<f64>>> = HashMap::new();
         let mut put = |idx: usize, i: usize, v: f64, order: &mut Vec<usize>| {
-            outv.entry(idx)
-                .or_insert_with(|| {
-                    order.push(idx);
-                    vec![None; steps.n]
-                })[i] = Some(v);
+            outv.entry(idx).or_insert_with(|| {
+                order.push(idx);
+                vec![None; steps.n]
+            })[i] = Some(v);
         };
         let offsets: Vec<f64> = if op == T_LIMIT_RATIO {
             input.iter().map(|s| ratio_offset(&s.labels)).collect()
@@ -293,8 +316,7 @@ impl Evaluator<'_> {
             Vec::new()
         };
         for g in &groups {
-            for i in 0..steps.n {
-                let kf = param[i];
+            for (i, &kf) in param.iter().enumerate().take(steps.n) {
                 match op {
                     T_LIMIT_RATIO => {
                         let r = kf.clamp(-1.0, 1.0);
@@ -374,7 +396,11 @@ impl Evaluator<'_> {
 fn stdvar(vals: &[f64]) -> f64 {
     let mut count = 1.0;
     let mut mean = vals[0];
-    let mut value = if vals[0].is_nan() || vals[0].is_infinite() { f64::NAN } else { 0.0 };
+    let mut value = if vals[0].is_nan() || vals[0].is_infinite() {
+        f64::NAN
+    } else {
+        0.0
+    };
     for &f in &vals[1..] {
         count += 1.0;
         let delta = f - mean;

@@ -115,13 +115,36 @@ impl Evaluator<'_> {
                     })
                     .collect(),
             )),
-            (Val::Vector(v), Val::Scalar(s)) => Ok(Val::Vector(vector_scalar(op, v, &s, false, return_bool))),
-            (Val::Scalar(s), Val::Vector(v)) => Ok(Val::Vector(vector_scalar(op, v, &s, true, return_bool))),
+            (Val::Vector(v), Val::Scalar(s)) => {
+                Ok(Val::Vector(vector_scalar(op, v, &s, false, return_bool)))
+            }
+            (Val::Scalar(s), Val::Vector(v)) => {
+                Ok(Val::Vector(vector_scalar(op, v, &s, true, return_bool)))
+            }
             (Val::Vector(l), Val::Vector(r)) => match op {
-                T_LAND => Ok(Val::Vector(set_and(l, r, &matching(&b.modifier), steps, false))),
-                T_LUNLESS => Ok(Val::Vector(set_and(l, r, &matching(&b.modifier), steps, true))),
+                T_LAND => Ok(Val::Vector(set_and(
+                    l,
+                    r,
+                    &matching(&b.modifier),
+                    steps,
+                    false,
+                ))),
+                T_LUNLESS => Ok(Val::Vector(set_and(
+                    l,
+                    r,
+                    &matching(&b.modifier),
+                    steps,
+                    true,
+                ))),
                 T_LOR => Ok(Val::Vector(set_or(l, r, &matching(&b.modifier), steps)?)),
-                _ => Ok(Val::Vector(vector_vector(op, l, r, b.modifier.as_ref(), return_bool, steps)?)),
+                _ => Ok(Val::Vector(vector_vector(
+                    op,
+                    l,
+                    r,
+                    b.modifier.as_ref(),
+                    return_bool,
+                    steps,
+                )?)),
             },
             _ => Err(QueryError::Execution(format!(
                 "binary operator {} is not defined between these operand types",
@@ -131,7 +154,13 @@ impl Evaluator<'_> {
     }
 }
 
-fn vector_scalar(op: TokenId, mut v: Vec<Series>, s: &[f64], swap: bool, return_bool: bool) -> Vec<Series> {
+fn vector_scalar(
+    op: TokenId,
+    mut v: Vec<Series>,
+    s: &[f64],
+    swap: bool,
+    return_bool: bool,
+) -> Vec<Series> {
     let cmp = is_comparison(op);
     for series in &mut v {
         for (val, &sv) in series.vals.iter_mut().zip(s) {
@@ -159,7 +188,9 @@ fn vector_scalar(op: TokenId, mut v: Vec<Series>, s: &[f64], swap: bool, return_
 fn presence(series: &[Series], m: &Matching, steps: &Steps) -> HashMap<String, Vec<bool>> {
     let mut out: HashMap<String, Vec<bool>> = HashMap::new();
     for s in series {
-        let p = out.entry(m.signature(&s.labels)).or_insert_with(|| vec![false; steps.n]);
+        let p = out
+            .entry(m.signature(&s.labels))
+            .or_insert_with(|| vec![false; steps.n]);
         for (i, v) in s.vals.iter().enumerate() {
             p[i] |= v.is_some();
         }
@@ -167,7 +198,13 @@ fn presence(series: &[Series], m: &Matching, steps: &Steps) -> HashMap<String, V
     out
 }
 
-fn set_and(mut l: Vec<Series>, r: Vec<Series>, m: &Matching, steps: &Steps, unless: bool) -> Vec<Series> {
+fn set_and(
+    mut l: Vec<Series>,
+    r: Vec<Series>,
+    m: &Matching,
+    steps: &Steps,
+    unless: bool,
+) -> Vec<Series> {
     let present = presence(&r, m, steps);
     for s in &mut l {
         let p = present.get(&m.signature(&s.labels));
@@ -182,7 +219,12 @@ fn set_and(mut l: Vec<Series>, r: Vec<Series>, m: &Matching, steps: &Steps, unle
     l
 }
 
-fn set_or(l: Vec<Series>, mut r: Vec<Series>, m: &Matching, steps: &Steps) -> Result<Vec<Series>, QueryError> {
+fn set_or(
+    l: Vec<Series>,
+    mut r: Vec<Series>,
+    m: &Matching,
+    steps: &Steps,
+) -> Result<Vec<Series>, QueryError> {
     let present = presence(&l, m, steps);
     for s in &mut r {
         if let Some(p) = present.get(&m.signature(&s.labels)) {
@@ -206,7 +248,9 @@ fn vector_vector(
     return_bool: bool,
     steps: &Steps,
 ) -> Result<Vec<Series>, QueryError> {
-    let card = modifier.map(|m| &m.card).unwrap_or(&VectorMatchCardinality::OneToOne);
+    let card = modifier
+        .map(|m| &m.card)
+        .unwrap_or(&VectorMatchCardinality::OneToOne);
     let owned = modifier.cloned();
     let m = matching(&owned);
     let one_to_many = matches!(card, VectorMatchCardinality::OneToMany(_));
@@ -224,7 +268,11 @@ fn vector_vector(
     // The "one" side must be unique per match group at every step.
     for members in groups.values().filter(|g| g.len() > 1) {
         for i in 0..steps.n {
-            let present: Vec<usize> = members.iter().copied().filter(|&j| one[j].vals[i].is_some()).collect();
+            let present: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|&j| one[j].vals[i].is_some())
+                .collect();
             if present.len() > 1 {
                 let side = if one_to_many { "left" } else { "right" };
                 return Err(QueryError::Execution(format!(
@@ -245,10 +293,14 @@ fn vector_vector(
     let mut used: HashMap<(String, Option<Labels>), Vec<bool>> = HashMap::new();
     for (li, ls) in many.iter().enumerate() {
         let sig = m.signature(&ls.labels);
-        let Some(members) = groups.get(sig.as_str()) else { continue };
+        let Some(members) = groups.get(sig.as_str()) else {
+            continue;
+        };
         for i in 0..steps.n {
             let Some(lv) = ls.vals[i] else { continue };
-            let Some(&ri) = members.iter().find(|&&j| one[j].vals[i].is_some()) else { continue };
+            let Some(&ri) = members.iter().find(|&&j| one[j].vals[i].is_some()) else {
+                continue;
+            };
             let rv = one[ri].vals[i].unwrap_or(f64::NAN);
             let (fl, fr) = if one_to_many { (rv, lv) } else { (lv, rv) };
             let (v, keep) = apply(op, fl, fr);
@@ -262,7 +314,8 @@ fn vector_vector(
             let idx = match out_index.get(&(li, ri)) {
                 Some(&idx) => idx,
                 None => {
-                    let labels = result_labels(&ls.labels, &one[ri].labels, one_to_one, &m, &include);
+                    let labels =
+                        result_labels(&ls.labels, &one[ri].labels, one_to_one, &m, &include);
                     out.push(Series {
                         labels,
                         drop_name: ls.drop_name || return_bool || !cmp,
@@ -292,7 +345,13 @@ fn vector_vector(
     merge_same_labels(out)
 }
 
-fn result_labels(many: &Labels, one: &Labels, one_to_one: bool, m: &Matching, include: &[&str]) -> Labels {
+fn result_labels(
+    many: &Labels,
+    one: &Labels,
+    one_to_one: bool,
+    m: &Matching,
+    include: &[&str],
+) -> Labels {
     let mut labels: Vec<Label> = if one_to_one {
         many.iter()
             .filter(|l| {

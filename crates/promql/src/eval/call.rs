@@ -131,14 +131,18 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
         let ad = a.starts_with(|c: char| c.is_ascii_digit());
         let bd = b.starts_with(|c: char| c.is_ascii_digit());
         let split = |s: &str, digits: bool| -> usize {
-            s.find(|c: char| c.is_ascii_digit() != digits).unwrap_or(s.len())
+            s.find(|c: char| c.is_ascii_digit() != digits)
+                .unwrap_or(s.len())
         };
         let (ca, cb) = (split(a, ad), split(b, bd));
         let (pa, pb) = (&a[..ca], &b[..cb]);
         let ord = if ad && bd {
             let ta = pa.trim_start_matches('0');
             let tb = pb.trim_start_matches('0');
-            ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb)).then_with(|| pa.len().cmp(&pb.len()))
+            ta.len()
+                .cmp(&tb.len())
+                .then_with(|| ta.cmp(tb))
+                .then_with(|| pa.len().cmp(&pb.len()))
         } else {
             pa.cmp(pb)
         };
@@ -155,13 +159,15 @@ impl Evaluator<'_> {
         let name = c.func.name;
         let args: Vec<&Expr> = c.args.args.iter().map(|a| a.as_ref()).collect();
         let arg = |i: usize| -> Result<&Expr, QueryError> {
-            args.get(i)
-                .copied()
-                .ok_or_else(|| QueryError::BadData(format!("missing argument {} of {name}()", i + 1)))
+            args.get(i).copied().ok_or_else(|| {
+                QueryError::BadData(format!("missing argument {} of {name}()", i + 1))
+            })
         };
         match name {
             "time" => {
-                return Ok(Val::Scalar((0..steps.n).map(|i| steps.ts(i) as f64 / 1000.0).collect()));
+                return Ok(Val::Scalar(
+                    (0..steps.n).map(|i| steps.ts(i) as f64 / 1000.0).collect(),
+                ));
             }
             "pi" => return Ok(Val::Scalar(vec![std::f64::consts::PI; steps.n])),
             "vector" => {
@@ -243,7 +249,10 @@ impl Evaluator<'_> {
                 v.sort_by(|a, b| {
                     let mut ord = std::cmp::Ordering::Equal;
                     for n in &names {
-                        ord = natural_cmp(a.labels.get(n).unwrap_or(""), b.labels.get(n).unwrap_or(""));
+                        ord = natural_cmp(
+                            a.labels.get(n).unwrap_or(""),
+                            b.labels.get(n).unwrap_or(""),
+                        );
                         if ord != std::cmp::Ordering::Equal {
                             break;
                         }
@@ -292,7 +301,10 @@ impl Evaluator<'_> {
             "clamp" | "clamp_min" | "clamp_max" => {
                 let mut v = self.eval_vector(arg(0)?, steps)?;
                 let (lo, hi) = match name {
-                    "clamp" => (Some(self.eval_scalar(arg(1)?, steps)?), Some(self.eval_scalar(arg(2)?, steps)?)),
+                    "clamp" => (
+                        Some(self.eval_scalar(arg(1)?, steps)?),
+                        Some(self.eval_scalar(arg(2)?, steps)?),
+                    ),
                     "clamp_min" => (Some(self.eval_scalar(arg(1)?, steps)?), None),
                     _ => (None, Some(self.eval_scalar(arg(1)?, steps)?)),
                 };
@@ -332,7 +344,9 @@ impl Evaluator<'_> {
                 None => vec![Series {
                     labels: Labels::empty(),
                     drop_name: false,
-                    vals: (0..steps.n).map(|i| Some(steps.ts(i) as f64 / 1000.0)).collect(),
+                    vals: (0..steps.n)
+                        .map(|i| Some(steps.ts(i) as f64 / 1000.0))
+                        .collect(),
                 }],
             };
             for s in &mut v {
@@ -349,12 +363,22 @@ impl Evaluator<'_> {
         self.eval_range_call(c, &args, steps)
     }
 
-    fn eval_range_call(&mut self, c: &Call, args: &[&Expr], steps: &Steps) -> Result<Val, QueryError> {
+    fn eval_range_call(
+        &mut self,
+        c: &Call,
+        args: &[&Expr],
+        steps: &Steps,
+    ) -> Result<Val, QueryError> {
         let name = c.func.name;
         let Some(range_expr) = args.iter().copied().find(|e| {
-            matches!(unwrap_parens(e), Expr::MatrixSelector(_) | Expr::Subquery(_))
+            matches!(
+                unwrap_parens(e),
+                Expr::MatrixSelector(_) | Expr::Subquery(_)
+            )
         }) else {
-            return Err(QueryError::Execution(format!("function {name}() is not supported")));
+            return Err(QueryError::Execution(format!(
+                "function {name}() is not supported"
+            )));
         };
         // Scalar parameters other than the range vector.
         let mut params: Vec<Vec<f64>> = Vec::new();
@@ -367,7 +391,11 @@ impl Evaluator<'_> {
         let arg = self.eval_range_arg(range_expr, steps)?;
         if name == "absent_over_time" {
             let vals = (0..steps.n)
-                .map(|i| (0..arg.series.len()).all(|s| arg.window(s, i).is_empty()).then_some(1.0))
+                .map(|i| {
+                    (0..arg.series.len())
+                        .all(|s| arg.window(s, i).is_empty())
+                        .then_some(1.0)
+                })
                 .collect();
             return Ok(Val::Vector(vec![Series {
                 labels: absent_labels(unwrap_parens(range_expr)),
@@ -405,6 +433,9 @@ impl Evaluator<'_> {
         let keep = keeps_name(name);
         let mut out = Vec::with_capacity(arg.series.len());
         for s in 0..arg.series.len() {
+            if s % 1024 == 1023 {
+                self.check_deadline()?;
+            }
             let mut vals = vec![None; steps.n];
             let mut any = false;
             for (i, slot) in vals.iter_mut().enumerate() {
@@ -438,7 +469,9 @@ impl Evaluator<'_> {
 
     fn counter_name_info(&mut self, arg: &RangeArg, s: usize) {
         if let Some(name) = arg.series[s].labels.get(METRIC_NAME)
-            && !["_total", "_sum", "_count", "_bucket"].iter().any(|suf| name.ends_with(suf))
+            && !["_total", "_sum", "_count", "_bucket"]
+                .iter()
+                .any(|suf| name.ends_with(suf))
         {
             self.annotations.info(format!(
                 "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
@@ -448,7 +481,9 @@ impl Evaluator<'_> {
 
     fn label_replace(&mut self, args: &[&Expr], steps: &Steps) -> Result<Val, QueryError> {
         if args.len() != 5 {
-            return Err(QueryError::BadData("label_replace() takes 5 arguments".into()));
+            return Err(QueryError::BadData(
+                "label_replace() takes 5 arguments".into(),
+            ));
         }
         let v = self.eval_vector(args[0], steps)?;
         let dst = self.eval_string(args[1], steps)?;
@@ -456,7 +491,9 @@ impl Evaluator<'_> {
         let src = self.eval_string(args[3], steps)?;
         let re_src = self.eval_string(args[4], steps)?;
         let re = regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|e| {
-            QueryError::Execution(format!("invalid regular expression in label_replace(): {re_src}: {e}"))
+            QueryError::Execution(format!(
+                "invalid regular expression in label_replace(): {re_src}: {e}"
+            ))
         })?;
         if !is_valid_label_name(&dst) {
             return Err(QueryError::Execution(format!(
@@ -481,7 +518,9 @@ impl Evaluator<'_> {
 
     fn label_join(&mut self, args: &[&Expr], steps: &Steps) -> Result<Val, QueryError> {
         if args.len() < 3 {
-            return Err(QueryError::BadData("label_join() takes at least 3 arguments".into()));
+            return Err(QueryError::BadData(
+                "label_join() takes at least 3 arguments".into(),
+            ));
         }
         let v = self.eval_vector(args[0], steps)?;
         let dst = self.eval_string(args[1], steps)?;
@@ -521,7 +560,12 @@ pub(crate) fn set_label(labels: &Labels, name: &str, value: &str) -> Labels {
     Labels::from_sorted_unchecked(v)
 }
 
-fn range_value(name: &str, w: &Window, params: &[Vec<f64>], i: usize) -> Result<Option<f64>, QueryError> {
+fn range_value(
+    name: &str,
+    w: &Window,
+    params: &[Vec<f64>],
+    i: usize,
+) -> Result<Option<f64>, QueryError> {
     let s = w.samples;
     Ok(match name {
         "rate" => rf::extrapolated_rate(w, true, true),
@@ -541,8 +585,12 @@ fn range_value(name: &str, w: &Window, params: &[Vec<f64>], i: usize) -> Result<
         "count_over_time" => Some(s.len() as f64),
         "min_over_time" => Some(rf::compare_over_time(s, |c, m| c < m || m.is_nan()).v),
         "max_over_time" => Some(rf::compare_over_time(s, |c, m| c > m || m.is_nan()).v),
-        "ts_of_min_over_time" => Some(rf::compare_over_time(s, |c, m| c <= m || m.is_nan()).t as f64 / 1000.0),
-        "ts_of_max_over_time" => Some(rf::compare_over_time(s, |c, m| c >= m || m.is_nan()).t as f64 / 1000.0),
+        "ts_of_min_over_time" => {
+            Some(rf::compare_over_time(s, |c, m| c <= m || m.is_nan()).t as f64 / 1000.0)
+        }
+        "ts_of_max_over_time" => {
+            Some(rf::compare_over_time(s, |c, m| c >= m || m.is_nan()).t as f64 / 1000.0)
+        }
         "last_over_time" => Some(s[s.len() - 1].v),
         "first_over_time" => Some(s[0].v),
         "ts_of_last_over_time" => Some(s[s.len() - 1].t as f64 / 1000.0),
@@ -555,9 +603,13 @@ fn range_value(name: &str, w: &Window, params: &[Vec<f64>], i: usize) -> Result<
             let mut vals: Vec<f64> = s.iter().map(|p| p.v).collect();
             Some(quantile(params[0][i], &mut vals))
         }
-        "double_exponential_smoothing" => rf::double_exponential_smoothing(s, params[0][i], params[1][i]),
+        "double_exponential_smoothing" => {
+            rf::double_exponential_smoothing(s, params[0][i], params[1][i])
+        }
         other => {
-            return Err(QueryError::Execution(format!("function {other}() is not supported")));
+            return Err(QueryError::Execution(format!(
+                "function {other}() is not supported"
+            )));
         }
     })
 }

@@ -161,7 +161,11 @@ impl Evaluator<'_> {
             let mut vals = vec![None; steps.n];
             for (i, slot) in vals.iter_mut().enumerate() {
                 buckets.clear();
-                buckets.extend(members.iter().filter_map(|&(ub, s)| input[s].vals[i].map(|c| (ub, c))));
+                buckets.extend(
+                    members
+                        .iter()
+                        .filter_map(|&(ub, s)| input[s].vals[i].map(|c| (ub, c))),
+                );
                 if buckets.is_empty() {
                     continue;
                 }
@@ -191,7 +195,11 @@ impl Evaluator<'_> {
                 continue;
             };
             let key = Labels::from_sorted_unchecked(
-                s.labels.iter().filter(|l| l.name != "le").cloned().collect(),
+                s.labels
+                    .iter()
+                    .filter(|l| l.name != "le")
+                    .cloned()
+                    .collect(),
             );
             let g = *index.entry(key.clone()).or_insert_with(|| {
                 groups.push((key, Vec::new()));

@@ -55,6 +55,8 @@ impl Evaluator<'_> {
         maxt: Timestamp,
     ) -> Result<Vec<RawSeries>, QueryError> {
         let branches = selector_matchers(vs)?;
+        let several = branches.len() > 1;
+        let mut seen = std::collections::HashSet::new();
         let mut out: Vec<RawSeries> = Vec::new();
         for matchers in branches {
             let req = SelectRequest {
@@ -64,13 +66,16 @@ impl Evaluator<'_> {
                 max_samples: Some(self.remaining_samples()),
             };
             let series = self.querier.select(&req).map_err(|e| match e {
-                StorageError::LimitExceeded { .. } => super::too_many_samples(self.max_samples_limit()),
+                StorageError::LimitExceeded { .. } => {
+                    super::too_many_samples(self.max_samples_limit())
+                }
                 e => QueryError::Storage(e),
             })?;
             let n: usize = series.iter().map(|s| s.samples.len()).sum();
             self.add_loaded(n)?;
             for s in series {
-                if out.iter().any(|o| o.labels == s.labels) {
+                // `{a="1" or b="2"}`: a series matching both branches counts once.
+                if several && !seen.insert(s.labels.clone()) {
                     continue;
                 }
                 out.push(RawSeries {
@@ -80,7 +85,9 @@ impl Evaluator<'_> {
                 });
             }
         }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        if several {
+            out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        }
         Ok(out)
     }
 
@@ -144,7 +151,11 @@ impl Evaluator<'_> {
     }
 
     /// A matrix selector or subquery as the argument of a range function.
-    pub(crate) fn eval_range_arg(&mut self, expr: &Expr, steps: &Steps) -> Result<RangeArg, QueryError> {
+    pub(crate) fn eval_range_arg(
+        &mut self,
+        expr: &Expr,
+        steps: &Steps,
+    ) -> Result<RangeArg, QueryError> {
         match expr {
             Expr::Paren(p) => self.eval_range_arg(&p.expr, steps),
             Expr::MatrixSelector(ms) => {
@@ -248,4 +259,3 @@ fn latest_before(samples: &[Sample], t: Timestamp, lookback: i64) -> Option<&Sam
     }
     Some(s)
 }
-

@@ -52,7 +52,10 @@ pub struct Eval {
 #[derive(Debug)]
 pub enum Expected {
     Scalar(f64),
-    Series { labels: Labels, values: Vec<Option<f64>> },
+    Series {
+        labels: Labels,
+        values: Vec<Option<f64>>,
+    },
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {
@@ -112,14 +115,19 @@ fn expand(token: &str, out: &mut Vec<Option<f64>>) -> Result<(), String> {
         }
         let (start, delta) = match split {
             Some(i) => {
-                let start = parse_number(&base[..i]).ok_or_else(|| format!("bad value {token:?}"))?;
-                let mut d = parse_number(&base[i + 1..]).ok_or_else(|| format!("bad value {token:?}"))?;
+                let start =
+                    parse_number(&base[..i]).ok_or_else(|| format!("bad value {token:?}"))?;
+                let mut d =
+                    parse_number(&base[i + 1..]).ok_or_else(|| format!("bad value {token:?}"))?;
                 if bytes[i] == b'-' {
                     d = -d;
                 }
                 (start, d)
             }
-            None => (parse_number(base).ok_or_else(|| format!("bad value {token:?}"))?, 0.0),
+            None => (
+                parse_number(base).ok_or_else(|| format!("bad value {token:?}"))?,
+                0.0,
+            ),
         };
         let mut v = start;
         for _ in 0..=n {
@@ -128,7 +136,9 @@ fn expand(token: &str, out: &mut Vec<Option<f64>>) -> Result<(), String> {
         }
         return Ok(());
     }
-    out.push(Some(parse_number(token).ok_or_else(|| format!("bad value {token:?}"))?));
+    out.push(Some(
+        parse_number(token).ok_or_else(|| format!("bad value {token:?}"))?,
+    ));
     Ok(())
 }
 
@@ -167,7 +177,8 @@ fn split_series(line: &str) -> Result<(Labels, &str), String> {
     if metric == "{}" {
         return Ok((Labels::empty(), rest));
     }
-    let expr = promql_parser::parser::parse(metric).map_err(|e| format!("bad series {metric:?}: {e}"))?;
+    let expr =
+        promql_parser::parser::parse(metric).map_err(|e| format!("bad series {metric:?}: {e}"))?;
     let promql_parser::parser::Expr::VectorSelector(vs) = expr else {
         return Err(format!("bad series {metric:?}"));
     };
@@ -207,7 +218,10 @@ pub fn parse(text: &str) -> Result<Vec<Cmd>, String> {
         let err = |m: String| format!("line {lno}: {m}");
         if t == "clear" {
             cmds.push(Cmd::Clear);
-        } else if let Some(rest) = t.strip_prefix("load_with_nhcb ").or_else(|| t.strip_prefix("load ")) {
+        } else if let Some(rest) = t
+            .strip_prefix("load_with_nhcb ")
+            .or_else(|| t.strip_prefix("load "))
+        {
             let nhcb = t.starts_with("load_with_nhcb");
             let step = parse_step(rest.trim()).map_err(err)?;
             let mut series = Vec::new();
@@ -239,7 +253,9 @@ pub fn parse(text: &str) -> Result<Vec<Cmd>, String> {
                 ..Default::default()
             };
             if let Some(r) = rest.strip_prefix("instant at ") {
-                let (at, expr) = r.split_once(' ').ok_or_else(|| err("missing expression".into()))?;
+                let (at, expr) = r
+                    .split_once(' ')
+                    .ok_or_else(|| err("missing expression".into()))?;
                 ev.start = parse_time(at).map_err(err)?;
                 ev.end = ev.start;
                 ev.expr = expr.trim().to_string();
