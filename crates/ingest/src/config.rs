@@ -72,11 +72,9 @@ pub struct Job {
     pub relabel: Vec<RelabelRule>,
     pub metric_relabel: Vec<RelabelRule>,
     /// The config this job came from, so a reload can tell whether it changed.
-    #[allow(dead_code)]
     pub(crate) source: ScrapeConfig,
 }
 
-#[allow(dead_code)]
 impl Job {
     /// Whether reloading from `self` to `other` leaves the job's scraping as is.
     pub(crate) fn same_as(&self, other: &Job) -> bool {
