@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use crate::IngestError;
 use crate::config::{GlobalConfig, Job, ScrapeConfig, validate};
 use crate::scrape::{ScrapeLoop, SeriesState, Stop};
-use crate::target::{Target, targets_of};
+use crate::target::{Target, build_all, targets_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetHealth {
@@ -138,7 +138,8 @@ impl ScrapeManager {
         // Targets show up as unknown before `run` starts scraping them.
         *handle.targets.write() = jobs
             .iter()
-            .flat_map(|j| targets_of(j))
+            // Invalid targets are logged once, when `run` starts them.
+            .flat_map(|j| build_all(j).0)
             .map(|t| Arc::new(Mutex::new(initial_status(&t))))
             .collect();
         let (tx, rx) = watch::channel(Arc::new(jobs));

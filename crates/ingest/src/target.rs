@@ -42,7 +42,17 @@ impl Target {
 /// targets that relabelling made invalid are logged and omitted, as
 /// Prometheus does, so one bad rule does not stop the others.
 pub fn targets_of(job: &Job) -> Vec<Target> {
+    let (targets, invalid) = build_all(job);
+    for (addr, e) in invalid {
+        tracing::warn!(job = %job.name, address = %addr, error = %e, "dropping invalid target");
+    }
+    targets
+}
+
+/// Valid targets (deduplicated) and `(address, reason)` for invalid ones.
+pub(crate) fn build_all(job: &Job) -> (Vec<Target>, Vec<(String, String)>) {
     let mut out = Vec::new();
+    let mut invalid = Vec::new();
     let mut seen = HashSet::new();
     for sc in &job.static_configs {
         for addr in &sc.targets {
@@ -53,13 +63,11 @@ pub fn targets_of(job: &Job) -> Vec<Target> {
                     }
                 }
                 Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(job = %job.name, address = %addr, error = %e, "dropping invalid target")
-                }
+                Err(e) => invalid.push((addr.clone(), e)),
             }
         }
     }
-    out
+    (out, invalid)
 }
 
 /// The labels a static target starts with; static labels override defaults.
