@@ -598,4 +598,36 @@ mod tests {
             assert!(!is_valid_label_template(bad), "{bad}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn process_never_panics(
+            names in proptest::collection::vec("[a-z_]{1,6}", 0..6),
+            values in proptest::collection::vec("\\PC{0,8}", 6),
+            replacement in "[a-z$_{}0-9]{0,8}",
+            regex in "[a-z.*()|_]{0,6}",
+        ) {
+            let labels: Vec<Label> = names
+                .iter()
+                .zip(&values)
+                .map(|(n, v)| Label::new(n.as_str(), v.as_str()))
+                .collect();
+            let Ok(labels) = Labels::new(labels) else { return Ok(()) };
+            for action in ["replace", "keep", "drop", "labelmap", "labeldrop", "labelkeep",
+                           "hashmod", "lowercase", "uppercase", "keepequal", "dropequal"] {
+                let c = RelabelConfig {
+                    source_labels: names.clone(),
+                    target_label: Some("t".into()),
+                    regex: Some(regex.clone()),
+                    replacement: Some(replacement.clone()),
+                    modulus: Some(7),
+                    action: Some(action.into()),
+                    ..RelabelConfig::default()
+                };
+                if let Ok(rule) = RelabelRule::compile(&c) {
+                    let _ = process(&labels, &[rule]);
+                }
+            }
+        }
+    }
 }

@@ -535,3 +535,37 @@ async fn targets_are_spread_over_the_interval() {
     assert_eq!(t.len(), 2);
     assert_ne!(t[0], t[1], "different phases within the interval");
 }
+
+#[tokio::test]
+async fn timestamps_come_from_the_injected_clock() {
+    let target = TestTarget::start(vec![Page::Text("a 1\n")]).await;
+    let store = Arc::new(MemStorage::new());
+    let clock = Arc::new(homeostat_model::FakeClock::new(1_700_000_000_000));
+    let mgr = ScrapeManager::new(
+        GlobalConfig::default(),
+        config(&[&target.addr], ""),
+        store.clone(),
+        clock.clone(),
+    )
+    .unwrap();
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(mgr.run(rx));
+    wait_until("a scrape", || target.hits() >= 1).await;
+    wait_until("stored", || !series(&store, "a").is_empty()).await;
+    clock.set(1_700_000_005_000);
+    wait_until("a scrape at the new time", || {
+        series(&store, "a")[0]
+            .samples
+            .iter()
+            .any(|s| s.t == 1_700_000_005_000)
+    })
+    .await;
+    tx.send(true).unwrap();
+    task.await.unwrap();
+    let a = series(&store, "a");
+    let t: Vec<i64> = a[0].samples.iter().map(|s| s.t).collect();
+    assert_eq!(t[0], 1_700_000_000_000);
+    // A clock that did not move still yields increasing timestamps.
+    assert!(t.windows(2).all(|w| w[0] < w[1]), "{t:?}");
+    assert!(t.contains(&1_700_000_005_000), "{t:?}");
+}
