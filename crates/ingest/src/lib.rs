@@ -10,7 +10,10 @@ mod scrape;
 mod target;
 
 pub use config::{GlobalConfig, Job, ScrapeConfig, StaticConfig, validate};
-pub use manager::{ScrapeManager, ScrapeStats, ScrapeStatusHandle, TargetHealth, TargetStatus};
+pub use manager::{
+    ScrapeManager, ScrapeReloader, ScrapeStats, ScrapeStatusHandle, TargetHealth, TargetStatus,
+};
+pub use relabel::{RelabelConfig, RelabelRule};
 pub use target::Target;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +26,8 @@ pub enum IngestError {
     },
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    #[error("the scrape manager has stopped")]
+    Stopped,
 }
 
 impl IngestError {
@@ -30,6 +35,7 @@ impl IngestError {
         match self {
             IngestError::Config { .. } => homeostat_model::ErrorKind::InvalidInput,
             IngestError::Client(_) => homeostat_model::ErrorKind::Internal,
+            IngestError::Stopped => homeostat_model::ErrorKind::Unavailable,
         }
     }
 }

@@ -1,26 +1,42 @@
-//! One target's scrape loop: fetch, parse, attach target labels, relabel,
-//! stale-mark what vanished, add the synthetic series, append.
+//! One target's scrape loop: wait for the target's slot in the interval,
+//! fetch, parse, turn samples into series (`samples`), append off the async
+//! runtime, record status. On stop it either stale-marks everything it wrote
+//! (target removed, shutdown) or hands its series state to its successor
+//! (job config reloaded), so continuing series get no spurious gap.
 
-use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
+mod samples;
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use homeostat_model::{Clock, Labels, Sample, TimeSeries, stale_nan};
+use homeostat_model::{Clock, Sample, TimeSeries, stale_nan};
 use homeostat_storage::Appender;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::config::Job;
 use crate::manager::{ScrapeStats, TargetHealth, TargetStatus};
-use crate::relabel;
 use crate::target::Target;
+pub(crate) use samples::SeriesState;
+use samples::{Outcome, SYNTHETIC, push_synthetic, synthetic_labels};
 
-const ACCEPT: &str =
-    "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-/// Largest scrape body read; bigger targets fail the scrape with a clear error.
-const MAX_BODY_BYTES: usize = 64 << 20;
+/// OpenMetrics first, then the Prometheus text format, as Prometheus asks.
+const ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// Largest scrape body read; a bigger one fails the scrape with a clear error
+/// instead of growing memory without bound.
+pub(crate) const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// How a loop is told to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    Running,
+    /// Target gone or shutting down: stale-mark every series written.
+    Remove,
+    /// Replaced by a loop with a new config: hand the series state over.
+    Handover,
+}
 
 pub(crate) struct ScrapeLoop {
     pub job: Arc<Job>,
@@ -30,89 +46,85 @@ pub(crate) struct ScrapeLoop {
     pub clock: Arc<dyn Clock>,
     pub status: Arc<Mutex<TargetStatus>>,
     pub stats: Arc<ScrapeStats>,
-    /// Series written by the last successful scrape, for staleness.
-    prev: HashSet<Labels>,
+    pub state: SeriesState,
+    /// Time of the last scrape written, None before the first.
+    pub last_t: Option<i64>,
 }
 
-const SYNTHETIC: [&str; 5] = [
-    "up",
-    "scrape_duration_seconds",
-    "scrape_samples_scraped",
-    "scrape_samples_post_metric_relabeling",
-    "scrape_series_added",
-];
+/// Delay until the target's slot: `hash mod interval` past each multiple of
+/// the interval since the epoch, so a target keeps its phase across restarts
+/// and targets of a job spread over the interval instead of firing together.
+pub(crate) fn offset(hash: u64, interval: Duration, now_ms: i64) -> Duration {
+    let iv = interval.as_millis().clamp(1, u64::MAX as u128) as u64;
+    let slot = hash % iv;
+    let now_phase = now_ms.rem_euclid(iv as i64) as u64;
+    Duration::from_millis((slot + iv - now_phase) % iv)
+}
 
 impl ScrapeLoop {
-    pub fn new(
-        job: Arc<Job>,
-        target: Target,
-        client: reqwest::Client,
-        appender: Arc<dyn Appender>,
-        clock: Arc<dyn Clock>,
-        status: Arc<Mutex<TargetStatus>>,
-        stats: Arc<ScrapeStats>,
-    ) -> Self {
-        Self {
-            job,
-            target,
-            client,
-            appender,
-            clock,
-            status,
-            stats,
-            prev: HashSet::new(),
-        }
-    }
-
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
-        // Spread targets over the interval, deterministically per target.
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.target.url.hash(&mut h);
-        let interval = self.job.interval;
-        let offset = Duration::from_millis(h.finish() % (interval.as_millis().max(1) as u64));
-        tokio::select! {
-            _ = tokio::time::sleep(offset) => {}
-            _ = shutdown.changed() => return,
-        }
-        let mut ticker = tokio::time::interval(interval);
+    /// Runs until told to stop; returns the series state on handover.
+    pub async fn run(
+        mut self,
+        mut stop: watch::Receiver<Stop>,
+    ) -> Option<(SeriesState, Option<i64>)> {
+        let interval = self.target.interval;
+        let first = offset(self.target.hash(), interval, self.clock.now_millis());
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + first, interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
+        let how = loop {
+            let how = *stop.borrow_and_update();
+            if how != Stop::Running {
+                break how;
+            }
             tokio::select! {
                 _ = ticker.tick() => self.scrape_once().await,
-                _ = shutdown.changed() => break,
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        break Stop::Remove;
+                    }
+                }
+            }
+        };
+        match how {
+            Stop::Handover => Some((self.state, self.last_t)),
+            _ => {
+                self.mark_all_stale().await;
+                None
             }
         }
-        self.mark_all_stale().await;
     }
 
     async fn fetch(&self) -> Result<(Vec<u8>, Option<String>), String> {
+        let timeout = self.target.timeout;
         let resp = self
             .client
             .get(&self.target.url)
-            .header("Accept", ACCEPT)
+            .header(reqwest::header::ACCEPT, ACCEPT)
             .header(
                 "X-Prometheus-Scrape-Timeout-Seconds",
-                format!("{}", self.job.timeout.as_secs_f64()),
+                timeout.as_secs_f64().to_string(),
             )
-            .timeout(self.job.timeout)
+            .timeout(timeout)
             .send()
             .await
-            .map_err(|e| format!("request failed: {e}"))?;
+            .map_err(|e| describe(&e, timeout))?;
         if !resp.status().is_success() {
             return Err(format!("server returned HTTP status {}", resp.status()));
         }
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        {
+            return Err(format!("body larger than {MAX_BODY_BYTES} bytes"));
+        }
         let ct = resp
             .headers()
-            .get("content-type")
+            .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let mut resp = resp;
         let mut body = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| format!("reading body: {e}"))?
-        {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e, timeout))? {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(format!("body larger than {MAX_BODY_BYTES} bytes"));
             }
@@ -121,157 +133,62 @@ impl ScrapeLoop {
         Ok((body, ct))
     }
 
-    /// Attaches target labels to a scraped label set.
-    fn with_target_labels(&self, scraped: &Labels) -> Option<Labels> {
-        let mut b = scraped.builder();
-        for tl in self.target.labels.iter() {
-            match scraped.get(&tl.name) {
-                Some(v) if self.job.honor_labels => {
-                    let _ = v;
-                }
-                Some(v) => {
-                    // Keep the target's label; the scraped one moves aside.
-                    let mut name = format!("exported_{}", tl.name);
-                    while scraped.get(&name).is_some() {
-                        name = format!("exported_{name}");
-                    }
-                    b.set(&name, v);
-                    b.set(&tl.name, &tl.value);
-                }
-                None => {
-                    b.set(&tl.name, &tl.value);
-                }
-            }
-        }
-        b.build().ok()
-    }
-
     async fn scrape_once(&mut self) {
-        let start = self.clock.now_millis();
-        let t0 = Instant::now();
+        // Never write at or before the previous scrape's time, even if the
+        // clock stepped back: storage would reject the samples as out of order.
+        let now = self.clock.now_millis();
+        let t = self.last_t.map_or(now, |last| now.max(last + 1));
+        let started = Instant::now();
         let fetched = self.fetch().await;
-        let duration = t0.elapsed().as_secs_f64();
-        let mut series: Vec<TimeSeries> = Vec::new();
+        let duration = started.elapsed().as_secs_f64();
         let parsed = fetched.and_then(|(body, ct)| {
             homeostat_wire::exposition::parse(&body, ct.as_deref())
-                .map_err(|e| format!("parse error: {e}"))
+                .map_err(|e| format!("parsing the scrape body: {e}"))
         });
-        let (up, scraped, post, added, error) = match parsed {
-            Ok(samples) if self.job.sample_limit > 0 && samples.len() > self.job.sample_limit => {
-                let n = samples.len();
-                self.stale_all_prev(start, &mut series);
-                (
-                    0.0,
-                    n,
-                    0,
-                    0,
-                    Some(format!(
-                        "sample_limit exceeded: {n} samples > limit {}",
-                        self.job.sample_limit
-                    )),
-                )
-            }
-            Ok(samples) => {
-                let scraped = samples.len();
-                let mut current = HashSet::with_capacity(scraped);
-                for s in samples {
-                    let Some(labels) = self.with_target_labels(&s.labels) else {
-                        continue;
-                    };
-                    let Some(labels) = relabel::process(&labels, &self.job.metric_relabel) else {
-                        continue;
-                    };
-                    if labels.metric_name().is_none() {
-                        continue;
-                    }
-                    if self.job.label_limit > 0 && labels.len() > self.job.label_limit {
-                        continue;
-                    }
-                    let t = if self.job.honor_timestamps {
-                        s.timestamp_ms.unwrap_or(start)
-                    } else {
-                        start
-                    };
-                    current.insert(labels.clone());
-                    series.push(TimeSeries {
-                        labels,
-                        samples: vec![Sample::new(t, s.value)],
-                    });
-                }
-                let post = series.len();
-                let added = current.difference(&self.prev).count();
-                for gone in self.prev.difference(&current) {
-                    series.push(TimeSeries {
-                        labels: gone.clone(),
-                        samples: vec![Sample::new(start, stale_nan())],
-                    });
-                }
-                self.prev = current;
-                (1.0, scraped, post, added, None)
-            }
-            Err(e) => {
-                self.stale_all_prev(start, &mut series);
-                (0.0, 0, 0, 0, Some(e))
-            }
+        let mut outcome: Outcome = match parsed {
+            Ok(samples) => self.state.scraped(&self.job, &self.target, samples, t),
+            Err(e) => self.state.failed(e, t),
         };
-        for (name, v) in
-            SYNTHETIC
-                .iter()
-                .zip([up, duration, scraped as f64, post as f64, added as f64])
-        {
-            if let Some(labels) = self.synthetic(name) {
-                series.push(TimeSeries {
-                    labels,
-                    samples: vec![Sample::new(start, v)],
-                });
-            }
-        }
+        push_synthetic(&mut outcome, &self.target.labels, duration, t);
+        self.last_t = Some(t);
+
         self.stats.scrapes_total.fetch_add(1, Ordering::Relaxed);
         self.stats
             .samples_scraped_total
-            .fetch_add(scraped as u64, Ordering::Relaxed);
-        if error.is_some() {
+            .fetch_add(outcome.scraped as u64, Ordering::Relaxed);
+        if outcome.duplicates > 0 {
+            tracing::debug!(job = %self.job.name, target_url = %self.target.url,
+                duplicates = outcome.duplicates, "scrape exposed duplicate series, kept the first");
+        }
+        if let Some(e) = &outcome.error {
             self.stats
                 .scrape_failures_total
                 .fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(job = %self.job.name, target_url = %self.target.url, error = %e, "scrape failed");
         }
+        let series = std::mem::take(&mut outcome.series);
         self.append(series).await;
         let mut st = self.status.lock();
-        st.health = if error.is_none() {
+        st.health = if outcome.error.is_none() {
             TargetHealth::Up
         } else {
             TargetHealth::Down
         };
-        if let Some(e) = &error {
-            tracing::debug!(target_url = %self.target.url, error = %e, "scrape failed");
-        }
-        st.last_error = error;
-        st.last_scrape_ms = start;
+        st.last_error = outcome.error;
+        st.last_scrape_ms = t;
         st.last_duration_seconds = duration;
     }
 
-    fn synthetic(&self, name: &str) -> Option<Labels> {
-        let mut b = self.target.labels.builder();
-        b.set("__name__", name);
-        b.build().ok()
-    }
-
-    fn stale_all_prev(&mut self, t: i64, series: &mut Vec<TimeSeries>) {
-        for gone in self.prev.drain() {
-            series.push(TimeSeries {
-                labels: gone,
-                samples: vec![Sample::new(t, stale_nan())],
-            });
-        }
-    }
-
-    /// On shutdown: stale markers for every series this target produced.
+    /// Stale markers for every series this target wrote, including the
+    /// synthetic ones, once it is no longer scraped.
     async fn mark_all_stale(&mut self) {
-        let t = self.clock.now_millis();
-        let mut series = Vec::new();
-        self.stale_all_prev(t, &mut series);
+        let Some(last) = self.last_t else {
+            return;
+        };
+        let t = self.clock.now_millis().max(last + 1);
+        let mut series = self.state.drain_stale(t);
         for name in SYNTHETIC {
-            if let Some(labels) = self.synthetic(name) {
+            if let Some(labels) = synthetic_labels(&self.target.labels, name) {
                 series.push(TimeSeries {
                     labels,
                     samples: vec![Sample::new(t, stale_nan())],
@@ -281,28 +198,83 @@ impl ScrapeLoop {
         self.append(series).await;
     }
 
+    /// Appends on the blocking pool. Rejections and errors are logged with
+    /// the target and counted; they never stop the loop.
     async fn append(&self, series: Vec<TimeSeries>) {
+        if series.is_empty() {
+            return;
+        }
         let appender = self.appender.clone();
-        let url = self.target.url.clone();
-        let stats = self.stats.clone();
         let res = tokio::task::spawn_blocking(move || appender.append(&series)).await;
+        let url = &self.target.url;
+        let stats = &self.stats;
         match res {
             Ok(Ok(report)) => {
                 stats
                     .samples_appended_total
                     .fetch_add(report.accepted, Ordering::Relaxed);
-                if report.rejected_total() > 0 {
+                let rejected = report.rejected_total();
+                if rejected > 0 {
                     stats
                         .samples_rejected_total
-                        .fetch_add(report.rejected_total(), Ordering::Relaxed);
-                    tracing::debug!(target_url = %url, rejected = report.rejected_total(),
+                        .fetch_add(rejected, Ordering::Relaxed);
+                    tracing::debug!(job = %self.job.name, target_url = %url, rejected,
                         first = report.first_rejection.as_deref().unwrap_or(""), "scraped samples rejected");
                 }
             }
             Ok(Err(e)) => {
-                tracing::warn!(target_url = %url, error = %e, "appending scraped samples failed")
+                stats.append_errors_total.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(job = %self.job.name, target_url = %url, error = %e, "appending scraped samples failed");
             }
-            Err(e) => tracing::error!(target_url = %url, error = %e, "append task panicked"),
+            Err(e) => {
+                stats.append_errors_total.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(job = %self.job.name, target_url = %url, error = %e, "append task failed");
+            }
+        }
+    }
+}
+
+/// A reqwest error as a short, lowercase reason naming the cause.
+fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        return format!(
+            "scrape timed out after {}",
+            homeostat_model::format_duration(timeout)
+        );
+    }
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_phase_aligned_and_within_the_interval() {
+        let iv = Duration::from_secs(10);
+        for (hash, now, want) in [
+            (3_000, 0, 3_000),
+            (3_000, 1_000, 2_000),
+            (3_000, 3_000, 0),
+            (3_000, 4_000, 9_000),
+            (13_000, 4_000, 9_000),
+            (3_000, 1_700_000_004_000, 9_000),
+        ] {
+            assert_eq!(
+                offset(hash, iv, now),
+                Duration::from_millis(want),
+                "{hash} {now}"
+            );
+        }
+        for h in [0, 1, u64::MAX, 123_456_789] {
+            assert!(offset(h, iv, 777) < iv);
         }
     }
 }
