@@ -95,6 +95,37 @@ impl RangeArg {
     }
 }
 
+/// Slides over one series' windows step by step: window ends only move
+/// forward, so both bounds advance instead of being searched for again.
+#[derive(Debug, Default)]
+pub(crate) struct WindowCursor {
+    lo: usize,
+    hi: usize,
+    last_end: Option<Timestamp>,
+}
+
+impl WindowCursor {
+    pub fn window<'a>(&mut self, arg: &'a RangeArg, s: usize, i: usize) -> &'a [Sample] {
+        let end = arg.window_ends[i];
+        let samples = &arg.series[s].samples;
+        if self.last_end.is_some_and(|last| end < last) {
+            *self = WindowCursor::default();
+        }
+        self.last_end = Some(end);
+        let start = end - arg.range;
+        while self.lo < samples.len() && samples[self.lo].t <= start {
+            self.lo += 1;
+        }
+        if self.hi < self.lo {
+            self.hi = self.lo;
+        }
+        while self.hi < samples.len() && samples[self.hi].t <= end {
+            self.hi += 1;
+        }
+        &samples[self.lo..self.hi]
+    }
+}
+
 #[derive(Debug)]
 pub(crate) enum Val {
     Scalar(Vec<f64>),

@@ -18,13 +18,17 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 
 /// Prometheus's mean: Kahan-compensated direct sum while it does not
 /// overflow, incremental mean from there on.
-pub(crate) fn mean(vals: &[f64]) -> f64 {
-    let mut sum = vals[0];
+pub(crate) fn mean(vals: impl IntoIterator<Item = f64>) -> f64 {
+    let mut vals = vals.into_iter();
+    let Some(first) = vals.next() else {
+        return f64::NAN;
+    };
+    let mut sum = first;
     let mut c = 0.0;
     let mut count = 1.0;
     let mut incremental = false;
     let mut mean = 0.0;
-    for &f in &vals[1..] {
+    for f in vals {
         count += 1.0;
         if !incremental {
             let (ns, nc) = kahan_inc(f, sum, c);

@@ -183,7 +183,7 @@ impl Evaluator<'_> {
                         }
                         s + c
                     }
-                    T_AVG => mean(&buf),
+                    T_AVG => mean(buf.iter().copied()),
                     T_COUNT => buf.len() as f64,
                     T_GROUP => 1.0,
                     T_MIN => buf

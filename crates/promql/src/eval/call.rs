@@ -6,7 +6,7 @@ use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{Call, Expr};
 
 use super::range_fns::{self as rf, Window};
-use super::{Evaluator, RangeArg, Series, Steps, Val, merge_same_labels};
+use super::{Evaluator, RangeArg, Series, Steps, Val, WindowCursor, merge_same_labels};
 use crate::QueryError;
 use crate::mathx::{format_value, quantile};
 
@@ -431,6 +431,11 @@ impl Evaluator<'_> {
             _ => {}
         }
         let keep = keeps_name(name);
+        let Some(func) = RangeFn::parse(name) else {
+            return Err(QueryError::Execution(format!(
+                "function {name}() is not supported"
+            )));
+        };
         let mut out = Vec::with_capacity(arg.series.len());
         for s in 0..arg.series.len() {
             if s % 1024 == 1023 {
@@ -438,8 +443,9 @@ impl Evaluator<'_> {
             }
             let mut vals = vec![None; steps.n];
             let mut any = false;
+            let mut cursor = WindowCursor::default();
             for (i, slot) in vals.iter_mut().enumerate() {
-                let samples = arg.window(s, i);
+                let samples = cursor.window(&arg, s, i);
                 if samples.is_empty() {
                     continue;
                 }
@@ -449,7 +455,7 @@ impl Evaluator<'_> {
                     range: arg.range,
                     step_time: steps.ts(i),
                 };
-                *slot = range_value(name, &w, &params, i)?;
+                *slot = range_value(func, &w, &params, i)?;
                 any |= slot.is_some();
             }
             if !any {
@@ -560,56 +566,116 @@ pub(crate) fn set_label(labels: &Labels, name: &str, value: &str) -> Labels {
     Labels::from_sorted_unchecked(v)
 }
 
+/// Range-vector functions, resolved once per call rather than per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RangeFn {
+    Rate,
+    Increase,
+    Delta,
+    Irate,
+    Idelta,
+    Deriv,
+    PredictLinear,
+    Resets,
+    Changes,
+    AvgOverTime,
+    SumOverTime,
+    CountOverTime,
+    MinOverTime,
+    MaxOverTime,
+    TsOfMinOverTime,
+    TsOfMaxOverTime,
+    LastOverTime,
+    FirstOverTime,
+    TsOfLastOverTime,
+    TsOfFirstOverTime,
+    PresentOverTime,
+    StddevOverTime,
+    StdvarOverTime,
+    MadOverTime,
+    QuantileOverTime,
+    DoubleExponentialSmoothing,
+}
+
+impl RangeFn {
+    fn parse(name: &str) -> Option<RangeFn> {
+        Some(match name {
+            "rate" => RangeFn::Rate,
+            "increase" => RangeFn::Increase,
+            "delta" => RangeFn::Delta,
+            "irate" => RangeFn::Irate,
+            "idelta" => RangeFn::Idelta,
+            "deriv" => RangeFn::Deriv,
+            "predict_linear" => RangeFn::PredictLinear,
+            "resets" => RangeFn::Resets,
+            "changes" => RangeFn::Changes,
+            "avg_over_time" => RangeFn::AvgOverTime,
+            "sum_over_time" => RangeFn::SumOverTime,
+            "count_over_time" => RangeFn::CountOverTime,
+            "min_over_time" => RangeFn::MinOverTime,
+            "max_over_time" => RangeFn::MaxOverTime,
+            "ts_of_min_over_time" => RangeFn::TsOfMinOverTime,
+            "ts_of_max_over_time" => RangeFn::TsOfMaxOverTime,
+            "last_over_time" => RangeFn::LastOverTime,
+            "first_over_time" => RangeFn::FirstOverTime,
+            "ts_of_last_over_time" => RangeFn::TsOfLastOverTime,
+            "ts_of_first_over_time" => RangeFn::TsOfFirstOverTime,
+            "present_over_time" => RangeFn::PresentOverTime,
+            "stddev_over_time" => RangeFn::StddevOverTime,
+            "stdvar_over_time" => RangeFn::StdvarOverTime,
+            "mad_over_time" => RangeFn::MadOverTime,
+            "quantile_over_time" => RangeFn::QuantileOverTime,
+            "double_exponential_smoothing" => RangeFn::DoubleExponentialSmoothing,
+            _ => return None,
+        })
+    }
+}
+
 fn range_value(
-    name: &str,
+    f: RangeFn,
     w: &Window,
     params: &[Vec<f64>],
     i: usize,
 ) -> Result<Option<f64>, QueryError> {
     let s = w.samples;
-    Ok(match name {
-        "rate" => rf::extrapolated_rate(w, true, true),
-        "increase" => rf::extrapolated_rate(w, true, false),
-        "delta" => rf::extrapolated_rate(w, false, false),
-        "irate" => rf::instant_value(w, true),
-        "idelta" => rf::instant_value(w, false),
-        "deriv" => (s.len() >= 2).then(|| rf::linear_regression(s, s[0].t).0),
-        "predict_linear" => (s.len() >= 2).then(|| {
+    Ok(match f {
+        RangeFn::Rate => rf::extrapolated_rate(w, true, true),
+        RangeFn::Increase => rf::extrapolated_rate(w, true, false),
+        RangeFn::Delta => rf::extrapolated_rate(w, false, false),
+        RangeFn::Irate => rf::instant_value(w, true),
+        RangeFn::Idelta => rf::instant_value(w, false),
+        RangeFn::Deriv => (s.len() >= 2).then(|| rf::linear_regression(s, s[0].t).0),
+        RangeFn::PredictLinear => (s.len() >= 2).then(|| {
             let (slope, intercept) = rf::linear_regression(s, w.step_time);
             slope * params[0][i] + intercept
         }),
-        "resets" => Some(rf::resets(s)),
-        "changes" => Some(rf::changes(s)),
-        "avg_over_time" => Some(rf::avg_over_time(s)),
-        "sum_over_time" => Some(rf::sum_over_time(s)),
-        "count_over_time" => Some(s.len() as f64),
-        "min_over_time" => Some(rf::compare_over_time(s, |c, m| c < m || m.is_nan()).v),
-        "max_over_time" => Some(rf::compare_over_time(s, |c, m| c > m || m.is_nan()).v),
-        "ts_of_min_over_time" => {
+        RangeFn::Resets => Some(rf::resets(s)),
+        RangeFn::Changes => Some(rf::changes(s)),
+        RangeFn::AvgOverTime => Some(rf::avg_over_time(s)),
+        RangeFn::SumOverTime => Some(rf::sum_over_time(s)),
+        RangeFn::CountOverTime => Some(s.len() as f64),
+        RangeFn::MinOverTime => Some(rf::compare_over_time(s, |c, m| c < m || m.is_nan()).v),
+        RangeFn::MaxOverTime => Some(rf::compare_over_time(s, |c, m| c > m || m.is_nan()).v),
+        RangeFn::TsOfMinOverTime => {
             Some(rf::compare_over_time(s, |c, m| c <= m || m.is_nan()).t as f64 / 1000.0)
         }
-        "ts_of_max_over_time" => {
+        RangeFn::TsOfMaxOverTime => {
             Some(rf::compare_over_time(s, |c, m| c >= m || m.is_nan()).t as f64 / 1000.0)
         }
-        "last_over_time" => Some(s[s.len() - 1].v),
-        "first_over_time" => Some(s[0].v),
-        "ts_of_last_over_time" => Some(s[s.len() - 1].t as f64 / 1000.0),
-        "ts_of_first_over_time" => Some(s[0].t as f64 / 1000.0),
-        "present_over_time" => Some(1.0),
-        "stddev_over_time" => Some(rf::stdvar_over_time(s).sqrt()),
-        "stdvar_over_time" => Some(rf::stdvar_over_time(s)),
-        "mad_over_time" => Some(rf::mad_over_time(s)),
-        "quantile_over_time" => {
+        RangeFn::LastOverTime => Some(s[s.len() - 1].v),
+        RangeFn::FirstOverTime => Some(s[0].v),
+        RangeFn::TsOfLastOverTime => Some(s[s.len() - 1].t as f64 / 1000.0),
+        RangeFn::TsOfFirstOverTime => Some(s[0].t as f64 / 1000.0),
+        RangeFn::PresentOverTime => Some(1.0),
+        RangeFn::StddevOverTime => Some(rf::stdvar_over_time(s).sqrt()),
+        RangeFn::StdvarOverTime => Some(rf::stdvar_over_time(s)),
+        RangeFn::MadOverTime => Some(rf::mad_over_time(s)),
+        RangeFn::QuantileOverTime => {
             let mut vals: Vec<f64> = s.iter().map(|p| p.v).collect();
             Some(quantile(params[0][i], &mut vals))
         }
-        "double_exponential_smoothing" => {
+        RangeFn::DoubleExponentialSmoothing => {
             rf::double_exponential_smoothing(s, params[0][i], params[1][i])
-        }
-        other => {
-            return Err(QueryError::Execution(format!(
-                "function {other}() is not supported"
-            )));
         }
     })
 }

@@ -126,8 +126,7 @@ pub(crate) fn sum_over_time(s: &[Sample]) -> f64 {
 }
 
 pub(crate) fn avg_over_time(s: &[Sample]) -> f64 {
-    let vals: Vec<f64> = s.iter().map(|p| p.v).collect();
-    crate::mathx::mean(&vals)
+    crate::mathx::mean(s.iter().map(|p| p.v))
 }
 
 pub(crate) fn stdvar_over_time(s: &[Sample]) -> f64 {
