@@ -44,7 +44,7 @@ fn main() {
                     ),
                     ("instance", &format!("host-{}", i / 50)),
                     ("handler", &format!("/h{}", i % 5)),
-                    ("le", &["0.1", "0.5", "1", "5", "+Inf"][i % 5]),
+                    ("le", ["0.1", "0.5", "1", "5", "+Inf"][i % 5]),
                     ("i", &i.to_string()),
                 ]);
                 let samples = (chunk * 30..chunk * 30 + 30)
