@@ -92,9 +92,19 @@ impl<'a> BitReader<'a> {
         if self.pos + nbits as usize > self.buf.len() * 8 {
             return None;
         }
+        // Whole bytes at a time: take what is left of the current byte, then
+        // full bytes, then the head of the last one.
         let mut v = 0u64;
-        for _ in 0..nbits {
-            v = (v << 1) | self.read_bit()? as u64;
+        let mut left = nbits as usize;
+        while left > 0 {
+            let byte = self.buf[self.pos / 8] as u64;
+            let offset = self.pos % 8;
+            let avail = 8 - offset;
+            let take = avail.min(left);
+            let bits = (byte >> (avail - take)) & ((1u64 << take) - 1);
+            v = if take == 64 { bits } else { (v << take) | bits };
+            self.pos += take;
+            left -= take;
         }
         Some(v)
     }

@@ -234,7 +234,10 @@ impl Querier for Tsdb {
             limit: "max_samples",
             detail: format!("query would load {n} samples, more than the limit of {max}"),
         };
-        let mut head = self.head.select(&req.matchers, req.mint, req.maxt);
+        let mut head = self
+            .head
+            .select(&req.matchers, req.mint, req.maxt, req.max_samples)
+            .map_err(|n| too_many(n, req.max_samples.unwrap_or(0)))?;
         head.sort_by(|a, b| a.labels.cmp(&b.labels));
         // Stop as soon as the sources together exceed the limit; each block
         // gets the remaining budget (duplicates are removed only when merging,

@@ -105,11 +105,25 @@ impl Head {
     }
 
     /// Matching series with their samples in range (series without any omitted).
-    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<TimeSeries> {
+    /// Samples of matching series in `[mint, maxt]`. Stops decoding as soon
+    /// as more than `max_samples` are loaded and returns how many were, so an
+    /// oversized query fails before it can exhaust memory.
+    pub fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        max_samples: Option<usize>,
+    ) -> Result<Vec<TimeSeries>, usize> {
         let mut out = Vec::new();
+        let mut loaded = 0usize;
         for s in self.matching(matchers) {
             let mut samples: Vec<Sample> = Vec::new();
             s.data.lock().samples(mint, maxt, &mut samples);
+            loaded += samples.len();
+            if max_samples.is_some_and(|max| loaded > max) {
+                return Err(loaded);
+            }
             if !samples.is_empty() {
                 out.push(TimeSeries {
                     labels: s.labels(),
@@ -117,7 +131,7 @@ impl Head {
                 });
             }
         }
-        out
+        Ok(out)
     }
 
     /// Label sets of matching series with data overlapping the range.
