@@ -139,11 +139,25 @@ impl SeriesData {
             if hi < mint || lo > maxt {
                 continue;
             }
-            match chunk::decode_all(data) {
-                Ok(samples) => {
-                    out.extend(samples.into_iter().filter(|s| s.t >= mint && s.t <= maxt))
+            let iter = match chunk::XorIter::new(data) {
+                Ok(it) => it,
+                Err(e) => {
+                    tracing::error!(error = %e, "head chunk failed to decode");
+                    continue;
                 }
-                Err(e) => tracing::error!(error = %e, "head chunk failed to decode"),
+            };
+            // Decode straight into `out`; a chunk wholly inside the range needs no filtering.
+            let inside = lo >= mint && hi <= maxt;
+            for s in iter {
+                match s {
+                    Ok(s) if inside || (s.t >= mint && s.t <= maxt) => out.push(s),
+                    Ok(s) if s.t > maxt => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "head chunk failed to decode");
+                        break;
+                    }
+                }
             }
         }
     }
