@@ -1,6 +1,4 @@
-//! The engine's contract beyond PromQL semantics: error kinds, limits and
-//! result shapes (the semantics are covered by the conformance runner).
-#![allow(clippy::unwrap_used)]
+//! Error kinds, limits and result shapes.
 
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! Whatever the expression, evaluation answers with a value or an error and
 //! never panics: random expressions built from the whole grammar run against
 //! a small store, as instant and as range queries.
-#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
