@@ -54,9 +54,13 @@ impl Engine {
         &self.opts
     }
 
-    /// Parses an expression; the error carries the parser's position and message.
+    /// Parses an expression; the error reads like Prometheus's,
+    /// `<line>:<column>: parse error: <message>`.
     pub fn parse(expr: &str) -> Result<promql_parser::parser::Expr, QueryError> {
-        promql_parser::parser::parse(expr).map_err(QueryError::BadData)
+        promql_parser::parser::parse(expr).map_err(|msg| {
+            let (line, col) = crate::position::locate(expr, &msg);
+            QueryError::BadData(format!("{line}:{col}: parse error: {msg}"))
+        })
     }
 
     /// Evaluates `expr` at one instant (milliseconds since the epoch).

@@ -10,6 +10,7 @@ mod engine;
 mod error;
 mod eval;
 mod mathx;
+mod position;
 mod value;
 
 pub use engine::{Engine, EngineOptions, QueryParams};
