@@ -349,6 +349,10 @@ pub(crate) fn duration_ms(d: &Duration) -> i64 {
 }
 
 impl Evaluator<'_> {
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
     pub(crate) fn check_deadline(&self) -> Result<(), QueryError> {
         if Instant::now() > self.deadline {
             return Err(QueryError::Timeout(format!(

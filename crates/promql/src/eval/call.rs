@@ -436,10 +436,14 @@ impl Evaluator<'_> {
                 "function {name}() is not supported"
             )));
         };
-        let mut out = Vec::with_capacity(arg.series.len());
-        for s in 0..arg.series.len() {
-            if s % 1024 == 1023 {
-                self.check_deadline()?;
+        let deadline = self.deadline();
+        let timed_out = std::sync::atomic::AtomicBool::new(false);
+        let compute = |s: usize| -> Option<Vec<Option<f64>>> {
+            if s % 1024 == 1023 && std::time::Instant::now() > deadline {
+                timed_out.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            if timed_out.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
             }
             let mut vals = vec![None; steps.n];
             let mut any = false;
@@ -455,12 +459,44 @@ impl Evaluator<'_> {
                     range: arg.range,
                     step_time: steps.ts(i),
                 };
-                *slot = range_value(func, &w, &params, i)?;
+                *slot = range_value(func, &w, &params, i);
                 any |= slot.is_some();
             }
-            if !any {
-                continue;
-            }
+            any.then_some(vals)
+        };
+        let n = arg.series.len();
+        // Series are independent: large calls are split across the cores.
+        let threads = if n.saturating_mul(steps.n) >= PARALLEL_WORK {
+            std::thread::available_parallelism().map_or(1, |p| p.get().min(8))
+        } else {
+            1
+        };
+        let results: Vec<Option<Vec<Option<f64>>>> = if threads > 1 {
+            let chunk = n.div_ceil(threads);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let compute = &compute;
+                        scope.spawn(move || {
+                            (t * chunk..((t + 1) * chunk).min(n)).map(compute).collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        } else {
+            (0..n).map(compute).collect()
+        };
+        if timed_out.into_inner() || results.len() != n {
+            self.check_deadline()?;
+            return Err(QueryError::Execution("range function evaluation failed".into()));
+        }
+        let mut out = Vec::with_capacity(n);
+        for (s, vals) in results.into_iter().enumerate() {
+            let Some(vals) = vals else { continue };
             if matches!(name, "rate" | "increase") {
                 self.counter_name_info(&arg, s);
             }
@@ -566,6 +602,9 @@ pub(crate) fn set_label(labels: &Labels, name: &str, value: &str) -> Labels {
     Labels::from_sorted_unchecked(v)
 }
 
+/// Below this many windows (series × steps) a call runs on one thread.
+const PARALLEL_WORK: usize = 200_000;
+
 /// Range-vector functions, resolved once per call rather than per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RangeFn {
@@ -631,14 +670,9 @@ impl RangeFn {
     }
 }
 
-fn range_value(
-    f: RangeFn,
-    w: &Window,
-    params: &[Vec<f64>],
-    i: usize,
-) -> Result<Option<f64>, QueryError> {
+fn range_value(f: RangeFn, w: &Window, params: &[Vec<f64>], i: usize) -> Option<f64> {
     let s = w.samples;
-    Ok(match f {
+    match f {
         RangeFn::Rate => rf::extrapolated_rate(w, true, true),
         RangeFn::Increase => rf::extrapolated_rate(w, true, false),
         RangeFn::Delta => rf::extrapolated_rate(w, false, false),
@@ -677,5 +711,5 @@ fn range_value(
         RangeFn::DoubleExponentialSmoothing => {
             rf::double_exponential_smoothing(s, params[0][i], params[1][i])
         }
-    })
+    }
 }
