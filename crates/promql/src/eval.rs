@@ -124,6 +124,11 @@ impl WindowCursor {
         }
         &samples[self.lo..self.hi]
     }
+
+    /// Index range of the last window returned.
+    pub fn bounds(&self) -> (usize, usize) {
+        (self.lo, self.hi)
+    }
 }
 
 #[derive(Debug)]

@@ -448,9 +448,30 @@ impl Evaluator<'_> {
             let mut vals = vec![None; steps.n];
             let mut any = false;
             let mut cursor = WindowCursor::default();
+            let all = &arg.series[s].samples;
+            let blocks = if matches!(func, RangeFn::SumOverTime | RangeFn::AvgOverTime)
+                && all.len() >= 4 * rf::BlockSums::BLOCK
+            {
+                rf::BlockSums::new(all)
+            } else {
+                None
+            };
             for (i, slot) in vals.iter_mut().enumerate() {
                 let samples = cursor.window(&arg, s, i);
                 if samples.is_empty() {
+                    continue;
+                }
+                if let Some(b) = &blocks
+                    && samples.len() >= 2 * rf::BlockSums::BLOCK
+                {
+                    let (lo, hi) = cursor.bounds();
+                    let sum = b.sum(all, lo, hi);
+                    *slot = Some(if func == RangeFn::AvgOverTime {
+                        sum / samples.len() as f64
+                    } else {
+                        sum
+                    });
+                    any = true;
                     continue;
                 }
                 let w = Window {
@@ -478,7 +499,9 @@ impl Evaluator<'_> {
                     .map(|t| {
                         let compute = &compute;
                         scope.spawn(move || {
-                            (t * chunk..((t + 1) * chunk).min(n)).map(compute).collect::<Vec<_>>()
+                            (t * chunk..((t + 1) * chunk).min(n))
+                                .map(compute)
+                                .collect::<Vec<_>>()
                         })
                     })
                     .collect();
@@ -492,7 +515,9 @@ impl Evaluator<'_> {
         };
         if timed_out.into_inner() || results.len() != n {
             self.check_deadline()?;
-            return Err(QueryError::Execution("range function evaluation failed".into()));
+            return Err(QueryError::Execution(
+                "range function evaluation failed".into(),
+            ));
         }
         let mut out = Vec::with_capacity(n);
         for (s, vals) in results.into_iter().enumerate() {
