@@ -210,10 +210,7 @@ impl BlockSums {
             return None;
         }
         Some(BlockSums {
-            sums: samples
-                .chunks(Self::BLOCK)
-                .map(|c| sum_over_time(c))
-                .collect(),
+            sums: samples.chunks(Self::BLOCK).map(sum_over_time).collect(),
         })
     }
 
