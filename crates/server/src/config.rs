@@ -278,6 +278,17 @@ mod tests {
     }
 
     #[test]
+    fn example_file_is_valid_and_shows_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../homeostat.example.yaml");
+        let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let d = homeostat_promql::EngineOptions::default();
+        assert_eq!(c.query.timeout, d.timeout);
+        assert_eq!(c.query.max_samples, d.max_samples);
+        assert_eq!(c.query.lookback_delta, d.lookback_delta);
+        assert_eq!(c.query.max_points_per_series, d.max_points_per_series);
+    }
+
+    #[test]
     fn query_section_maps_to_engine_options() {
         let d = parse("{}").unwrap().query;
         assert_eq!(d.timeout, Duration::from_secs(120));
