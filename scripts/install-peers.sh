@@ -4,6 +4,8 @@
 set -euo pipefail
 need=()
 command -v prometheus >/dev/null || need+=(prometheus)
+# promtool ships in the same Debian package.
+command -v promtool >/dev/null || need+=(prometheus)
 command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq

@@ -1,7 +1,9 @@
 //! The HTTP edge: every route and wire shape of homeostat, and the single
 //! mapping from error kinds to HTTP statuses. Handlers decode, enforce limits
-//! and call the storage traits; they hold no business logic of their own.
+//! and call the storage traits and the PromQL engine; they hold no business
+//! logic of their own.
 
+mod encode;
 mod error;
 pub mod params;
 mod routes;
@@ -16,10 +18,12 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use homeostat_model::Clock;
-use homeostat_storage::Storage;
+use homeostat_model::{Clock, Timestamp};
+use homeostat_promql::Engine;
+use homeostat_storage::{Querier, Storage};
 
-pub use error::{ApiError, status_for};
+pub use encode::format_value;
+pub use error::{ApiError, status_for, status_for_error_type};
 pub use telemetry::{ExternalMetric, StatsSource, Telemetry};
 
 /// Request limits; each breach is answered with a message naming the limit.
@@ -43,9 +47,26 @@ impl Default for Limits {
     }
 }
 
+/// Facts about the running process for `/api/v1/status/runtimeinfo`.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeInfo {
+    /// When the server started (and loaded its config), ms since the epoch.
+    pub start_time: Timestamp,
+    /// The configured retention, formatted like Prometheus (`15d`).
+    pub storage_retention: String,
+}
+
 #[derive(Clone)]
 pub struct AppState {
+    /// Where ingestion appends.
     pub storage: Arc<dyn Storage>,
+    /// What every read route (series, labels, PromQL) reads from. The server
+    /// picks it: the embedded store, or a remote backend.
+    pub querier: Arc<dyn Querier>,
+    /// Evaluates `/api/v1/query` and `/api/v1/query_range`; its options carry
+    /// the query limits (timeout, max samples, lookback, points per series).
+    pub engine: Engine,
+    pub runtime: Arc<RuntimeInfo>,
     pub limits: Limits,
     pub telemetry: Arc<Telemetry>,
     /// False until the store has replayed its WAL; `/-/ready` answers 503 until then.
@@ -89,7 +110,28 @@ pub fn router(state: AppState) -> Router {
             get(routes::read::label_values),
         )
         .route("/api/v1/debug/samples", get(routes::read::debug_samples))
+        .route(
+            "/api/v1/query",
+            get(routes::query::instant).post(routes::query::instant),
+        )
+        .route(
+            "/api/v1/query_range",
+            get(routes::query::range).post(routes::query::range),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(routes::query::format).post(routes::query::format),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(routes::query::exemplars).post(routes::query::exemplars),
+        )
+        .route("/api/v1/metadata", get(routes::ops::metadata))
         .route("/api/v1/status/buildinfo", get(routes::ops::buildinfo))
+        .route("/api/v1/status/runtimeinfo", get(routes::ops::runtimeinfo))
+        .route("/", get(routes::console::index))
+        .route("/console/query", get(routes::console::query_page))
+        .route("/console/query.js", get(routes::console::query_script))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Bodies are read with our own limit so the 413 names it.
         .layer(axum::extract::DefaultBodyLimit::disable())

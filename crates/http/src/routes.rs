@@ -1,14 +1,26 @@
 //! Route handlers, one file per concern.
 
+pub mod console;
 pub mod ingest;
 pub mod ops;
 pub mod otlp;
+pub mod query;
 pub mod read;
 
 use axum::body::{Body, Bytes};
 use homeostat_model::ErrorKind;
 
 use crate::ApiError;
+use crate::params::Params;
+
+/// Largest form body of a read request (`match[]` lists, PromQL expressions).
+const MAX_FORM_BODY_BYTES: usize = 1 << 20;
+
+/// The query string and a urlencoded body (POST), as one parameter list.
+pub async fn params(query: Option<String>, body: Body) -> Result<Params, ApiError> {
+    let body = read_body(body, MAX_FORM_BODY_BYTES).await?;
+    Ok(Params::parse(query.as_deref(), &body))
+}
 
 /// Reads a body up to `limit` bytes; above it, a 413 naming the limit.
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {

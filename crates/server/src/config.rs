@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use homeostat_model::parse_duration;
+use homeostat_model::{format_duration, parse_duration};
 use homeostat_tsdb::FsyncPolicy;
 use serde::Deserialize;
 
@@ -37,6 +37,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub limits: LimitsSection,
     #[serde(default)]
+    pub query: QuerySection,
+    #[serde(default)]
     pub global: homeostat_ingest::GlobalConfig,
     #[serde(default)]
     pub scrape_configs: Vec<homeostat_ingest::ScrapeConfig>,
@@ -64,6 +66,20 @@ pub struct LimitsSection {
     pub max_series_per_request: Option<usize>,
 }
 
+/// PromQL limits; each maps onto one `homeostat_promql::EngineOptions` field.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuerySection {
+    /// Longest a query may run (a request's `timeout` can only shorten it).
+    pub timeout: Option<String>,
+    /// Most samples one query may load.
+    pub max_samples: Option<usize>,
+    /// How far back an instant selector looks for a sample.
+    pub lookback_delta: Option<String>,
+    /// Most points per series a range query may return.
+    pub max_points_per_series: Option<usize>,
+}
+
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -74,6 +90,7 @@ pub struct Config {
     pub wal_fsync: FsyncPolicy,
     pub max_active_series: Option<usize>,
     pub limits: homeostat_http::Limits,
+    pub query: homeostat_promql::EngineOptions,
     pub global: homeostat_ingest::GlobalConfig,
     pub scrape_configs: Vec<homeostat_ingest::ScrapeConfig>,
     pub self_scrape: bool,
@@ -180,6 +197,33 @@ impl Config {
                 return Err(invalid(field, "must be greater than zero".into()));
             }
         }
+        let dq = homeostat_promql::EngineOptions::default();
+        let query = homeostat_promql::EngineOptions {
+            timeout: dur(
+                "query.timeout",
+                &f.query.timeout,
+                &format_duration(dq.timeout),
+            )?,
+            lookback_delta: dur(
+                "query.lookback_delta",
+                &f.query.lookback_delta,
+                &format_duration(dq.lookback_delta),
+            )?,
+            max_samples: f.query.max_samples.unwrap_or(dq.max_samples),
+            max_points_per_series: f
+                .query
+                .max_points_per_series
+                .unwrap_or(dq.max_points_per_series),
+            ..dq
+        };
+        for (field, v) in [
+            ("query.max_samples", query.max_samples),
+            ("query.max_points_per_series", query.max_points_per_series),
+        ] {
+            if v == 0 {
+                return Err(invalid(field, "must be greater than zero".into()));
+            }
+        }
         homeostat_ingest::validate(&f.global, &f.scrape_configs)
             .map_err(|e| invalid("scrape_configs", e.to_string()))?;
         Ok(Config {
@@ -190,6 +234,7 @@ impl Config {
             wal_fsync,
             max_active_series: f.storage.max_active_series.filter(|&n| n > 0),
             limits,
+            query,
             global: f.global,
             scrape_configs: f.scrape_configs,
             self_scrape: f.self_scrape.unwrap_or(true),
@@ -230,5 +275,42 @@ mod tests {
             parse("storage: {wal_fsync: always}").unwrap().wal_fsync,
             FsyncPolicy::Always
         );
+    }
+
+    #[test]
+    fn example_file_is_valid_and_shows_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../homeostat.example.yaml");
+        let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let d = homeostat_promql::EngineOptions::default();
+        assert_eq!(c.query.timeout, d.timeout);
+        assert_eq!(c.query.max_samples, d.max_samples);
+        assert_eq!(c.query.lookback_delta, d.lookback_delta);
+        assert_eq!(c.query.max_points_per_series, d.max_points_per_series);
+    }
+
+    #[test]
+    fn query_section_maps_to_engine_options() {
+        let d = parse("{}").unwrap().query;
+        assert_eq!(d.timeout, Duration::from_secs(120));
+        assert_eq!(d.lookback_delta, Duration::from_secs(300));
+        assert_eq!(d.max_points_per_series, 11_000);
+        let q = parse(
+            "query: {timeout: 30s, max_samples: 1000, lookback_delta: 1m, max_points_per_series: 500}",
+        )
+        .unwrap()
+        .query;
+        assert_eq!(q.timeout, Duration::from_secs(30));
+        assert_eq!(q.max_samples, 1000);
+        assert_eq!(q.lookback_delta, Duration::from_secs(60));
+        assert_eq!(q.max_points_per_series, 500);
+        for (yaml, field) in [
+            ("query: {timeout: 0s}", "query.timeout"),
+            ("query: {max_samples: 0}", "query.max_samples"),
+            ("query: {lookback_delta: soon}", "query.lookback_delta"),
+            ("query: {max_points: 5}", "max_points"),
+        ] {
+            let e = parse(yaml).unwrap_err().to_string();
+            assert!(e.contains(field), "{yaml}: {e}");
+        }
     }
 }

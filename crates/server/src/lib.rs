@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use homeostat_http::{AppState, Telemetry};
+use homeostat_http::{AppState, RuntimeInfo, Telemetry};
 use homeostat_ingest::{ScrapeConfig, ScrapeManager, StaticConfig};
 use homeostat_model::{Clock, SystemClock};
+use homeostat_promql::Engine;
 use homeostat_tsdb::{FsyncPolicy, Tsdb, TsdbOptions};
 use tokio::sync::watch;
 
@@ -102,8 +103,17 @@ pub async fn run(
         }),
     );
     let ready = Arc::new(AtomicBool::new(true));
+    let runtime = RuntimeInfo {
+        start_time: clock.now_millis(),
+        storage_retention: homeostat_model::format_duration(cfg.retention),
+    };
     let state = AppState {
         storage: tsdb.clone(),
+        // Every read route and PromQL query reads through this one querier;
+        // a remote backend would be chosen here.
+        querier: tsdb.clone(),
+        engine: Engine::new(cfg.query.clone()),
+        runtime: Arc::new(runtime),
         limits: cfg.limits.clone(),
         telemetry,
         ready,

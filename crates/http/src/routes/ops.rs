@@ -48,3 +48,46 @@ pub async fn buildinfo() -> Json<serde_json::Value> {
         }
     }))
 }
+
+/// `GET /api/v1/metadata`: homeostat keeps no metric metadata (HELP/TYPE)
+/// yet, so the map is empty.
+pub async fn metadata() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "success", "data": {}}))
+}
+
+/// `GET /api/v1/status/runtimeinfo` with Prometheus's field names. The Go
+/// runtime fields are answered with what they mean here: the parallelism
+/// tokio sees, no memory limit, no GC settings.
+pub async fn runtimeinfo(State(st): State<AppState>) -> Json<serde_json::Value> {
+    let rfc3339 = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            .unwrap_or_default()
+    };
+    let cwd = std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let procs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Json(serde_json::json!({
+        "status": "success",
+        "data": {
+            "startTime": rfc3339(st.runtime.start_time),
+            "CWD": cwd,
+            "hostname": hostname,
+            "serverTime": rfc3339(st.clock.now_millis()),
+            "reloadConfigSuccess": true,
+            "lastConfigTime": rfc3339(st.runtime.start_time),
+            "corruptionCount": 0,
+            "goroutineCount": 0,
+            "GOMAXPROCS": procs,
+            // Go's "no limit" value (math.MaxInt64).
+            "GOMEMLIMIT": i64::MAX,
+            "GOGC": "",
+            "GODEBUG": "",
+            "storageRetention": st.runtime.storage_retention,
+        }
+    }))
+}

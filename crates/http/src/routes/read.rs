@@ -1,15 +1,18 @@
 //! Read paths with Prometheus's JSON envelopes: series, label names and
 //! values, and the raw-sample debug endpoint.
 
+use std::collections::BTreeSet;
+
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use homeostat_model::{ErrorKind, Labels, is_stale_nan};
-use homeostat_storage::{Matcher, SelectRequest};
+use homeostat_storage::{Matcher, Querier, SelectRequest, StorageError};
 use serde_json::{Value, json};
 
+use crate::encode::format_value;
 use crate::params::Params;
-use crate::routes::read_body;
+use crate::routes::params;
 use crate::{ApiError, AppState};
 
 const MIN_TIME: i64 = i64::MIN / 2;
@@ -27,24 +30,6 @@ fn labels_json(l: &Labels) -> Value {
     )
 }
 
-/// Formats a sample value as Prometheus does in JSON.
-pub fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
-}
-
-async fn params(query: Option<String>, body: Body) -> Result<Params, ApiError> {
-    let body = read_body(body, 1 << 20).await?;
-    Ok(Params::parse(query.as_deref(), &body))
-}
-
 /// Runs a storage call off the async runtime, mapping its error.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, homeostat_storage::StorageError> + Send + 'static,
@@ -55,20 +40,48 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::new(e.kind(), e.to_string()))
 }
 
+/// The `start`/`end` window of a metadata request (everything when absent).
+fn window(p: &Params) -> Result<(i64, i64), ApiError> {
+    Ok((p.time("start", MIN_TIME)?, p.time("end", MAX_TIME)?))
+}
+
 /// Union over selectors of the label sets they match (all series when none).
 async fn matching_series(st: &AppState, p: &Params) -> Result<Vec<Labels>, ApiError> {
-    let (start, end) = (p.time("start", MIN_TIME)?, p.time("end", MAX_TIME)?);
+    let (start, end) = window(p)?;
     let selectors = p.selectors()?;
-    let storage = st.storage.clone();
+    let querier = st.querier.clone();
     blocking(move || {
-        let mut out = std::collections::BTreeSet::new();
+        let mut out = BTreeSet::new();
         if selectors.is_empty() {
-            out.extend(storage.series(&[], start, end)?);
+            out.extend(querier.series(&[], start, end)?);
         }
         for m in selectors {
-            out.extend(storage.series(&m, start, end)?);
+            out.extend(querier.series(&m, start, end)?);
         }
         Ok(out.into_iter().collect())
+    })
+    .await
+}
+
+/// Union over selectors of what `f` answers for each (for all series when
+/// there is none): label names or one label's values.
+async fn union_over_selectors(
+    st: &AppState,
+    p: &Params,
+    f: impl Fn(&dyn Querier, &[Matcher], i64, i64) -> Result<Vec<String>, StorageError> + Send + 'static,
+) -> Result<BTreeSet<String>, ApiError> {
+    let (start, end) = window(p)?;
+    let mut selectors = p.selectors()?;
+    if selectors.is_empty() {
+        selectors.push(Vec::new());
+    }
+    let querier = st.querier.clone();
+    blocking(move || {
+        let mut out = BTreeSet::new();
+        for m in selectors {
+            out.extend(f(&*querier, &m, start, end)?);
+        }
+        Ok(out)
     })
     .await
 }
@@ -94,11 +107,8 @@ pub async fn labels(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let p = params(q, body).await?;
-    let names: std::collections::BTreeSet<String> = matching_series(&st, &p)
-        .await?
-        .iter()
-        .flat_map(|l| l.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
-        .collect();
+    let names =
+        union_over_selectors(&st, &p, |q, m, start, end| q.label_names(m, start, end)).await?;
     Ok(success(json!(names)))
 }
 
@@ -112,11 +122,10 @@ pub async fn label_values(
         return Err(ApiError::bad_data(format!("invalid label name: {name:?}")));
     }
     let p = params(q, body).await?;
-    let values: std::collections::BTreeSet<String> = matching_series(&st, &p)
-        .await?
-        .iter()
-        .filter_map(|l| l.get(&name).map(str::to_string))
-        .collect();
+    let values = union_over_selectors(&st, &p, move |q, m, start, end| {
+        q.label_values(&name, m, start, end)
+    })
+    .await?;
     Ok(success(json!(values)))
 }
 
@@ -133,13 +142,13 @@ pub async fn debug_samples(
         return Err(ApiError::bad_data("no match[] parameter provided"));
     }
     let with_stale = matches!(p.get("stale"), Some("1" | "true"));
-    let storage = st.storage.clone();
+    let querier = st.querier.clone();
     let series = blocking(move || {
         let mut all: std::collections::BTreeMap<Labels, Vec<homeostat_model::Sample>> =
             Default::default();
         for m in selectors {
             let m: Vec<Matcher> = m;
-            for s in storage.select(&SelectRequest {
+            for s in querier.select(&SelectRequest {
                 matchers: m,
                 mint: start,
                 maxt: end,

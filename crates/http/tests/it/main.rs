@@ -1,13 +1,16 @@
 //! The router in-process over the in-memory store: good and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod query;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
-use homeostat_http::{AppState, Limits, Telemetry, router};
+use homeostat_http::{AppState, Limits, RuntimeInfo, Telemetry, router};
 use homeostat_model::{Labels, Sample, SystemClock, TimeSeries};
+use homeostat_promql::{Engine, EngineOptions};
 use homeostat_storage::{MemStorage, Querier, SelectRequest};
 use homeostat_wire::remote_write::{
     PbLabel, PbSample, PbTimeSeries, WriteRequest, compress, encode,
@@ -16,13 +19,23 @@ use prost::Message;
 use tower::ServiceExt;
 
 fn app(store: Arc<MemStorage>, limits: Limits) -> axum::Router {
-    router(AppState {
-        storage: store,
+    router(state(store, limits, EngineOptions::default()))
+}
+
+fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppState {
+    AppState {
+        storage: store.clone(),
+        querier: store,
+        engine: Engine::new(opts),
+        runtime: Arc::new(RuntimeInfo {
+            start_time: 1_700_000_000_000,
+            storage_retention: "15d".into(),
+        }),
         limits,
         telemetry: Arc::new(Telemetry::default()),
         ready: Arc::new(AtomicBool::new(true)),
         clock: Arc::new(SystemClock),
-    })
+    }
 }
 
 async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) {
