@@ -8,21 +8,10 @@ use std::fmt::Write as _;
 use homeostat_model::{Labels, Timestamp};
 use homeostat_promql::{Annotations, Value};
 
-/// Formats a sample value as Prometheus does in JSON: Go's
-/// `strconv.FormatFloat(v, 'f', -1, 64)`, plus `NaN`, `+Inf` and `-Inf`.
-/// Rust's `Display` for `f64` is likewise the shortest string that parses
-/// back to the same value, never in exponent form, so the two agree.
-pub fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
-}
+/// Sample values are written as Prometheus writes them in JSON (Go's
+/// `strconv.FormatFloat(v, 'f', -1, 64)`, `NaN`, `+Inf`, `-Inf`); the engine
+/// owns that formatting because `count_values` needs it too.
+pub use homeostat_promql::format_value;
 
 /// Milliseconds as Unix seconds the way Prometheus writes them: the integer
 /// part, then exactly three fraction digits when the fraction is not zero.
