@@ -42,7 +42,10 @@ check() {
   fi
 }
 
-now=$(date +%s)
+# The range must end after the newest scrape: `date +%s` truncates, and the
+# only sample may be from the current second.
+sleep 2
+now=$(( $(date +%s) + 1 ))
 # promtool prints e.g. `up{instance="127.0.0.1:1234", job="homeostat"} => 1 @[1700000000]`.
 check "promtool query instant up" 0 'up\{.*job="homeostat".*\} => 1 @' -- \
   promtool query instant "$URL" 'up'
