@@ -88,7 +88,9 @@ impl Engine {
             ));
         }
         if end < start {
-            return Err(QueryError::BadData("end timestamp must not be before start time".into()));
+            return Err(QueryError::BadData(
+                "end timestamp must not be before start time".into(),
+            ));
         }
         let points = (end - start) / step_ms + 1;
         if points > self.opts.max_points_per_series as i64 {
@@ -110,7 +112,10 @@ impl Engine {
         params: &QueryParams,
     ) -> Result<QueryOutput, QueryError> {
         let parsed = Self::parse(expr)?;
-        let timeout = params.timeout.unwrap_or(self.opts.timeout).min(self.opts.timeout);
+        let timeout = params
+            .timeout
+            .unwrap_or(self.opts.timeout)
+            .min(self.opts.timeout);
         let lookback = params.lookback_delta.unwrap_or(self.opts.lookback_delta);
         let deadline = Instant::now() + timeout;
         crate::eval::evaluate(

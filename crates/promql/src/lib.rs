@@ -7,8 +7,8 @@
 //! and range functions slide a window over each series' samples.
 
 mod engine;
-mod eval;
 mod error;
+mod eval;
 mod value;
 
 pub use engine::{Engine, EngineOptions, QueryParams};

@@ -19,8 +19,14 @@ pub struct RangeSeries {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    Scalar { t: Timestamp, v: f64 },
-    String { t: Timestamp, s: String },
+    Scalar {
+        t: Timestamp,
+        v: f64,
+    },
+    String {
+        t: Timestamp,
+        s: String,
+    },
     /// Sorted by labels unless the query orders it (`sort`, `topk`, …).
     Vector(Vec<InstantSample>),
     /// Sorted by labels.
