@@ -1,5 +1,6 @@
 //! The remote querier against an in-process fake Prometheus (axum) that
 //! answers remote-read from a `MemStorage` and records what it was asked.
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
