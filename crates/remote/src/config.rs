@@ -81,16 +81,24 @@ pub(crate) fn check_headers(headers: &[(String, String)]) -> Result<HeaderMap, R
     Ok(map)
 }
 
-pub(crate) fn check(cfg: &RemoteConfig) -> Result<(String, String, HeaderMap), RemoteConfigError> {
-    let read = check_url("read_url", &cfg.read_url)?;
-    let api = check_url("api_url", &cfg.api_url)?;
-    if cfg.timeout.is_zero() {
-        return Err(invalid("timeout", "must be greater than zero"));
+impl RemoteConfig {
+    /// Checks every setting; the error names the field (`read_url`, `headers.<name>`, ...).
+    pub fn validate(&self) -> Result<(), RemoteConfigError> {
+        self.check().map(|_| ())
     }
-    if cfg.max_response_bytes == 0 {
-        return Err(invalid("max_response_bytes", "must be greater than zero"));
+
+    /// Validated URLs (without trailing slash) and the header map.
+    pub(crate) fn check(&self) -> Result<(String, String, HeaderMap), RemoteConfigError> {
+        let read = check_url("read_url", &self.read_url)?;
+        let api = check_url("api_url", &self.api_url)?;
+        if self.timeout.is_zero() {
+            return Err(invalid("timeout", "must be greater than zero"));
+        }
+        if self.max_response_bytes == 0 {
+            return Err(invalid("max_response_bytes", "must be greater than zero"));
+        }
+        Ok((read, api, check_headers(&self.headers)?))
     }
-    Ok((read, api, check_headers(&cfg.headers)?))
 }
 
 #[cfg(test)]
@@ -100,22 +108,22 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let mut c = RemoteConfig::new("http://p:9090/api/v1/read", "http://p:9090/");
-        let (_, api, _) = check(&c).unwrap();
+        let (_, api, _) = c.check().unwrap();
         assert_eq!(api, "http://p:9090");
         c.read_url = "prom:9090".into();
-        assert_eq!(check(&c).unwrap_err().field, "read_url");
+        assert_eq!(c.check().unwrap_err().field, "read_url");
         c.read_url = "ftp://p/x".into();
-        assert_eq!(check(&c).unwrap_err().field, "read_url");
+        assert_eq!(c.check().unwrap_err().field, "read_url");
         c.read_url = "http://p:9090/api/v1/read".into();
         c.api_url = "not a url".into();
-        assert_eq!(check(&c).unwrap_err().field, "api_url");
+        assert_eq!(c.check().unwrap_err().field, "api_url");
         c.api_url = "http://p:9090".into();
         c.headers = vec![("bad header".into(), "x".into())];
-        assert_eq!(check(&c).unwrap_err().field, "headers.bad header");
+        assert_eq!(c.check().unwrap_err().field, "headers.bad header");
         c.headers = vec![("Authorization".into(), "Bearer a\nb".into())];
-        assert_eq!(check(&c).unwrap_err().field, "headers.Authorization");
+        assert_eq!(c.check().unwrap_err().field, "headers.Authorization");
         c.headers = vec![];
         c.timeout = Duration::ZERO;
-        assert_eq!(check(&c).unwrap_err().field, "timeout");
+        assert_eq!(c.check().unwrap_err().field, "timeout");
     }
 }

@@ -16,7 +16,7 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, USER_AGENT};
 use serde::Deserialize;
 
-use crate::config::{RemoteConfig, RemoteConfigError, check};
+use crate::config::{RemoteConfig, RemoteConfigError};
 use crate::error;
 use crate::selector::render_selector;
 
@@ -49,7 +49,7 @@ impl RemoteQuerier {
     /// Validates the settings; makes no request, so a remote that is down at
     /// startup only fails the queries made while it is down.
     pub fn new(cfg: RemoteConfig) -> Result<Self, RemoteConfigError> {
-        let (read_url, api_url, headers) = check(&cfg)?;
+        let (read_url, api_url, headers) = cfg.check()?;
         Ok(Self {
             read_url,
             api_url,

@@ -13,10 +13,11 @@ use std::time::Duration;
 use homeostat_http::{AppState, Telemetry};
 use homeostat_ingest::{ScrapeConfig, ScrapeManager, StaticConfig};
 use homeostat_model::{Clock, SystemClock};
+use homeostat_storage::Querier;
 use homeostat_tsdb::{FsyncPolicy, Tsdb, TsdbOptions};
 use tokio::sync::watch;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, QueryBackend};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -38,6 +39,26 @@ pub enum ServerError {
     Ingest(#[from] homeostat_ingest::IngestError),
     #[error("server task failed: {0}")]
     Task(String),
+    #[error("query_backend.{0}")]
+    QueryBackend(#[from] homeostat_remote::RemoteConfigError),
+}
+
+/// The querier PromQL and the read APIs run over: the embedded store, or a
+/// remote Prometheus-compatible server per `query_backend`. Makes no network
+/// call, so it is safe on an async thread; the querier itself blocks and must
+/// be called on `spawn_blocking`.
+pub fn build_querier(
+    backend: &QueryBackend,
+    embedded: Arc<dyn Querier>,
+) -> Result<Arc<dyn Querier>, ServerError> {
+    Ok(match backend {
+        QueryBackend::Embedded => embedded,
+        QueryBackend::Remote(rc) => {
+            let q = homeostat_remote::RemoteQuerier::new(rc.clone())?;
+            tracing::info!(read_url = %q.read_url(), api_url = %q.api_url(), "queries read from a remote backend");
+            Arc::new(q)
+        }
+    })
 }
 
 /// Runs the server until `shutdown` resolves (SIGINT/SIGTERM in the binary).
@@ -102,6 +123,10 @@ pub async fn run(
         }),
     );
     let ready = Arc::new(AtomicBool::new(true));
+    // TODO(query routes): hand this to the http layer as `AppState::querier`
+    // (`querier: Arc<dyn Querier>`) once the /api/v1/query routes land; until
+    // then the read routes use `storage`, i.e. the embedded store.
+    let _querier = build_querier(&cfg.query_backend, tsdb.clone())?;
     let state = AppState {
         storage: tsdb.clone(),
         limits: cfg.limits.clone(),
