@@ -48,7 +48,7 @@ def same(a, b):
     return (math.isnan(fa) and math.isnan(fb)) or fa == fb
 
 
-def compare_select(name, matchers, selector, minutes):
+def compare_select(name, matchers, selector, minutes, expect_empty=False):
     start = end - minutes * 60_000
     rc, out, err = remote(*sum((["-m", m] for m in matchers), []), "--start", str(start), "--end", str(end))
     if rc != 0:
@@ -67,7 +67,8 @@ def compare_select(name, matchers, selector, minutes):
             check(False, name, f"{dict(k)}: remote-read {a[:3]}... vs API {b[:3]}...")
             return
         n += len(a)
-    check(n > 0, f"{name}: {len(want)} series, {n} samples identical", "no samples")
+    check((n == 0) == expect_empty, f"{name}: {len(want)} series, {n} samples identical",
+          "samples found" if expect_empty else "no samples")
 
 
 compare_select("select by name and label", ['__name__="http_requests_total"', 'job="api"'],
@@ -77,7 +78,7 @@ compare_select("select with regex and negative matchers",
                '{__name__=~"http_request_duration_seconds_(bucket|sum)",instance!~"web-[0-2]:8080",le!="+Inf"}', 60)
 compare_select("select a float counter over the whole span", ['__name__="node_cpu_seconds_total"', 'instance="host-3:9100"'],
                'node_cpu_seconds_total{instance="host-3:9100"}', 120)
-compare_select("select matching nothing", ['__name__="no_such_metric"'], "no_such_metric", 30)
+compare_select("select matching nothing", ['__name__="no_such_metric"'], "no_such_metric", 30, expect_empty=True)
 
 start = end - 3600_000
 rc, out, err = remote("-m", 'job="node"', "--what", "series", "--start", str(start), "--end", str(end))
