@@ -8,6 +8,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use homeostat_server::Config;
 
+mod remote_read;
+
 // Ingestion allocates and frees millions of small label strings and sample
 // vectors per second; glibc's allocator spent ~30% of CPU in bookkeeping
 // under the ingest benchmark.
@@ -40,6 +42,34 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Read series from a remote Prometheus-compatible server exactly as the
+    /// `query_backend: {kind: remote}` querier does, and print them as JSON.
+    /// For checking a backend's settings and for interop tests.
+    RemoteRead {
+        /// Remote-read endpoint, e.g. http://prom:9090/api/v1/read
+        #[arg(long)]
+        read_url: String,
+        /// HTTP API base; derived from --read-url when it ends in /api/v1/read.
+        #[arg(long)]
+        api_url: Option<String>,
+        /// Label matcher, repeatable: name="v", name!="v", name=~"re", name!~"re".
+        #[arg(long = "match", short = 'm', required = true)]
+        matchers: Vec<String>,
+        /// Start, ms since the epoch.
+        #[arg(long, default_value_t = 0)]
+        start: i64,
+        /// End, ms since the epoch (default: now).
+        #[arg(long)]
+        end: Option<i64>,
+        #[arg(long)]
+        max_samples: Option<usize>,
+        /// Extra header, repeatable: "Name: value".
+        #[arg(long, short = 'H')]
+        header: Vec<String>,
+        /// select (samples), series, labels, or values:<label name>.
+        #[arg(long, default_value = "select")]
+        what: String,
+    },
     /// Print the version.
     Version,
 }
@@ -69,6 +99,25 @@ fn main() -> anyhow::Result<()> {
             println!("homeostat {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::RemoteRead {
+            read_url,
+            api_url,
+            matchers,
+            start,
+            end,
+            max_samples,
+            header,
+            what,
+        } => remote_read::run(remote_read::Args {
+            read_url,
+            api_url,
+            matchers,
+            start,
+            end,
+            max_samples,
+            header,
+            what,
+        }),
         Command::Serve {
             config,
             data_dir,

@@ -1,6 +1,7 @@
 //! `homeostat.yaml`: the file format (serde types, unknown fields refused)
 //! and its validation into the settings the server runs with.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -46,6 +47,41 @@ pub struct FileConfig {
     pub self_scrape: Option<bool>,
     /// Interval of the self scrape. Defaults to 10s.
     pub self_scrape_interval: Option<String>,
+    /// Where PromQL and the read APIs get their data. Defaults to the embedded store.
+    #[serde(default)]
+    pub query_backend: QueryBackendSection,
+}
+
+/// `query_backend:` — `{kind: embedded}` (default) or `{kind: remote,
+/// read_url: ..., api_url: ..., timeout: 30s, headers: {...}}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryBackendSection {
+    /// `embedded` or `remote`.
+    pub kind: Option<String>,
+    /// Remote-read endpoint, e.g. `http://prom:9090/api/v1/read`.
+    pub read_url: Option<String>,
+    /// HTTP API base, e.g. `http://prom:9090`; derived from `read_url` when
+    /// that ends in `/api/v1/read`.
+    pub api_url: Option<String>,
+    /// Per-request deadline. Defaults to 30s.
+    pub timeout: Option<String>,
+    /// Sent with every request, e.g. `Authorization` or `X-Scope-OrgID`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Largest accepted response, decompressed. Defaults to 512 MiB.
+    pub max_response_bytes: Option<usize>,
+}
+
+/// The validated query backend.
+#[derive(Debug, Clone, Default)]
+pub enum QueryBackend {
+    /// Queries read the embedded store that ingestion writes to.
+    #[default]
+    Embedded,
+    /// Queries read a remote Prometheus-compatible server; ingestion still
+    /// writes to the embedded store.
+    Remote(homeostat_remote::RemoteConfig),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +131,7 @@ pub struct Config {
     pub scrape_configs: Vec<homeostat_ingest::ScrapeConfig>,
     pub self_scrape: bool,
     pub self_scrape_interval: Duration,
+    pub query_backend: QueryBackend,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9797";
@@ -226,6 +263,7 @@ impl Config {
         }
         homeostat_ingest::validate(&f.global, &f.scrape_configs)
             .map_err(|e| invalid("scrape_configs", e.to_string()))?;
+        let query_backend = query_backend(&f.query_backend, path)?;
         Ok(Config {
             listen,
             data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("data")),
@@ -239,7 +277,70 @@ impl Config {
             scrape_configs: f.scrape_configs,
             self_scrape: f.self_scrape.unwrap_or(true),
             self_scrape_interval: dur("self_scrape_interval", &f.self_scrape_interval, "10s")?,
+            query_backend,
         })
+    }
+}
+
+fn query_backend(q: &QueryBackendSection, path: &str) -> Result<QueryBackend, ConfigError> {
+    let invalid = |field: &str, detail: String| ConfigError::Invalid {
+        path: path.to_string(),
+        field: format!("query_backend.{field}"),
+        detail,
+    };
+    match q.kind.as_deref().unwrap_or("embedded") {
+        "embedded" => {
+            // Remote settings under `kind: embedded` are a mistake that would
+            // otherwise go unnoticed until someone wonders why data is local.
+            let stray = [
+                ("read_url", q.read_url.is_some()),
+                ("api_url", q.api_url.is_some()),
+                ("timeout", q.timeout.is_some()),
+                ("headers", !q.headers.is_empty()),
+                ("max_response_bytes", q.max_response_bytes.is_some()),
+            ];
+            if let Some((field, _)) = stray.iter().find(|(_, set)| *set) {
+                return Err(invalid(field, "only used with `kind: remote`".to_string()));
+            }
+            Ok(QueryBackend::Embedded)
+        }
+        "remote" => {
+            let read_url = q
+                .read_url
+                .clone()
+                .ok_or_else(|| invalid("read_url", "required with `kind: remote`".into()))?;
+            let api_url = match &q.api_url {
+                Some(u) => u.clone(),
+                None => read_url
+                    .trim_end_matches('/')
+                    .strip_suffix("/api/v1/read")
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        invalid(
+                            "api_url",
+                            "required when read_url does not end in /api/v1/read".into(),
+                        )
+                    })?,
+            };
+            let mut rc = homeostat_remote::RemoteConfig::new(read_url, api_url);
+            if let Some(t) = &q.timeout {
+                rc.timeout = parse_duration(t).map_err(|e| invalid("timeout", e.to_string()))?;
+            }
+            if let Some(n) = q.max_response_bytes {
+                rc.max_response_bytes = n;
+            }
+            rc.headers = q
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            rc.validate().map_err(|e| invalid(&e.field, e.detail))?;
+            Ok(QueryBackend::Remote(rc))
+        }
+        other => Err(invalid(
+            "kind",
+            format!("{other:?}: expected embedded or remote"),
+        )),
     }
 }
 
@@ -308,6 +409,59 @@ mod tests {
             ("query: {max_samples: 0}", "query.max_samples"),
             ("query: {lookback_delta: soon}", "query.lookback_delta"),
             ("query: {max_points: 5}", "max_points"),
+        ] {
+            let e = parse(yaml).unwrap_err().to_string();
+            assert!(e.contains(field), "{yaml}: {e}");
+        }
+    }
+
+    #[test]
+    fn query_backend() {
+        assert!(matches!(
+            parse("{}").unwrap().query_backend,
+            QueryBackend::Embedded
+        ));
+        let c = parse(
+            "query_backend: {kind: remote, read_url: 'http://prom:9090/api/v1/read', timeout: 5s, headers: {X-Scope-OrgID: t1}}",
+        )
+        .unwrap();
+        let QueryBackend::Remote(r) = c.query_backend else {
+            panic!("expected remote")
+        };
+        assert_eq!(r.api_url, "http://prom:9090");
+        assert_eq!(r.timeout, Duration::from_secs(5));
+        assert_eq!(
+            r.headers,
+            vec![("X-Scope-OrgID".to_string(), "t1".to_string())]
+        );
+        for (yaml, field) in [
+            ("query_backend: {kind: remote}", "query_backend.read_url"),
+            ("query_backend: {kind: mimir}", "query_backend.kind"),
+            (
+                "query_backend: {read_url: 'http://p/api/v1/read'}",
+                "query_backend.read_url",
+            ),
+            (
+                "query_backend: {kind: remote, read_url: 'http://p/read'}",
+                "query_backend.api_url",
+            ),
+            (
+                "query_backend: {kind: remote, read_url: 'p:9090/api/v1/read'}",
+                "query_backend.read_url",
+            ),
+            (
+                "query_backend: {kind: remote, read_url: 'http://p/api/v1/read', timeout: 0s}",
+                "query_backend.timeout",
+            ),
+            (
+                "query_backend: {kind: remote, read_url: 'http://p/api/v1/read', timeout: soon}",
+                "query_backend.timeout",
+            ),
+            (
+                "query_backend: {kind: remote, read_url: 'http://p/api/v1/read', headers: {'a b': x}}",
+                "query_backend.headers.a b",
+            ),
+            ("query_backend: {kind: remote, raed_url: x}", "raed_url"),
         ] {
             let e = parse(yaml).unwrap_err().to_string();
             assert!(e.contains(field), "{yaml}: {e}");

@@ -14,10 +14,11 @@ use homeostat_http::{AppState, RuntimeInfo, Telemetry};
 use homeostat_ingest::{ScrapeConfig, ScrapeManager, StaticConfig};
 use homeostat_model::{Clock, SystemClock};
 use homeostat_promql::Engine;
+use homeostat_storage::Querier;
 use homeostat_tsdb::{FsyncPolicy, Tsdb, TsdbOptions};
 use tokio::sync::watch;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, QueryBackend};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -39,6 +40,26 @@ pub enum ServerError {
     Ingest(#[from] homeostat_ingest::IngestError),
     #[error("server task failed: {0}")]
     Task(String),
+    #[error("query_backend.{0}")]
+    QueryBackend(#[from] homeostat_remote::RemoteConfigError),
+}
+
+/// The querier PromQL and the read APIs run over: the embedded store, or a
+/// remote Prometheus-compatible server per `query_backend`. Makes no network
+/// call, so it is safe on an async thread; the querier itself blocks and must
+/// be called on `spawn_blocking`.
+pub fn build_querier(
+    backend: &QueryBackend,
+    embedded: Arc<dyn Querier>,
+) -> Result<Arc<dyn Querier>, ServerError> {
+    Ok(match backend {
+        QueryBackend::Embedded => embedded,
+        QueryBackend::Remote(rc) => {
+            let q = homeostat_remote::RemoteQuerier::new(rc.clone())?;
+            tracing::info!(read_url = %q.read_url(), api_url = %q.api_url(), "queries read from a remote backend");
+            Arc::new(q)
+        }
+    })
 }
 
 /// Runs the server until `shutdown` resolves (SIGINT/SIGTERM in the binary).
@@ -107,11 +128,12 @@ pub async fn run(
         start_time: clock.now_millis(),
         storage_retention: homeostat_model::format_duration(cfg.retention),
     };
+    let querier = build_querier(&cfg.query_backend, tsdb.clone())?;
     let state = AppState {
         storage: tsdb.clone(),
-        // Every read route and PromQL query reads through this one querier;
-        // a remote backend would be chosen here.
-        querier: tsdb.clone(),
+        // Every read route and PromQL query reads through this one querier:
+        // the embedded store, or a remote server (`query_backend`).
+        querier,
         engine: Engine::new(cfg.query.clone()),
         runtime: Arc::new(runtime),
         limits: cfg.limits.clone(),
