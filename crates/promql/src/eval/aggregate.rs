@@ -244,12 +244,17 @@ impl Evaluator<'_> {
                 labels.push(Label::new(label.clone(), format_value(v)));
                 labels.sort_by(|a, b| a.name.cmp(&b.name));
                 let with_value = Labels::from_sorted_unchecked(labels);
+                // The value label is always part of the group.
                 let key = match &a.modifier {
                     Some(LabelModifier::Include(by)) => {
                         let mut by = by.clone();
                         by.labels.push(label.clone());
                         group_labels(&with_value, &Some(LabelModifier::Include(by)))
                     }
+                    None => Labels::from_sorted_unchecked(vec![Label::new(
+                        label.clone(),
+                        format_value(v),
+                    )]),
                     other => group_labels(&with_value, other),
                 };
                 let idx = *index.entry(key.clone()).or_insert_with(|| {

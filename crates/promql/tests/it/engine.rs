@@ -134,3 +134,23 @@ fn instant_scalar_and_string() {
         }
     );
 }
+
+/// Found by the differential test against Prometheus: without `by`, the
+/// value label is the whole group.
+#[test]
+fn count_values_without_grouping_keeps_the_value_label() {
+    let out = Engine::default()
+        .instant_query(
+            &store(3, 4),
+            "count_values(\"v\", m)",
+            45_000,
+            &QueryParams::default(),
+        )
+        .unwrap();
+    let Value::Vector(v) = out.value else {
+        panic!("not a vector")
+    };
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].labels, Labels::from_pairs(&[("v", "3")]));
+    assert_eq!(v[0].v, 3.0);
+}
