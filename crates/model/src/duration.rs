@@ -87,7 +87,7 @@ pub fn format_duration(d: Duration) -> String {
         ("s", 1_000, false),
         ("ms", 1, false),
     ] {
-        if exact && ms % size != 0 {
+        if exact && !ms.is_multiple_of(size) {
             continue;
         }
         if ms >= size {
