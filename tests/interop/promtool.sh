@@ -24,33 +24,35 @@ until curl -fsS "$URL/api/v1/series?match[]=up" | grep -q '"job":"homeostat"'; d
 done
 
 passed=0; failed=0
-# check NAME WANT-EXIT(0|nonzero) WANT-REGEX -- promtool args...
+# check NAME WANT-EXIT(0|nonzero) REGEX... -- COMMAND...: the exit status and
+# every regex (each matched against some line of the output).
 check() {
-  local name=$1 want=$2 regex=$3; shift 4
-  local out rc=0
+  local name=$1 want=$2; shift 2
+  local regexes=()
+  while [ "$1" != "--" ]; do regexes+=("$1"); shift; done
+  shift
+  local out rc=0 ok=1
   out=$("$@" 2>&1) || rc=$?
-  local ok=1
   if [ "$want" = 0 ] && [ $rc -ne 0 ]; then ok=0; fi
   if [ "$want" = nonzero ] && [ $rc -eq 0 ]; then ok=0; fi
-  if ! grep -Eq -- "$regex" <<<"$out"; then ok=0; fi
+  for r in "${regexes[@]}"; do grep -Eq -- "$r" <<<"$out" || ok=0; done
   if [ $ok = 1 ]; then
     echo "ok: $name"; passed=$((passed + 1))
   else
-    echo "FAIL: $name (exit $rc, wanted $want and output matching /$regex/)"
+    echo "FAIL: $name (exit $rc, wanted $want and output matching ${regexes[*]})"
     sed 's/^/    /' <<<"$out" | head -20
     failed=$((failed + 1))
   fi
 }
 
-# The range must end after the newest scrape: `date +%s` truncates, and the
-# only sample may be from the current second.
-sleep 2
-now=$(( $(date +%s) + 1 ))
+# One second ahead: `date +%s` truncates, and the first scrape may carry a
+# timestamp later in the current second; points after it still see it.
+now=$(($(date +%s) + 1))
 # promtool prints e.g. `up{instance="127.0.0.1:1234", job="homeostat"} => 1 @[1700000000]`.
 check "promtool query instant up" 0 'up\{.*job="homeostat".*\} => 1 @' -- \
   promtool query instant "$URL" 'up'
-# And for a range, the series followed by its `value @[time]` points.
-check "promtool query range up" 0 '1 @\[[0-9.]+\]' -- \
+# And for a range, the series line, then one `value @[time]` line per point.
+check "promtool query range up" 0 '^up\{.*job="homeostat".*\} =>$' '^1 @\[[0-9.]+\]$' -- \
   promtool query range --start=$((now - 60)) --end="$now" --step=15s "$URL" 'up'
 check "promtool query labels __name__" 0 '^up$' -- \
   promtool query labels "$URL" '__name__'

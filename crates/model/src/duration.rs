@@ -69,22 +69,27 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
     Ok(Duration::from_millis(total))
 }
 
-/// Formats like Prometheus: the largest units first, `0s` for zero.
+/// Formats like Prometheus (`model.Duration.String`): the largest units
+/// first, `0s` for zero; years and weeks only when they divide the duration
+/// exactly, because `15d` reads better than `2w1d`.
 pub fn format_duration(d: Duration) -> String {
     let mut ms = d.as_millis() as u64;
     if ms == 0 {
         return "0s".into();
     }
     let mut out = String::new();
-    for (unit, size) in [
-        ("y", 365 * 86_400_000u64),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
+    for (unit, size, exact) in [
+        ("y", 365 * 86_400_000u64, true),
+        ("w", 7 * 86_400_000, true),
+        ("d", 86_400_000, false),
+        ("h", 3_600_000, false),
+        ("m", 60_000, false),
+        ("s", 1_000, false),
+        ("ms", 1, false),
     ] {
+        if exact && !ms.is_multiple_of(size) {
+            continue;
+        }
         if ms >= size {
             out.push_str(&format!("{}{}", ms / size, unit));
             ms %= size;
@@ -116,8 +121,11 @@ mod tests {
 
     #[test]
     fn formats_round_trip() {
-        for s in ["1h30m", "15s", "2d", "100ms", "1w2d"] {
+        for s in ["1h30m", "15s", "2d", "100ms", "2w", "1y", "15d", "1d12h"] {
             assert_eq!(format_duration(parse_duration(s).unwrap()), s);
         }
+        // As Prometheus: weeks and years only when exact.
+        assert_eq!(format_duration(parse_duration("1w2d").unwrap()), "9d");
+        assert_eq!(format_duration(parse_duration("1y1d").unwrap()), "366d");
     }
 }
