@@ -123,7 +123,8 @@ pub fn decode_response(
     ReadResponse::decode(raw.as_slice()).map_err(|e| WireError::Protobuf(e.to_string()))
 }
 
-/// Converts one result's series into validated, time-sorted series. Unlike
+/// Converts one result's series into validated, time-sorted series; a series
+/// carrying native histograms is an error naming it. Unlike
 /// ingestion, a series without a metric name is accepted: remote stores may
 /// hold such series and a selector like `{job="x"}` can return them.
 pub fn series_from_pb(ts: Vec<PbTimeSeries>) -> Result<Vec<TimeSeries>, WireError> {
@@ -136,6 +137,15 @@ pub fn series_from_pb(ts: Vec<PbTimeSeries>) -> Result<Vec<TimeSeries>, WireErro
                 .collect(),
         )
         .map_err(|source| WireError::InvalidLabels { index, source })?;
+        // Dropping native histograms would silently answer with less data
+        // than the remote holds; refuse by name as remote-write does.
+        if !ts.histograms.is_empty() {
+            return Err(WireError::InvalidSeries {
+                index,
+                series: labels.to_string(),
+                detail: "native histograms are not supported yet".into(),
+            });
+        }
         let mut samples: Vec<Sample> = ts
             .samples
             .iter()
