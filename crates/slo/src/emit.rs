@@ -48,7 +48,7 @@ pub(crate) fn write_groups(w: &mut Writer, groups: &[RuleGroup]) {
         w.entry(2, "name", &g.name, Style::Auto);
         if let Some(interval) = g.interval {
             w.indent_to(2);
-            w.entry(2, "interval", &homeostat_model::format_duration(interval), Style::Auto);
+            w.entry(2, "interval", &crate::gofmt::prom_duration(interval), Style::Auto);
         }
         w.indent_to(2);
         if g.rules.is_empty() {
@@ -82,7 +82,7 @@ fn write_rule(w: &mut Writer, r: &Rule) {
     }
     field(w, "expr", &r.expr);
     if let Some(d) = r.for_ {
-        field(w, "for", &homeostat_model::format_duration(d));
+        field(w, "for", &crate::gofmt::prom_duration(d));
     }
     for (key, map) in [("labels", &r.labels), ("annotations", &r.annotations)] {
         if map.is_empty() {

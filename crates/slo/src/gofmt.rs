@@ -114,3 +114,52 @@ mod tests {
         assert_eq!(quote("é"), "\"é\"");
     }
 }
+
+/// Prometheus `model.Duration.String()`: years and weeks only when they
+/// divide the duration exactly (`30d`, `4w`, `1w`, `90d`), then days, hours,
+/// minutes, seconds, milliseconds.
+pub fn prom_duration(d: std::time::Duration) -> String {
+    let mut ms = d.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    const DAY: u128 = 86_400_000;
+    for (unit, size, exact) in [
+        ("y", 365 * DAY, true),
+        ("w", 7 * DAY, true),
+        ("d", DAY, false),
+        ("h", 3_600_000, false),
+        ("m", 60_000, false),
+        ("s", 1_000, false),
+        ("ms", 1, false),
+    ] {
+        if exact && ms % size != 0 {
+            continue;
+        }
+        let v = ms / size;
+        if v > 0 {
+            out.push_str(&format!("{v}{unit}"));
+            ms -= v * size;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::prom_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn formats_like_prometheus() {
+        let d = |s| Duration::from_secs(s);
+        assert_eq!(prom_duration(d(30 * 86_400)), "30d");
+        assert_eq!(prom_duration(d(28 * 86_400)), "4w");
+        assert_eq!(prom_duration(d(7 * 86_400)), "1w");
+        assert_eq!(prom_duration(d(86_400)), "1d");
+        assert_eq!(prom_duration(d(5400)), "1h30m");
+        assert_eq!(prom_duration(d(365 * 86_400)), "1y");
+        assert_eq!(prom_duration(d(0)), "0s");
+    }
+}
