@@ -283,9 +283,18 @@ fn meta_rules(cx: &Ctx<'_>) -> Vec<Rule> {
         info.labels.insert(k.to_string(), v);
     }
     vec![
-        rule("slo:objective:ratio", format!("vector({})", format_g(objective_ratio))),
-        rule("slo:error_budget:ratio", format!("vector(1-{})", format_g(objective_ratio))),
-        rule("slo:time_period:days", format!("vector({})", format_g(days))),
+        rule(
+            "slo:objective:ratio",
+            format!("vector({})", format_g(objective_ratio)),
+        ),
+        rule(
+            "slo:error_budget:ratio",
+            format!("vector(1-{})", format_g(objective_ratio)),
+        ),
+        rule(
+            "slo:time_period:days",
+            format!("vector({})", format_g(days)),
+        ),
         rule(
             "slo:current_burn_rate:ratio",
             burn(sli_metric(cx.windows.page_quick.short)),

@@ -48,7 +48,12 @@ pub(crate) fn write_groups(w: &mut Writer, groups: &[RuleGroup]) {
         w.entry(2, "name", &g.name, Style::Auto);
         if let Some(interval) = g.interval {
             w.indent_to(2);
-            w.entry(2, "interval", &crate::gofmt::prom_duration(interval), Style::Auto);
+            w.entry(
+                2,
+                "interval",
+                &crate::gofmt::prom_duration(interval),
+                Style::Auto,
+            );
         }
         w.indent_to(2);
         if g.rules.is_empty() {
@@ -145,12 +150,16 @@ fn go_key_less(a: &str, b: &str) -> bool {
         }
         let mut ai = i;
         while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.wrapping_mul(10).wrapping_add(i64::from(ar[ai] as u8 - b'0'));
+            an = an
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(ar[ai] as u8 - b'0'));
             ai += 1;
         }
         let mut bi = i;
         while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.wrapping_mul(10).wrapping_add(i64::from(br[bi] as u8 - b'0'));
+            bn = bn
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(br[bi] as u8 - b'0'));
             bi += 1;
         }
         if an != bn {
@@ -665,11 +674,7 @@ fn is_timestamp(s: &str) -> bool {
     if !(1..=2).contains(&d) {
         return false;
     }
-    match b.get(d_at + d) {
-        None => true,
-        Some(b'T') | Some(b't') | Some(b' ') => true,
-        _ => false,
-    }
+    matches!(b.get(d_at + d), None | Some(b'T' | b't' | b' '))
 }
 
 /// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`
@@ -750,8 +755,29 @@ mod tests {
 
     #[test]
     fn key_order_is_yaml_v2_natural_order() {
-        let mut keys = vec!["b", "a10", "a9", "a_", "A", "sloth_window", "sloth_id", "global01k1"];
+        let mut keys = vec![
+            "b",
+            "a10",
+            "a9",
+            "a_",
+            "A",
+            "sloth_window",
+            "sloth_id",
+            "global01k1",
+        ];
         keys.sort_by(|a, b| go_key_order(a, b));
-        assert_eq!(keys, ["A", "a_", "a9", "a10", "b", "global01k1", "sloth_id", "sloth_window"]);
+        assert_eq!(
+            keys,
+            [
+                "A",
+                "a_",
+                "a9",
+                "a10",
+                "b",
+                "global01k1",
+                "sloth_id",
+                "sloth_window"
+            ]
+        );
     }
 }

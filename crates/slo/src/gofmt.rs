@@ -134,7 +134,7 @@ pub fn prom_duration(d: std::time::Duration) -> String {
         ("s", 1_000, false),
         ("ms", 1, false),
     ] {
-        if exact && ms % size != 0 {
+        if exact && !ms.is_multiple_of(size) {
             continue;
         }
         let v = ms / size;

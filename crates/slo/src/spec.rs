@@ -90,7 +90,8 @@ pub struct AlertTier {
     pub annotations: BTreeMap<String, String>,
 }
 
-const SUPPORTED: &str = "`version: prometheus/v1` (Sloth) or `apiVersion: openslo/v1alpha` (OpenSLO)";
+const SUPPORTED: &str =
+    "`version: prometheus/v1` (Sloth) or `apiVersion: openslo/v1alpha` (OpenSLO)";
 
 /// Reads and validates every SLO in the file at `path`.
 pub fn load_specs_file(path: &Path) -> Result<Vec<SloSpec>, SpecError> {
@@ -238,7 +239,12 @@ impl DocCtx<'_> {
         }
     }
 
-    pub(crate) fn invalid(&self, path: &str, problem: impl Into<String>, fix: impl Into<String>) -> SpecError {
+    pub(crate) fn invalid(
+        &self,
+        path: &str,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> SpecError {
         SpecError::invalid(self.file, self.field(path), problem, fix)
     }
 
@@ -246,7 +252,11 @@ impl DocCtx<'_> {
     /// valid PromQL once the window is filled in.
     pub(crate) fn check_query(&self, path: &str, query: &str) -> Result<(), SpecError> {
         if query.trim().is_empty() {
-            return Err(self.invalid(path, "empty query", "write a PromQL query using `[{{.window}}]`"));
+            return Err(self.invalid(
+                path,
+                "empty query",
+                "write a PromQL query using `[{{.window}}]`",
+            ));
         }
         if !template::has_window(query) {
             return Err(self.invalid(
@@ -285,7 +295,12 @@ impl DocCtx<'_> {
         Ok(())
     }
 
-    pub(crate) fn check_objective(&self, path: &str, objective: f64, unit: &str) -> Result<(), SpecError> {
+    pub(crate) fn check_objective(
+        &self,
+        path: &str,
+        objective: f64,
+        unit: &str,
+    ) -> Result<(), SpecError> {
         if !(objective > 0.0 && objective < 100.0) {
             return Err(self.invalid(
                 path,

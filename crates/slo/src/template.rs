@@ -38,7 +38,10 @@ mod tests {
     #[test]
     fn renders_window() {
         assert_eq!(render("rate(x[{{.window}}])", "5m").unwrap(), "rate(x[5m])");
-        assert_eq!(render("rate(x[{{ .window }}])", "1h").unwrap(), "rate(x[1h])");
+        assert_eq!(
+            render("rate(x[{{ .window }}])", "1h").unwrap(),
+            "rate(x[1h])"
+        );
         assert!(render("rate(x[{{.win}}])", "1h").is_err());
         assert!(render("rate(x[{{.window])", "1h").is_err());
         assert!(has_window("{{.window}}"));

@@ -61,10 +61,15 @@ impl AlertWindows {
 
     /// Every distinct short and long window, shortest first.
     pub fn all(&self) -> Vec<Duration> {
-        let mut v: Vec<Duration> = [self.page_quick, self.page_slow, self.ticket_quick, self.ticket_slow]
-            .iter()
-            .flat_map(|w| [w.short, w.long])
-            .collect();
+        let mut v: Vec<Duration> = [
+            self.page_quick,
+            self.page_slow,
+            self.ticket_quick,
+            self.ticket_slow,
+        ]
+        .iter()
+        .flat_map(|w| [w.short, w.long])
+        .collect();
         v.sort();
         v.dedup();
         v
@@ -80,11 +85,15 @@ impl AlertWindows {
                 .unwrap_or_else(|| "document 1".into()),
             message: e.to_string(),
         })?;
-        let bad = |field: &str, problem: String, fix: &str| SpecError::invalid(file, field, problem, fix);
+        let bad =
+            |field: &str, problem: String, fix: &str| SpecError::invalid(file, field, problem, fix);
         if doc.api_version != "sloth.slok.dev/v1" || doc.kind != "AlertWindows" {
             return Err(bad(
                 "apiVersion",
-                format!("unsupported windows file {:?} kind {:?}", doc.api_version, doc.kind),
+                format!(
+                    "unsupported windows file {:?} kind {:?}",
+                    doc.api_version, doc.kind
+                ),
                 "use `apiVersion: sloth.slok.dev/v1` and `kind: AlertWindows`",
             ));
         }
@@ -92,7 +101,13 @@ impl AlertWindows {
             homeostat_model::parse_duration(s)
                 .ok()
                 .filter(|d| !d.is_zero())
-                .ok_or_else(|| bad(field, format!("invalid duration {s:?}"), "use e.g. 5m, 1h, 3d"))
+                .ok_or_else(|| {
+                    bad(
+                        field,
+                        format!("invalid duration {s:?}"),
+                        "use e.g. 5m, 1h, 3d",
+                    )
+                })
         };
         let win = |field: &str, w: &WindowDoc| -> Result<Window, SpecError> {
             if !(w.error_budget_percent > 0.0 && w.error_budget_percent <= 100.0) {

@@ -115,7 +115,10 @@ pub(super) fn load(chunk: &str, ctx: &DocCtx<'_>) -> Result<Vec<SloSpec>, SpecEr
     if !matches!(doc.spec.budgeting_method.as_str(), "" | "Occurrences") {
         return Err(ctx.invalid(
             "spec.budgetingMethod",
-            format!("budgeting method {:?} is not supported", doc.spec.budgeting_method),
+            format!(
+                "budgeting method {:?} is not supported",
+                doc.spec.budgeting_method
+            ),
             "use `budgetingMethod: Occurrences`",
         ));
     }
@@ -130,7 +133,11 @@ pub(super) fn load(chunk: &str, ctx: &DocCtx<'_>) -> Result<Vec<SloSpec>, SpecEr
         }
     };
     if doc.spec.objectives.is_empty() {
-        return Err(ctx.invalid("spec.objectives", "no objectives", "add at least one objective"));
+        return Err(ctx.invalid(
+            "spec.objectives",
+            "no objectives",
+            "add at least one objective",
+        ));
     }
     let mut out = Vec::new();
     for (i, o) in doc.spec.objectives.into_iter().enumerate() {
@@ -146,7 +153,11 @@ pub(super) fn load(chunk: &str, ctx: &DocCtx<'_>) -> Result<Vec<SloSpec>, SpecEr
             ));
         }
         let ratio = o.ratio_metrics.ok_or_else(|| {
-            ctx.invalid(&at("ratioMetrics"), "missing ratioMetrics", "set `ratioMetrics.good` and `ratioMetrics.total`")
+            ctx.invalid(
+                &at("ratioMetrics"),
+                "missing ratioMetrics",
+                "set `ratioMetrics.good` and `ratioMetrics.total`",
+            )
         })?;
         for (name, m) in [("good", &ratio.good), ("total", &ratio.total)] {
             let path = at(&format!("ratioMetrics.{name}"));
@@ -213,10 +224,20 @@ fn window(w: &TimeWindow, ctx: &DocCtx<'_>) -> Result<Duration, SpecError> {
         }
     };
     if w.count == 0 {
-        return Err(ctx.invalid("spec.timeWindows[0].count", "count is 0", "use e.g. `count: 30`"));
+        return Err(ctx.invalid(
+            "spec.timeWindows[0].count",
+            "count is 0",
+            "use e.g. `count: 30`",
+        ));
     }
     w.count
         .checked_mul(unit_secs)
         .map(Duration::from_secs)
-        .ok_or_else(|| ctx.invalid("spec.timeWindows[0].count", "window too long", "use e.g. `count: 30`"))
+        .ok_or_else(|| {
+            ctx.invalid(
+                "spec.timeWindows[0].count",
+                "window too long",
+                "use e.g. `count: 30`",
+            )
+        })
 }

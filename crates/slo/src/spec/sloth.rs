@@ -100,9 +100,13 @@ pub(super) fn load(chunk: &str, ctx: &DocCtx<'_>) -> Result<Vec<SloSpec>, SpecEr
         if slo.name.trim().is_empty() {
             return Err(ctx.invalid(&at("name"), "missing SLO name", "set `name: <slo name>`"));
         }
-        let objective = slo
-            .objective
-            .ok_or_else(|| ctx.invalid(&at("objective"), "missing objective", "set `objective: 99.9` (percent)"))?;
+        let objective = slo.objective.ok_or_else(|| {
+            ctx.invalid(
+                &at("objective"),
+                "missing objective",
+                "set `objective: 99.9` (percent)",
+            )
+        })?;
         ctx.check_objective(&at("objective"), objective, "")?;
         ctx.check_labels(&at("labels"), &slo.labels, "label")?;
         let sli = match slo.sli {
@@ -113,17 +117,29 @@ pub(super) fn load(chunk: &str, ctx: &DocCtx<'_>) -> Result<Vec<SloSpec>, SpecEr
                     "set `sli.events` (error_query, total_query) or `sli.raw` (error_ratio_query)",
                 ));
             }
-            Some(SliV1 { plugin: Some(_), .. }) => {
+            Some(SliV1 {
+                plugin: Some(_), ..
+            }) => {
                 return Err(ctx.invalid(
                     &at("sli.plugin"),
                     "Sloth SLI plugins are Go code and cannot run in homeostat",
                     "replace the plugin with the `sli.events` or `sli.raw` queries it generates",
                 ));
             }
-            Some(SliV1 { events: Some(_), raw: Some(_), .. }) => {
-                return Err(ctx.invalid(&at("sli"), "both `events` and `raw` are set", "keep only one of them"));
+            Some(SliV1 {
+                events: Some(_),
+                raw: Some(_),
+                ..
+            }) => {
+                return Err(ctx.invalid(
+                    &at("sli"),
+                    "both `events` and `raw` are set",
+                    "keep only one of them",
+                ));
             }
-            Some(SliV1 { events: Some(e), .. }) => {
+            Some(SliV1 {
+                events: Some(e), ..
+            }) => {
                 ctx.check_query(&at("sli.events.error_query"), &e.error_query)?;
                 ctx.check_query(&at("sli.events.total_query"), &e.total_query)?;
                 Sli::Events {
@@ -153,7 +169,11 @@ pub(super) fn load(chunk: &str, ctx: &DocCtx<'_>) -> Result<Vec<SloSpec>, SpecEr
                 return Ok(None);
             }
             ctx.check_labels(&at(&format!("alerting.{key}.labels")), &t.labels, "label")?;
-            ctx.check_labels(&at(&format!("alerting.{key}.annotations")), &t.annotations, "annotation")?;
+            ctx.check_labels(
+                &at(&format!("alerting.{key}.annotations")),
+                &t.annotations,
+                "annotation",
+            )?;
             if !homeostat_model::is_valid_metric_name(&a.name) || a.name.contains(':') {
                 return Err(ctx.invalid(
                     &at("alerting.name"),

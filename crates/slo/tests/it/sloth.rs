@@ -54,15 +54,30 @@ fn check(input: &str, expected: &str, opts: CompileOptions) {
         let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(expected.replace(".tpl", ""));
         std::fs::write(&out, &got).unwrap();
         for (n, (g, w)) in got.lines().zip(want.lines()).enumerate() {
-            assert_eq!(g, w, "{expected}: first difference at line {} (got written to {})", n + 1, out.display());
+            assert_eq!(
+                g,
+                w,
+                "{expected}: first difference at line {} (got written to {})",
+                n + 1,
+                out.display()
+            );
         }
-        panic!("{expected}: lengths differ ({} vs {} bytes), got written to {}", got.len(), want.len(), out.display());
+        panic!(
+            "{expected}: lengths differ ({} vs {} bytes), got written to {}",
+            got.len(),
+            want.len(),
+            out.display()
+        );
     }
 }
 
 #[test]
 fn base() {
-    check("in-base.yaml", "out-base.yaml.tpl", CompileOptions::default());
+    check(
+        "in-base.yaml",
+        "out-base.yaml.tpl",
+        CompileOptions::default(),
+    );
 }
 
 #[test]
@@ -117,12 +132,20 @@ fn base_custom_windows_7d() {
 
 #[test]
 fn multifile() {
-    check("in-multifile.yaml", "out-multifile.yaml.tpl", CompileOptions::default());
+    check(
+        "in-multifile.yaml",
+        "out-multifile.yaml.tpl",
+        CompileOptions::default(),
+    );
 }
 
 #[test]
 fn openslo() {
-    check("in-openslo.yaml", "out-openslo.yaml.tpl", CompileOptions::default());
+    check(
+        "in-openslo.yaml",
+        "out-openslo.yaml.tpl",
+        CompileOptions::default(),
+    );
 }
 
 #[test]

@@ -16,7 +16,8 @@ slos:
 "#;
 
 fn spec(objective: &str, error_query: &str) -> String {
-    BASE.replace("OBJECTIVE", objective).replace("ERROR_QUERY", error_query)
+    BASE.replace("OBJECTIVE", objective)
+        .replace("ERROR_QUERY", error_query)
 }
 
 const GOOD_QUERY: &str = r#"sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))"#;
@@ -47,7 +48,8 @@ fn objective_out_of_range() {
 
 #[test]
 fn unknown_field() {
-    let text = spec("99.9", GOOD_QUERY).replace("    objective:", "    objectve: 1\n    objective:");
+    let text =
+        spec("99.9", GOOD_QUERY).replace("    objective:", "    objectve: 1\n    objective:");
     let msg = err(&text);
     assert!(msg.contains("objectve"), "{msg}");
     assert!(msg.contains("line 5"), "{msg}");
@@ -55,7 +57,10 @@ fn unknown_field() {
 
 #[test]
 fn missing_window_placeholder() {
-    let msg = err(&spec("99.9", r#"sum(rate(http_requests_total{code=~"5.."}[5m]))"#));
+    let msg = err(&spec(
+        "99.9",
+        r#"sum(rate(http_requests_total{code=~"5.."}[5m]))"#,
+    ));
     assert!(msg.contains("slos[0].sli.events.error_query"), "{msg}");
     assert!(msg.contains("{{.window}}"), "{msg}");
 }
@@ -87,7 +92,8 @@ fn plugin_is_refused() {
 
 #[test]
 fn alert_name_required_when_enabled() {
-    let text = spec("99.9", GOOD_QUERY).replace("      name: ApiAvailability\n", "      labels: {a: b}\n");
+    let text =
+        spec("99.9", GOOD_QUERY).replace("      name: ApiAvailability\n", "      labels: {a: b}\n");
     let msg = err(&text);
     assert!(msg.contains("alerting.name"), "{msg}");
 }
