@@ -25,6 +25,7 @@ const GOOD_QUERY: &str = r#"sum(rate(http_requests_total{code=~"5.."}[{{.window}
 fn err(text: &str) -> String {
     let e = load_specs(text, "slos/api.yaml").unwrap_err();
     let msg = e.to_string();
+    eprintln!("{msg}");
     assert!(msg.starts_with("slos/api.yaml: "), "{msg}");
     msg
 }
