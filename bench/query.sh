@@ -3,12 +3,12 @@
 # of dashboard-style range queries against both, one system after the other
 # per repetition. Prints the median latency per query and homeostat ÷
 # Prometheus, and saves a markdown report under bench/out/.
-# Knobs: SERIES (loadgen series, default 20000), HOURS (data span, default 2),
+# Knobs: SERIES (loadgen series, default 20000), HOURS (data span, default 1; Prometheus refuses samples more than 1 h older than its newest, so longer spans need a different load order),
 # RUNS (repetitions per query and system, default 5), STEP (range step, 30s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SERIES=${SERIES:-20000}
-HOURS=${HOURS:-2}
+HOURS=${HOURS:-1}
 RUNS=${RUNS:-5}
 STEP=${STEP:-30}
 OUT=bench/out

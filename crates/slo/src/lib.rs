@@ -1,0 +1,44 @@
+//! SLOs and error budgets, the pure core: read SLO specs (Sloth
+//! `prometheus/v1`, OpenSLO `openslo/v1alpha`), validate them into
+//! [`SloSpec`]s with errors that name the file, the field and the fix, and
+//! compile them into Prometheus recording and alerting rules — in Sloth's
+//! exact bytes ([`Mode::Sloth`]) or homeostat's corrected form
+//! ([`Mode::Homeostat`], see ADR 0006).
+//!
+//! No I/O beyond [`load_specs_file`], no clock, no HTTP.
+//!
+//! ```
+//! use homeostat_slo::{CompileOptions, Mode, compile, load_specs};
+//! let yaml = r#"
+//! version: prometheus/v1
+//! service: api
+//! slos:
+//!   - name: availability
+//!     objective: 99.9
+//!     sli:
+//!       events:
+//!         error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+//!         total_query: sum(rate(http_requests_total[{{.window}}]))
+//!     alerting:
+//!       name: ApiAvailability
+//! "#;
+//! let specs = load_specs(yaml, "api.yaml").unwrap();
+//! let opts = CompileOptions { mode: Mode::Sloth, ..CompileOptions::default() };
+//! let rules = compile(&specs, &opts);
+//! assert!(rules.to_yaml().contains("slo:sli_error:ratio_rate5m"));
+//! ```
+
+mod compile;
+mod emit;
+mod error;
+mod gofmt;
+mod rules;
+mod spec;
+mod template;
+mod windows;
+
+pub use compile::{CompileOptions, compile};
+pub use error::SpecError;
+pub use rules::{Mode, Rule, RuleFile, RuleGroup};
+pub use spec::{AlertTier, Sli, SloSpec, SpecFormat, load_specs, load_specs_file};
+pub use windows::{AlertWindows, Window};

@@ -1,0 +1,334 @@
+//! SLO specs: the validated domain type [`SloSpec`] and [`load_specs`],
+//! which reads Sloth `prometheus/v1` and OpenSLO `openslo/v1alpha`
+//! documents (several per file, separated by `---`).
+//!
+//! The file formats are serde types with `deny_unknown_fields` in
+//! `spec/sloth.rs` and `spec/openslo.rs`; they are validated into
+//! [`SloSpec`] here and never reach the compiler.
+
+mod openslo;
+mod sloth;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::error::SpecError;
+use crate::template;
+
+/// The spec format a [`SloSpec`] was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecFormat {
+    /// Sloth's `version: prometheus/v1`.
+    SlothV1,
+    /// OpenSLO `apiVersion: openslo/v1alpha`, `kind: SLO`.
+    OpenSloV1Alpha,
+}
+
+impl SpecFormat {
+    /// The version string as written in the spec (`sloth_spec` label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpecFormat::SlothV1 => "prometheus/v1",
+            SpecFormat::OpenSloV1Alpha => "openslo/v1alpha",
+        }
+    }
+
+    /// Sloth's `sloth_mode` label value for this input.
+    pub(crate) fn sloth_mode(self) -> &'static str {
+        match self {
+            SpecFormat::SlothV1 => "cli-gen-prom",
+            SpecFormat::OpenSloV1Alpha => "cli-gen-openslo",
+        }
+    }
+}
+
+/// One validated SLO.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloSpec {
+    /// The file (or name) it was loaded from, for messages.
+    pub file: String,
+    /// 0-based YAML document index within the file.
+    pub document: usize,
+    pub format: SpecFormat,
+    /// `<service>-<name>`: unique across everything loaded together.
+    pub id: String,
+    pub service: String,
+    pub name: String,
+    pub description: String,
+    /// Objective in percent, `0 < objective < 100`.
+    pub objective: f64,
+    /// The SLO period when the spec sets one (OpenSLO `timeWindows`);
+    /// otherwise the compiler's default period applies.
+    pub period: Option<Duration>,
+    /// Labels on every recorded series (spec labels, then SLO labels).
+    pub labels: BTreeMap<String, String>,
+    pub sli: Sli,
+    /// `None` when the tier is disabled.
+    pub page: Option<AlertTier>,
+    pub ticket: Option<AlertTier>,
+}
+
+/// How the error ratio is measured. Queries contain `{{.window}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sli {
+    /// Bad events over all events.
+    Events {
+        error_query: String,
+        total_query: String,
+    },
+    /// A query that already is the error ratio.
+    Raw { error_ratio_query: String },
+}
+
+/// One alert tier (page or ticket) of an SLO.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AlertTier {
+    /// The alert name (`alert:`).
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+const SUPPORTED: &str =
+    "`version: prometheus/v1` (Sloth) or `apiVersion: openslo/v1alpha` (OpenSLO)";
+
+/// Reads and validates every SLO in the file at `path`.
+pub fn load_specs_file(path: &Path) -> Result<Vec<SloSpec>, SpecError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    load_specs(&text, &file)
+}
+
+/// Validates every SLO in `text` (one or more YAML documents separated by
+/// `---` lines); `file` names the source in errors. SLO ids must be unique.
+pub fn load_specs(text: &str, file: &str) -> Result<Vec<SloSpec>, SpecError> {
+    let mut specs = Vec::new();
+    for (document, (first_line, chunk)) in split_documents(text).into_iter().enumerate() {
+        let ctx = DocCtx {
+            file,
+            document,
+            first_line,
+        };
+        let value: serde_norway::Value =
+            serde_norway::from_str(chunk).map_err(|e| ctx.yaml_error(&e))?;
+        if value.is_null() {
+            continue;
+        }
+        let str_key = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        if let Some(version) = value.get("version") {
+            match version.as_str() {
+                Some("prometheus/v1") => specs.extend(sloth::load(chunk, &ctx)?),
+                _ => {
+                    return Err(SpecError::UnknownVersion {
+                        file: file.to_string(),
+                        field: ctx.field("version"),
+                        found: str_key("version").unwrap_or_else(|| format!("{version:?}")),
+                        supported: SUPPORTED.to_string(),
+                    });
+                }
+            }
+        } else if let Some(api) = str_key("apiVersion") {
+            match api.as_str() {
+                "openslo/v1alpha" => specs.extend(openslo::load(chunk, &ctx)?),
+                "openslo/v1" => {
+                    return Err(SpecError::invalid(
+                        file,
+                        ctx.field("apiVersion"),
+                        "OpenSLO v1 documents are not supported yet",
+                        "write the SLO as `openslo/v1alpha` or Sloth `prometheus/v1`",
+                    ));
+                }
+                _ => {
+                    return Err(SpecError::UnknownVersion {
+                        file: file.to_string(),
+                        field: ctx.field("apiVersion"),
+                        found: api,
+                        supported: SUPPORTED.to_string(),
+                    });
+                }
+            }
+        } else {
+            return Err(SpecError::invalid(
+                file,
+                ctx.field("version"),
+                "missing spec version",
+                format!("start the document with {SUPPORTED}"),
+            ));
+        }
+    }
+    check_unique(&specs)?;
+    Ok(specs)
+}
+
+fn check_unique(specs: &[SloSpec]) -> Result<(), SpecError> {
+    let mut seen: HashMap<&str, &SloSpec> = HashMap::new();
+    for s in specs {
+        if let Some(first) = seen.insert(&s.id, s) {
+            return Err(SpecError::Duplicate {
+                file: s.file.clone(),
+                field: doc_field(s.document, "slos"),
+                id: s.id.clone(),
+                first_file: format!("{} document {}", first.file, first.document + 1),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Splits on lines that are exactly `---` (optionally followed by spaces or
+/// a comment); returns each document's first line number (1-based) and text.
+fn split_documents(text: &str) -> Vec<(usize, &str)> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut start_line = 1;
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let bare = line.trim_end();
+        let is_sep = bare == "---"
+            || bare
+                .strip_prefix("---")
+                .is_some_and(|r| r.starts_with(' ') && r.trim_start().starts_with('#'));
+        if is_sep {
+            if !text[start..offset].trim().is_empty() || !docs.is_empty() || start > 0 {
+                docs.push((start_line, &text[start..offset]));
+            }
+            start = offset + line.len();
+            start_line = i + 2;
+        }
+        offset += line.len();
+    }
+    docs.push((start_line, &text[start..]));
+    docs.retain(|(_, d)| !d.trim().is_empty());
+    docs
+}
+
+/// Where a document sits, for error messages.
+pub(crate) struct DocCtx<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) document: usize,
+    pub(crate) first_line: usize,
+}
+
+impl DocCtx<'_> {
+    pub(crate) fn field(&self, path: &str) -> String {
+        doc_field(self.document, path)
+    }
+
+    pub(crate) fn yaml_error(&self, e: &serde_norway::Error) -> SpecError {
+        let mut location = format!("document {}", self.document + 1);
+        let mut message = e.to_string();
+        if let Some(loc) = e.location() {
+            location.push_str(&format!(
+                ", line {} column {}",
+                loc.line() + self.first_line - 1,
+                loc.column()
+            ));
+            // serde_norway appends " at line L column C" for the chunk; drop it.
+            if let Some(i) = message.rfind(" at line ") {
+                message.truncate(i);
+            }
+        }
+        SpecError::Yaml {
+            file: self.file.to_string(),
+            location,
+            message,
+        }
+    }
+
+    pub(crate) fn invalid(
+        &self,
+        path: &str,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> SpecError {
+        SpecError::invalid(self.file, self.field(path), problem, fix)
+    }
+
+    /// Checks a query: `{{.window}}` present, nothing else templated, and
+    /// valid PromQL once the window is filled in.
+    pub(crate) fn check_query(&self, path: &str, query: &str) -> Result<(), SpecError> {
+        if query.trim().is_empty() {
+            return Err(self.invalid(
+                path,
+                "empty query",
+                "write a PromQL query using `[{{.window}}]`",
+            ));
+        }
+        if !template::has_window(query) {
+            return Err(self.invalid(
+                path,
+                "the query has no `{{.window}}` placeholder, so every alert window would measure the same range",
+                "write the range as `[{{.window}}]`, e.g. `sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))`",
+            ));
+        }
+        let rendered = template::render(query, "1m")
+            .map_err(|e| self.invalid(path, e, "use only `{{.window}}` inside `{{ }}`"))?;
+        promql_parser::parser::parse(&rendered).map_err(|e| {
+            self.invalid(
+                path,
+                format!("invalid PromQL: {}", e.trim()),
+                "fix the query so that it parses (check it with `{{.window}}` replaced by `1m`)",
+            )
+        })?;
+        Ok(())
+    }
+
+    pub(crate) fn check_labels(
+        &self,
+        path: &str,
+        labels: &BTreeMap<String, String>,
+        what: &str,
+    ) -> Result<(), SpecError> {
+        for name in labels.keys() {
+            if !homeostat_model::is_valid_label_name(name) || name == "__name__" {
+                return Err(self.invalid(
+                    &format!("{path}.{name}"),
+                    format!("{name:?} is not a valid {what} name"),
+                    "use letters, digits and `_`, not starting with a digit (and not `__name__`)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_objective(
+        &self,
+        path: &str,
+        objective: f64,
+        unit: &str,
+    ) -> Result<(), SpecError> {
+        if !(objective > 0.0 && objective < 100.0) {
+            return Err(self.invalid(
+                path,
+                format!("objective {objective}{unit} is out of range"),
+                "use a percentage above 0 and below 100, e.g. 99.9 (100 leaves no error budget)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn doc_field(document: usize, path: &str) -> String {
+    if document == 0 {
+        path.to_string()
+    } else {
+        format!("document {}, {path}", document + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_documents_and_keeps_line_numbers() {
+        let docs = split_documents("a: 1\n---\nb: 2\n\n---\n---\nc: 3\n");
+        assert_eq!(docs, vec![(1, "a: 1\n"), (3, "b: 2\n\n"), (7, "c: 3\n")]);
+        let docs = split_documents("---\na: 1\n");
+        assert_eq!(docs, vec![(2, "a: 1\n")]);
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests: Sloth's golden cases, homeostat-mode golden files and
+//! spec validation errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod golden;
+mod sloth;
+mod validate;
