@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use homeostat_server::Config;
 
 mod remote_read;
+mod slo;
 
 // Ingestion allocates and frees millions of small label strings and sample
 // vectors per second; glibc's allocator spent ~30% of CPU in bookkeeping
@@ -70,6 +71,11 @@ enum Command {
         #[arg(long, default_value = "select")]
         what: String,
     },
+    /// SLO specs: validate them, or compile them into Prometheus rules.
+    Slo {
+        #[command(subcommand)]
+        command: slo::SloCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -92,13 +98,24 @@ async fn shutdown_signal() {
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    // One line per cause, no backtrace: these are messages for operators.
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Version => {
             println!("homeostat {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Slo { command } => slo::run(command),
         Command::RemoteRead {
             read_url,
             api_url,

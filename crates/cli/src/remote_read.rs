@@ -63,7 +63,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     .map(|s| {
                         json!({
                             "metric": s.labels.iter().map(|l| (l.name.clone(), Value::String(l.value.clone()))).collect::<serde_json::Map<_, _>>(),
-                            "values": s.samples.iter().map(|x| json!([x.t, format_value(x.v)])).collect::<Vec<_>>(),
+                            "values": s.samples.iter().map(|x| json!([x.t, homeostat_promql::format_value(x.v)])).collect::<Vec<_>>(),
                         })
                     })
                     .collect(),
@@ -86,19 +86,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     println!("{out}");
     Ok(())
-}
-
-/// Prometheus's rendering of sample values in JSON.
-fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        v.to_string()
-    }
 }
 
 /// `name="value"` with one of `=`, `!=`, `=~`, `!~`; the value may be quoted.

@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::gofmt::prom_duration as format_duration;
+use homeostat_model::format_duration;
 
 use crate::gofmt::{format_f, format_g, quote};
 use crate::rules::{Mode, Rule, RuleFile, RuleGroup};

@@ -51,7 +51,7 @@ pub(crate) fn write_groups(w: &mut Writer, groups: &[RuleGroup]) {
             w.entry(
                 2,
                 "interval",
-                &crate::gofmt::prom_duration(interval),
+                &homeostat_model::format_duration(interval),
                 Style::Auto,
             );
         }
@@ -87,7 +87,7 @@ fn write_rule(w: &mut Writer, r: &Rule) {
     }
     field(w, "expr", &r.expr);
     if let Some(d) = r.for_ {
-        field(w, "for", &crate::gofmt::prom_duration(d));
+        field(w, "for", &homeostat_model::format_duration(d));
     }
     for (key, map) in [("labels", &r.labels), ("annotations", &r.annotations)] {
         if map.is_empty() {

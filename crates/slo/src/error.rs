@@ -6,7 +6,7 @@ use homeostat_model::ErrorKind;
 /// content also name the field (`slos[1].objective`) and say how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Read {
         file: String,
         source: std::io::Error,

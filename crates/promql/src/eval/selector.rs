@@ -100,28 +100,7 @@ impl Evaluator<'_> {
         vs: &VectorSelector,
         steps: &Steps,
     ) -> Result<Vec<Series>, QueryError> {
-        let times = self.eval_times(steps, &vs.at, &vs.offset);
-        let (Some(&lo), Some(&hi)) = (times.iter().min(), times.iter().max()) else {
-            return Ok(Vec::new());
-        };
-        let lookback = self.lookback;
-        let raw = self.select(vs, lo - lookback + 1, hi)?;
-        let mut out = Vec::with_capacity(raw.len());
-        for r in raw {
-            let vals: Vec<Option<f64>> = times
-                .iter()
-                .map(|&t| latest_before(&r.samples, t, lookback).map(|s| s.v))
-                .collect();
-            let s = Series {
-                labels: r.labels,
-                drop_name: false,
-                vals,
-            };
-            if !s.is_empty() {
-                out.push(s);
-            }
-        }
-        Ok(out)
+        self.instant_selector(vs, steps, false, |s| s.v)
     }
 
     /// Per step, the timestamp of the sample an instant selector reads (for `timestamp()`).
@@ -129,6 +108,18 @@ impl Evaluator<'_> {
         &mut self,
         vs: &VectorSelector,
         steps: &Steps,
+    ) -> Result<Vec<Series>, QueryError> {
+        self.instant_selector(vs, steps, true, |s| s.t as f64 / 1000.0)
+    }
+
+    /// Reads an instant selector: per step, `value` of the newest sample
+    /// within the lookback window, absent when that sample is a stale marker.
+    fn instant_selector(
+        &mut self,
+        vs: &VectorSelector,
+        steps: &Steps,
+        drop_name: bool,
+        value: impl Fn(&Sample) -> f64,
     ) -> Result<Vec<Series>, QueryError> {
         let times = self.eval_times(steps, &vs.at, &vs.offset);
         let (Some(&lo), Some(&hi)) = (times.iter().min(), times.iter().max()) else {
@@ -141,10 +132,10 @@ impl Evaluator<'_> {
             .map(|r| Series {
                 vals: times
                     .iter()
-                    .map(|&t| latest_before(&r.samples, t, lookback).map(|s| s.t as f64 / 1000.0))
+                    .map(|&t| latest_before(&r.samples, t, lookback).map(&value))
                     .collect(),
                 labels: r.labels,
-                drop_name: true,
+                drop_name,
             })
             .filter(|s| !s.is_empty())
             .collect())
