@@ -28,6 +28,7 @@
 //! assert!(rules.to_yaml().contains("slo:sli_error:ratio_rate5m"));
 //! ```
 
+mod budget;
 mod compile;
 mod emit;
 mod error;
@@ -37,6 +38,10 @@ mod spec;
 mod template;
 mod windows;
 
+pub use budget::{
+    BudgetStatus, PROJECTION_WINDOW, STATUS_WINDOWS, WindowBurn, burn_down, error_ratio_query,
+    event_rate_queries,
+};
 pub use compile::{CompileOptions, compile};
 pub use error::SpecError;
 pub use rules::{Mode, Rule, RuleFile, RuleGroup};

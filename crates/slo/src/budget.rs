@@ -1,0 +1,217 @@
+//! Error-budget arithmetic: from measured error ratios to the numbers an
+//! SRE reads — budget consumed and remaining (as a ratio and in minutes of
+//! full outage), burn rate per window, and when the budget runs out at the
+//! current burn. Pure: the caller measures, this crate computes.
+
+use std::time::Duration;
+
+use crate::{Sli, SloSpec};
+
+/// The windows reported for every SLO besides its period, shortest first.
+pub const STATUS_WINDOWS: [Duration; 7] = [
+    Duration::from_secs(300),
+    Duration::from_secs(1800),
+    Duration::from_secs(3600),
+    Duration::from_secs(7200),
+    Duration::from_secs(21600),
+    Duration::from_secs(86400),
+    Duration::from_secs(259200),
+];
+
+/// The window whose burn rate projects the exhaustion time: long enough not
+/// to swing with every spike, short enough to follow an incident.
+pub const PROJECTION_WINDOW: Duration = Duration::from_secs(3600);
+
+/// PromQL for the error ratio of `spec` over `window`, evaluated on raw data.
+/// Events SLIs are event-weighted (errors over totals); without traffic the
+/// ratio is 0, not NaN (the same rule as the compiled default-mode rules).
+pub fn error_ratio_query(spec: &SloSpec, window: Duration) -> String {
+    let w = homeostat_model::format_duration(window);
+    match &spec.sli {
+        Sli::Events {
+            error_query,
+            total_query,
+        } => format!(
+            "(({}) or vector(0)) / clamp_min(({}), 1e-12)",
+            fill(error_query, &w),
+            fill(total_query, &w)
+        ),
+        Sli::Raw { error_ratio_query } => fill(error_ratio_query, &w),
+    }
+}
+
+/// Error and total event rates over `window`, for charts built step by step
+/// (`None` for raw SLIs, which have no event counts).
+pub fn event_rate_queries(spec: &SloSpec, window: Duration) -> Option<(String, String)> {
+    let w = homeostat_model::format_duration(window);
+    match &spec.sli {
+        Sli::Events {
+            error_query,
+            total_query,
+        } => Some((
+            format!("({}) or vector(0)", fill(error_query, &w)),
+            fill(total_query, &w),
+        )),
+        Sli::Raw { .. } => None,
+    }
+}
+
+/// Specs are validated on load, so rendering cannot fail here; a query that
+/// somehow would is passed through for PromQL to report.
+fn fill(query: &str, window: &str) -> String {
+    crate::template::render(query, window).unwrap_or_else(|_| query.to_string())
+}
+
+/// One window's measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowBurn {
+    pub window: Duration,
+    /// Share of bad events; `None` without data.
+    pub error_ratio: Option<f64>,
+    /// `error_ratio / (1 - objective)`: 1 spends the budget exactly over the period.
+    pub burn_rate: Option<f64>,
+}
+
+/// The budget of one SLO at one instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetStatus {
+    /// Objective as a ratio (0.999).
+    pub objective: f64,
+    pub period: Duration,
+    /// Success ratio over the period (`1 - error ratio`); `None` without data.
+    pub sli: Option<f64>,
+    /// Allowed error ratio, `1 - objective`.
+    pub budget: f64,
+    /// The budget as minutes of full outage over the period.
+    pub budget_minutes: f64,
+    /// Share of the budget spent over the period (may exceed 1).
+    pub consumed: Option<f64>,
+    /// `1 - consumed`, negative once overspent.
+    pub remaining: Option<f64>,
+    pub remaining_minutes: Option<f64>,
+    pub windows: Vec<WindowBurn>,
+    /// When the remaining budget runs out at the burn rate of
+    /// [`PROJECTION_WINDOW`] (ms since the epoch); `None` when it does not
+    /// (no burn, no data) and `now` when it is already spent.
+    pub exhausted_at: Option<i64>,
+}
+
+impl BudgetStatus {
+    /// `period_error_ratio` is measured over the period; `windows` pairs each
+    /// window with its measured error ratio.
+    pub fn compute(
+        objective_percent: f64,
+        period: Duration,
+        period_error_ratio: Option<f64>,
+        windows: &[(Duration, Option<f64>)],
+        now_ms: i64,
+    ) -> BudgetStatus {
+        let objective = objective_percent / 100.0;
+        let budget = 1.0 - objective;
+        let period_minutes = period.as_secs_f64() / 60.0;
+        let burn = |r: Option<f64>| r.filter(|r| r.is_finite()).map(|r| r / budget);
+        let consumed = burn(period_error_ratio);
+        let remaining = consumed.map(|c| 1.0 - c);
+        let windows: Vec<WindowBurn> = windows
+            .iter()
+            .map(|&(window, error_ratio)| WindowBurn {
+                window,
+                error_ratio,
+                burn_rate: burn(error_ratio),
+            })
+            .collect();
+        let projection = windows
+            .iter()
+            .find(|w| w.window == PROJECTION_WINDOW)
+            .and_then(|w| w.burn_rate);
+        let exhausted_at = match (remaining, projection) {
+            (Some(r), _) if r <= 0.0 => Some(now_ms),
+            (Some(r), Some(b)) if b > 0.0 => {
+                // At burn rate b the whole budget lasts period / b.
+                let ms = r * period.as_millis() as f64 / b;
+                Some(now_ms.saturating_add(ms.min(i64::MAX as f64 / 2.0) as i64))
+            }
+            _ => None,
+        };
+        BudgetStatus {
+            objective,
+            period,
+            sli: period_error_ratio.map(|r| 1.0 - r),
+            budget,
+            budget_minutes: budget * period_minutes,
+            consumed,
+            remaining,
+            remaining_minutes: remaining.map(|r| r * budget * period_minutes),
+            windows,
+            exhausted_at,
+        }
+    }
+}
+
+/// Remaining budget over the period, starting at 1 (100%), from per-step
+/// error and total event rates: the budget spent by time t is the errors
+/// counted since the period started over the budget's share of the events
+/// the period is on course to see.
+pub fn burn_down(objective_percent: f64, errors: &[f64], totals: &[f64]) -> Vec<f64> {
+    let budget = 1.0 - objective_percent / 100.0;
+    let n = errors.len().min(totals.len());
+    let (mut err, mut tot) = (0.0, 0.0);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        err += errors[i].max(0.0);
+        tot += totals[i].max(0.0);
+        let elapsed = (i + 1) as f64 / n as f64;
+        let expected_total = tot / elapsed;
+        out.push(if expected_total > 0.0 {
+            1.0 - err / (budget * expected_total)
+        } else {
+            1.0
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn ten_times_burn_spends_the_budget_in_a_tenth_of_the_period() {
+        let period = Duration::from_secs(30 * 86400);
+        // 99.9%: 43.2 minutes of budget; 0.1% errors over the period so far = all spent.
+        let s = BudgetStatus::compute(99.9, period, Some(0.0005), &[(H, Some(0.01))], 0);
+        assert!((s.budget_minutes - 43.2).abs() < 1e-9);
+        assert!((s.consumed.unwrap_or(0.0) - 0.5).abs() < 1e-9);
+        assert!((s.remaining_minutes.unwrap_or(0.0) - 21.6).abs() < 1e-9);
+        assert!((s.windows[0].burn_rate.unwrap_or(0.0) - 10.0).abs() < 1e-9);
+        // Half the budget left at 10x: 30d / 10 * 0.5 = 1.5 days.
+        let at = s.exhausted_at.unwrap_or(0);
+        assert!((at - 36 * 3_600_000).abs() < 10, "{at}");
+    }
+
+    #[test]
+    fn no_burn_no_exhaustion_and_overspent_is_now() {
+        let p = Duration::from_secs(86400);
+        assert_eq!(
+            BudgetStatus::compute(99.0, p, Some(0.0), &[(H, Some(0.0))], 5).exhausted_at,
+            None
+        );
+        assert_eq!(
+            BudgetStatus::compute(99.0, p, Some(0.02), &[(H, Some(0.0))], 5).exhausted_at,
+            Some(5)
+        );
+        assert_eq!(BudgetStatus::compute(99.0, p, None, &[], 5).remaining, None);
+    }
+
+    #[test]
+    fn burn_down_starts_full_and_falls_with_errors() {
+        let r = burn_down(99.0, &[0.0, 0.0, 2.0, 2.0], &[100.0; 4]);
+        assert_eq!(r[0], 1.0);
+        assert_eq!(r[1], 1.0);
+        assert!(r[2] < 1.0 && r[3] < r[2]);
+        // 4 errors of 400 events at 1% budget: exactly spent.
+        assert!(r[3].abs() < 1e-9);
+    }
+}
