@@ -16,6 +16,14 @@ pub enum SloCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Error budgets of a running homeostat: SLI, budget remaining, burn rates,
+    /// projected exhaustion and firing tiers (from `/api/v1/slos`).
+    Status {
+        /// One SLO id (`<service>-<name>`); all SLOs when left out.
+        id: Option<String>,
+        #[arg(long, default_value = "http://127.0.0.1:9797")]
+        url: String,
+    },
     /// Compile SLO spec files into a Prometheus rule file.
     Generate {
         /// Spec files.
@@ -59,8 +67,71 @@ fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<SloSpec>> {
     Ok(specs)
 }
 
+fn pct(v: &serde_json::Value) -> String {
+    v.as_f64()
+        .map_or("n/a".into(), |v| format!("{:.2}%", v * 100.0))
+}
+
+fn status(url: &str, id: Option<&str>) -> anyhow::Result<()> {
+    let base = url.trim_end_matches('/');
+    let endpoint = match id {
+        Some(id) => format!("{base}/api/v1/slos/{id}"),
+        None => format!("{base}/api/v1/slos"),
+    };
+    let resp = reqwest::blocking::get(&endpoint).with_context(|| format!("GET {endpoint}"))?;
+    let code = resp.status();
+    let body: serde_json::Value = resp
+        .json()
+        .with_context(|| format!("GET {endpoint}: not JSON"))?;
+    if !code.is_success() {
+        bail!(
+            "GET {endpoint}: {code}: {}",
+            body["error"].as_str().unwrap_or("")
+        );
+    }
+    let slos = match &body["data"] {
+        serde_json::Value::Array(a) => a.clone(),
+        one => vec![one.clone()],
+    };
+    println!(
+        "{:<40} {:>9} {:>9} {:>10} {:>11} {:>8}  firing",
+        "SLO", "objective", "SLI", "remaining", "budget min", "burn 1h"
+    );
+    for s in &slos {
+        let burn_1h = s["burnRates"]
+            .as_array()
+            .and_then(|w| w.iter().find(|w| w["window"] == "1h"))
+            .and_then(|w| w["burnRate"].as_f64())
+            .map_or("n/a".into(), |b| format!("{b:.2}x"));
+        let firing: Vec<&str> = s["firing"]
+            .as_array()
+            .map(|f| f.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        println!(
+            "{:<40} {:>9} {:>9} {:>10} {:>11} {:>8}  {}",
+            s["id"].as_str().unwrap_or("?"),
+            pct(&s["objective"]),
+            pct(&s["sli"]),
+            pct(&s["budget"]["remaining"]),
+            s["budget"]["remainingMinutes"]
+                .as_f64()
+                .map_or("n/a".into(), |m| format!("{m:.1}")),
+            burn_1h,
+            firing.join(",")
+        );
+        if let Some(at) = s["budget"]["exhaustedAt"].as_f64() {
+            println!(
+                "{:<40} budget exhausted at {at:.0} (unix seconds) at the 1h burn rate",
+                ""
+            );
+        }
+    }
+    Ok(())
+}
+
 pub fn run(cmd: SloCommand) -> anyhow::Result<()> {
     match cmd {
+        SloCommand::Status { id, url } => status(&url, id.as_deref()),
         SloCommand::Validate { files } => {
             let specs = load_all(&files)?;
             println!("{} SLOs in {} files are valid", specs.len(), files.len());

@@ -67,6 +67,8 @@ pub struct AppState {
     /// the query limits (timeout, max samples, lookback, points per series).
     pub engine: Engine,
     pub runtime: Arc<RuntimeInfo>,
+    /// The SLOs whose budgets `/api/v1/slos` reports.
+    pub slos: Arc<Vec<homeostat_slo::SloSpec>>,
     pub limits: Limits,
     pub telemetry: Arc<Telemetry>,
     /// False until the store has replayed its WAL; `/-/ready` answers 503 until then.
@@ -128,6 +130,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/metadata", get(routes::ops::metadata))
         .route("/api/v1/status/buildinfo", get(routes::ops::buildinfo))
+        .route("/api/v1/slos", get(routes::slos::list))
+        .route("/api/v1/slos/{id}", get(routes::slos::get))
+        .route("/api/v1/slos/{id}/burndown", get(routes::slos::burndown))
         .route("/api/v1/status/runtimeinfo", get(routes::ops::runtimeinfo))
         .route("/", get(routes::console::index))
         .route("/console/query", get(routes::console::query_page))

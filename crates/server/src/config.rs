@@ -50,6 +50,9 @@ pub struct FileConfig {
     /// Where PromQL and the read APIs get their data. Defaults to the embedded store.
     #[serde(default)]
     pub query_backend: QueryBackendSection,
+    /// SLO spec files (Sloth `prometheus/v1`, OpenSLO), relative to this file.
+    #[serde(default)]
+    pub slo_files: Vec<PathBuf>,
 }
 
 /// `query_backend:` — `{kind: embedded}` (default) or `{kind: remote,
@@ -132,6 +135,8 @@ pub struct Config {
     pub self_scrape: bool,
     pub self_scrape_interval: Duration,
     pub query_backend: QueryBackend,
+    /// Loaded and validated SLO specs (`slo_files`).
+    pub slos: Vec<homeostat_slo::SloSpec>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9797";
@@ -278,8 +283,39 @@ impl Config {
             self_scrape: f.self_scrape.unwrap_or(true),
             self_scrape_interval: dur("self_scrape_interval", &f.self_scrape_interval, "10s")?,
             query_backend,
+            slos: load_slos(&f.slo_files, path)?,
         })
     }
+}
+
+/// Loads every SLO spec file; paths are relative to the config file, and ids
+/// must be unique across all of them.
+fn load_slos(files: &[PathBuf], path: &str) -> Result<Vec<homeostat_slo::SloSpec>, ConfigError> {
+    let base = Path::new(path).parent().unwrap_or(Path::new("."));
+    let mut all: Vec<homeostat_slo::SloSpec> = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let full = if f.is_absolute() {
+            f.clone()
+        } else {
+            base.join(f)
+        };
+        let invalid = |detail: String| ConfigError::Invalid {
+            path: path.to_string(),
+            field: format!("slo_files[{i}]"),
+            detail,
+        };
+        let specs = homeostat_slo::load_specs_file(&full).map_err(|e| invalid(e.to_string()))?;
+        for s in specs {
+            if let Some(other) = all.iter().find(|o| o.id == s.id) {
+                return Err(invalid(format!(
+                    "SLO id {:?} in {} is already defined in {}; fix: rename the service or the SLO",
+                    s.id, s.file, other.file
+                )));
+            }
+            all.push(s);
+        }
+    }
+    Ok(all)
 }
 
 fn query_backend(q: &QueryBackendSection, path: &str) -> Result<QueryBackend, ConfigError> {
@@ -466,5 +502,30 @@ mod tests {
             let e = parse(yaml).unwrap_err().to_string();
             assert!(e.contains(field), "{yaml}: {e}");
         }
+    }
+
+    #[test]
+    fn slo_files_load_relative_to_the_config_and_errors_name_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/slo/checkout.yaml"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("a.yaml"), &spec).unwrap();
+        std::fs::write(dir.path().join("bad.yaml"), "version: prometheus/v1\nservice: x\nslos: [{name: s, objective: 120, sli: {raw: {error_ratio_query: 'x'}}}]\n").unwrap();
+        let cfg = dir.path().join("homeostat.yaml");
+        std::fs::write(&cfg, "slo_files: [a.yaml]\n").unwrap();
+        let c = Config::load(&cfg).unwrap();
+        assert_eq!(c.slos.len(), 1);
+        assert_eq!(c.slos[0].id, "checkout-availability");
+        std::fs::write(&cfg, "slo_files: [a.yaml, a.yaml]\n").unwrap();
+        let e = Config::load(&cfg).unwrap_err().to_string();
+        assert!(
+            e.contains("slo_files[1]") && e.contains("already defined"),
+            "{e}"
+        );
+        std::fs::write(&cfg, "slo_files: [bad.yaml]\n").unwrap();
+        let e = Config::load(&cfg).unwrap_err().to_string();
+        assert!(e.contains("slo_files[0]") && e.contains("objective"), "{e}");
     }
 }

@@ -136,6 +136,7 @@ pub async fn run(
         querier,
         engine: Engine::new(cfg.query.clone()),
         runtime: Arc::new(runtime),
+        slos: Arc::new(cfg.slos.clone()),
         limits: cfg.limits.clone(),
         telemetry,
         ready,

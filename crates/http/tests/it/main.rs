@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod query;
+mod slos;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -31,6 +32,7 @@ fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppStat
             start_time: 1_700_000_000_000,
             storage_retention: "15d".into(),
         }),
+        slos: Default::default(),
         limits,
         telemetry: Arc::new(Telemetry::default()),
         ready: Arc::new(AtomicBool::new(true)),
