@@ -137,6 +137,9 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(routes::console::index))
         .route("/console/query", get(routes::console::query_page))
         .route("/console/query.js", get(routes::console::query_script))
+        .route("/console/chart.js", get(routes::console::chart_script))
+        .route("/console/slos", get(routes::console::slos_page))
+        .route("/console/slos.js", get(routes::console::slos_script))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Bodies are read with our own limit so the 413 names it.
         .layer(axum::extract::DefaultBodyLimit::disable())

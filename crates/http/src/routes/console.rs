@@ -7,6 +7,9 @@ use axum::response::{Html, IntoResponse};
 const INDEX_HTML: &str = include_str!("../console/index.html");
 const QUERY_HTML: &str = include_str!("../console/query.html");
 const QUERY_JS: &str = include_str!("../console/query.js");
+const CHART_JS: &str = include_str!("../console/chart.js");
+const SLOS_HTML: &str = include_str!("../console/slos.html");
+const SLOS_JS: &str = include_str!("../console/slos.js");
 
 /// `GET /`: links to the console pages and the main endpoints.
 pub async fn index() -> Html<&'static str> {
@@ -18,9 +21,27 @@ pub async fn query_page() -> Html<&'static str> {
     Html(QUERY_HTML)
 }
 
-pub async fn query_script() -> impl IntoResponse {
+fn script(js: &'static str) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        QUERY_JS,
+        js,
     )
+}
+
+pub async fn query_script() -> impl IntoResponse {
+    script(QUERY_JS)
+}
+
+/// The chart and DOM helpers every console page shares.
+pub async fn chart_script() -> impl IntoResponse {
+    script(CHART_JS)
+}
+
+/// `GET /console/slos`: every SLO's budget, burn rates, burn-down chart.
+pub async fn slos_page() -> Html<&'static str> {
+    Html(SLOS_HTML)
+}
+
+pub async fn slos_script() -> impl IntoResponse {
+    script(SLOS_JS)
 }

@@ -84,6 +84,19 @@ fn num(v: Option<f64>) -> Json_ {
 }
 
 fn encode(spec: &SloSpec, s: &BudgetStatus, firing: &[String]) -> Json_ {
+    let burn_rate_queries: Vec<Json_> = [STATUS_WINDOWS[2], STATUS_WINDOWS[4]]
+        .iter()
+        .map(|&w| {
+            json!({
+                "window": format_duration(w),
+                "query": format!(
+                    "({}) / {}",
+                    error_ratio_query(spec, w),
+                    homeostat_promql::format_value(s.budget)
+                ),
+            })
+        })
+        .collect();
     json!({
         "id": spec.id,
         "service": spec.service,
@@ -107,6 +120,8 @@ fn encode(spec: &SloSpec, s: &BudgetStatus, firing: &[String]) -> Json_ {
         })).collect::<Vec<_>>(),
         "firing": firing,
         "labels": spec.labels,
+        // For charts: the 1h and 6h burn rates as PromQL, ready for query_range.
+        "burnRateQueries": burn_rate_queries,
     })
 }
 
