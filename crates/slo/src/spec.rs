@@ -120,7 +120,7 @@ impl Sli {
                 matchers,
                 le_match,
             } => {
-                let sep = if matchers.is_empty() { "" } else { "," };
+                let sep = if matchers.is_empty() { "" } else { ", " };
                 let total = format!("sum(rate({metric}_count{{{matchers}}}[{{{{.window}}}}]))");
                 let good = format!(
                     "sum(rate({metric}_bucket{{{matchers}{sep}le{le_match}}}[{{{{.window}}}}]))"
