@@ -216,10 +216,10 @@ struct DataSourceDoc {
 
 enum Parsed {
     Slo(Box<Typed<SloDoc>>),
-    Sli(Typed<SliDoc>),
-    Policy(Typed<PolicyDoc>),
-    Condition(Typed<ConditionDoc>),
-    DataSource(Typed<DataSourceDoc>),
+    Sli(Box<Typed<SliDoc>>),
+    Policy(Box<Typed<PolicyDoc>>),
+    Condition(Box<Typed<ConditionDoc>>),
+    DataSource(Box<Typed<DataSourceDoc>>),
     Ignored,
 }
 
@@ -257,10 +257,10 @@ pub(super) fn parse_document(chunk: &str, ctx: &DocCtx<'_>) -> Result<Entry, Spe
     let head: Head = serde_norway::from_str(chunk).map_err(|e| ctx.yaml_error(&e))?;
     let parsed = match head.kind.as_str() {
         "SLO" => Parsed::Slo(Box::new(parse(chunk, ctx)?)),
-        "SLI" => Parsed::Sli(parse(chunk, ctx)?),
-        "AlertPolicy" => Parsed::Policy(parse(chunk, ctx)?),
-        "AlertCondition" => Parsed::Condition(parse(chunk, ctx)?),
-        "DataSource" => Parsed::DataSource(parse(chunk, ctx)?),
+        "SLI" => Parsed::Sli(Box::new(parse(chunk, ctx)?)),
+        "AlertPolicy" => Parsed::Policy(Box::new(parse(chunk, ctx)?)),
+        "AlertCondition" => Parsed::Condition(Box::new(parse(chunk, ctx)?)),
+        "DataSource" => Parsed::DataSource(Box::new(parse(chunk, ctx)?)),
         "Service" | "AlertNotificationTarget" => Parsed::Ignored,
         other => {
             return Err(ctx.invalid(
