@@ -4,7 +4,8 @@
 //! documents (several per file, separated by `---`).
 //!
 //! The file formats are serde types with `deny_unknown_fields` in
-//! `spec/sloth.rs` and `spec/openslo.rs`; they are validated into
+//! `spec/homeostat.rs`, `spec/sloth.rs`, `spec/openslo.rs` and
+//! `spec/openslo_v1.rs`; they are validated into
 //! [`SloSpec`] here and never reach the compiler.
 
 mod homeostat;
