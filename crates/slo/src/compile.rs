@@ -31,7 +31,7 @@ use homeostat_model::format_duration;
 
 use crate::gofmt::{format_f, format_g, quote};
 use crate::rules::{Mode, Rule, RuleFile, RuleGroup};
-use crate::spec::{AlertTier, Sli, SloSpec};
+use crate::spec::{AlertTier, Budgeting, Sli, SloSpec};
 use crate::template;
 use crate::windows::{AlertWindows, Window};
 
@@ -79,6 +79,9 @@ const WINDOW_LABEL: &str = "sloth_window";
 const ERROR_EVENTS: &str = "slo:sli_error_events:rate";
 const TOTAL_EVENTS: &str = "slo:sli_total_events:rate";
 const NO_TRAFFIC_FLOOR: &str = "1e-12";
+/// Per-slice recordings of timeslice budgeting (`sloth_window` = the slice).
+const SLICE_BAD: &str = "slo:sli_slice_bad:bool";
+const SLICE_ERROR: &str = "slo:sli_slice_error:ratio";
 
 /// Compiles the specs. Specs from the same file document share an output
 /// document in Sloth mode, as Sloth writes one document per input document.
@@ -111,6 +114,16 @@ struct Ctx<'a> {
 }
 
 fn compile_one(spec: &SloSpec, opts: &CompileOptions) -> Vec<RuleGroup> {
+    let latency_as_events;
+    let spec = if matches!(spec.sli, Sli::Latency { .. }) {
+        latency_as_events = SloSpec {
+            sli: spec.sli.to_events(),
+            ..spec.clone()
+        };
+        &latency_as_events
+    } else {
+        spec
+    };
     let period = spec.period.unwrap_or(opts.default_period);
     let windows = opts
         .windows
@@ -190,25 +203,31 @@ fn sli_rules(cx: &Ctx<'_>) -> Vec<Rule> {
     };
     let mut windows = cx.windows.all();
     windows.push(cx.period);
+    let slices = match cx.spec.budgeting {
+        Budgeting::Occurrences => None,
+        Budgeting::Timeslices { slice, target } => Some((slice, SLICE_BAD, Some(target))),
+        Budgeting::RatioTimeslices { slice } => Some((slice, SLICE_ERROR, None)),
+    };
+    if let Some((slice, name, target)) = slices {
+        let ratio = error_ratio(&cx.spec.sli, slice, homeostat);
+        let expr = match target {
+            Some(t) => format!("(\n{ratio}) > bool {}\n", format_g(round_ratio(1.0 - t))),
+            None => ratio,
+        };
+        rules.push(Rule {
+            record: Some(name.to_string()),
+            expr,
+            labels: labels_for(slice),
+            ..Rule::default()
+        });
+    }
     for &w in &windows {
-        let expr = if w == cx.period {
+        let expr = if let Some((_, name, _)) = slices {
+            format!("avg_over_time({name}{}[{}])", cx.filter, format_duration(w))
+        } else if w == cx.period {
             period_sli(cx, short)
         } else {
-            match &cx.spec.sli {
-                Sli::Events {
-                    error_query,
-                    total_query,
-                } if homeostat => format!(
-                    "({})\n/\nclamp_min(({}), {NO_TRAFFIC_FLOOR})\n",
-                    render(error_query, w),
-                    render(total_query, w)
-                ),
-                Sli::Events {
-                    error_query,
-                    total_query,
-                } => render(&format!("({error_query})\n/\n({total_query})\n"), w),
-                Sli::Raw { error_ratio_query } => render(&format!("({error_ratio_query})"), w),
-            }
+            error_ratio(&cx.spec.sli, w, homeostat)
         };
         rules.push(Rule {
             record: Some(sli_metric(w)),
@@ -219,11 +238,12 @@ fn sli_rules(cx: &Ctx<'_>) -> Vec<Rule> {
     }
     if let (
         true,
+        None,
         Sli::Events {
             error_query,
             total_query,
         },
-    ) = (homeostat, &cx.spec.sli)
+    ) = (homeostat, slices, &cx.spec.sli)
     {
         for (name, q) in [(ERROR_EVENTS, error_query), (TOTAL_EVENTS, total_query)] {
             rules.push(Rule {
@@ -235,6 +255,32 @@ fn sli_rules(cx: &Ctx<'_>) -> Vec<Rule> {
         }
     }
     rules
+}
+
+/// The error ratio of the SLI over `w`.
+fn error_ratio(sli: &Sli, w: Duration, homeostat: bool) -> String {
+    match sli {
+        Sli::Events {
+            error_query,
+            total_query,
+        } if homeostat => format!(
+            "({})\n/\nclamp_min(({}), {NO_TRAFFIC_FLOOR})\n",
+            render(error_query, w),
+            render(total_query, w)
+        ),
+        Sli::Events {
+            error_query,
+            total_query,
+        } => render(&format!("({error_query})\n/\n({total_query})\n"), w),
+        Sli::Raw { error_ratio_query } => render(&format!("({error_ratio_query})"), w),
+        Sli::Latency { .. } => error_ratio(&sli.to_events(), w, homeostat),
+    }
+}
+
+/// `1 - 0.95` is `0.050000000000000044`; 12 significant digits are plenty
+/// for a slice threshold and print as `0.05`.
+fn round_ratio(x: f64) -> f64 {
+    format!("{x:.12e}").parse().unwrap_or(x)
 }
 
 fn period_sli(cx: &Ctx<'_>, short: Duration) -> String {
@@ -281,6 +327,28 @@ fn meta_rules(cx: &Ctx<'_>) -> Vec<Rule> {
         ("sloth_objective", format_f(cx.spec.objective)),
     ] {
         info.labels.insert(k.to_string(), v);
+    }
+    // Only for specs that use them, so Sloth's outputs are unchanged.
+    if let Some(c) = &cx.spec.calendar {
+        info.labels
+            .insert("homeostat_calendar".into(), c.unit.as_str().into());
+        info.labels
+            .insert("homeostat_time_zone".into(), c.time_zone.clone());
+    }
+    let slice = match cx.spec.budgeting {
+        Budgeting::Occurrences => None,
+        Budgeting::Timeslices { slice, target } => Some(("timeslices", slice, Some(target))),
+        Budgeting::RatioTimeslices { slice } => Some(("ratio_timeslices", slice, None)),
+    };
+    if let Some((method, slice, target)) = slice {
+        info.labels
+            .insert("homeostat_budgeting".into(), method.into());
+        info.labels
+            .insert("homeostat_slice".into(), format_duration(slice));
+        if let Some(t) = target {
+            info.labels
+                .insert("homeostat_slice_target".into(), format_g(t));
+        }
     }
     vec![
         rule(
@@ -345,7 +413,10 @@ fn alert(cx: &Ctx<'_>, tier: &AlertTier, severity: &str, quick: &Window, slow: &
             for_ = cx.opts.page_for;
             let mwmb = format!("(\n{}  or\n{})\n", pair(quick, "  "), pair(slow, "  "));
             match sli {
-                Sli::Events { .. } if cx.opts.min_page_events > 0.0 => {
+                Sli::Events { .. }
+                    if cx.opts.min_page_events > 0.0
+                        && cx.spec.budgeting == Budgeting::Occurrences =>
+                {
                     let long = quick.long;
                     format!(
                         "{mwmb}and on(sloth_id, sloth_service, sloth_slo)\n(\n    avg_over_time({TOTAL_EVENTS}{}{f}[{}]) * {} >= {}\n)\n",

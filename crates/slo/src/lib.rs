@@ -1,11 +1,13 @@
-//! SLOs and error budgets, the pure core: read SLO specs (Sloth
-//! `prometheus/v1`, OpenSLO `openslo/v1alpha`), validate them into
+//! SLOs and error budgets, the pure core: read SLO specs (homeostat's own
+//! `homeostat/v1`, Sloth `prometheus/v1`, OpenSLO `openslo/v1` and
+//! `openslo/v1alpha`; `docs/slo-spec.md`), validate them into
 //! [`SloSpec`]s with errors that name the file, the field and the fix, and
 //! compile them into Prometheus recording and alerting rules — in Sloth's
 //! exact bytes ([`Mode::Sloth`]) or homeostat's corrected form
 //! ([`Mode::Homeostat`], see ADR 0006).
 //!
-//! No I/O beyond [`load_specs_file`], no clock, no HTTP.
+//! No I/O beyond [`load_specs_file`] and [`load_specs_files`], no clock, no
+//! HTTP.
 //!
 //! ```
 //! use homeostat_slo::{CompileOptions, Mode, compile, load_specs};
@@ -45,5 +47,8 @@ pub use budget::{
 pub use compile::{CompileOptions, compile};
 pub use error::SpecError;
 pub use rules::{Mode, Rule, RuleFile, RuleGroup};
-pub use spec::{AlertTier, Sli, SloSpec, SpecFormat, load_specs, load_specs_file};
+pub use spec::{
+    AlertTier, Budgeting, Calendar, CalendarUnit, Sli, SloSpec, SpecFormat, load_specs,
+    load_specs_file, load_specs_files,
+};
 pub use windows::{AlertWindows, Window};

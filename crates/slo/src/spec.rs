@@ -1,12 +1,16 @@
 //! SLO specs: the validated domain type [`SloSpec`] and [`load_specs`],
-//! which reads Sloth `prometheus/v1` and OpenSLO `openslo/v1alpha`
+//! which reads homeostat `homeostat/v1`, Sloth `prometheus/v1` and OpenSLO
+//! `openslo/v1` and `openslo/v1alpha`
 //! documents (several per file, separated by `---`).
 //!
 //! The file formats are serde types with `deny_unknown_fields` in
-//! `spec/sloth.rs` and `spec/openslo.rs`; they are validated into
+//! `spec/homeostat.rs`, `spec/sloth.rs`, `spec/openslo.rs` and
+//! `spec/openslo_v1.rs`; they are validated into
 //! [`SloSpec`] here and never reach the compiler.
 
+mod homeostat;
 mod openslo;
+mod openslo_v1;
 mod sloth;
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +27,11 @@ pub enum SpecFormat {
     SlothV1,
     /// OpenSLO `apiVersion: openslo/v1alpha`, `kind: SLO`.
     OpenSloV1Alpha,
+    /// OpenSLO `apiVersion: openslo/v1` (`SLO`, `SLI`, `AlertPolicy`,
+    /// `AlertCondition`, `DataSource`).
+    OpenSloV1,
+    /// homeostat's own `apiVersion: homeostat/v1` (docs/slo-spec.md).
+    HomeostatV1,
 }
 
 impl SpecFormat {
@@ -31,6 +40,8 @@ impl SpecFormat {
         match self {
             SpecFormat::SlothV1 => "prometheus/v1",
             SpecFormat::OpenSloV1Alpha => "openslo/v1alpha",
+            SpecFormat::OpenSloV1 => "openslo/v1",
+            SpecFormat::HomeostatV1 => "homeostat/v1",
         }
     }
 
@@ -38,7 +49,8 @@ impl SpecFormat {
     pub(crate) fn sloth_mode(self) -> &'static str {
         match self {
             SpecFormat::SlothV1 => "cli-gen-prom",
-            SpecFormat::OpenSloV1Alpha => "cli-gen-openslo",
+            SpecFormat::OpenSloV1Alpha | SpecFormat::OpenSloV1 => "cli-gen-openslo",
+            SpecFormat::HomeostatV1 => "cli-gen-homeostat",
         }
     }
 }
@@ -59,8 +71,13 @@ pub struct SloSpec {
     /// Objective in percent, `0 < objective < 100`.
     pub objective: f64,
     /// The SLO period when the spec sets one (OpenSLO `timeWindows`);
-    /// otherwise the compiler's default period applies.
+    /// otherwise the compiler's default period applies. For a calendar
+    /// period this is its fixed-length equivalent (30d, 7d).
     pub period: Option<Duration>,
+    /// Set when the period is a calendar month or week rather than rolling.
+    pub calendar: Option<Calendar>,
+    /// How the error budget counts: events or time slices.
+    pub budgeting: Budgeting,
     /// Labels on every recorded series (spec labels, then SLO labels).
     pub labels: BTreeMap<String, String>,
     pub sli: Sli,
@@ -79,6 +96,90 @@ pub enum Sli {
     },
     /// A query that already is the error ratio.
     Raw { error_ratio_query: String },
+    /// Requests slower than a histogram bucket boundary over all requests;
+    /// the compiler turns it into [`Sli::Events`] ([`Sli::to_events`]).
+    Latency {
+        /// The histogram's base name (`http_request_duration_seconds`): the
+        /// `_bucket` and `_count` series are read.
+        metric: String,
+        /// Label matchers without braces (`job="api"`), possibly empty.
+        matchers: String,
+        /// The `le` matcher of the threshold bucket without the label name:
+        /// `="0.3"`, or `=~"1|1.0"` for an integer boundary.
+        le_match: String,
+    },
+}
+
+impl Sli {
+    /// The events form of a latency SLI: errors are all requests minus the
+    /// ones in the threshold bucket (`le` is cumulative), total is `_count`.
+    /// Other SLIs are returned unchanged.
+    pub fn to_events(&self) -> Sli {
+        match self {
+            Sli::Latency {
+                metric,
+                matchers,
+                le_match,
+            } => {
+                let sep = if matchers.is_empty() { "" } else { ", " };
+                let total = format!("sum(rate({metric}_count{{{matchers}}}[{{{{.window}}}}]))");
+                let good = format!(
+                    "sum(rate({metric}_bucket{{{matchers}{sep}le{le_match}}}[{{{{.window}}}}]))"
+                );
+                Sli::Events {
+                    error_query: format!("{total} - {good}"),
+                    total_query: total,
+                }
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+/// How the error budget is counted (OpenSLO's budgeting methods).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Budgeting {
+    /// Bad events over all events.
+    #[default]
+    Occurrences,
+    /// The share of bad time slices: a slice is good when its good ratio is
+    /// at least `target` (0..1).
+    Timeslices { slice: Duration, target: f64 },
+    /// The mean of the per-slice error ratios.
+    RatioTimeslices { slice: Duration },
+}
+
+/// A calendar-aligned period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calendar {
+    pub unit: CalendarUnit,
+    /// An IANA time zone name (`Europe/Paris`), checked at load.
+    pub time_zone: String,
+}
+
+/// The length of a calendar period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarUnit {
+    Month,
+    Week,
+}
+
+impl CalendarUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CalendarUnit::Month => "month",
+            CalendarUnit::Week => "week",
+        }
+    }
+
+    /// The fixed length the compiler uses for burn-rate windows and the
+    /// period SLI: 30 days for a month, 7 for a week.
+    pub fn fixed_length(self) -> Duration {
+        match self {
+            CalendarUnit::Month => Duration::from_secs(30 * 86_400),
+            CalendarUnit::Week => Duration::from_secs(7 * 86_400),
+        }
+    }
 }
 
 /// One alert tier (page or ticket) of an SLO.
@@ -90,23 +191,55 @@ pub struct AlertTier {
     pub annotations: BTreeMap<String, String>,
 }
 
-const SUPPORTED: &str =
-    "`version: prometheus/v1` (Sloth) or `apiVersion: openslo/v1alpha` (OpenSLO)";
+const SUPPORTED: &str = "`apiVersion: homeostat/v1`, `version: prometheus/v1` (Sloth), `apiVersion: openslo/v1` or `apiVersion: openslo/v1alpha` (OpenSLO)";
 
-/// Reads and validates every SLO in the file at `path`.
+/// Reads and validates every SLO in the file at `path`; OpenSLO references
+/// must resolve within the file (see [`load_specs_files`]).
 pub fn load_specs_file(path: &Path) -> Result<Vec<SloSpec>, SpecError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
-        file: file.clone(),
-        source,
-    })?;
-    load_specs(&text, &file)
+    load_specs_files(&[path])
+}
+
+/// Reads and validates every SLO in the files at `paths` as one set:
+/// OpenSLO v1 references (`indicatorRef`, `metricSourceRef`,
+/// `alertPolicyRef`, `conditionRef`) resolve across all of them, and SLO
+/// ids must be unique across all of them.
+pub fn load_specs_files<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<SloSpec>, SpecError> {
+    let mut sources = Vec::with_capacity(paths.len());
+    for path in paths {
+        let file = path.as_ref().display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        sources.push((file, text));
+    }
+    load_sources(&sources)
 }
 
 /// Validates every SLO in `text` (one or more YAML documents separated by
 /// `---` lines); `file` names the source in errors. SLO ids must be unique.
 pub fn load_specs(text: &str, file: &str) -> Result<Vec<SloSpec>, SpecError> {
+    load_sources(&[(file.to_string(), text.to_string())])
+}
+
+/// `(file name, text)` pairs loaded as one set.
+fn load_sources(sources: &[(String, String)]) -> Result<Vec<SloSpec>, SpecError> {
     let mut specs = Vec::new();
+    let mut openslo_v1 = Vec::new();
+    for (file, text) in sources {
+        load_text(text, file, &mut specs, &mut openslo_v1)?;
+    }
+    specs.extend(openslo_v1::resolve(&openslo_v1)?);
+    check_unique(&specs)?;
+    Ok(specs)
+}
+
+fn load_text(
+    text: &str,
+    file: &str,
+    specs: &mut Vec<SloSpec>,
+    openslo_v1: &mut Vec<openslo_v1::Entry>,
+) -> Result<(), SpecError> {
     for (document, (first_line, chunk)) in split_documents(text).into_iter().enumerate() {
         let ctx = DocCtx {
             file,
@@ -134,14 +267,8 @@ pub fn load_specs(text: &str, file: &str) -> Result<Vec<SloSpec>, SpecError> {
         } else if let Some(api) = str_key("apiVersion") {
             match api.as_str() {
                 "openslo/v1alpha" => specs.extend(openslo::load(chunk, &ctx)?),
-                "openslo/v1" => {
-                    return Err(SpecError::invalid(
-                        file,
-                        ctx.field("apiVersion"),
-                        "OpenSLO v1 documents are not supported yet",
-                        "write the SLO as `openslo/v1alpha` or Sloth `prometheus/v1`",
-                    ));
-                }
+                "openslo/v1" => openslo_v1.push(openslo_v1::parse_document(chunk, &ctx)?),
+                "homeostat/v1" => specs.extend(homeostat::load(chunk, &ctx)?),
                 _ => {
                     return Err(SpecError::UnknownVersion {
                         file: file.to_string(),
@@ -160,8 +287,7 @@ pub fn load_specs(text: &str, file: &str) -> Result<Vec<SloSpec>, SpecError> {
             ));
         }
     }
-    check_unique(&specs)?;
-    Ok(specs)
+    Ok(())
 }
 
 fn check_unique(specs: &[SloSpec]) -> Result<(), SpecError> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{DocCtx, Sli, SloSpec, SpecFormat};
+use super::{Budgeting, DocCtx, Sli, SloSpec, SpecFormat};
 use crate::error::SpecError;
 
 #[derive(Debug, Deserialize)]
@@ -192,6 +192,8 @@ pub(super) fn load(chunk: &str, ctx: &DocCtx<'_>) -> Result<Vec<SloSpec>, SpecEr
             description: doc.spec.description.clone(),
             objective: target * 100.0,
             period: Some(period),
+            calendar: None,
+            budgeting: Budgeting::Occurrences,
             labels: Default::default(),
             sli: Sli::Raw { error_ratio_query },
             page: None,

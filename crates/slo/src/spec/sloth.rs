@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{AlertTier, DocCtx, Sli, SloSpec, SpecFormat};
+use super::{AlertTier, Budgeting, DocCtx, Sli, SloSpec, SpecFormat};
 use crate::error::SpecError;
 
 #[derive(Debug, Deserialize)]
@@ -209,6 +209,8 @@ pub(super) fn load(chunk: &str, ctx: &DocCtx<'_>) -> Result<Vec<SloSpec>, SpecEr
             description: slo.description,
             objective,
             period: None,
+            calendar: None,
+            budgeting: Budgeting::Occurrences,
             labels,
             sli,
             page,

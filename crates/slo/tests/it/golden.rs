@@ -67,18 +67,48 @@ fn homeostat_multifile_is_one_document() {
     );
 }
 
+/// A spec under `tests/slo/examples/` at the project root.
+pub(crate) fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/slo/examples")
+        .join(name)
+}
+
+#[test]
+fn homeostat_format() {
+    check(
+        "homeostat-v1.yaml",
+        example("homeostat-checkout.yaml"),
+        CompileOptions::default(),
+    );
+}
+
+#[test]
+fn openslo_v1_format() {
+    check(
+        "homeostat-openslo-v1.yaml",
+        example("openslo-v1-checkout.yaml"),
+        CompileOptions::default(),
+    );
+}
+
 #[test]
 fn every_generated_expression_is_valid_promql() {
     let input = std::fs::read_to_string(conformance("in-multifile.yaml")).unwrap();
     let mut specs = load_specs(&input, "in-multifile.yaml").unwrap();
     let openslo = std::fs::read_to_string(conformance("in-openslo.yaml")).unwrap();
     specs.extend(load_specs(&openslo, "in-openslo.yaml").unwrap());
+    assert_valid_promql(&specs);
+}
+
+/// Compiles `specs` in both modes and parses every rule expression.
+pub(crate) fn assert_valid_promql(specs: &[homeostat_slo::SloSpec]) {
     for mode in [Mode::Homeostat, Mode::Sloth] {
         let opts = CompileOptions {
             mode,
             ..CompileOptions::default()
         };
-        for group in compile(&specs, &opts).groups() {
+        for group in compile(specs, &opts).groups() {
             for rule in &group.rules {
                 if let Err(e) = promql_parser::parser::parse(&rule.expr) {
                     panic!("{mode:?} {}: {e}\n{}", group.name, rule.expr);

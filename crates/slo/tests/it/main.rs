@@ -2,6 +2,7 @@
 //! spec validation errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod formats;
 mod golden;
 mod sloth;
 mod validate;
