@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
-use homeostat_slo::{AlertWindows, CompileOptions, Mode, SloSpec, compile, load_specs_file};
+use homeostat_slo::{AlertWindows, CompileOptions, Mode, SloSpec, compile, load_specs_files};
 
 #[derive(Subcommand)]
 pub enum SloCommand {
@@ -59,12 +59,9 @@ pub enum Compat {
     Sloth,
 }
 
+/// All files at once, so OpenSLO documents may refer to each other across files.
 fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<SloSpec>> {
-    let mut specs = Vec::new();
-    for f in files {
-        specs.extend(load_specs_file(f)?);
-    }
-    Ok(specs)
+    Ok(load_specs_files(files)?)
 }
 
 fn pct(v: &serde_json::Value) -> String {

@@ -291,31 +291,27 @@ impl Config {
 /// Loads every SLO spec file; paths are relative to the config file, and ids
 /// must be unique across all of them.
 fn load_slos(files: &[PathBuf], path: &str) -> Result<Vec<homeostat_slo::SloSpec>, ConfigError> {
-    let base = Path::new(path).parent().unwrap_or(Path::new("."));
-    let mut all: Vec<homeostat_slo::SloSpec> = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        let full = if f.is_absolute() {
-            f.clone()
-        } else {
-            base.join(f)
-        };
-        let invalid = |detail: String| ConfigError::Invalid {
-            path: path.to_string(),
-            field: format!("slo_files[{i}]"),
-            detail,
-        };
-        let specs = homeostat_slo::load_specs_file(&full).map_err(|e| invalid(e.to_string()))?;
-        for s in specs {
-            if let Some(other) = all.iter().find(|o| o.id == s.id) {
-                return Err(invalid(format!(
-                    "SLO id {:?} in {} is already defined in {}; fix: rename the service or the SLO",
-                    s.id, s.file, other.file
-                )));
-            }
-            all.push(s);
-        }
+    if files.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(all)
+    let base = Path::new(path).parent().unwrap_or(Path::new("."));
+    let full: Vec<PathBuf> = files
+        .iter()
+        .map(|f| {
+            if f.is_absolute() {
+                f.clone()
+            } else {
+                base.join(f)
+            }
+        })
+        .collect();
+    // One load for all files: OpenSLO documents may refer across files, and
+    // SLO ids must be unique across all of them (the loader checks both).
+    homeostat_slo::load_specs_files(&full).map_err(|e| ConfigError::Invalid {
+        path: path.to_string(),
+        field: "slo_files".into(),
+        detail: e.to_string(),
+    })
 }
 
 fn query_backend(q: &QueryBackendSection, path: &str) -> Result<QueryBackend, ConfigError> {
@@ -521,11 +517,14 @@ mod tests {
         std::fs::write(&cfg, "slo_files: [a.yaml, a.yaml]\n").unwrap();
         let e = Config::load(&cfg).unwrap_err().to_string();
         assert!(
-            e.contains("slo_files[1]") && e.contains("already defined"),
+            e.contains("slo_files") && e.contains("duplicate SLO id"),
             "{e}"
         );
         std::fs::write(&cfg, "slo_files: [bad.yaml]\n").unwrap();
         let e = Config::load(&cfg).unwrap_err().to_string();
-        assert!(e.contains("slo_files[0]") && e.contains("objective"), "{e}");
+        assert!(
+            e.contains("slo_files") && e.contains("bad.yaml") && e.contains("objective"),
+            "{e}"
+        );
     }
 }

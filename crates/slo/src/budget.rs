@@ -27,7 +27,7 @@ pub const PROJECTION_WINDOW: Duration = Duration::from_secs(3600);
 /// ratio is 0, not NaN (the same rule as the compiled default-mode rules).
 pub fn error_ratio_query(spec: &SloSpec, window: Duration) -> String {
     let w = homeostat_model::format_duration(window);
-    match &spec.sli {
+    match &spec.sli.to_events() {
         Sli::Events {
             error_query,
             total_query,
@@ -37,6 +37,7 @@ pub fn error_ratio_query(spec: &SloSpec, window: Duration) -> String {
             fill(total_query, &w)
         ),
         Sli::Raw { error_ratio_query } => fill(error_ratio_query, &w),
+        Sli::Latency { .. } => unreachable_latency(),
     }
 }
 
@@ -44,7 +45,7 @@ pub fn error_ratio_query(spec: &SloSpec, window: Duration) -> String {
 /// (`None` for raw SLIs, which have no event counts).
 pub fn event_rate_queries(spec: &SloSpec, window: Duration) -> Option<(String, String)> {
     let w = homeostat_model::format_duration(window);
-    match &spec.sli {
+    match &spec.sli.to_events() {
         Sli::Events {
             error_query,
             total_query,
@@ -52,7 +53,7 @@ pub fn event_rate_queries(spec: &SloSpec, window: Duration) -> Option<(String, S
             format!("({}) or vector(0)", fill(error_query, &w)),
             fill(total_query, &w),
         )),
-        Sli::Raw { .. } => None,
+        Sli::Raw { .. } | Sli::Latency { .. } => None,
     }
 }
 
@@ -60,6 +61,12 @@ pub fn event_rate_queries(spec: &SloSpec, window: Duration) -> Option<(String, S
 /// somehow would is passed through for PromQL to report.
 fn fill(query: &str, window: &str) -> String {
     crate::template::render(query, window).unwrap_or_else(|_| query.to_string())
+}
+
+/// `to_events` never returns a latency SLI; an empty query would make
+/// PromQL report a clear error rather than a wrong number.
+fn unreachable_latency() -> String {
+    String::new()
 }
 
 /// One window's measurement.
