@@ -20,7 +20,7 @@ run() {
   if "$@" > "$WORK/out" 2>&1; then ok "$name"; else bad "$name"; fi
 }
 
-for spec in "$SLOTH"/in-base.yaml "$SLOTH"/in-multifile.yaml "$SLOTH"/in-openslo.yaml tests/slo/checkout.yaml; do
+for spec in "$SLOTH"/in-base.yaml "$SLOTH"/in-multifile.yaml "$SLOTH"/in-openslo.yaml tests/slo/checkout.yaml tests/slo/examples/*.yaml; do
   for mode in sloth homeostat; do
     out="$WORK/$(basename "$spec" .yaml)-$mode.yaml"
     run "generate $(basename "$spec") --compat $mode" "$HOMEOSTAT" slo generate --compat "$mode" -o "$out" "$spec"
