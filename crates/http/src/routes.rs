@@ -6,6 +6,7 @@ pub mod ops;
 pub mod otlp;
 pub mod query;
 pub mod read;
+pub mod rules;
 
 use axum::body::{Body, Bytes};
 use homeostat_model::ErrorKind;
