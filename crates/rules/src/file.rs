@@ -93,9 +93,17 @@ pub fn load_file(path: &Path) -> Result<Vec<GroupSpec>, RuleError> {
     parse_rule_file(&file, &text)
 }
 
-/// Reads every file matching the glob patterns (sorted per pattern), and
-/// refuses a group name used twice in the same file.
+/// Reads and validates every rule file matching the glob patterns.
 pub fn load_globs(patterns: &[String]) -> Result<Vec<GroupSpec>, RuleError> {
+    let mut out = Vec::new();
+    for f in expand_globs(patterns)? {
+        out.extend(load_file(&f)?);
+    }
+    Ok(out)
+}
+
+/// The files matching each pattern, sorted per pattern, in pattern order.
+pub fn expand_globs(patterns: &[String]) -> Result<Vec<std::path::PathBuf>, RuleError> {
     let mut out = Vec::new();
     for pattern in patterns {
         let paths = glob::glob(pattern).map_err(|e| RuleError::Pattern {
@@ -111,9 +119,7 @@ pub fn load_globs(patterns: &[String]) -> Result<Vec<GroupSpec>, RuleError> {
             files.push(p);
         }
         files.sort();
-        for f in files {
-            out.extend(load_file(&f)?);
-        }
+        out.extend(files);
     }
     Ok(out)
 }

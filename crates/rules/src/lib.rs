@@ -22,7 +22,9 @@ use std::time::Duration;
 
 pub use alert::{Alert, AlertState, Notification};
 pub use error::{EvalError, RuleError};
-pub use file::{GroupSpec, RuleKind, RuleSpec, load_file, load_globs, parse_rule_file};
+pub use file::{
+    GroupSpec, RuleKind, RuleSpec, expand_globs, load_file, load_globs, parse_rule_file,
+};
 pub use gofmt::format_e as format_alert_value;
 pub use group::{EvalContext, Group};
 pub use manager::{ManagerOptions, RuleManager};

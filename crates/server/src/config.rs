@@ -50,6 +50,55 @@ pub struct FileConfig {
     /// Where PromQL and the read APIs get their data. Defaults to the embedded store.
     #[serde(default)]
     pub query_backend: QueryBackendSection,
+    /// Prometheus rule files (glob patterns), evaluated by the rule engine.
+    #[serde(default)]
+    pub rule_files: Vec<String>,
+    /// SLO spec files (glob patterns), compiled in the default mode and
+    /// evaluated as extra rule groups.
+    #[serde(default)]
+    pub slo_files: Vec<String>,
+    /// Where firing and resolved alerts are sent.
+    #[serde(default)]
+    pub alerting: AlertingSection,
+    /// The URL homeostat is reached at, for alert `generatorURL`s and
+    /// `$externalURL`. Defaults to `http://<listen>`.
+    pub external_url: Option<String>,
+}
+
+/// `alerting: {alertmanagers: [{url: http://host:9093}]}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertingSection {
+    #[serde(default)]
+    pub alertmanagers: Vec<AlertmanagerSection>,
+    /// How often a still-firing alert is re-sent. Defaults to 1m.
+    pub resend_delay: Option<String>,
+    /// Most alerts waiting to be sent; the oldest are dropped beyond it. Defaults to 10000.
+    pub queue_capacity: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerSection {
+    /// Base URL; alerts are posted to `<url>/api/v2/alerts`.
+    pub url: String,
+    /// Per-request deadline. Defaults to 10s.
+    pub timeout: Option<String>,
+}
+
+/// The validated `alerting` section.
+#[derive(Debug, Clone)]
+pub struct AlertingConfig {
+    pub alertmanagers: Vec<AlertmanagerConfig>,
+    pub resend_delay: Duration,
+    pub queue_capacity: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertmanagerConfig {
+    /// Without a trailing slash.
+    pub url: String,
+    pub timeout: Duration,
 }
 
 /// `query_backend:` — `{kind: embedded}` (default) or `{kind: remote,
@@ -132,6 +181,11 @@ pub struct Config {
     pub self_scrape: bool,
     pub self_scrape_interval: Duration,
     pub query_backend: QueryBackend,
+    pub rule_files: Vec<String>,
+    pub slo_files: Vec<String>,
+    pub evaluation_interval: Duration,
+    pub alerting: AlertingConfig,
+    pub external_url: Option<String>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9797";
@@ -264,6 +318,40 @@ impl Config {
         homeostat_ingest::validate(&f.global, &f.scrape_configs)
             .map_err(|e| invalid("scrape_configs", e.to_string()))?;
         let query_backend = query_backend(&f.query_backend, path)?;
+        let evaluation_interval = dur(
+            "global.evaluation_interval",
+            &f.global.evaluation_interval,
+            "1m",
+        )?;
+        let mut alertmanagers = Vec::new();
+        for (i, am) in f.alerting.alertmanagers.iter().enumerate() {
+            let field = format!("alerting.alertmanagers[{i}]");
+            let url = am.url.trim_end_matches('/').to_string();
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 9 {
+                return Err(invalid(
+                    &format!("{field}.url"),
+                    format!("{:?} is not an http(s) URL like http://host:9093", am.url),
+                ));
+            }
+            alertmanagers.push(AlertmanagerConfig {
+                url,
+                timeout: dur(&format!("{field}.timeout"), &am.timeout, "10s")?,
+            });
+        }
+        let alerting = AlertingConfig {
+            alertmanagers,
+            resend_delay: dur("alerting.resend_delay", &f.alerting.resend_delay, "1m")?,
+            queue_capacity: match f.alerting.queue_capacity {
+                Some(0) => {
+                    return Err(invalid(
+                        "alerting.queue_capacity",
+                        "must be greater than zero".into(),
+                    ));
+                }
+                Some(n) => n,
+                None => 10_000,
+            },
+        };
         Ok(Config {
             listen,
             data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("data")),
@@ -278,6 +366,11 @@ impl Config {
             self_scrape: f.self_scrape.unwrap_or(true),
             self_scrape_interval: dur("self_scrape_interval", &f.self_scrape_interval, "10s")?,
             query_backend,
+            rule_files: f.rule_files,
+            slo_files: f.slo_files,
+            evaluation_interval,
+            alerting,
+            external_url: f.external_url.map(|u| u.trim_end_matches('/').to_string()),
         })
     }
 }
@@ -376,6 +469,30 @@ mod tests {
             parse("storage: {wal_fsync: always}").unwrap().wal_fsync,
             FsyncPolicy::Always
         );
+    }
+
+    #[test]
+    fn rules_and_alerting() {
+        let c = parse("{}").unwrap();
+        assert!(c.rule_files.is_empty() && c.alerting.alertmanagers.is_empty());
+        assert_eq!(c.evaluation_interval, Duration::from_secs(60));
+        assert_eq!(c.alerting.resend_delay, Duration::from_secs(60));
+        let c = parse(
+            "global: {evaluation_interval: 15s}\nrule_files: ['rules/*.yml']\nslo_files: [slo.yaml]\nalerting: {alertmanagers: [{url: 'http://am:9093/'}]}",
+        )
+        .unwrap();
+        assert_eq!(c.evaluation_interval, Duration::from_secs(15));
+        assert_eq!(c.rule_files, vec!["rules/*.yml".to_string()]);
+        assert_eq!(c.alerting.alertmanagers[0].url, "http://am:9093");
+        assert_eq!(c.alerting.alertmanagers[0].timeout, Duration::from_secs(10));
+        let e = parse("alerting: {alertmanagers: [{url: 'am:9093'}]}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("alerting.alertmanagers[0].url"), "{e}");
+        let e = parse("alerting: {alertmanager: []}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("alertmanager"), "{e}");
     }
 
     #[test]
