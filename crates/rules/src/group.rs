@@ -124,15 +124,16 @@ impl Group {
                     rule.health = Health::Ok;
                     rule.last_error = None;
                     write_with_staleness(rule, series, t, ctx);
+                    // As in Prometheus, a failed evaluation sends nothing.
+                    if rule.spec.kind == RuleKind::Alerting {
+                        out.extend(collect_sends(rule, t, self.interval, ctx.opts));
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(group = %self.spec.name, rule = %rule.spec.name, error = %e, "rule evaluation failed");
                     rule.health = Health::Err;
                     rule.last_error = Some(e.to_string());
                 }
-            }
-            if rule.spec.kind == RuleKind::Alerting {
-                out.extend(collect_sends(rule, t, self.interval, ctx.opts));
             }
             rule.eval_seconds = rule_started.elapsed().as_secs_f64();
         }
