@@ -24,6 +24,7 @@ use homeostat_storage::{Querier, Storage};
 
 pub use encode::format_value;
 pub use error::{ApiError, status_for, status_for_error_type};
+pub use routes::rules::alertmanager_v2_body;
 pub use telemetry::{ExternalMetric, StatsSource, Telemetry};
 
 /// Request limits; each breach is answered with a message naming the limit.
@@ -74,6 +75,9 @@ pub struct AppState {
     /// False until the store has replayed its WAL; `/-/ready` answers 503 until then.
     pub ready: Arc<AtomicBool>,
     pub clock: Arc<dyn Clock>,
+    /// The rule engine's groups and alerts (`/api/v1/rules`, `/api/v1/alerts`);
+    /// `homeostat_rules::NoRules` when none are loaded.
+    pub rules: Arc<dyn homeostat_rules::RulesView>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -129,6 +133,8 @@ pub fn router(state: AppState) -> Router {
             get(routes::query::exemplars).post(routes::query::exemplars),
         )
         .route("/api/v1/metadata", get(routes::ops::metadata))
+        .route("/api/v1/rules", get(routes::rules::rules))
+        .route("/api/v1/alerts", get(routes::rules::alerts))
         .route("/api/v1/status/buildinfo", get(routes::ops::buildinfo))
         .route("/api/v1/slos", get(routes::slos::list))
         .route("/api/v1/slos/{id}", get(routes::slos::get))

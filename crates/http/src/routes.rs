@@ -6,6 +6,7 @@ pub mod ops;
 pub mod otlp;
 pub mod query;
 pub mod read;
+pub mod rules;
 pub mod slos;
 
 use axum::body::{Body, Bytes};

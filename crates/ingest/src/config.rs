@@ -10,12 +10,15 @@ use serde::Deserialize;
 use crate::IngestError;
 use crate::relabel::{RelabelConfig, RelabelRule};
 
-/// The `global` section; only the fields scraping uses.
+/// The `global` section: the fields scraping uses, and the rule engine's
+/// `evaluation_interval` (validated by the server).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GlobalConfig {
     pub scrape_interval: Option<String>,
     pub scrape_timeout: Option<String>,
+    /// Interval of rule groups that set none. Defaults to 1m.
+    pub evaluation_interval: Option<String>,
     #[serde(default)]
     pub external_labels: BTreeMap<String, String>,
 }

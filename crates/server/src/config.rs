@@ -50,9 +50,56 @@ pub struct FileConfig {
     /// Where PromQL and the read APIs get their data. Defaults to the embedded store.
     #[serde(default)]
     pub query_backend: QueryBackendSection,
-    /// SLO spec files (Sloth `prometheus/v1`, OpenSLO), relative to this file.
+    /// Prometheus rule files (glob patterns), evaluated by the rule engine.
     #[serde(default)]
-    pub slo_files: Vec<PathBuf>,
+    pub rule_files: Vec<String>,
+    /// SLO spec files (glob patterns, relative to this file): their budgets
+    /// are served at /api/v1/slos, and they are compiled in the default mode
+    /// and evaluated as extra rule groups.
+    #[serde(default)]
+    pub slo_files: Vec<String>,
+    /// Where firing and resolved alerts are sent.
+    #[serde(default)]
+    pub alerting: AlertingSection,
+    /// The URL homeostat is reached at, for alert `generatorURL`s and
+    /// `$externalURL`. Defaults to `http://<listen>`.
+    pub external_url: Option<String>,
+}
+
+/// `alerting: {alertmanagers: [{url: http://host:9093}]}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertingSection {
+    #[serde(default)]
+    pub alertmanagers: Vec<AlertmanagerSection>,
+    /// How often a still-firing alert is re-sent. Defaults to 1m.
+    pub resend_delay: Option<String>,
+    /// Most alerts waiting to be sent; the oldest are dropped beyond it. Defaults to 10000.
+    pub queue_capacity: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerSection {
+    /// Base URL; alerts are posted to `<url>/api/v2/alerts`.
+    pub url: String,
+    /// Per-request deadline. Defaults to 10s.
+    pub timeout: Option<String>,
+}
+
+/// The validated `alerting` section.
+#[derive(Debug, Clone)]
+pub struct AlertingConfig {
+    pub alertmanagers: Vec<AlertmanagerConfig>,
+    pub resend_delay: Duration,
+    pub queue_capacity: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertmanagerConfig {
+    /// Without a trailing slash.
+    pub url: String,
+    pub timeout: Duration,
 }
 
 /// `query_backend:` — `{kind: embedded}` (default) or `{kind: remote,
@@ -135,6 +182,11 @@ pub struct Config {
     pub self_scrape: bool,
     pub self_scrape_interval: Duration,
     pub query_backend: QueryBackend,
+    pub rule_files: Vec<String>,
+    pub slo_files: Vec<String>,
+    pub evaluation_interval: Duration,
+    pub alerting: AlertingConfig,
+    pub external_url: Option<String>,
     /// Loaded and validated SLO specs (`slo_files`).
     pub slos: Vec<homeostat_slo::SloSpec>,
 }
@@ -269,6 +321,40 @@ impl Config {
         homeostat_ingest::validate(&f.global, &f.scrape_configs)
             .map_err(|e| invalid("scrape_configs", e.to_string()))?;
         let query_backend = query_backend(&f.query_backend, path)?;
+        let evaluation_interval = dur(
+            "global.evaluation_interval",
+            &f.global.evaluation_interval,
+            "1m",
+        )?;
+        let mut alertmanagers = Vec::new();
+        for (i, am) in f.alerting.alertmanagers.iter().enumerate() {
+            let field = format!("alerting.alertmanagers[{i}]");
+            let url = am.url.trim_end_matches('/').to_string();
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 9 {
+                return Err(invalid(
+                    &format!("{field}.url"),
+                    format!("{:?} is not an http(s) URL like http://host:9093", am.url),
+                ));
+            }
+            alertmanagers.push(AlertmanagerConfig {
+                url,
+                timeout: dur(&format!("{field}.timeout"), &am.timeout, "10s")?,
+            });
+        }
+        let alerting = AlertingConfig {
+            alertmanagers,
+            resend_delay: dur("alerting.resend_delay", &f.alerting.resend_delay, "1m")?,
+            queue_capacity: match f.alerting.queue_capacity {
+                Some(0) => {
+                    return Err(invalid(
+                        "alerting.queue_capacity",
+                        "must be greater than zero".into(),
+                    ));
+                }
+                Some(n) => n,
+                None => 10_000,
+            },
+        };
         Ok(Config {
             listen,
             data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("data")),
@@ -283,35 +369,46 @@ impl Config {
             self_scrape: f.self_scrape.unwrap_or(true),
             self_scrape_interval: dur("self_scrape_interval", &f.self_scrape_interval, "10s")?,
             query_backend,
-            slos: load_slos(&f.slo_files, path)?,
+            rule_files: relative_to(&f.rule_files, path),
+            slo_files: relative_to(&f.slo_files, path),
+            evaluation_interval,
+            alerting,
+            external_url: f.external_url.map(|u| u.trim_end_matches('/').to_string()),
+            slos: load_slos(&relative_to(&f.slo_files, path), path)?,
         })
     }
 }
 
-/// Loads every SLO spec file; paths are relative to the config file, and ids
-/// must be unique across all of them.
-fn load_slos(files: &[PathBuf], path: &str) -> Result<Vec<homeostat_slo::SloSpec>, ConfigError> {
-    if files.is_empty() {
-        return Ok(Vec::new());
-    }
-    let base = Path::new(path).parent().unwrap_or(Path::new("."));
-    let full: Vec<PathBuf> = files
+/// Glob patterns relative to the config file's directory, as Prometheus
+/// resolves `rule_files`.
+fn relative_to(patterns: &[String], path: &str) -> Vec<String> {
+    let base = Path::new(path).parent().unwrap_or(Path::new(""));
+    patterns
         .iter()
-        .map(|f| {
-            if f.is_absolute() {
-                f.clone()
+        .map(|p| {
+            if Path::new(p).is_absolute() || base.as_os_str().is_empty() {
+                p.clone()
             } else {
-                base.join(f)
+                base.join(p).display().to_string()
             }
         })
-        .collect();
-    // One load for all files: OpenSLO documents may refer across files, and
-    // SLO ids must be unique across all of them (the loader checks both).
-    homeostat_slo::load_specs_files(&full).map_err(|e| ConfigError::Invalid {
+        .collect()
+}
+
+/// Loads every SLO spec file matching the patterns, all at once: OpenSLO
+/// documents may refer across files, and SLO ids must be unique across all
+/// of them (the loader checks both).
+fn load_slos(patterns: &[String], path: &str) -> Result<Vec<homeostat_slo::SloSpec>, ConfigError> {
+    if patterns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let invalid = |detail: String| ConfigError::Invalid {
         path: path.to_string(),
         field: "slo_files".into(),
-        detail: e.to_string(),
-    })
+        detail,
+    };
+    let files = homeostat_rules::expand_globs(patterns).map_err(|e| invalid(e.to_string()))?;
+    homeostat_slo::load_specs_files(&files).map_err(|e| invalid(e.to_string()))
 }
 
 fn query_backend(q: &QueryBackendSection, path: &str) -> Result<QueryBackend, ConfigError> {
@@ -408,6 +505,30 @@ mod tests {
             parse("storage: {wal_fsync: always}").unwrap().wal_fsync,
             FsyncPolicy::Always
         );
+    }
+
+    #[test]
+    fn rules_and_alerting() {
+        let c = parse("{}").unwrap();
+        assert!(c.rule_files.is_empty() && c.alerting.alertmanagers.is_empty());
+        assert_eq!(c.evaluation_interval, Duration::from_secs(60));
+        assert_eq!(c.alerting.resend_delay, Duration::from_secs(60));
+        let c = parse(
+            "global: {evaluation_interval: 15s}\nrule_files: ['rules/*.yml']\nslo_files: [slo.yaml]\nalerting: {alertmanagers: [{url: 'http://am:9093/'}]}",
+        )
+        .unwrap();
+        assert_eq!(c.evaluation_interval, Duration::from_secs(15));
+        assert_eq!(c.rule_files, vec!["rules/*.yml".to_string()]);
+        assert_eq!(c.alerting.alertmanagers[0].url, "http://am:9093");
+        assert_eq!(c.alerting.alertmanagers[0].timeout, Duration::from_secs(10));
+        let e = parse("alerting: {alertmanagers: [{url: 'am:9093'}]}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("alerting.alertmanagers[0].url"), "{e}");
+        let e = parse("alerting: {alertmanager: []}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("alertmanager"), "{e}");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! shuts them down in order.
 
 pub mod config;
+pub mod notifier;
+mod rules;
 mod sources;
 
 use std::sync::Arc;
@@ -42,6 +44,10 @@ pub enum ServerError {
     Task(String),
     #[error("query_backend.{0}")]
     QueryBackend(#[from] homeostat_remote::RemoteConfigError),
+    #[error(transparent)]
+    Rules(#[from] homeostat_rules::RuleError),
+    #[error("slo_files: {0}")]
+    Slo(#[from] homeostat_slo::SpecError),
 }
 
 /// The querier PromQL and the read APIs run over: the embedded store, or a
@@ -129,6 +135,30 @@ pub async fn run(
         storage_retention: homeostat_model::format_duration(cfg.retention),
     };
     let querier = build_querier(&cfg.query_backend, tsdb.clone())?;
+    let groups = rules::load_groups(&cfg.rule_files, &cfg.slos)?;
+    let rule_manager = (!groups.is_empty()).then(|| {
+        Arc::new(homeostat_rules::RuleManager::new(
+            groups,
+            Engine::new(cfg.query.clone()),
+            querier.clone(),
+            tsdb.clone(),
+            clock.clone(),
+            homeostat_rules::ManagerOptions {
+                default_interval: cfg.evaluation_interval,
+                external_labels: cfg.global.external_labels.clone(),
+                external_url: cfg
+                    .external_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{addr}")),
+                resend_delay: cfg.alerting.resend_delay,
+                ..Default::default()
+            },
+        ))
+    });
+    let rules_view: Arc<dyn homeostat_rules::RulesView> = match &rule_manager {
+        Some(m) => m.clone(),
+        None => Arc::new(homeostat_rules::NoRules),
+    };
     let state = AppState {
         storage: tsdb.clone(),
         // Every read route and PromQL query reads through this one querier:
@@ -141,6 +171,7 @@ pub async fn run(
         telemetry,
         ready,
         clock,
+        rules: rules_view,
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -153,6 +184,29 @@ pub async fn run(
             stop_rx.clone(),
         ))),
         _ => None,
+    };
+
+    let notifier = notifier::Notifier::new(cfg.alerting.queue_capacity);
+    let notify_task = tokio::spawn(
+        notifier
+            .clone()
+            .run(cfg.alerting.alertmanagers.clone(), stop_rx.clone()),
+    );
+    let rule_tasks: Vec<_> = match &rule_manager {
+        Some(m) => {
+            tracing::info!(groups = m.group_count(), "rule engine started");
+            (0..m.group_count())
+                .map(|i| {
+                    tokio::spawn(rules::group_loop(
+                        m.clone(),
+                        i,
+                        notifier.clone(),
+                        stop_rx.clone(),
+                    ))
+                })
+                .collect()
+        }
+        None => Vec::new(),
     };
 
     tracing::info!(url = %format!("http://{addr}"), data_dir = %cfg.data_dir.display(), "homeostat is serving");
@@ -169,6 +223,10 @@ pub async fn run(
     tracing::info!("shutting down: stale-marking scraped series, flushing storage");
     let _ = stop_tx.send(true);
     let _ = scrape_task.await;
+    for t in rule_tasks {
+        let _ = t.await;
+    }
+    let _ = notify_task.await;
     let _ = maint.await;
     if let Some(s) = sync {
         let _ = s.await;

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod query;
+mod rules;
 mod slos;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppStat
         telemetry: Arc::new(Telemetry::default()),
         ready: Arc::new(AtomicBool::new(true)),
         clock: Arc::new(SystemClock),
+        rules: Arc::new(homeostat_rules::NoRules),
     }
 }
 

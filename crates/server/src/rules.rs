@@ -1,0 +1,96 @@
+//! The rule engine's runtime: loading `rule_files` and `slo_files`, and one
+//! task per group evaluating it on its interval with the shared clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use homeostat_rules::{GroupSpec, RuleManager};
+use tokio::sync::watch;
+
+use crate::ServerError;
+use crate::notifier::Notifier;
+
+/// Rule files, then the compiled SLOs (default mode, loaded and validated
+/// with the config), as groups. A bad file fails startup with its name and
+/// the field.
+pub fn load_groups(
+    rule_files: &[String],
+    slos: &[homeostat_slo::SloSpec],
+) -> Result<Vec<GroupSpec>, ServerError> {
+    let mut groups = homeostat_rules::load_globs(rule_files)?;
+    if !slos.is_empty() {
+        let compiled = homeostat_slo::compile(slos, &homeostat_slo::CompileOptions::default());
+        groups.extend(homeostat_rules::parse_rule_file(
+            "<slo_files>",
+            &compiled.to_yaml(),
+        )?);
+    }
+    Ok(groups)
+}
+
+/// Evaluates group `i` at each of its aligned timestamps until `stop`
+/// changes; evaluation runs on a blocking thread, alerts go to the notifier.
+pub async fn group_loop(
+    manager: Arc<RuleManager>,
+    i: usize,
+    notifier: Arc<Notifier>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last: Option<i64> = None;
+    loop {
+        let now = manager.clock().now_millis();
+        let from = last.map_or(now, |l| now.max(l + 1));
+        let Some(next) = manager.next_eval_at(i, from) else {
+            return;
+        };
+        let wait = Duration::from_millis((next - now).max(0) as u64);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        let m = manager.clone();
+        match tokio::task::spawn_blocking(move || m.eval_group(i, next)).await {
+            Ok(alerts) => notifier.enqueue(alerts),
+            Err(e) => tracing::error!(error = %e, "rule evaluation task failed"),
+        }
+        last = Some(next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_rule_files_and_compiled_slos() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let rules = dir.path().join("a.yml");
+        std::fs::write(
+            &rules,
+            "groups:\n- name: a\n  rules:\n  - record: x:sum\n    expr: sum(x)\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let slo =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/slo/checkout.yaml");
+        let slos = homeostat_slo::load_specs_file(&slo).unwrap_or_else(|e| panic!("{e}"));
+        let groups = load_groups(&[format!("{}/*.yml", dir.path().display())], &slos)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(groups[0].name, "a");
+        assert!(groups.len() > 2);
+        assert!(groups.iter().any(|g| g.file == "<slo_files>"));
+
+        std::fs::write(
+            &rules,
+            "groups:\n- name: a\n  rules:\n  - record: x\n    expr: sum(\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let e = load_groups(&[rules.display().to_string()], &[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("a.yml: group \"a\": rule 1 (record \"x\"): field `expr`"),
+            "{e}"
+        );
+    }
+}

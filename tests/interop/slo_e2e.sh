@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Issue 4's end-to-end check: `serve` with an SLO (99.9% of checkout requests
+# succeed) and a synthetic service whose last 2.5 hours ran at 1% errors — a
+# 10x burn. The SLO's page alert must fire (rule engine, `for: 2m`), and
+# /api/v1/slos/<id> must show the budget falling with a projected exhaustion;
+# the console's SLO page and its burn-down data must be served.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tests/interop/lib.bash
+
+HS_PORT=$(free_port)
+URL="http://127.0.0.1:$HS_PORT"
+cp tests/slo/checkout.yaml "$WORK/checkout.yaml"
+cat > "$WORK/homeostat.yaml" <<YAML
+self_scrape: false
+slo_files: [checkout.yaml]
+YAML
+start_homeostat "$HS_PORT" --config "$WORK/homeostat.yaml"
+
+# Three hours of history up to now, one sample a minute: 1000 requests a
+# minute, healthy for 30 minutes, then 1% errors.
+python3 - "$URL/api/v1/write" <<'PY'
+import sys, time
+sys.path.insert(0, "tests/interop")
+from promgen import push
+url = sys.argv[1]
+now = int(time.time() * 1000) // 60_000 * 60_000
+start = now - 180 * 60_000
+ok = bad = 0.0
+ok_s, bad_s = [], []
+for m in range(181):
+    t = start + m * 60_000
+    if m > 30:
+        ok += 990; bad += 10
+    elif m > 0:
+        ok += 1000
+    ok_s.append((t, ok)); bad_s.append((t, bad))
+base = {"__name__": "http_requests_total", "job": "checkout"}
+push(url, [(dict(base, code="200"), ok_s), (dict(base, code="500"), bad_s)])
+print(f"pushed 362 samples ending {now}")
+PY
+
+passed=0; failed=0
+ok() { echo "ok: $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
+
+status=$(curl -fsS "$URL/api/v1/slos/checkout-availability")
+if python3 - "$status" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])["data"]
+b = d["budget"]
+burn = {w["window"]: w["burnRate"] for w in d["burnRates"]}
+print(f"  consumed {b['consumed']:.3f}, remaining {b['remaining']:.3f}, 1h burn {burn['1h']:.2f}x, exhausted at {b['exhaustedAt']}")
+assert 0 < b["consumed"] and b["remaining"] < 1, b
+assert 9 < burn["1h"] < 11, burn
+assert b["exhaustedAt"] is not None, b
+PY
+then ok "/api/v1/slos/<id>: budget falling, 10x burn, exhaustion projected"; else bad "/api/v1/slos/<id>"; fi
+
+if curl -fsS "$URL/api/v1/slos/checkout-availability/burndown" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["data"]["remaining"]
+assert r[0][1] == 1.0 and r[-1][1] < r[0][1], (r[0], r[-1])'
+then ok "burn-down starts at 100% and falls"; else bad "burn-down"; fi
+
+if curl -fsS "$URL/console/slos" | grep -q 'slos.js'; then ok "console SLO page served"; else bad "console SLO page"; fi
+
+# The page tier (6x over 6h and 30m) is active at once; it fires after `for: 2m`.
+deadline=$((SECONDS + 240)); fired=0
+while [ $SECONDS -lt $deadline ]; do
+  if curl -fsS "$URL/api/v1/alerts" | python3 -c '
+import json, sys
+alerts = json.load(sys.stdin)["data"]["alerts"]
+sys.exit(0 if any(a["labels"].get("alertname") == "CheckoutAvailability"
+                  and a["labels"].get("sloth_severity") == "page"
+                  and a["state"] == "firing" for a in alerts) else 1)' 2>/dev/null; then
+    fired=1; break
+  fi
+  sleep 5
+done
+if [ $fired = 1 ]; then ok "page alert CheckoutAvailability firing after $SECONDS s"; else
+  bad "page alert did not fire within 240 s"; curl -sS "$URL/api/v1/alerts" | head -c 1500; echo; fi
+if curl -fsS "$URL/api/v1/slos/checkout-availability" | grep -q '"firing":\["page"'; then
+  ok "/api/v1/slos/<id> reports the page tier firing"; else bad "/api/v1/slos/<id> firing tiers"; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
