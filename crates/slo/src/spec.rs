@@ -340,6 +340,48 @@ pub(crate) struct DocCtx<'a> {
 }
 
 impl DocCtx<'_> {
+    /// The checks every service-with-`slos[]` format shares: a service
+    /// name, valid labels, at least one SLO.
+    pub(crate) fn check_service(
+        &self,
+        service: &str,
+        labels: &BTreeMap<String, String>,
+        slos: usize,
+    ) -> Result<(), SpecError> {
+        if service.trim().is_empty() {
+            return Err(self.invalid("service", "missing service name", "set `service: <name>`"));
+        }
+        self.check_labels("labels", labels, "label")?;
+        if slos == 0 {
+            return Err(self.invalid("slos", "no SLOs", "add at least one entry under `slos:`"));
+        }
+        Ok(())
+    }
+
+    /// Name, objective and labels of `slos[i]`; returns the objective.
+    pub(crate) fn check_slo(
+        &self,
+        i: usize,
+        name: &str,
+        objective: Option<f64>,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<f64, SpecError> {
+        let at = |f: &str| format!("slos[{i}].{f}");
+        if name.trim().is_empty() {
+            return Err(self.invalid(&at("name"), "missing SLO name", "set `name: <slo name>`"));
+        }
+        let objective = objective.ok_or_else(|| {
+            self.invalid(
+                &at("objective"),
+                "missing objective",
+                "set `objective: 99.9` (percent)",
+            )
+        })?;
+        self.check_objective(&at("objective"), objective, "")?;
+        self.check_labels(&at("labels"), labels, "label")?;
+        Ok(objective)
+    }
+
     pub(crate) fn field(&self, path: &str) -> String {
         doc_field(self.document, path)
     }

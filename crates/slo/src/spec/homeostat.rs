@@ -139,28 +139,11 @@ const SLI_FIX: &str = "set one of `sli.events` (error_query, total_query), `sli.
 
 pub(super) fn load(chunk: &str, ctx: &DocCtx<'_>) -> Result<Vec<SloSpec>, SpecError> {
     let doc: Doc = serde_norway::from_str(chunk).map_err(|e| ctx.yaml_error(&e))?;
-    if doc.service.trim().is_empty() {
-        return Err(ctx.invalid("service", "missing service name", "set `service: <name>`"));
-    }
-    ctx.check_labels("labels", &doc.labels, "label")?;
-    if doc.slos.is_empty() {
-        return Err(ctx.invalid("slos", "no SLOs", "add at least one entry under `slos:`"));
-    }
+    ctx.check_service(&doc.service, &doc.labels, doc.slos.len())?;
     let mut out = Vec::with_capacity(doc.slos.len());
     for (i, slo) in doc.slos.into_iter().enumerate() {
         let at = |f: &str| format!("slos[{i}].{f}");
-        if slo.name.trim().is_empty() {
-            return Err(ctx.invalid(&at("name"), "missing SLO name", "set `name: <slo name>`"));
-        }
-        let objective = slo.objective.ok_or_else(|| {
-            ctx.invalid(
-                &at("objective"),
-                "missing objective",
-                "set `objective: 99.9` (percent)",
-            )
-        })?;
-        ctx.check_objective(&at("objective"), objective, "")?;
-        ctx.check_labels(&at("labels"), &slo.labels, "label")?;
+        let objective = ctx.check_slo(i, &slo.name, slo.objective, &slo.labels)?;
         let (period, calendar) = period(ctx, &at("period"), slo.period)?;
         let sli = sli(ctx, &at("sli"), slo.sli)?;
         let budgeting = budgeting(ctx, &at("budgeting"), slo.budgeting)?;

@@ -87,28 +87,11 @@ struct TierV1 {
 
 pub(super) fn load(chunk: &str, ctx: &DocCtx<'_>) -> Result<Vec<SloSpec>, SpecError> {
     let spec: SpecV1 = serde_norway::from_str(chunk).map_err(|e| ctx.yaml_error(&e))?;
-    if spec.service.trim().is_empty() {
-        return Err(ctx.invalid("service", "missing service name", "set `service: <name>`"));
-    }
-    ctx.check_labels("labels", &spec.labels, "label")?;
-    if spec.slos.is_empty() {
-        return Err(ctx.invalid("slos", "no SLOs", "add at least one entry under `slos:`"));
-    }
+    ctx.check_service(&spec.service, &spec.labels, spec.slos.len())?;
     let mut out = Vec::with_capacity(spec.slos.len());
     for (i, slo) in spec.slos.into_iter().enumerate() {
         let at = |f: &str| format!("slos[{i}].{f}");
-        if slo.name.trim().is_empty() {
-            return Err(ctx.invalid(&at("name"), "missing SLO name", "set `name: <slo name>`"));
-        }
-        let objective = slo.objective.ok_or_else(|| {
-            ctx.invalid(
-                &at("objective"),
-                "missing objective",
-                "set `objective: 99.9` (percent)",
-            )
-        })?;
-        ctx.check_objective(&at("objective"), objective, "")?;
-        ctx.check_labels(&at("labels"), &slo.labels, "label")?;
+        let objective = ctx.check_slo(i, &slo.name, slo.objective, &slo.labels)?;
         let sli = match slo.sli {
             None => {
                 return Err(ctx.invalid(
