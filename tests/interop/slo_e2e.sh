@@ -11,9 +11,12 @@ source tests/interop/lib.bash
 HS_PORT=$(free_port)
 URL="http://127.0.0.1:$HS_PORT"
 cp tests/slo/checkout.yaml "$WORK/checkout.yaml"
-cat > "$WORK/homeostat.yaml" <<YAML
+cat > "$WORK/homeostat.yaml" <<'YAML'
 self_scrape: false
 slo_files: [checkout.yaml]
+services:
+  - name: checkout
+    selector: 'job="checkout"'
 YAML
 start_homeostat "$HS_PORT" --config "$WORK/homeostat.yaml"
 
@@ -82,6 +85,19 @@ if [ $fired = 1 ]; then ok "page alert CheckoutAvailability firing after $SECOND
   bad "page alert did not fire within 240 s"; curl -sS "$URL/api/v1/alerts" | head -c 1500; echo; fi
 if curl -fsS "$URL/api/v1/slos/checkout-availability" | grep -q '"firing":\["page"'; then
   ok "/api/v1/slos/<id> reports the page tier firing"; else bad "/api/v1/slos/<id> firing tiers"; fi
+
+# Golden signals recorded by the rule engine for the declared service.
+if curl -fsS "$URL/api/v1/query" --data-urlencode 'query=service:requests:rate5m{service="checkout"}' | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+assert r and 4 < float(r[0]["value"][1]) < 18, r'
+then ok "golden signals: traffic recorded (16.7 requests/s while data flowed)"; else bad "golden signals: traffic"; fi
+if curl -fsS "$URL/api/v1/query" --data-urlencode 'query=service:request_errors:ratio_rate5m{service="checkout"}' | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+assert r and 0.009 < float(r[0]["value"][1]) < 0.011, r'
+then ok "golden signals: error ratio about 1%"; else bad "golden signals: error ratio"; fi
+if curl -fsS "$URL/console/services" | grep -q 'services.js'; then ok "console services page served"; else bad "console services page"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -146,6 +146,11 @@ pub fn router(state: AppState) -> Router {
         .route("/console/chart.js", get(routes::console::chart_script))
         .route("/console/slos", get(routes::console::slos_page))
         .route("/console/slos.js", get(routes::console::slos_script))
+        .route("/console/services", get(routes::console::services_page))
+        .route(
+            "/console/services.js",
+            get(routes::console::services_script),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Bodies are read with our own limit so the 413 names it.
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -64,6 +64,26 @@ pub struct FileConfig {
     /// The URL homeostat is reached at, for alert `generatorURL`s and
     /// `$externalURL`. Defaults to `http://<listen>`.
     pub external_url: Option<String>,
+    /// Services whose golden signals (latency, traffic, errors, saturation)
+    /// are recorded and shown in the console.
+    #[serde(default)]
+    pub services: Vec<ServiceSection>,
+}
+
+/// `services: [{name, convention, selector, saturation}]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSection {
+    pub name: String,
+    /// `prometheus` (`http_requests_total`, `http_request_duration_seconds`,
+    /// label `code`; the default) or `opentelemetry`
+    /// (`http_server_request_duration_seconds`, `http_response_status_code`).
+    pub convention: Option<String>,
+    /// Label matchers without braces selecting the service's series, e.g. `job="checkout"`.
+    #[serde(default)]
+    pub selector: String,
+    /// PromQL for the saturation ratio (0..1), e.g. CPU used over the limit.
+    pub saturation: Option<String>,
 }
 
 /// `alerting: {alertmanagers: [{url: http://host:9093}]}`.
@@ -189,6 +209,8 @@ pub struct Config {
     pub external_url: Option<String>,
     /// Loaded and validated SLO specs (`slo_files`).
     pub slos: Vec<homeostat_slo::SloSpec>,
+    /// Services whose golden signals are recorded.
+    pub services: Vec<homeostat_slo::ServiceSignals>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9797";
@@ -375,8 +397,63 @@ impl Config {
             alerting,
             external_url: f.external_url.map(|u| u.trim_end_matches('/').to_string()),
             slos: load_slos(&relative_to(&f.slo_files, path), path)?,
+            services: services(&f.services, path)?,
         })
     }
+}
+
+/// Validates `services:`: names are label values, selectors and saturation
+/// queries must parse, and no service is declared twice.
+fn services(
+    list: &[ServiceSection],
+    path: &str,
+) -> Result<Vec<homeostat_slo::ServiceSignals>, ConfigError> {
+    let mut out: Vec<homeostat_slo::ServiceSignals> = Vec::new();
+    for (i, s) in list.iter().enumerate() {
+        let invalid = |field: &str, detail: String| ConfigError::Invalid {
+            path: path.to_string(),
+            field: format!("services[{i}].{field}"),
+            detail,
+        };
+        if s.name.trim().is_empty() {
+            return Err(invalid("name", "missing service name".into()));
+        }
+        if out.iter().any(|o| o.service == s.name) {
+            return Err(invalid(
+                "name",
+                format!("service {:?} is declared twice", s.name),
+            ));
+        }
+        let convention = match s.convention.as_deref() {
+            None | Some("prometheus") => homeostat_slo::Convention::Prometheus,
+            Some("opentelemetry") => homeostat_slo::Convention::OpenTelemetry,
+            Some(other) => {
+                return Err(invalid(
+                    "convention",
+                    format!("unknown convention {other:?}; use prometheus or opentelemetry"),
+                ));
+            }
+        };
+        if !s.selector.trim().is_empty() {
+            let q = format!("up{{{}}}", s.selector);
+            promql_parser::parser::parse(&q).map_err(|e| {
+                invalid(
+                    "selector",
+                    format!("{:?} is not a label selector: {e}", s.selector),
+                )
+            })?;
+        }
+        if let Some(q) = &s.saturation {
+            promql_parser::parser::parse(q).map_err(|e| invalid("saturation", e.to_string()))?;
+        }
+        out.push(homeostat_slo::ServiceSignals {
+            service: s.name.clone(),
+            convention,
+            selector: s.selector.clone(),
+            saturation: s.saturation.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// Glob patterns relative to the config file's directory, as Prometheus
@@ -647,5 +724,38 @@ mod tests {
             e.contains("slo_files") && e.contains("bad.yaml") && e.contains("objective"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn services_declare_golden_signals_and_errors_name_the_entry() {
+        let c = parse(
+            "services: [{name: checkout, selector: 'job=\"checkout\"', saturation: 'avg(x)'}, {name: api, convention: opentelemetry}]",
+        )
+        .unwrap();
+        assert_eq!(c.services.len(), 2);
+        assert_eq!(
+            c.services[1].convention,
+            homeostat_slo::Convention::OpenTelemetry
+        );
+        for (yaml, field) in [
+            ("services: [{name: ''}]", "services[0].name"),
+            ("services: [{name: a}, {name: a}]", "services[1].name"),
+            (
+                "services: [{name: a, convention: zipkin}]",
+                "services[0].convention",
+            ),
+            (
+                "services: [{name: a, selector: 'job='}]",
+                "services[0].selector",
+            ),
+            (
+                "services: [{name: a, saturation: 'sum('}]",
+                "services[0].saturation",
+            ),
+            ("services: [{name: a, lables: {}}]", "lables"),
+        ] {
+            let e = parse(yaml).unwrap_err().to_string();
+            assert!(e.contains(field), "{yaml}: {e}");
+        }
     }
 }

@@ -135,7 +135,7 @@ pub async fn run(
         storage_retention: homeostat_model::format_duration(cfg.retention),
     };
     let querier = build_querier(&cfg.query_backend, tsdb.clone())?;
-    let groups = rules::load_groups(&cfg.rule_files, &cfg.slos)?;
+    let groups = rules::load_groups(&cfg.rule_files, &cfg.slos, &cfg.services)?;
     let rule_manager = (!groups.is_empty()).then(|| {
         Arc::new(homeostat_rules::RuleManager::new(
             groups,

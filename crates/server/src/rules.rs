@@ -16,8 +16,21 @@ use crate::notifier::Notifier;
 pub fn load_groups(
     rule_files: &[String],
     slos: &[homeostat_slo::SloSpec],
+    services: &[homeostat_slo::ServiceSignals],
 ) -> Result<Vec<GroupSpec>, ServerError> {
     let mut groups = homeostat_rules::load_globs(rule_files)?;
+    if !services.is_empty() {
+        // The golden signals go through the same parser as any rule file.
+        let file = homeostat_slo::RuleFile {
+            mode: homeostat_slo::Mode::Homeostat,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            documents: vec![services.iter().map(|s| s.rules()).collect()],
+        };
+        groups.extend(homeostat_rules::parse_rule_file(
+            "<services>",
+            &file.to_yaml(),
+        )?);
+    }
     if !slos.is_empty() {
         let compiled = homeostat_slo::compile(slos, &homeostat_slo::CompileOptions::default());
         groups.extend(homeostat_rules::parse_rule_file(
@@ -73,7 +86,7 @@ mod tests {
         let slo =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/slo/checkout.yaml");
         let slos = homeostat_slo::load_specs_file(&slo).unwrap_or_else(|e| panic!("{e}"));
-        let groups = load_groups(&[format!("{}/*.yml", dir.path().display())], &slos)
+        let groups = load_groups(&[format!("{}/*.yml", dir.path().display())], &slos, &[])
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(groups[0].name, "a");
         assert!(groups.len() > 2);
@@ -84,7 +97,7 @@ mod tests {
             "groups:\n- name: a\n  rules:\n  - record: x\n    expr: sum(\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let e = load_groups(&[rules.display().to_string()], &[])
+        let e = load_groups(&[rules.display().to_string()], &[], &[])
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

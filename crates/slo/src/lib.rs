@@ -36,6 +36,7 @@ mod emit;
 mod error;
 mod gofmt;
 mod rules;
+mod signals;
 mod spec;
 mod template;
 mod windows;
@@ -47,6 +48,7 @@ pub use budget::{
 pub use compile::{CompileOptions, compile};
 pub use error::SpecError;
 pub use rules::{Mode, Rule, RuleFile, RuleGroup};
+pub use signals::{Convention, ServiceSignals};
 pub use spec::{
     AlertTier, Budgeting, Calendar, CalendarUnit, Sli, SloSpec, SpecFormat, load_specs,
     load_specs_file, load_specs_files,

@@ -10,6 +10,8 @@ const QUERY_JS: &str = include_str!("../console/query.js");
 const CHART_JS: &str = include_str!("../console/chart.js");
 const SLOS_HTML: &str = include_str!("../console/slos.html");
 const SLOS_JS: &str = include_str!("../console/slos.js");
+const SERVICES_HTML: &str = include_str!("../console/services.html");
+const SERVICES_JS: &str = include_str!("../console/services.js");
 
 /// `GET /`: links to the console pages and the main endpoints.
 pub async fn index() -> Html<&'static str> {
@@ -44,4 +46,13 @@ pub async fn slos_page() -> Html<&'static str> {
 
 pub async fn slos_script() -> impl IntoResponse {
     script(SLOS_JS)
+}
+
+/// `GET /console/services`: the golden signals of every declared service.
+pub async fn services_page() -> Html<&'static str> {
+    Html(SERVICES_HTML)
+}
+
+pub async fn services_script() -> impl IntoResponse {
+    script(SERVICES_JS)
 }
