@@ -6,6 +6,7 @@
 mod encode;
 mod error;
 pub mod params;
+mod reload;
 mod routes;
 mod telemetry;
 
@@ -24,6 +25,7 @@ use homeostat_storage::{Querier, Storage};
 
 pub use encode::format_value;
 pub use error::{ApiError, status_for, status_for_error_type};
+pub use reload::{Live, ReloadHandle, ReloadReply, ReloadStatus};
 pub use routes::rules::alertmanager_v2_body;
 pub use telemetry::{ExternalMetric, StatsSource, Telemetry};
 
@@ -68,8 +70,8 @@ pub struct AppState {
     /// the query limits (timeout, max samples, lookback, points per series).
     pub engine: Engine,
     pub runtime: Arc<RuntimeInfo>,
-    /// The SLOs whose budgets `/api/v1/slos` reports.
-    pub slos: Arc<Vec<homeostat_slo::SloSpec>>,
+    /// The SLOs whose budgets `/api/v1/slos` reports (replaced at a reload).
+    pub slos: Arc<Live<Vec<homeostat_slo::SloSpec>>>,
     pub limits: Limits,
     pub telemetry: Arc<Telemetry>,
     /// False until the store has replayed its WAL; `/-/ready` answers 503 until then.
@@ -78,6 +80,8 @@ pub struct AppState {
     /// The rule engine's groups and alerts (`/api/v1/rules`, `/api/v1/alerts`);
     /// `homeostat_rules::NoRules` when none are loaded.
     pub rules: Arc<dyn homeostat_rules::RulesView>,
+    /// `POST /-/reload` and the last reload's outcome.
+    pub reload: ReloadHandle,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -103,6 +107,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(routes::ops::metrics))
         .route("/-/healthy", get(routes::ops::healthy))
         .route("/-/ready", get(routes::ops::ready))
+        .route(
+            "/-/reload",
+            post(routes::ops::reload).put(routes::ops::reload),
+        )
         .route(
             "/api/v1/series",
             get(routes::read::series).post(routes::read::series),

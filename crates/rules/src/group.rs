@@ -197,6 +197,57 @@ impl Group {
         }
     }
 
+    /// Carries state over from the group this one replaces at a reload, as
+    /// Prometheus does: a rule with the same kind, name and labels keeps its
+    /// alerts (so a pending `for` is not restarted and a firing alert does
+    /// not re-fire) and the series it wrote (so vanished ones are still
+    /// stale-marked). The first-evaluation mark is kept too, so `for` state
+    /// is not "restored" a second time from `ALERTS_FOR_STATE`.
+    pub fn take_state_from(&mut self, old: &mut Group) {
+        self.first_eval = old.first_eval;
+        self.last_eval = old.last_eval;
+        for rule in &mut self.rules {
+            let Some(prev) = old.rules.iter_mut().find(|o| {
+                o.spec.kind == rule.spec.kind
+                    && o.spec.name == rule.spec.name
+                    && o.spec.labels == rule.spec.labels
+            }) else {
+                continue;
+            };
+            rule.active = std::mem::take(&mut prev.active);
+            rule.prev_series = std::mem::take(&mut prev.prev_series);
+            rule.health = prev.health;
+            rule.last_error = prev.last_error.take();
+            rule.last_eval = prev.last_eval;
+        }
+    }
+
+    /// Stale-marks every series this group's rules wrote last, for a group
+    /// removed at a reload (Prometheus does the same), so queries stop
+    /// seeing its results after the lookback instead of five minutes of
+    /// frozen values.
+    pub fn stale_all(&mut self, ts: Timestamp, appender: &dyn Appender) {
+        let series: Vec<TimeSeries> = self
+            .rules
+            .iter_mut()
+            .flat_map(|r| std::mem::take(&mut r.prev_series))
+            .map(|labels| TimeSeries {
+                labels,
+                samples: vec![Sample::new(ts, stale_nan())],
+            })
+            .collect();
+        if series.is_empty() {
+            return;
+        }
+        if let Err(e) = appender.append(&series) {
+            tracing::warn!(group = %self.spec.name, error = %e, "stale-marking a removed group's series failed");
+        }
+    }
+
+    pub fn spec(&self) -> &GroupSpec {
+        &self.spec
+    }
+
     /// Active alerts of every alerting rule (pending and firing).
     pub fn active_alerts(&self) -> Vec<AlertSnapshot> {
         self.rules

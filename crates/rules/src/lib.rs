@@ -27,7 +27,7 @@ pub use file::{
 };
 pub use gofmt::format_e as format_alert_value;
 pub use group::{EvalContext, Group};
-pub use manager::{ManagerOptions, RuleManager};
+pub use manager::{ManagerOptions, ReloadSummary, RuleManager};
 pub use snapshot::{AlertSnapshot, GroupSnapshot, Health, NoRules, RuleSnapshot, RulesView};
 pub use template::{TemplateData, expand, humanize, humanize_duration};
 

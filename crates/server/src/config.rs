@@ -211,6 +211,9 @@ pub struct Config {
     pub slos: Vec<homeostat_slo::SloSpec>,
     /// Services whose golden signals are recorded.
     pub services: Vec<homeostat_slo::ServiceSignals>,
+    /// The file this config was read from; `None` for the embedded default.
+    /// A reload (SIGHUP, `POST /-/reload`) reads it again.
+    pub source: Option<PathBuf>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9797";
@@ -227,7 +230,9 @@ impl Config {
             path: p.clone(),
             detail: e.to_string(),
         })?;
-        Self::validate(file, &p)
+        let mut cfg = Self::validate(file, &p)?;
+        cfg.source = Some(path.to_path_buf());
+        Ok(cfg)
     }
 
     /// The embedded default: listen on loopback, data in ./data, scrape itself.
@@ -398,6 +403,7 @@ impl Config {
             external_url: f.external_url.map(|u| u.trim_end_matches('/').to_string()),
             slos: load_slos(&relative_to(&f.slo_files, path), path)?,
             services: services(&f.services, path)?,
+            source: None,
         })
     }
 }

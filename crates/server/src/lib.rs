@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod notifier;
+mod reload;
 mod rules;
 mod sources;
 
@@ -18,7 +19,7 @@ use homeostat_model::{Clock, SystemClock};
 use homeostat_promql::Engine;
 use homeostat_storage::Querier;
 use homeostat_tsdb::{FsyncPolicy, Tsdb, TsdbOptions};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 pub use config::{Config, ConfigError, QueryBackend};
 
@@ -136,29 +137,28 @@ pub async fn run(
     };
     let querier = build_querier(&cfg.query_backend, tsdb.clone())?;
     let groups = rules::load_groups(&cfg.rule_files, &cfg.slos, &cfg.services)?;
-    let rule_manager = (!groups.is_empty()).then(|| {
-        Arc::new(homeostat_rules::RuleManager::new(
-            groups,
-            Engine::new(cfg.query.clone()),
-            querier.clone(),
-            tsdb.clone(),
-            clock.clone(),
-            homeostat_rules::ManagerOptions {
-                default_interval: cfg.evaluation_interval,
-                external_labels: cfg.global.external_labels.clone(),
-                external_url: cfg
-                    .external_url
-                    .clone()
-                    .unwrap_or_else(|| format!("http://{addr}")),
-                resend_delay: cfg.alerting.resend_delay,
-                ..Default::default()
-            },
-        ))
-    });
-    let rules_view: Arc<dyn homeostat_rules::RulesView> = match &rule_manager {
-        Some(m) => m.clone(),
-        None => Arc::new(homeostat_rules::NoRules),
-    };
+    // Always present, even with no groups: a reload may add some.
+    let rule_manager = Arc::new(homeostat_rules::RuleManager::new(
+        groups,
+        Engine::new(cfg.query.clone()),
+        querier.clone(),
+        tsdb.clone(),
+        clock.clone(),
+        homeostat_rules::ManagerOptions {
+            default_interval: cfg.evaluation_interval,
+            external_labels: cfg.global.external_labels.clone(),
+            external_url: cfg
+                .external_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
+            resend_delay: cfg.alerting.resend_delay,
+            ..Default::default()
+        },
+    ));
+    let slos = Arc::new(homeostat_http::Live::new(cfg.slos.clone()));
+    let reload_status = Arc::new(homeostat_http::ReloadStatus::new(clock.now_millis()));
+    telemetry.add_source(Box::new(sources::ReloadSource(reload_status.clone())));
+    let (reload_tx, reload_rx) = mpsc::channel(4);
     let state = AppState {
         storage: tsdb.clone(),
         // Every read route and PromQL query reads through this one querier:
@@ -166,15 +166,17 @@ pub async fn run(
         querier,
         engine: Engine::new(cfg.query.clone()),
         runtime: Arc::new(runtime),
-        slos: Arc::new(cfg.slos.clone()),
+        slos: slos.clone(),
         limits: cfg.limits.clone(),
         telemetry,
         ready,
-        clock,
-        rules: rules_view,
+        clock: clock.clone(),
+        rules: rule_manager.clone(),
+        reload: homeostat_http::ReloadHandle::new(reload_tx, reload_status.clone()),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let scrape_reloader = scraper.reloader();
     let scrape_task = tokio::spawn(scraper.run(stop_rx.clone()));
     let maint = tokio::spawn(maintenance_loop(tsdb.clone(), stop_rx.clone()));
     let sync = match cfg.wal_fsync {
@@ -192,22 +194,23 @@ pub async fn run(
             .clone()
             .run(cfg.alerting.alertmanagers.clone(), stop_rx.clone()),
     );
-    let rule_tasks: Vec<_> = match &rule_manager {
-        Some(m) => {
-            tracing::info!(groups = m.group_count(), "rule engine started");
-            (0..m.group_count())
-                .map(|i| {
-                    tokio::spawn(rules::group_loop(
-                        m.clone(),
-                        i,
-                        notifier.clone(),
-                        stop_rx.clone(),
-                    ))
-                })
-                .collect()
-        }
-        None => Vec::new(),
-    };
+    let rule_tasks = Arc::new(tokio::sync::Mutex::new(rules::RuleTasks::start(
+        rule_manager.clone(),
+        notifier.clone(),
+    )));
+    let reload_task = tokio::spawn(reload::reload_loop(
+        cfg.clone(),
+        reload::Reloadable {
+            scraper: scrape_reloader,
+            rules: rule_tasks.clone(),
+            slos,
+            status: reload_status,
+            clock: clock.clone(),
+            self_addr: addr.to_string(),
+        },
+        reload_rx,
+        stop_rx.clone(),
+    ));
 
     tracing::info!(url = %format!("http://{addr}"), data_dir = %cfg.data_dir.display(), "homeostat is serving");
     let app = homeostat_http::router(state);
@@ -223,9 +226,8 @@ pub async fn run(
     tracing::info!("shutting down: stale-marking scraped series, flushing storage");
     let _ = stop_tx.send(true);
     let _ = scrape_task.await;
-    for t in rule_tasks {
-        let _ = t.await;
-    }
+    let _ = reload_task.await;
+    rule_tasks.lock().await.stop().await;
     let _ = notify_task.await;
     let _ = maint.await;
     if let Some(s) = sync {
@@ -243,7 +245,7 @@ pub async fn run(
     Ok(())
 }
 
-fn self_scrape_config(addr: &str, interval: Duration) -> ScrapeConfig {
+pub(crate) fn self_scrape_config(addr: &str, interval: Duration) -> ScrapeConfig {
     let interval = homeostat_model::format_duration(interval);
     ScrapeConfig {
         job_name: "homeostat".into(),

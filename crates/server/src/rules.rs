@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use homeostat_rules::{GroupSpec, RuleManager};
+use homeostat_rules::{GroupSpec, ReloadSummary, RuleManager};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::ServerError;
 use crate::notifier::Notifier;
@@ -39,6 +40,71 @@ pub fn load_groups(
         )?);
     }
     Ok(groups)
+}
+
+/// The evaluation loops of the loaded groups, one task per group. A reload
+/// stops them all, swaps the groups, and starts loops for the new list,
+/// because group indexes change.
+pub struct RuleTasks {
+    manager: Arc<RuleManager>,
+    notifier: Arc<Notifier>,
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl RuleTasks {
+    pub fn start(manager: Arc<RuleManager>, notifier: Arc<Notifier>) -> Self {
+        let (stop, _) = watch::channel(false);
+        let mut t = Self {
+            manager,
+            notifier,
+            stop,
+            handles: Vec::new(),
+        };
+        t.spawn();
+        t
+    }
+
+    fn spawn(&mut self) {
+        let (stop, rx) = watch::channel(false);
+        self.stop = stop;
+        self.handles = (0..self.manager.group_count())
+            .map(|i| {
+                tokio::spawn(group_loop(
+                    self.manager.clone(),
+                    i,
+                    self.notifier.clone(),
+                    rx.clone(),
+                ))
+            })
+            .collect();
+        if !self.handles.is_empty() {
+            tracing::info!(groups = self.handles.len(), "rule evaluation running");
+        }
+    }
+
+    /// Stops every loop and waits for evaluations in flight to finish.
+    pub async fn stop(&mut self) {
+        let _ = self.stop.send(true);
+        for h in self.handles.drain(..) {
+            let _ = h.await;
+        }
+    }
+
+    /// Replaces the groups (already validated) and restarts evaluation.
+    pub async fn replace(&mut self, specs: Vec<GroupSpec>) -> ReloadSummary {
+        self.stop().await;
+        let now = self.manager.clock().now_millis();
+        let m = self.manager.clone();
+        let summary = tokio::task::spawn_blocking(move || m.replace_groups(specs, now))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "replacing rule groups failed");
+                ReloadSummary::default()
+            });
+        self.spawn();
+        summary
+    }
 }
 
 /// Evaluates group `i` at each of its aligned timestamps until `stop`

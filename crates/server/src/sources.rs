@@ -147,3 +147,25 @@ impl StatsSource for ScrapeSource {
         ]
     }
 }
+
+/// The outcome of the last config reload, named as Prometheus names it.
+pub struct ReloadSource(pub Arc<homeostat_http::ReloadStatus>);
+
+impl StatsSource for ReloadSource {
+    fn collect(&self) -> Vec<ExternalMetric> {
+        vec![
+            m(
+                "homeostat_config_last_reload_successful",
+                "Whether the last configuration reload attempt was successful.",
+                "gauge",
+                if self.0.last_successful() { 1.0 } else { 0.0 },
+            ),
+            m(
+                "homeostat_config_last_reload_success_timestamp_seconds",
+                "Timestamp of the last successful configuration reload.",
+                "gauge",
+                self.0.last_success_at() as f64 / 1000.0,
+            ),
+        ]
+    }
+}

@@ -184,3 +184,99 @@ fn bad_config_exits_non_zero_naming_the_field() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("scrape_intreval"));
 }
+
+fn rule_group_names(base: &str) -> Vec<String> {
+    let v: serde_json::Value = reqwest::blocking::get(format!("{base}/api/v1/rules"))
+        .unwrap()
+        .json()
+        .unwrap();
+    v["data"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn metric(base: &str, name: &str) -> Option<f64> {
+    let text = reqwest::blocking::get(format!("{base}/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn bad_rule_file_at_reload_keeps_the_old_rules_and_reports_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n- name: first\n  rules:\n  - record: one\n    expr: vector(1)\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("homeostat.yaml");
+    std::fs::write(&cfg, "self_scrape: false\nrule_files: [rules.yml]\n").unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let s = start(&data, port, &["--config", cfg.to_str().unwrap()]);
+    assert_eq!(rule_group_names(&s.base), ["first"]);
+    let client = reqwest::blocking::Client::new();
+
+    // A broken rule file: refused with the file and field named; the old
+    // group keeps running.
+    std::fs::write(
+        &rules,
+        "groups:\n- name: second\n  rules:\n  - record: two\n    expr: sum(\n",
+    )
+    .unwrap();
+    let r = client.post(format!("{}/-/reload", s.base)).send().unwrap();
+    assert_eq!(r.status().as_u16(), 500);
+    let body = r.text().unwrap();
+    assert!(
+        body.contains("rules.yml") && body.contains("expr"),
+        "{body}"
+    );
+    assert_eq!(rule_group_names(&s.base), ["first"]);
+    assert_eq!(
+        metric(&s.base, "homeostat_config_last_reload_successful"),
+        Some(0.0)
+    );
+    let info: serde_json::Value =
+        reqwest::blocking::get(format!("{}/api/v1/status/runtimeinfo", s.base))
+            .unwrap()
+            .json()
+            .unwrap();
+    assert_eq!(info["data"]["reloadConfigSuccess"], false);
+
+    // Fixed: SIGHUP applies it, like Prometheus.
+    std::fs::write(
+        &rules,
+        "groups:\n- name: second\n  rules:\n  - record: two\n    expr: vector(2)\n",
+    )
+    .unwrap();
+    let hup = Command::new("kill")
+        .args(["-HUP", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rule_group_names(&s.base) != ["second"] {
+        assert!(Instant::now() < deadline, "SIGHUP did not reload the rules");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        metric(&s.base, "homeostat_config_last_reload_successful"),
+        Some(1.0)
+    );
+
+    // A broken config file itself is refused the same way.
+    std::fs::write(&cfg, "self_scrape: false\nrule_filez: [rules.yml]\n").unwrap();
+    let r = client.post(format!("{}/-/reload", s.base)).send().unwrap();
+    assert_eq!(r.status().as_u16(), 500);
+    assert!(r.text().unwrap().contains("rule_filez"));
+    assert_eq!(rule_group_names(&s.base), ["second"]);
+}

@@ -78,8 +78,8 @@ pub async fn runtimeinfo(State(st): State<AppState>) -> Json<serde_json::Value> 
             "CWD": cwd,
             "hostname": hostname,
             "serverTime": rfc3339(st.clock.now_millis()),
-            "reloadConfigSuccess": true,
-            "lastConfigTime": rfc3339(st.runtime.start_time),
+            "reloadConfigSuccess": st.reload.status.last_successful(),
+            "lastConfigTime": rfc3339(st.reload.status.last_success_at()),
             "corruptionCount": 0,
             "goroutineCount": 0,
             "GOMAXPROCS": procs,
@@ -90,4 +90,17 @@ pub async fn runtimeinfo(State(st): State<AppState>) -> Json<serde_json::Value> 
             "storageRetention": st.runtime.storage_retention,
         }
     }))
+}
+
+/// `POST /-/reload`: re-reads the config file and applies it; on any error
+/// the running config stays and the answer is 500 with the reason, as
+/// Prometheus's lifecycle endpoint does.
+pub async fn reload(State(st): State<AppState>) -> (StatusCode, String) {
+    match st.reload.reload().await {
+        Ok(summary) => (StatusCode::OK, format!("{summary}\n")),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        ),
+    }
 }

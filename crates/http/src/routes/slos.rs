@@ -138,6 +138,7 @@ async fn blocking<T: Send + 'static>(
 
 fn find(st: &AppState, id: &str) -> Result<SloSpec, ApiError> {
     st.slos
+        .get()
         .iter()
         .find(|s| s.id == id)
         .cloned()
@@ -151,7 +152,7 @@ fn ok(data: Json_) -> Json<Json_> {
 /// `GET /api/v1/slos`
 pub async fn list(State(st): State<AppState>) -> Result<Json<Json_>, ApiError> {
     let now = st.clock.now_millis();
-    let slos: Arc<Vec<SloSpec>> = st.slos.clone();
+    let slos: Arc<Vec<SloSpec>> = st.slos.get();
     let data = blocking(&st, move |e, q| {
         slos.iter()
             .map(|spec| {

@@ -39,6 +39,7 @@ fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppStat
         ready: Arc::new(AtomicBool::new(true)),
         clock: Arc::new(SystemClock),
         rules: Arc::new(homeostat_rules::NoRules),
+        reload: homeostat_http::ReloadHandle::disabled(1_700_000_000_000),
     }
 }
 

@@ -57,7 +57,9 @@ fn store() -> Arc<MemStorage> {
 fn app() -> axum::Router {
     let mut st = state(store(), Default::default(), EngineOptions::default());
     st.clock = Arc::new(FakeClock::new(120 * 60_000));
-    st.slos = Arc::new(homeostat_slo::load_specs(SPEC, "checkout.yaml").unwrap());
+    st.slos = Arc::new(homeostat_http::Live::new(
+        homeostat_slo::load_specs(SPEC, "checkout.yaml").unwrap(),
+    ));
     router(st)
 }
 

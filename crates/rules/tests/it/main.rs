@@ -1,6 +1,7 @@
 //! Integration tests of the rule engine over `MemStorage` and a `FakeClock`.
 
 mod eval;
+mod reload;
 mod slo;
 
 use std::sync::Arc;

@@ -1,0 +1,180 @@
+//! Config reloads: SIGHUP or `POST /-/reload` re-read the config file, and
+//! only a config that validates completely — including every rule file and
+//! SLO spec it names — replaces the running one. Anything wrong leaves the
+//! server exactly as it was and is reported (HTTP answer, log, metrics).
+
+use std::sync::Arc;
+
+use homeostat_http::{Live, ReloadReply, ReloadStatus};
+use homeostat_ingest::ScrapeReloader;
+use homeostat_model::Clock;
+use tokio::sync::{Mutex, mpsc, watch};
+
+use crate::config::Config;
+use crate::rules::{RuleTasks, load_groups};
+
+/// Everything a reload may replace while the server runs. Settings outside
+/// it (listen address, storage, query backend and limits, alerting targets)
+/// take effect at the next restart.
+pub struct Reloadable {
+    pub scraper: ScrapeReloader,
+    pub rules: Arc<Mutex<RuleTasks>>,
+    pub slos: Arc<Live<Vec<homeostat_slo::SloSpec>>>,
+    pub status: Arc<ReloadStatus>,
+    pub clock: Arc<dyn Clock>,
+    /// Address of this server, for the self-scrape job.
+    pub self_addr: String,
+}
+
+/// Serves reload requests from HTTP and SIGHUP until `stop`.
+pub async fn reload_loop(
+    mut cfg: Config,
+    target: Reloadable,
+    mut requests: mpsc::Receiver<ReloadReply>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut hup = hangup();
+    loop {
+        let reply = tokio::select! {
+            r = requests.recv() => match r { Some(r) => Some(r), None => return },
+            _ = recv_hup(&mut hup) => None,
+            _ = stop.changed() => return,
+        };
+        let outcome = reload_once(&mut cfg, &target).await;
+        match &outcome {
+            Ok(summary) => {
+                target.status.succeeded(target.clock.now_millis());
+                tracing::info!(%summary, "config reloaded");
+            }
+            Err(e) => {
+                target.status.failed(e.clone());
+                tracing::error!(error = %e, "config reload failed; the running config stays");
+            }
+        }
+        if let Some(r) = reply {
+            let _ = r.send(outcome);
+        }
+    }
+}
+
+async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, String> {
+    let Some(path) = running.source.clone() else {
+        return Err("started with the embedded default config; there is no file to re-read".into());
+    };
+    // Validation reads files and compiles SLOs: off the async threads.
+    let loaded = tokio::task::spawn_blocking(move || {
+        let cfg = Config::load(&path).map_err(|e| e.to_string())?;
+        let groups =
+            load_groups(&cfg.rule_files, &cfg.slos, &cfg.services).map_err(|e| e.to_string())?;
+        Ok::<_, String>((cfg, groups))
+    })
+    .await
+    .map_err(|e| format!("reload task failed: {e}"))?;
+    let (new, groups) = loaded?;
+
+    let mut scrape = new.scrape_configs.clone();
+    if new.self_scrape {
+        scrape.push(crate::self_scrape_config(
+            &t.self_addr,
+            new.self_scrape_interval,
+        ));
+    }
+    // The scrape config is validated before anything is applied, so a bad
+    // job cannot leave the rules reloaded and the scrapes not.
+    homeostat_ingest::validate(&new.global, &scrape).map_err(|e| e.to_string())?;
+    t.scraper
+        .apply(&new.global, &scrape)
+        .map_err(|e| e.to_string())?;
+    let summary = t.rules.lock().await.replace(groups).await;
+    t.slos.set(new.slos.clone());
+
+    let restart_only = restart_only_changes(running, &new);
+    if !restart_only.is_empty() {
+        tracing::warn!(fields = %restart_only.join(", "), "changed settings take effect at the next restart");
+    }
+    // Keep the settings that only a restart applies as they run now, so the
+    // next reload compares against what is really in effect.
+    let mut kept = new;
+    kept.listen = running.listen;
+    kept.data_dir = running.data_dir.clone();
+    *running = kept;
+    Ok(format!(
+        "rule groups: {} unchanged, {} changed, {} added, {} removed; {} scrape jobs; {} SLOs{}",
+        summary.unchanged,
+        summary.changed,
+        summary.added,
+        summary.removed,
+        scrape.len(),
+        running.slos.len(),
+        if restart_only.is_empty() {
+            String::new()
+        } else {
+            format!("; needs a restart to apply: {}", restart_only.join(", "))
+        }
+    ))
+}
+
+/// The settings that changed but are not applied by a reload.
+fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let same =
+        |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
+    if old.retention != new.retention
+        || old.block_duration != new.block_duration
+        || !same(&old.wal_fsync, &new.wal_fsync)
+        || old.max_active_series != new.max_active_series
+    {
+        out.push("storage");
+    }
+    if !same(&old.query_backend, &new.query_backend) {
+        out.push("query_backend");
+    }
+    if !same(&old.query, &new.query) {
+        out.push("query");
+    }
+    if !same(&old.limits, &new.limits) {
+        out.push("limits");
+    }
+    if !same(&old.alerting, &new.alerting) {
+        out.push("alerting");
+    }
+    if old.evaluation_interval != new.evaluation_interval {
+        out.push("global.evaluation_interval");
+    }
+    if old.external_url != new.external_url {
+        out.push("external_url");
+    }
+    out
+}
+
+#[cfg(unix)]
+type Hangup = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangup = Option<()>;
+
+#[cfg(unix)]
+fn hangup() -> Hangup {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP; reload via POST /-/reload only"))
+        .ok()
+}
+#[cfg(not(unix))]
+fn hangup() -> Hangup {
+    None
+}
+
+#[cfg(unix)]
+async fn recv_hup(h: &mut Hangup) {
+    match h {
+        Some(s) => {
+            if s.recv().await.is_none() {
+                *h = None;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+#[cfg(not(unix))]
+async fn recv_hup(_: &mut Hangup) {
+    std::future::pending().await
+}
