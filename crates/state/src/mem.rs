@@ -342,6 +342,6 @@ mod tests {
 
     #[test]
     fn passes_the_conformance_suite() {
-        crate::conformance::run_all(&|| std::sync::Arc::new(MemState::default()));
+        crate::conformance::run_all(|| std::sync::Arc::new(MemState::default()));
     }
 }
