@@ -117,7 +117,10 @@ pub fn silences(s: &dyn SilenceStore) {
         matchers: vec![],
         ..new.clone()
     };
-    assert!(matches!(s.upsert(&invalid), Err(StateError::Invalid { .. })));
+    assert!(matches!(
+        s.upsert(&invalid),
+        Err(StateError::Invalid { .. })
+    ));
     assert!(matches!(
         s.get("00000000-0000-4000-8000-000000000000"),
         Err(StateError::NotFound { .. })
@@ -135,7 +138,11 @@ pub fn silences(s: &dyn SilenceStore) {
         Err(StateError::NotFound { .. })
     ));
 
-    assert_eq!(s.gc(600).expect("gc"), 1, "only the early one ended before 600");
+    assert_eq!(
+        s.gc(600).expect("gc"),
+        1,
+        "only the early one ended before 600"
+    );
     assert_eq!(s.gc(600).expect("gc"), 0);
     assert_eq!(s.list().expect("list").len(), 1);
 }
@@ -437,10 +444,7 @@ pub fn audit(s: &dyn AuditLog) {
     let c = s.append(&entry(3_000, "silence/a")).expect("append");
     assert!(a < b && b < c);
     let for_a = s.list_by_object("silence/a", 10).expect("list");
-    assert_eq!(
-        for_a.iter().map(|e| e.seq).collect::<Vec<_>>(),
-        vec![a, c]
-    );
+    assert_eq!(for_a.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![a, c]);
     assert_eq!(
         for_a[1],
         AuditEntry {
@@ -486,5 +490,10 @@ pub fn concurrent_appends<B: StateBackend + 'static>(s: Arc<B>) {
     seqs.sort_unstable();
     seqs.dedup();
     assert_eq!(seqs.len(), 400, "every event has its own seq");
-    assert_eq!(s.list_by_object("incident/busy", 1_000).expect("audit").len(), 400);
+    assert_eq!(
+        s.list_by_object("incident/busy", 1_000)
+            .expect("audit")
+            .len(),
+        400
+    );
 }

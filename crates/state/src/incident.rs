@@ -32,9 +32,7 @@ impl FromStr for IncidentId {
             .ok()
             .filter(|n| *n > 0)
             .map(IncidentId)
-            .ok_or_else(|| {
-                StateError::invalid("incident id", format!("{s:?} is not like INC-42"))
-            })
+            .ok_or_else(|| StateError::invalid("incident id", format!("{s:?} is not like INC-42")))
     }
 }
 
@@ -167,7 +165,10 @@ pub struct IncidentFilter {
 impl IncidentFilter {
     pub fn matches(&self, i: &Incident) -> bool {
         (self.states.is_empty() || self.states.contains(&i.state))
-            && self.service.as_ref().is_none_or(|s| i.service.as_ref() == Some(s))
+            && self
+                .service
+                .as_ref()
+                .is_none_or(|s| i.service.as_ref() == Some(s))
             && self
                 .group_key
                 .as_ref()

@@ -8,9 +8,9 @@ use parking_lot::Mutex;
 use crate::error::{Result, StateError};
 use crate::incident::{validate_action_item, validate_incident};
 use crate::{
-    ActionItem, AuditEntry, AuditLog, EscalationRecord, EscalationStore, Incident,
-    IncidentFilter, IncidentId, IncidentStore, NflogEntry, NotificationLog, Silence,
-    SilenceStore, TimelineEvent, expired_at, new_silence_id,
+    ActionItem, AuditEntry, AuditLog, EscalationRecord, EscalationStore, Incident, IncidentFilter,
+    IncidentId, IncidentStore, NflogEntry, NotificationLog, Silence, SilenceStore, TimelineEvent,
+    expired_at, new_silence_id,
 };
 
 /// In-memory state; nothing survives the process.

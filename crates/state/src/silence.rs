@@ -36,7 +36,10 @@ impl Silence {
         if !self.id.is_empty() && uuid::Uuid::parse_str(&self.id).is_err() {
             return Err(StateError::invalid(
                 "id",
-                format!("{:?} is not a UUID; leave it empty to get a new one", self.id),
+                format!(
+                    "{:?} is not a UUID; leave it empty to get a new one",
+                    self.id
+                ),
             ));
         }
         if self.matchers.is_empty() {
@@ -157,8 +160,14 @@ mod tests {
     fn validation_names_the_field() {
         let cases = [
             (silence(vec![]), "matchers"),
-            (silence(vec![m("0bad", "x", false, true)]), "matchers[0].name"),
-            (silence(vec![m("job", "(", true, true)]), "matchers[0].value"),
+            (
+                silence(vec![m("0bad", "x", false, true)]),
+                "matchers[0].name",
+            ),
+            (
+                silence(vec![m("job", "(", true, true)]),
+                "matchers[0].value",
+            ),
             (silence(vec![m("job", ".*", true, true)]), "matchers"),
             (silence(vec![m("job", "x", false, false)]), "matchers"),
         ];
@@ -171,7 +180,11 @@ mod tests {
         let mut backwards = silence(vec![m("job", "api", false, true)]);
         backwards.ends_at = -1;
         assert!(backwards.validate().is_err());
-        assert!(silence(vec![m("job", "api", false, true)]).validate().is_ok());
+        assert!(
+            silence(vec![m("job", "api", false, true)])
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]
