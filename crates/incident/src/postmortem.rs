@@ -84,14 +84,18 @@ pub fn render_postmortem(
     line(o, "");
     line(o, "## Summary");
     line(o, "");
+    let first = match i.detected_at {
+        Some(d) => format!("first alert at {}, ", time(d)),
+        None => String::new(),
+    };
     let ended = match i.resolved_at {
-        Some(r) => format!("resolved at {} after {}", time(r), duration(r - start)),
+        Some(r) => format!("resolved at {} ({} in all)", time(r), duration(r - start)),
         None => "not resolved yet".to_string(),
     };
     line(
         o,
         &format!(
-            "{} ({}) was opened at {} and {ended}.",
+            "{} ({}): {first}opened at {}, {ended}.",
             i.id,
             i.severity,
             time(i.created_at)

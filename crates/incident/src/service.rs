@@ -220,7 +220,11 @@ impl IncidentService {
                 at,
                 kind: EventKind::RoleAssigned,
                 actor: Some(by.to_string()),
-                summary: format!("{by} made {user} {}", role_name(role)),
+                summary: if by == user {
+                    format!("{by} took the {} role", role_name(role))
+                } else {
+                    format!("{by} made {user} {}", role_name(role))
+                },
                 data: json!({"role": role, "user": user, "previous": previous}),
             }])
         })
@@ -449,6 +453,10 @@ pub(crate) fn transition_events(
         (IncidentState::Resolved, IncidentState::Triggered) => (
             EventKind::StateChanged,
             format!("{by} reopened the incident"),
+        ),
+        (_, IncidentState::Postmortem) => (
+            EventKind::StateChanged,
+            format!("{by} started the postmortem"),
         ),
         _ => (EventKind::StateChanged, format!("{by} marked it {to}")),
     };
