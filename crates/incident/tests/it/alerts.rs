@@ -85,7 +85,9 @@ fn refiring_group_joins_its_open_incident() {
 fn resolved_alert_that_fires_again_is_recorded_again() {
     let s = service();
     let a = alert(1, "Down", &[], T0);
-    let i = s.on_alert_group_firing("g", std::slice::from_ref(&a), T0).unwrap();
+    let i = s
+        .on_alert_group_firing("g", std::slice::from_ref(&a), T0)
+        .unwrap();
     let mut resolved = a.clone();
     resolved.ends_at = Some(T0 + 3 * MIN);
     let after = s
@@ -163,7 +165,9 @@ fn refire_within_the_window_reopens_after_it_opens_anew() {
 fn repeats_of_alerts_still_firing_do_not_reopen_a_closed_incident() {
     let s = service();
     let a = alert(1, "Down", &[], T0);
-    let i = s.on_alert_group_firing("g", std::slice::from_ref(&a), T0).unwrap();
+    let i = s
+        .on_alert_group_firing("g", std::slice::from_ref(&a), T0)
+        .unwrap();
     s.resolve(i.id, "ana", T0 + MIN).unwrap();
     let same = s.on_alert_group_firing("g", &[a], T0 + 2 * MIN).unwrap();
     assert_eq!((same.id, same.state), (i.id, IncidentState::Resolved));
@@ -207,4 +211,28 @@ fn bad_alert_input_is_refused() {
         s.on_alert_group_firing("", &[alert(1, "Down", &[], T0)], T0),
         Err(IncidentError::Invalid { .. })
     ));
+}
+
+#[test]
+fn concurrent_firings_of_one_group_open_one_incident() {
+    let s = service();
+    let threads: Vec<_> = (0..8u64)
+        .map(|n| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let a = alert(n, "Down", &[("instance", &n.to_string())], T0);
+                s.on_alert_group_firing("g", &[a], T0 + n as i64)
+                    .unwrap()
+                    .id
+            })
+        })
+        .collect();
+    let ids: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    assert_eq!(s.store().list(&IncidentFilter::default()).unwrap().len(), 1);
+    let firing = kinds(&s, ids[0])
+        .into_iter()
+        .filter(|k| *k == EventKind::AlertFiring)
+        .count();
+    assert_eq!(firing, 8, "every alert recorded once");
 }
