@@ -18,6 +18,8 @@ use crate::service::{Ev, IncidentService, transition_events};
 pub struct AlertInfo {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// When it started firing; 0 or less means unknown, and the time of
+    /// the call is used instead.
     pub starts_at: i64,
     /// When it resolved, if it has.
     pub ends_at: Option<i64>,
@@ -67,6 +69,11 @@ impl IncidentService {
             ));
         }
         let mut alerts = alerts.to_vec();
+        for a in &mut alerts {
+            if a.starts_at <= 0 {
+                a.starts_at = at;
+            }
+        }
         alerts.sort_by_key(|a| (a.starts_at, a.fingerprint));
 
         let incident = match self.incident_for_group(group_key, &alerts, at)? {

@@ -236,3 +236,13 @@ fn concurrent_firings_of_one_group_open_one_incident() {
         .count();
     assert_eq!(firing, 8, "every alert recorded once");
 }
+
+#[test]
+fn unknown_start_time_uses_the_call_time() {
+    let s = service();
+    let i = s
+        .on_alert_group_firing("g", &[alert(1, "Down", &[], 0)], T0)
+        .unwrap();
+    assert_eq!(i.detected_at, Some(T0));
+    assert_eq!(s.timeline(i.id).unwrap()[0].at, T0);
+}
