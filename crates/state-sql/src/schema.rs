@@ -1,0 +1,153 @@
+//! The schema and its forward migrations. `MIGRATIONS[n]` takes a database
+//! from version n to n + 1; released migrations are never edited, only
+//! appended to.
+
+use homeostat_state::{Result, StateError};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const V1: &str = "
+CREATE TABLE silences (
+    id TEXT PRIMARY KEY,
+    matchers TEXT NOT NULL,
+    starts_at INTEGER NOT NULL,
+    ends_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX silences_ends_at ON silences (ends_at);
+
+CREATE TABLE nflog (
+    receiver TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    firing TEXT NOT NULL,
+    resolved TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (receiver, group_key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX nflog_expires_at ON nflog (expires_at);
+
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    revision INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    state TEXT NOT NULL,
+    service TEXT,
+    group_key TEXT,
+    created_at INTEGER NOT NULL,
+    acknowledged_at INTEGER,
+    mitigated_at INTEGER,
+    resolved_at INTEGER,
+    detected_at INTEGER,
+    roles TEXT NOT NULL,
+    runbook_urls TEXT NOT NULL,
+    labels TEXT NOT NULL
+) STRICT;
+CREATE INDEX incidents_state ON incidents (state, id);
+CREATE INDEX incidents_service ON incidents (service, id);
+CREATE INDEX incidents_group_key ON incidents (group_key, id);
+-- At most one open incident per alert group, whoever writes.
+CREATE UNIQUE INDEX incidents_open_group_key ON incidents (group_key)
+    WHERE group_key IS NOT NULL AND state IN ('triggered', 'acknowledged', 'mitigated');
+
+CREATE TABLE timeline (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT,
+    summary TEXT NOT NULL,
+    data TEXT NOT NULL
+) STRICT;
+CREATE INDEX timeline_incident_at ON timeline (incident_id, at, seq);
+
+CREATE TABLE action_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    title TEXT NOT NULL,
+    owner TEXT,
+    due TEXT,
+    state TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX action_items_incident ON action_items (incident_id, id);
+
+CREATE TABLE escalations (
+    key TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object TEXT NOT NULL,
+    detail TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_object ON audit (object, at, seq);
+CREATE INDEX audit_at ON audit (at, seq);
+";
+
+/// The version recorded in `schema_version`, 0 for a new database.
+pub(crate) fn stored_version(conn: &Connection) -> rusqlite::Result<i64> {
+    let has_table: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_table {
+        return Ok(0);
+    }
+    Ok(conn
+        .query_row("SELECT max(version) FROM schema_version", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .optional()?
+        .flatten()
+        .unwrap_or(0))
+}
+
+/// Brings the database to [`SCHEMA_VERSION`] in one transaction, so a crash
+/// mid-migration leaves the old version intact.
+pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
+    let be = |e| StateError::backend(format!("migrate {path}"), e);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(be)?;
+    let found = stored_version(&tx).map_err(be)?;
+    if found > SCHEMA_VERSION {
+        return Err(StateError::SchemaTooNew {
+            path: path.to_string(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version INTEGER NOT NULL
+         ) STRICT",
+    )
+    .map_err(be)?;
+    for (from, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(sql).map_err(be)?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [from as i64 + 1],
+        )
+        .map_err(be)?;
+    }
+    tx.commit().map_err(be)
+}

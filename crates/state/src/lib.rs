@@ -1,0 +1,89 @@
+//! Homeostat's persisted state, the contract: plain records (silences, the
+//! notification log, incidents with their timelines and action items,
+//! escalation state, the audit log) and one repository trait per kind of
+//! record. No SQL here: `homeostat-state-sql` implements the traits on
+//! SQLite, [`MemState`] in memory for engine tests, and the conformance
+//! suite (feature `testing`) checks that every backend behaves alike.
+//!
+//! The traits are synchronous and bounded: async callers run them on
+//! `spawn_blocking`. Times are milliseconds since the epoch and always come
+//! from the caller; no backend reads the clock.
+//!
+//! ```
+//! use homeostat_state::{MemState, NflogEntry, State};
+//! let state = State::from_backend(std::sync::Arc::new(MemState::default()));
+//! let entry = NflogEntry {
+//!     receiver: "pager".into(),
+//!     group_key: "{}:{alertname=\"Down\"}".into(),
+//!     firing_fingerprints: vec![1, 2],
+//!     resolved_fingerprints: vec![],
+//!     sent_at: 1_000,
+//!     expires_at: 5_000,
+//! };
+//! state.nflog.record(&entry).unwrap();
+//! assert_eq!(state.nflog.last("pager", &entry.group_key).unwrap(), Some(entry));
+//! ```
+
+mod audit;
+mod error;
+mod escalation;
+mod incident;
+mod mem;
+mod nflog;
+mod silence;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
+
+use std::sync::Arc;
+
+pub use audit::{AuditEntry, AuditLog};
+pub use error::{Result, StateError};
+pub use escalation::{EscalationRecord, EscalationStore};
+pub use incident::{
+    ActionItem, ActionItemState, EventKind, Incident, IncidentFilter, IncidentId, IncidentState,
+    IncidentStore, Role, Severity, TimelineEvent, validate_action_item, validate_incident,
+};
+pub use mem::MemState;
+pub use nflog::{NflogEntry, NotificationLog};
+pub use silence::{Silence, SilenceMatcher, SilenceStore, expired_at, new_silence_id};
+
+/// Everything a backend implements.
+pub trait StateBackend:
+    SilenceStore + NotificationLog + IncidentStore + EscalationStore + AuditLog
+{
+}
+
+impl<T> StateBackend for T where
+    T: SilenceStore + NotificationLog + IncidentStore + EscalationStore + AuditLog
+{
+}
+
+/// The stores an engine is handed, each behind its trait. The server builds
+/// it from the backend it chose; engines never see which one.
+#[derive(Clone)]
+pub struct State {
+    pub silences: Arc<dyn SilenceStore>,
+    pub nflog: Arc<dyn NotificationLog>,
+    pub incidents: Arc<dyn IncidentStore>,
+    pub escalations: Arc<dyn EscalationStore>,
+    pub audit: Arc<dyn AuditLog>,
+}
+
+impl State {
+    pub fn from_backend<B: StateBackend + 'static>(backend: Arc<B>) -> State {
+        State {
+            silences: backend.clone(),
+            nflog: backend.clone(),
+            incidents: backend.clone(),
+            escalations: backend.clone(),
+            audit: backend,
+        }
+    }
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,347 @@
+//! [`MemState`]: every state trait in memory, for engine tests. It follows
+//! the same rules as the SQL backend (the conformance suite checks both).
+
+use std::collections::BTreeMap;
+
+use parking_lot::Mutex;
+
+use crate::error::{Result, StateError};
+use crate::incident::{validate_action_item, validate_incident};
+use crate::{
+    ActionItem, AuditEntry, AuditLog, EscalationRecord, EscalationStore, Incident, IncidentFilter,
+    IncidentId, IncidentStore, NflogEntry, NotificationLog, Silence, SilenceStore, TimelineEvent,
+    expired_at, new_silence_id,
+};
+
+/// In-memory state; nothing survives the process.
+#[derive(Debug, Default)]
+pub struct MemState {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    silences: BTreeMap<String, Silence>,
+    nflog: BTreeMap<(String, String), NflogEntry>,
+    incidents: BTreeMap<IncidentId, Incident>,
+    events: Vec<TimelineEvent>,
+    action_items: BTreeMap<i64, ActionItem>,
+    escalations: BTreeMap<String, EscalationRecord>,
+    audit: Vec<AuditEntry>,
+    next_incident: i64,
+    next_seq: i64,
+    next_action_item: i64,
+}
+
+impl Inner {
+    fn open_incident_for(&self, group_key: &str) -> Option<&Incident> {
+        self.incidents
+            .values()
+            .find(|i| i.state.is_open() && i.group_key.as_deref() == Some(group_key))
+    }
+}
+
+impl SilenceStore for MemState {
+    fn upsert(&self, silence: &Silence) -> Result<Silence> {
+        silence.validate()?;
+        let mut s = silence.clone();
+        if s.id.is_empty() {
+            s.id = new_silence_id();
+        }
+        self.inner.lock().silences.insert(s.id.clone(), s.clone());
+        Ok(s)
+    }
+
+    fn get(&self, id: &str) -> Result<Silence> {
+        self.inner
+            .lock()
+            .silences
+            .get(id)
+            .cloned()
+            .ok_or_else(|| StateError::not_found("silence", id))
+    }
+
+    fn list(&self) -> Result<Vec<Silence>> {
+        let mut all: Vec<Silence> = self.inner.lock().silences.values().cloned().collect();
+        all.sort_by(|a, b| (a.starts_at, &a.id).cmp(&(b.starts_at, &b.id)));
+        Ok(all)
+    }
+
+    fn expire(&self, id: &str, at: i64) -> Result<Silence> {
+        let mut inner = self.inner.lock();
+        let s = inner
+            .silences
+            .get_mut(id)
+            .ok_or_else(|| StateError::not_found("silence", id))?;
+        *s = expired_at(s.clone(), at)?;
+        Ok(s.clone())
+    }
+
+    fn gc(&self, older_than: i64) -> Result<usize> {
+        let mut inner = self.inner.lock();
+        let before = inner.silences.len();
+        inner.silences.retain(|_, s| s.ends_at >= older_than);
+        Ok(before - inner.silences.len())
+    }
+}
+
+impl NotificationLog for MemState {
+    fn record(&self, entry: &NflogEntry) -> Result<()> {
+        self.inner.lock().nflog.insert(
+            (entry.receiver.clone(), entry.group_key.clone()),
+            entry.clone(),
+        );
+        Ok(())
+    }
+
+    fn last(&self, receiver: &str, group_key: &str) -> Result<Option<NflogEntry>> {
+        Ok(self
+            .inner
+            .lock()
+            .nflog
+            .get(&(receiver.to_string(), group_key.to_string()))
+            .cloned())
+    }
+
+    fn gc(&self, now: i64) -> Result<usize> {
+        let mut inner = self.inner.lock();
+        let before = inner.nflog.len();
+        inner.nflog.retain(|_, e| e.expires_at > now);
+        Ok(before - inner.nflog.len())
+    }
+}
+
+impl IncidentStore for MemState {
+    fn create(&self, incident: &Incident) -> Result<Incident> {
+        validate_incident(incident)?;
+        let mut inner = self.inner.lock();
+        if incident.state.is_open()
+            && let Some(g) = &incident.group_key
+            && let Some(other) = inner.open_incident_for(g)
+        {
+            return Err(StateError::conflict(
+                "incident",
+                other.id,
+                format!("already open for group {g:?}"),
+            ));
+        }
+        inner.next_incident += 1;
+        let mut i = incident.clone();
+        i.id = IncidentId(inner.next_incident);
+        i.revision = 1;
+        inner.incidents.insert(i.id, i.clone());
+        Ok(i)
+    }
+
+    fn get(&self, id: IncidentId) -> Result<Incident> {
+        self.inner
+            .lock()
+            .incidents
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| StateError::not_found("incident", id))
+    }
+
+    fn list(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        let inner = self.inner.lock();
+        Ok(inner
+            .incidents
+            .values()
+            .rev()
+            .filter(|i| filter.matches(i))
+            .take(filter.limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect())
+    }
+
+    fn update(&self, incident: &Incident) -> Result<Incident> {
+        validate_incident(incident)?;
+        let mut inner = self.inner.lock();
+        let stored = inner
+            .incidents
+            .get(&incident.id)
+            .ok_or_else(|| StateError::not_found("incident", incident.id))?;
+        if stored.revision != incident.revision {
+            return Err(StateError::conflict(
+                "incident",
+                incident.id,
+                format!(
+                    "stale revision {} (stored {})",
+                    incident.revision, stored.revision
+                ),
+            ));
+        }
+        if incident.state.is_open()
+            && let Some(g) = &incident.group_key
+            && let Some(other) = inner.open_incident_for(g)
+            && other.id != incident.id
+        {
+            return Err(StateError::conflict(
+                "incident",
+                other.id,
+                format!("already open for group {g:?}"),
+            ));
+        }
+        let mut i = incident.clone();
+        i.revision += 1;
+        inner.incidents.insert(i.id, i.clone());
+        Ok(i)
+    }
+
+    fn find_open_by_group_key(&self, group_key: &str) -> Result<Option<Incident>> {
+        Ok(self.inner.lock().open_incident_for(group_key).cloned())
+    }
+
+    fn append_event(&self, event: &TimelineEvent) -> Result<i64> {
+        let mut inner = self.inner.lock();
+        if !inner.incidents.contains_key(&event.incident_id) {
+            return Err(StateError::not_found("incident", event.incident_id));
+        }
+        inner.next_seq += 1;
+        let mut e = event.clone();
+        e.seq = inner.next_seq;
+        inner.events.push(e);
+        Ok(inner.next_seq)
+    }
+
+    fn timeline(&self, incident_id: IncidentId) -> Result<Vec<TimelineEvent>> {
+        let inner = self.inner.lock();
+        if !inner.incidents.contains_key(&incident_id) {
+            return Err(StateError::not_found("incident", incident_id));
+        }
+        let mut events: Vec<TimelineEvent> = inner
+            .events
+            .iter()
+            .filter(|e| e.incident_id == incident_id)
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| (e.at, e.seq));
+        Ok(events)
+    }
+
+    fn create_action_item(&self, item: &ActionItem) -> Result<ActionItem> {
+        validate_action_item(item)?;
+        let mut inner = self.inner.lock();
+        if !inner.incidents.contains_key(&item.incident_id) {
+            return Err(StateError::not_found("incident", item.incident_id));
+        }
+        inner.next_action_item += 1;
+        let mut a = item.clone();
+        a.id = inner.next_action_item;
+        inner.action_items.insert(a.id, a.clone());
+        Ok(a)
+    }
+
+    fn get_action_item(&self, id: i64) -> Result<ActionItem> {
+        self.inner
+            .lock()
+            .action_items
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| StateError::not_found("action item", id))
+    }
+
+    fn update_action_item(&self, item: &ActionItem) -> Result<ActionItem> {
+        validate_action_item(item)?;
+        let mut inner = self.inner.lock();
+        let stored = inner
+            .action_items
+            .get_mut(&item.id)
+            .ok_or_else(|| StateError::not_found("action item", item.id))?;
+        if stored.incident_id != item.incident_id {
+            return Err(StateError::invalid(
+                "incident_id",
+                "an action item cannot move to another incident",
+            ));
+        }
+        *stored = item.clone();
+        Ok(item.clone())
+    }
+
+    fn delete_action_item(&self, id: i64) -> Result<()> {
+        self.inner
+            .lock()
+            .action_items
+            .remove(&id)
+            .map(|_| ())
+            .ok_or_else(|| StateError::not_found("action item", id))
+    }
+
+    fn action_items(&self, incident_id: IncidentId) -> Result<Vec<ActionItem>> {
+        Ok(self
+            .inner
+            .lock()
+            .action_items
+            .values()
+            .filter(|a| a.incident_id == incident_id)
+            .cloned()
+            .collect())
+    }
+}
+
+impl EscalationStore for MemState {
+    fn put(&self, record: &EscalationRecord) -> Result<()> {
+        self.inner
+            .lock()
+            .escalations
+            .insert(record.key.clone(), record.clone());
+        Ok(())
+    }
+
+    fn get(&self, key: &str) -> Result<Option<EscalationRecord>> {
+        Ok(self.inner.lock().escalations.get(key).cloned())
+    }
+
+    fn list_active(&self) -> Result<Vec<EscalationRecord>> {
+        Ok(self.inner.lock().escalations.values().cloned().collect())
+    }
+
+    fn delete(&self, key: &str) -> Result<bool> {
+        Ok(self.inner.lock().escalations.remove(key).is_some())
+    }
+}
+
+impl AuditLog for MemState {
+    fn append(&self, entry: &AuditEntry) -> Result<i64> {
+        let mut inner = self.inner.lock();
+        inner.next_seq += 1;
+        let mut e = entry.clone();
+        e.seq = inner.next_seq;
+        inner.audit.push(e);
+        Ok(inner.next_seq)
+    }
+
+    fn list_by_object(&self, object: &str, limit: usize) -> Result<Vec<AuditEntry>> {
+        Ok(newest(
+            self.inner
+                .lock()
+                .audit
+                .iter()
+                .filter(|e| e.object == object)
+                .cloned()
+                .collect(),
+            limit,
+        ))
+    }
+
+    fn list_recent(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        Ok(newest(self.inner.lock().audit.clone(), limit))
+    }
+}
+
+/// The newest `limit` entries by (at, seq), oldest first.
+fn newest(mut entries: Vec<AuditEntry>, limit: usize) -> Vec<AuditEntry> {
+    entries.sort_by_key(|e| (e.at, e.seq));
+    let skip = entries.len().saturating_sub(limit);
+    entries.split_off(skip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_the_conformance_suite() {
+        crate::conformance::run_all(|| std::sync::Arc::new(MemState::default()));
+    }
+}
