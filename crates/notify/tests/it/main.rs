@@ -1,0 +1,3 @@
+//! Integration tests: golden payloads, HTTP and SMTP delivery against local
+//! servers, retries, and the resolved-notification rule.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
