@@ -98,6 +98,15 @@ impl GroupNotification {
         self.resolved().count()
     }
 
+    /// The links worth showing a person: none once the group is resolved,
+    /// since there is nothing left to acknowledge.
+    pub fn action_links(&self) -> Option<&AckLinks> {
+        match self.status {
+            AlertStatus::Firing => self.links.as_ref(),
+            AlertStatus::Resolved => None,
+        }
+    }
+
     /// Keeps only the alerts `keep` accepts and recomputes the group status.
     pub fn retain_alerts(&mut self, keep: impl FnMut(&AlertData) -> bool) {
         self.alerts.retain(keep);

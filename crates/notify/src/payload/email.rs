@@ -103,7 +103,7 @@ fn text(n: &GroupNotification) -> String {
         n.num_resolved(),
         n.receiver
     );
-    if let Some(links) = &n.links {
+    if let Some(links) = n.action_links() {
         let _ = writeln!(out, "\nAcknowledge: {}", links.ack_url);
         let _ = writeln!(out, "Resolve: {}", links.resolve_url);
     }
@@ -182,7 +182,7 @@ fn html(n: &GroupNotification) -> String {
         n.num_resolved(),
         esc(&n.receiver)
     );
-    if let Some(links) = &n.links {
+    if let Some(links) = n.action_links() {
         let _ = writeln!(
             out,
             "<p><a href=\"{}\">Acknowledge</a> | <a href=\"{}\">Resolve</a></p>",

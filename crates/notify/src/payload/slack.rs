@@ -35,7 +35,7 @@ pub struct SlackAttachment {
 pub fn message<'a>(n: &GroupNotification, target: &'a SlackTarget) -> SlackMessage<'a> {
     let title = n.title();
     let title_link = n.alerts_url();
-    let fallback = match &n.links {
+    let fallback = match n.action_links() {
         Some(links) => format!("{title} | acknowledge: {}", links.ack_url),
         None => format!("{title} | {title_link}"),
     };
@@ -91,7 +91,7 @@ pub fn text(n: &GroupNotification) -> String {
     if n.truncated_alerts > 0 {
         let _ = writeln!(out, "…and {} more alerts\n", n.truncated_alerts);
     }
-    if let Some(links) = &n.links {
+    if let Some(links) = n.action_links() {
         let _ = write!(
             out,
             "<{}|Acknowledge> · <{}|Resolve>",
