@@ -12,6 +12,37 @@
 //! into [`Target`]s. See `docs/notifications.md`.
 //!
 //! This crate opens sockets; it never reads the wall clock.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use chrono::{TimeZone, Utc};
+//! use homeostat_notify::{AlertData, AlertStatus, GroupNotification, payload::webhook};
+//!
+//! let alerts = vec![AlertData {
+//!     status: AlertStatus::Firing,
+//!     labels: BTreeMap::from([("alertname".to_string(), "Down".to_string())]),
+//!     annotations: BTreeMap::new(),
+//!     starts_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+//!     ends_at: None,
+//!     generator_url: String::new(),
+//!     fingerprint: "0123456789abcdef".to_string(),
+//! }];
+//! let n = GroupNotification {
+//!     receiver: "ops".to_string(),
+//!     group_key: "{}:{alertname=\"Down\"}".to_string(),
+//!     group_labels: BTreeMap::from([("alertname".to_string(), "Down".to_string())]),
+//!     common_labels: BTreeMap::new(),
+//!     common_annotations: BTreeMap::new(),
+//!     external_url: "http://homeostat:9093".to_string(),
+//!     status: GroupNotification::new_status(&alerts),
+//!     alerts,
+//!     truncated_alerts: 0,
+//!     links: None,
+//! };
+//! assert_eq!(n.title(), "[FIRING:1] Down");
+//! let body = String::from_utf8(webhook::body(&n, 0).unwrap()).unwrap();
+//! assert!(body.contains(r#""startsAt":"2026-01-02T03:04:05Z","endsAt":"0001-01-01T00:00:00Z""#));
+//! ```
 
 mod error;
 mod gojson;

@@ -51,7 +51,7 @@ pub struct WebhookTarget {
 }
 
 /// A Slack incoming webhook.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SlackTarget {
     pub api_url: String,
     pub channel: Option<String>,
@@ -99,7 +99,7 @@ impl fmt::Display for Severity {
 }
 
 /// PagerDuty Events API v2.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PagerDutyTarget {
     pub routing_key: String,
     pub url: String,
@@ -166,6 +166,38 @@ impl fmt::Debug for EmailTarget {
             .field("require_tls", &self.require_tls)
             .field("send_resolved", &self.send_resolved)
             .field("hello", &self.hello)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+// Slack's webhook URL and PagerDuty's routing key are credentials: anyone
+// holding them can post, so they stay out of logs.
+impl fmt::Debug for SlackTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlackTarget")
+            .field("api_url", &"<secret>")
+            .field("channel", &self.channel)
+            .field("username", &self.username)
+            .field("icon_emoji", &self.icon_emoji)
+            .field("send_resolved", &self.send_resolved)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl fmt::Debug for PagerDutyTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PagerDutyTarget")
+            .field("routing_key", &"<secret>")
+            .field("url", &self.url)
+            .field("severity", &self.severity)
+            .field("severity_label", &self.severity_label)
+            .field("source", &self.source)
+            .field("component", &self.component)
+            .field("group", &self.group)
+            .field("class", &self.class)
+            .field("send_resolved", &self.send_resolved)
             .field("timeout", &self.timeout)
             .finish()
     }

@@ -17,7 +17,7 @@ const BODY_QUOTE_CHARS: usize = 200;
 const SMTPS_PORT: u16 = 465;
 
 /// A payload ready to go: built once, sent by every attempt unchanged.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Request {
     Http {
         url: String,
@@ -28,6 +28,23 @@ pub enum Request {
         target: EmailTarget,
         message: Box<Message>,
     },
+}
+
+// The URL may carry a token (Slack) and the body a routing key (PagerDuty).
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Http { body, timeout, .. } => f
+                .debug_struct("Http")
+                .field("body_bytes", &body.len())
+                .field("timeout", timeout)
+                .finish_non_exhaustive(),
+            Request::Email { target, .. } => f
+                .debug_struct("Email")
+                .field("target", target)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// The shared clients. Cheap to clone.

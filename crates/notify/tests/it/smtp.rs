@@ -188,6 +188,9 @@ async fn require_tls_fails_against_a_server_without_starttls() {
         .deliver(&Target::Email(target), &firing())
         .await;
     assert!(!out.delivered, "{out:?}");
-    assert!(out.last_error.is_some());
+    assert!(
+        matches!(&out.last_error, Some(DeliveryError::Connection(m)) if m.contains("STARTTLS")),
+        "{out:?}"
+    );
     assert!(server.received.lock().unwrap().is_empty());
 }
