@@ -4,9 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Oncall;
 use crate::error::ConfigError;
 use crate::validate;
-use crate::Oncall;
 
 /// The whole `oncall:` section. Every list may be left out.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

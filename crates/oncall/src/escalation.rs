@@ -11,9 +11,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::Oncall;
 use crate::error::EscalationError;
 use crate::schedule::user_on_call;
-use crate::Oncall;
 
 /// A validated escalation policy.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -65,7 +65,10 @@ impl Restriction {
     /// The window that starts on local `date`, as instants.
     fn window_on(&self, tz: Tz, date: chrono::NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let start = to_utc(tz, at_minutes(date, self.start_minute)?)?;
-        let end = to_utc(tz, at_minutes(date, self.start_minute + self.length_minutes())?)?;
+        let end = to_utc(
+            tz,
+            at_minutes(date, self.start_minute + self.length_minutes())?,
+        )?;
         Some((start, end))
     }
 

@@ -28,7 +28,12 @@ pub(crate) fn validate(cfg: &OncallConfig) -> Result<Oncall> {
         let field = format!("users[{i}].id");
         check_id(&field, &u.id, "user")?;
         if users.contains_key(&u.id) {
-            return Err(duplicate(&field, "user id", &u.id, "give every user its own id"));
+            return Err(duplicate(
+                &field,
+                "user id",
+                &u.id,
+                "give every user its own id",
+            ));
         }
         users.insert(
             u.id.clone(),
@@ -159,7 +164,10 @@ fn schedule(field: &str, s: &ScheduleConfig, users: &BTreeMap<String, User>) -> 
             let (a, b) = ((*a).min(*b), (*a).max(*b));
             return Err(ConfigError::invalid(
                 format!("{field}.overrides[{b}]"),
-                format!("overlaps overrides[{a}] (both cover {})", second.start.to_rfc3339()),
+                format!(
+                    "overlaps overrides[{a}] (both cover {})",
+                    second.start.to_rfc3339()
+                ),
                 "make overrides of one schedule cover disjoint times; to hand over mid-override, end the first where the second starts",
             ));
         }
@@ -184,7 +192,11 @@ fn instant(field: &str, s: &str, tz: Tz) -> Result<chrono::DateTime<chrono::Utc>
 
 fn duration(field: &str, s: &str, what: &str) -> Result<TimeDelta> {
     let d = parse_duration(s).map_err(|e| {
-        ConfigError::invalid(field, e.to_string(), format!("write {what} like 12h, 1d or 1w"))
+        ConfigError::invalid(
+            field,
+            e.to_string(),
+            format!("write {what} like 12h, 1d or 1w"),
+        )
     })?;
     let d = TimeDelta::from_std(d)
         .ok()
@@ -218,14 +230,21 @@ fn layer(field: &str, l: &LayerConfig, tz: Tz, users: &BTreeMap<String, User>) -
             if end <= rotation_start {
                 return Err(ConfigError::invalid(
                     format!("{field}.rotation_end"),
-                    format!("rotation_end {s} is not after rotation_start {}", l.rotation_start),
+                    format!(
+                        "rotation_end {s} is not after rotation_start {}",
+                        l.rotation_start
+                    ),
                     "set rotation_end later than rotation_start, or leave it out",
                 ));
             }
             Some(end)
         }
     };
-    let turn_length = duration(&format!("{field}.turn_length"), &l.turn_length, "turn length")?;
+    let turn_length = duration(
+        &format!("{field}.turn_length"),
+        &l.turn_length,
+        "turn length",
+    )?;
     let handoff_time = match &l.handoff_time {
         Some(s) => {
             let minutes = parse_hhmm(s, false).ok_or_else(|| {
@@ -237,7 +256,10 @@ fn layer(field: &str, l: &LayerConfig, tz: Tz, users: &BTreeMap<String, User>) -
             })?;
             NaiveTime::from_num_seconds_from_midnight_opt(minutes * 60, 0).unwrap_or(NaiveTime::MIN)
         }
-        None => local(tz, rotation_start).time().with_nanosecond(0).unwrap_or(NaiveTime::MIN),
+        None => local(tz, rotation_start)
+            .time()
+            .with_nanosecond(0)
+            .unwrap_or(NaiveTime::MIN),
     };
     if l.members.is_empty() {
         return Err(ConfigError::invalid(
@@ -256,7 +278,12 @@ fn layer(field: &str, l: &LayerConfig, tz: Tz, users: &BTreeMap<String, User>) -
     for (b, rb) in restrictions.iter().enumerate() {
         let wb = rb.week_minutes();
         for (a, ra) in restrictions[..b].iter().enumerate() {
-            if let Some(m) = ra.week_minutes().iter().zip(&wb).position(|(x, y)| *x && *y) {
+            if let Some(m) = ra
+                .week_minutes()
+                .iter()
+                .zip(&wb)
+                .position(|(x, y)| *x && *y)
+            {
                 return Err(ConfigError::invalid(
                     format!("{field}.restrictions[{b}]"),
                     format!("overlaps restrictions[{a}] (both cover {})", week_minute(m)),

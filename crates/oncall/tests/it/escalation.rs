@@ -102,7 +102,10 @@ fn an_acknowledged_page_escalates_no_further() {
             at: mins(2)
         }
     );
-    assert!(!e.acknowledge("bob", mins(3)), "the first acknowledgement stands");
+    assert!(
+        !e.acknowledge("bob", mins(3)),
+        "the first acknowledgement stands"
+    );
     assert!(e.resolve(mins(20)));
     assert!(!e.resolve(mins(21)));
     assert_eq!(e.status(), &EscalationStatus::Resolved { at: mins(20) });
@@ -176,7 +179,10 @@ fn state_survives_a_serde_round_trip() {
     let after = restored.advance(&o, mins(15)).expect("advance");
     assert_eq!(summary(&after), vec![(0, 1, 15, vec!["carol"])]);
     let steps_json = serde_json::to_string(&after).expect("steps serialize");
-    assert!(steps_json.contains("\"schedule\":\"primary\""), "{steps_json}");
+    assert!(
+        steps_json.contains("\"schedule\":\"primary\""),
+        "{steps_json}"
+    );
 }
 
 #[test]

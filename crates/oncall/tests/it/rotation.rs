@@ -28,7 +28,13 @@ fn one_layer(zone: &str, start: &str, turn: &str, handoff: Option<&str>, members
 
 #[test]
 fn weekly_turns_from_local_rotation_start() {
-    let o = load(&one_layer("Europe/Berlin", "2026-11-02T09:00:00", "1w", None, "alice, bob"));
+    let o = load(&one_layer(
+        "Europe/Berlin",
+        "2026-11-02T09:00:00",
+        "1w",
+        None,
+        "alice, bob",
+    ));
     let s = schedule(&o, "s");
     assert_eq!(shift_at(s, "2026-11-02T07:59:59Z"), "nobody");
     assert_eq!(
@@ -46,7 +52,13 @@ fn weekly_turns_from_local_rotation_start() {
 
 #[test]
 fn daily_handoff_stays_at_local_time_across_berlin_spring_forward() {
-    let o = load(&one_layer("Europe/Berlin", "2026-03-27T09:00:00", "1d", None, "a, b, c"));
+    let o = load(&one_layer(
+        "Europe/Berlin",
+        "2026-03-27T09:00:00",
+        "1d",
+        None,
+        "a, b, c",
+    ));
     let s = schedule(&o, "s");
     assert_eq!(user(s, "2026-03-27T08:00:00Z").as_deref(), Some("a"));
     // 28th 09:00 CET to 29th 09:00 CEST: a 23 h turn.
@@ -62,7 +74,13 @@ fn daily_handoff_stays_at_local_time_across_berlin_spring_forward() {
 
 #[test]
 fn daily_handoff_stays_at_local_time_across_berlin_fall_back() {
-    let o = load(&one_layer("Europe/Berlin", "2026-10-23T09:00:00", "1d", None, "a, b, c"));
+    let o = load(&one_layer(
+        "Europe/Berlin",
+        "2026-10-23T09:00:00",
+        "1d",
+        None,
+        "a, b, c",
+    ));
     let s = schedule(&o, "s");
     // 24th 09:00 CEST to 25th 09:00 CET: a 25 h turn.
     assert_eq!(
@@ -74,7 +92,13 @@ fn daily_handoff_stays_at_local_time_across_berlin_fall_back() {
 
 #[test]
 fn twelve_hour_turns_across_new_york_dst() {
-    let o = load(&one_layer("America/New_York", "2026-03-07T08:00:00", "12h", None, "a, b"));
+    let o = load(&one_layer(
+        "America/New_York",
+        "2026-03-07T08:00:00",
+        "12h",
+        None,
+        "a, b",
+    ));
     let s = schedule(&o, "s");
     assert_eq!(user(s, "2026-03-07T13:00:00Z").as_deref(), Some("a"));
     // 20:00 EST to 08:00 EDT: 11 h.
@@ -87,7 +111,13 @@ fn twelve_hour_turns_across_new_york_dst() {
         "a [2026-03-08T12:00:00+00:00, 2026-03-09T00:00:00+00:00)"
     );
 
-    let o = load(&one_layer("America/New_York", "2026-10-31T20:00:00", "12h", None, "a, b"));
+    let o = load(&one_layer(
+        "America/New_York",
+        "2026-10-31T20:00:00",
+        "12h",
+        None,
+        "a, b",
+    ));
     let s = schedule(&o, "s");
     // 20:00 EDT to 08:00 EST: 13 h.
     assert_eq!(
@@ -102,7 +132,13 @@ fn twelve_hour_turns_across_new_york_dst() {
 
 #[test]
 fn handoff_inside_a_dst_gap_happens_when_the_gap_ends() {
-    let o = load(&one_layer("America/New_York", "2026-03-06T02:30:00", "1d", None, "a, b"));
+    let o = load(&one_layer(
+        "America/New_York",
+        "2026-03-06T02:30:00",
+        "1d",
+        None,
+        "a, b",
+    ));
     let s = schedule(&o, "s");
     // 2026-03-08 02:30 does not exist in New York; the turn starts at 03:00 EDT.
     assert_eq!(
@@ -117,7 +153,13 @@ fn handoff_inside_a_dst_gap_happens_when_the_gap_ends() {
 
 #[test]
 fn handoff_in_a_repeated_hour_happens_at_its_first_occurrence() {
-    let o = load(&one_layer("America/New_York", "2026-10-30T01:30:00", "1d", None, "a, b"));
+    let o = load(&one_layer(
+        "America/New_York",
+        "2026-10-30T01:30:00",
+        "1d",
+        None,
+        "a, b",
+    ));
     let s = schedule(&o, "s");
     assert_eq!(
         shift_at(s, "2026-11-02T06:00:00Z"),
@@ -127,7 +169,13 @@ fn handoff_in_a_repeated_hour_happens_at_its_first_occurrence() {
 
 #[test]
 fn handoff_time_differs_from_rotation_start() {
-    let o = load(&one_layer("UTC", "2026-11-02T00:00:00", "1d", Some("09:00"), "a, b"));
+    let o = load(&one_layer(
+        "UTC",
+        "2026-11-02T00:00:00",
+        "1d",
+        Some("09:00"),
+        "a, b",
+    ));
     let s = schedule(&o, "s");
     // The first member's first turn is short: from the rotation start to the handoff.
     assert_eq!(
@@ -301,7 +349,13 @@ fn shifts_render_the_final_schedule_with_same_user_shifts_merged() {
 
 #[test]
 fn a_one_person_layer_is_one_long_shift() {
-    let o = load(&one_layer("UTC", "2026-01-01T00:00:00", "1h", None, "alice"));
+    let o = load(&one_layer(
+        "UTC",
+        "2026-01-01T00:00:00",
+        "1h",
+        None,
+        "alice",
+    ));
     let s = schedule(&o, "s");
     let got = shifts(s, at("2026-02-01T00:00:00Z"), at("2026-03-01T00:00:00Z"));
     assert_eq!(got.len(), 1);

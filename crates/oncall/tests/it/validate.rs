@@ -45,7 +45,10 @@ fn the_base_config_is_valid() {
 #[test]
 fn the_documented_example_is_valid() {
     let doc = include_str!("../../../../docs/oncall.md");
-    let start = doc.find("```yaml\noncall:\n").expect("example in docs/oncall.md") + 8;
+    let start = doc
+        .find("```yaml\noncall:\n")
+        .expect("example in docs/oncall.md")
+        + 8;
     let end = start + doc[start..].find("```").expect("end of example");
     let value: serde_norway::Value = serde_norway::from_str(&doc[start..end]).expect("yaml");
     let section = value.get("oncall").cloned().expect("oncall key");
@@ -55,13 +58,21 @@ fn the_documented_example_is_valid() {
 
 #[test]
 fn unknown_fields_and_bad_yaml() {
-    check(&format!("{BASE_USERS}teams: []\n"), "yaml", "unknown field `teams`");
+    check(
+        &format!("{BASE_USERS}teams: []\n"),
+        "yaml",
+        "unknown field `teams`",
+    );
     check(
         &config(&LAYER.replace("members", "member"), "", POLICY),
         "yaml",
         "unknown field `member`",
     );
-    check("users: [{id: alice, phone: 1}]", "yaml", "unknown field `phone`");
+    check(
+        "users: [{id: alice, phone: 1}]",
+        "yaml",
+        "unknown field `phone`",
+    );
     assert!(OncallConfig::from_yaml_str("users: {").is_err());
 }
 
@@ -91,12 +102,20 @@ fn unknown_users() {
 #[test]
 fn bad_targets() {
     check(
-        &config(LAYER, "", &POLICY.replace("{schedule: s}", "{schedule: nope}")),
+        &config(
+            LAYER,
+            "",
+            &POLICY.replace("{schedule: s}", "{schedule: nope}"),
+        ),
         "escalation_policies[0].levels[0].targets[0].schedule",
         "unknown schedule \"nope\"",
     );
     check(
-        &config(LAYER, "", &POLICY.replace("{schedule: s}", "{schedule: s, user: bob}")),
+        &config(
+            LAYER,
+            "",
+            &POLICY.replace("{schedule: s}", "{schedule: s, user: bob}"),
+        ),
         "escalation_policies[0].levels[0].targets[0]",
         "exactly one of user or schedule",
     );
@@ -111,7 +130,11 @@ fn bad_targets() {
         "no targets",
     );
     check(
-        &config(LAYER, "", &POLICY.replace("{schedule: s}", "{user: bob}, {user: bob}")),
+        &config(
+            LAYER,
+            "",
+            &POLICY.replace("{schedule: s}", "{user: bob}, {user: bob}"),
+        ),
         "escalation_policies[0].levels[0].targets[1]",
         "listed twice",
     );
@@ -192,7 +215,10 @@ fn bad_turn_lengths_and_times() {
     );
     check(
         &config(
-            &LAYER.replace("turn_length", "rotation_end: 2026-11-01T00:00:00, turn_length"),
+            &LAYER.replace(
+                "turn_length",
+                "rotation_end: 2026-11-01T00:00:00, turn_length",
+            ),
             "",
             POLICY,
         ),
@@ -222,7 +248,11 @@ fn restricted(restrictions: &str) -> String {
 #[test]
 fn bad_restrictions() {
     check(
-        &config(&restricted(r#"[{start: "09:00", end: "09:00"}]"#), "", POLICY),
+        &config(
+            &restricted(r#"[{start: "09:00", end: "09:00"}]"#),
+            "",
+            POLICY,
+        ),
         "schedules[0].layers[0].restrictions[0].end",
         "equals start",
     );
@@ -232,12 +262,20 @@ fn bad_restrictions() {
         "not a time of day",
     );
     check(
-        &config(&restricted(r#"[{days: [funday], start: "09:00", end: "17:00"}]"#), "", POLICY),
+        &config(
+            &restricted(r#"[{days: [funday], start: "09:00", end: "17:00"}]"#),
+            "",
+            POLICY,
+        ),
         "schedules[0].layers[0].restrictions[0].days[0]",
         "not a day",
     );
     check(
-        &config(&restricted(r#"[{days: [], start: "09:00", end: "17:00"}]"#), "", POLICY),
+        &config(
+            &restricted(r#"[{days: [], start: "09:00", end: "17:00"}]"#),
+            "",
+            POLICY,
+        ),
         "schedules[0].layers[0].restrictions[0].days",
         "empty list of days",
     );
@@ -302,7 +340,10 @@ fn overlapping_layers() {
     // A later layer that starts later, ends earlier or leaves hours free is fine.
     for ok in [
         hiding.replace("2026-11-02T09:00:00", "2026-12-01T00:00:00"),
-        hiding.replace("turn_length", "rotation_end: 2027-01-01T00:00:00, turn_length"),
+        hiding.replace(
+            "turn_length",
+            "rotation_end: 2027-01-01T00:00:00, turn_length",
+        ),
         hiding.replace("}", r#", restrictions: [{start: "18:00", end: "09:00"}]}"#),
     ] {
         Oncall::from_yaml_str(&config(&format!("{LAYER}\n      - {ok}"), "", POLICY))
@@ -352,7 +393,11 @@ fn duplicate_ids() {
         "escalation_policies:",
         &format!("  - id: s\n    layers: [{LAYER}]\nescalation_policies:"),
     );
-    check(&two_schedules, "schedules[1].id", "duplicate schedule id \"s\"");
+    check(
+        &two_schedules,
+        "schedules[1].id",
+        "duplicate schedule id \"s\"",
+    );
     check(
         &config(LAYER, "", &format!("{POLICY}\n  - {POLICY}")),
         "escalation_policies[1].id",
