@@ -132,7 +132,26 @@ impl OncallConfig {
     /// Like [`OncallConfig::from_yaml_str`] for a value already parsed, e.g.
     /// the `oncall` key of a config read as [`serde_norway::Value`].
     pub fn from_yaml_value(value: serde_norway::Value) -> Result<Self, ConfigError> {
-        serde_norway::from_value(value).map_err(ConfigError::from_yaml)
+        match serde_norway::from_value(value.clone()) {
+            Ok(config) => Ok(config),
+            // Errors from a `Value` lack the field path (`schedules[0].layers[1]`);
+            // parsing the re-emitted text recovers it. Its line numbers would
+            // point into text the user never wrote, so they are dropped.
+            Err(e) => {
+                let reparsed = serde_norway::to_string(&value)
+                    .ok()
+                    .and_then(|text| serde_norway::from_str::<Self>(&text).err());
+                let message = reparsed.map_or_else(|| e.to_string(), |e| e.to_string());
+                let message = match message.rfind(" at line ") {
+                    Some(i) => message[..i].to_string(),
+                    None => message,
+                };
+                Err(ConfigError::Yaml {
+                    location: String::new(),
+                    message,
+                })
+            }
+        }
     }
 
     /// Checks every reference, time and duration and builds the domain

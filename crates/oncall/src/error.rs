@@ -6,10 +6,13 @@ use homeostat_model::ErrorKind;
 /// (`schedules[0].layers[1].turn_length`), what is wrong and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("oncall: {location}invalid YAML or unknown field: {message}")]
+    #[error("oncall: invalid YAML or unknown field: {message}")]
     Yaml {
-        /// `line 14 column 5: ` or empty when the parser gave no position.
+        /// `line 14 column 5` (within the text given), or empty when there
+        /// is no position; `message` already ends with it.
         location: String,
+        /// The field path and the problem, e.g. `schedules[0].layers[0]:
+        /// unknown field ...`.
         message: String,
     },
     #[error("oncall.{field}: {problem}; fix: {fix}")]
@@ -28,7 +31,7 @@ impl ConfigError {
     pub(crate) fn from_yaml(e: serde_norway::Error) -> Self {
         let location = e
             .location()
-            .map(|l| format!("line {} column {}: ", l.line(), l.column()))
+            .map(|l| format!("line {} column {}", l.line(), l.column()))
             .unwrap_or_default();
         ConfigError::Yaml {
             location,

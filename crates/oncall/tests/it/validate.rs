@@ -74,6 +74,17 @@ fn unknown_fields_and_bad_yaml() {
         "unknown field `phone`",
     );
     assert!(OncallConfig::from_yaml_str("users: {").is_err());
+    // From an already parsed value the error still names the path.
+    let value: serde_norway::Value =
+        serde_norway::from_str(&config(&LAYER.replace("members", "member"), "", POLICY))
+            .expect("yaml");
+    let msg = Oncall::from_yaml_value(value)
+        .expect_err("unknown field")
+        .to_string();
+    assert!(
+        msg.contains("schedules[0].layers[0]: unknown field `member`") && !msg.contains("line"),
+        "{msg}"
+    );
 }
 
 #[test]
