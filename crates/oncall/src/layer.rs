@@ -58,7 +58,7 @@ impl Restriction {
         if self.end_minute > self.start_minute {
             self.end_minute - self.start_minute
         } else {
-            self.end_minute + 1440 - self.start_minute
+            (self.end_minute + 1440).saturating_sub(self.start_minute)
         }
     }
 
