@@ -243,3 +243,41 @@ impl Layer {
         best
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn week_minutes_wrap_from_sunday_night_into_monday() {
+        let r = Restriction {
+            days: vec![Weekday::Sun],
+            start_minute: 22 * 60,
+            end_minute: 6 * 60,
+        };
+        let covered = r.week_minutes();
+        assert_eq!(covered.iter().filter(|c| **c).count(), 8 * 60);
+        assert!(covered[6 * 1440 + 22 * 60] && covered[0] && covered[6 * 60 - 1]);
+        assert!(!covered[6 * 60] && !covered[6 * 1440 + 22 * 60 - 1]);
+    }
+
+    #[test]
+    fn a_layer_without_members_or_turn_length_has_nobody() {
+        let start = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+        let mut layer = Layer {
+            name: "l".into(),
+            rotation_start: start,
+            rotation_end: None,
+            turn_length: TimeDelta::hours(1),
+            handoff_time: NaiveTime::MIN,
+            members: vec![],
+            restrictions: vec![],
+        };
+        let tz = chrono_tz::UTC;
+        assert_eq!(layer.member_at(tz, start), None);
+        layer.members = vec!["a".into()];
+        layer.turn_length = TimeDelta::zero();
+        assert_eq!(layer.member_at(tz, start), None);
+        assert_eq!(layer.next_change_after(tz, start), None);
+    }
+}
