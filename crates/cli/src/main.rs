@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use homeostat_server::Config;
 
+mod oncall;
 mod remote_read;
 mod slo;
 
@@ -76,6 +77,11 @@ enum Command {
         #[command(subcommand)]
         command: slo::SloCommand,
     },
+    /// On-call schedules: who is on call, and the final schedule over a range.
+    Oncall {
+        #[command(subcommand)]
+        command: oncall::OncallCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -116,6 +122,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Slo { command } => slo::run(command),
+        Command::Oncall { command } => oncall::run(command),
         Command::RemoteRead {
             read_url,
             api_url,
