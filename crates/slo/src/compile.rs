@@ -221,21 +221,8 @@ fn sli_rules(cx: &Ctx<'_>) -> Vec<Rule> {
             ..Rule::default()
         });
     }
-    for &w in &windows {
-        let expr = if let Some((_, name, _)) = slices {
-            format!("avg_over_time({name}{}[{}])", cx.filter, format_duration(w))
-        } else if w == cx.period {
-            period_sli(cx, short)
-        } else {
-            error_ratio(&cx.spec.sli, w, homeostat)
-        };
-        rules.push(Rule {
-            record: Some(sli_metric(w)),
-            expr,
-            labels: labels_for(w),
-            ..Rule::default()
-        });
-    }
+    // The 5m event rates come first: the cascaded windows below read the
+    // values recorded at this same evaluation.
     if let (
         true,
         None,
@@ -253,6 +240,23 @@ fn sli_rules(cx: &Ctx<'_>) -> Vec<Rule> {
                 ..Rule::default()
             });
         }
+    }
+    for &w in &windows {
+        let expr = if let Some((_, name, _)) = slices {
+            format!("avg_over_time({name}{}[{}])", cx.filter, format_duration(w))
+        } else if w == cx.period {
+            period_sli(cx, short)
+        } else if cascades(cx, w) {
+            cascaded_ratio(cx, short, w)
+        } else {
+            error_ratio(&cx.spec.sli, w, homeostat)
+        };
+        rules.push(Rule {
+            record: Some(sli_metric(w)),
+            expr,
+            labels: labels_for(w),
+            ..Rule::default()
+        });
     }
     rules
 }
@@ -283,14 +287,35 @@ fn round_ratio(x: f64) -> f64 {
     format!("{x:.12e}").parse().unwrap_or(x)
 }
 
-fn period_sli(cx: &Ctx<'_>, short: Duration) -> String {
-    let p = format_duration(cx.period);
+/// Whether window `w` is computed from the recorded 5m event rates rather
+/// than from the raw counters: in homeostat mode, for events SLIs, every
+/// window longer than the page-quick long window (1h at 30d). Those are the
+/// windows whose raw scan grows with traffic × length (3d of every series
+/// behind the SLI, each cycle); the cascade reads two recorded series
+/// instead. The 1h and shorter windows stay raw so that a fast burn pages
+/// without the lag of a recording.
+fn cascades(cx: &Ctx<'_>, w: Duration) -> bool {
+    cx.opts.mode == Mode::Homeostat
+        && matches!(cx.spec.sli, Sli::Events { .. })
+        && w > cx.windows.page_quick.long
+}
+
+/// Events over `w` from the 5m event-rate recordings: summed errors over
+/// summed totals (event-weighted, the same rule as the period SLI).
+fn cascaded_ratio(cx: &Ctx<'_>, short: Duration, w: Duration) -> String {
+    let w = format_duration(w);
     let s = format_duration(short);
     let f = &cx.filter;
+    format!(
+        "sum_over_time({ERROR_EVENTS}{s}{f}[{w}])\n/\nclamp_min(sum_over_time({TOTAL_EVENTS}{s}{f}[{w}]), {NO_TRAFFIC_FLOOR})\n"
+    )
+}
+
+fn period_sli(cx: &Ctx<'_>, short: Duration) -> String {
+    let p = format_duration(cx.period);
+    let f = &cx.filter;
     match (&cx.opts.mode, &cx.spec.sli) {
-        (Mode::Homeostat, Sli::Events { .. }) => format!(
-            "sum_over_time({ERROR_EVENTS}{s}{f}[{p}])\n/\nclamp_min(sum_over_time({TOTAL_EVENTS}{s}{f}[{p}]), {NO_TRAFFIC_FLOOR})\n"
-        ),
+        (Mode::Homeostat, Sli::Events { .. }) => cascaded_ratio(cx, short, cx.period),
         _ => {
             let m = sli_metric(short);
             format!(
