@@ -278,7 +278,13 @@ pub(crate) fn legacy_matchers(
                     format!("invalid label name {name:?} (must match [a-zA-Z_][a-zA-Z0-9_]*)"),
                 ));
             }
-            let m = Matcher::new(op, name, value).map_err(|e| {
+            // Alertmanager 0.25 keeps a `match_re` value in its anchored
+            // form, which shows in route keys and ids.
+            let value = match op {
+                MatchType::Regex => format!("^(?:{value})$"),
+                _ => value.clone(),
+            };
+            let m = Matcher::new(op, name, &value).map_err(|e| {
                 ConfigError::invalid(field, format!("invalid regular expression {value:?}: {e}"))
             })?;
             out.push(m);
