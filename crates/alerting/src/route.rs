@@ -109,7 +109,7 @@ impl Route {
             GroupBy::Labels(names) => {
                 let mut b = homeostat_model::LabelsBuilder::new();
                 for l in labels {
-                    if names.iter().any(|n| *n == l.name) {
+                    if names.contains(&l.name) {
                         b.set(&l.name, &l.value);
                     }
                 }

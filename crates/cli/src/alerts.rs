@@ -64,7 +64,9 @@ fn parse_labels(args: &[String]) -> anyhow::Result<Labels> {
     for arg in args {
         let m = Matcher::parse(arg).context("failed to parse labels")?;
         if m.op() != MatchType::Equal {
-            bail!("failed to parse labels: labels must be specified as key=value pairs, not {arg:?}");
+            bail!(
+                "failed to parse labels: labels must be specified as key=value pairs, not {arg:?}"
+            );
         }
         pairs.retain(|l| l.name != m.name());
         pairs.push(Label::new(m.name(), m.value()));
