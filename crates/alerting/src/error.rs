@@ -8,7 +8,7 @@ use homeostat_model::ErrorKind;
 /// (`route.routes[1].receiver`) and what to change.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read alertmanager config {}: {source}", path.display())]
+    #[error("cannot read alertmanager config {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
