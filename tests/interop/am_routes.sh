@@ -3,7 +3,8 @@
 # prometheus-alertmanager): every config under tests/alerting/routes/ must
 # pass `amtool check-config`, then each label set of cases.txt goes through
 # `amtool config routes test` and `homeostat alerts route-test`, and the
-# printed receivers must be identical. --verify.receivers exit codes too.
+# printed receivers must be identical, and so must the --tree output and
+# the --verify.receivers exit codes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/interop/lib.bash
@@ -45,6 +46,16 @@ while IFS= read -r line; do
     echo "DIFF: $cfg | $rest"
     echo "    amtool:    $(tr '\n' ' ' <<<"$want")"
     echo "    homeostat: $(tr '\n' ' ' <<<"$got")"
+    failed=$((failed + 1)); differences=$((differences + 1))
+  fi
+  # --tree prints the matching branches the same way.
+  want=$(run amtool config routes test --tree --config.file="$DIR/$cfg" "${labels[@]}")
+  got=$(run "$HOMEOSTAT" alerts route-test --tree --config.file="$DIR/$cfg" "${labels[@]}")
+  if [ "$want" = "$got" ]; then
+    passed=$((passed + 1))
+  else
+    echo "DIFF (--tree): $cfg | $rest"
+    diff <(echo "$want") <(echo "$got") | sed 's/^/    /'
     failed=$((failed + 1)); differences=$((differences + 1))
   fi
   # The same receivers must verify (exit 0); a wrong list must fail (exit 1).

@@ -103,7 +103,8 @@ fn matching_tree(route: &Route, labels: &Labels, prefix: &str, last: bool, out: 
     out.push_str(if last { "└── " } else { "├── " });
     out.push_str(&slug);
     out.push('\n');
-    let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
+    // treeprint (amtool's tree printer) pads the bar with two no-break spaces.
+    let child_prefix = format!("{prefix}{}", if last { "    " } else { "│\u{a0}\u{a0} " });
     for (i, child) in children.iter().enumerate() {
         matching_tree(child, labels, &child_prefix, i + 1 == children.len(), out);
     }
