@@ -6,6 +6,8 @@ need=()
 command -v prometheus >/dev/null || need+=(prometheus)
 # promtool ships in the same Debian package.
 command -v promtool >/dev/null || need+=(prometheus)
+# amtool (tests/interop/am_routes.sh) ships with Debian's Alertmanager.
+command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use homeostat_server::Config;
 
 mod oncall;
+mod alerts;
 mod remote_read;
 mod slo;
 
@@ -82,6 +83,11 @@ enum Command {
         #[command(subcommand)]
         command: oncall::OncallCommand,
     },
+    /// Alertmanager-compatible routing: test which receivers an alert goes to.
+    Alerts {
+        #[command(subcommand)]
+        command: alerts::AlertsCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -105,8 +111,19 @@ async fn shutdown_signal() {
 }
 
 fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // Commands that decide their own exit code (like amtool's checks).
+    let cli = match cli.command {
+        Command::Alerts { command } => {
+            return alerts::run(command).unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::FAILURE
+            });
+        }
+        command => Cli { command },
+    };
     // One line per cause, no backtrace: these are messages for operators.
-    match run(Cli::parse()) {
+    match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -123,6 +140,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Slo { command } => slo::run(command),
         Command::Oncall { command } => oncall::run(command),
+        Command::Alerts { command } => alerts::run(command).map(|_| ()),
         Command::RemoteRead {
             read_url,
             api_url,

@@ -1,0 +1,27 @@
+//! Alertmanager-compatible alert routing, pure: the configuration file
+//! format of Prometheus Alertmanager 0.25 validated into a [`Config`], its
+//! matcher syntax ([`Matcher`], [`Matchers`]), the routing decision
+//! ([`Route::matching`], group keys), inhibition ([`Inhibitor`]), time
+//! intervals and label-set [`fingerprint`]s. The decisions are those
+//! Alertmanager makes for the same file, checked against `amtool` by
+//! `tests/interop/am_routes.sh`.
+//!
+//! No I/O except [`Config::load`], no clock: instants are arguments.
+
+mod config;
+mod error;
+mod fingerprint;
+mod inhibit;
+mod matcher;
+mod route;
+mod timeinterval;
+
+pub use config::{
+    Config, EmailConfig, Global, PagerdutyConfig, Receiver, SlackConfig, WebhookConfig,
+};
+pub use error::ConfigError;
+pub use fingerprint::{Fingerprint, fingerprint};
+pub use inhibit::{InhibitRule, Inhibitor};
+pub use matcher::{MatchType, Matcher, MatcherError, Matchers};
+pub use route::{GroupBy, Route, RouteOpts, TimeIntervals};
+pub use timeinterval::{Range, TimeInterval, TimeRange};

@@ -1,0 +1,5 @@
+//! Integration tests of homeostat-alerting: whole config files in, routing
+//! and inhibition decisions out.
+
+mod config;
+mod routing;
