@@ -8,8 +8,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use homeostat_server::Config;
 
-mod oncall;
 mod alerts;
+mod oncall;
 mod remote_read;
 mod slo;
 

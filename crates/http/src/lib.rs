@@ -82,6 +82,9 @@ pub struct AppState {
     pub rules: Arc<dyn homeostat_rules::RulesView>,
     /// `POST /-/reload` and the last reload's outcome.
     pub reload: ReloadHandle,
+    /// Persisted state (silences, notification log, incidents, escalations,
+    /// audit) behind the `state` traits; SQLite in `<data_dir>/state.db`.
+    pub state: homeostat_state::State,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {

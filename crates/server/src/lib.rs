@@ -3,6 +3,7 @@
 //! manager, the maintenance and WAL-sync timers, and the HTTP listener, and
 //! shuts them down in order.
 
+pub mod alert_events;
 pub mod config;
 pub mod notifier;
 mod reload;
@@ -47,6 +48,8 @@ pub enum ServerError {
     QueryBackend(#[from] homeostat_remote::RemoteConfigError),
     #[error(transparent)]
     Rules(#[from] homeostat_rules::RuleError),
+    #[error("opening the state database: {0}")]
+    State(#[from] homeostat_state::StateError),
     #[error("slo_files: {0}")]
     Slo(#[from] homeostat_slo::SpecError),
 }
@@ -136,6 +139,12 @@ pub async fn run(
         storage_retention: homeostat_model::format_duration(cfg.retention),
     };
     let querier = build_querier(&cfg.query_backend, tsdb.clone())?;
+    let state_dir = cfg.data_dir.clone();
+    let state =
+        tokio::task::spawn_blocking(move || homeostat_state_sql::SqliteState::open(&state_dir))
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))??;
+    let state = homeostat_state::State::from_backend(Arc::new(state));
     let groups = rules::load_groups(&cfg.rule_files, &cfg.slos, &cfg.services)?;
     // Always present, even with no groups: a reload may add some.
     let rule_manager = Arc::new(homeostat_rules::RuleManager::new(
@@ -173,6 +182,7 @@ pub async fn run(
         clock: clock.clone(),
         rules: rule_manager.clone(),
         reload: homeostat_http::ReloadHandle::new(reload_tx, reload_status.clone()),
+        state: state.clone(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -40,6 +40,7 @@ fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppStat
         clock: Arc::new(SystemClock),
         rules: Arc::new(homeostat_rules::NoRules),
         reload: homeostat_http::ReloadHandle::disabled(1_700_000_000_000),
+        state: homeostat_state::State::from_backend(Arc::new(homeostat_state::MemState::default())),
     }
 }
 
