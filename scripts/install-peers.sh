@@ -9,6 +9,8 @@ command -v promtool >/dev/null || need+=(prometheus)
 # amtool (tests/interop/am_routes.sh) ships with Debian's Alertmanager.
 command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v curl >/dev/null || need+=(curl)
+# The console checks run the pages in a real (headless) browser.
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -68,6 +68,34 @@ then ok "burn-down starts at 100% and falls"; else bad "burn-down"; fi
 
 if curl -fsS "$URL/console/slos" | grep -q 'slos.js'; then ok "console SLO page served"; else bad "console SLO page"; fi
 
+# A real browser runs the console page: the burn-down chart must be drawn
+# (an SVG path through the budget points, titled as the budget series), the
+# projected exhaustion shown, and no error displayed.
+BROWSER=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$BROWSER" ]; then
+  if [ "${CI:-}" = "true" ]; then bad "chromium is missing (scripts/install-peers.sh installs it)"; else echo "skip: chromium missing, console chart not checked"; fi
+else
+  timeout 60 "$BROWSER" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --virtual-time-budget=15000 --dump-dom "$URL/console/slos?id=checkout-availability" \
+    > "$WORK/slos-dom.html" 2> "$WORK/chromium.log" || true
+  if python3 - "$WORK/slos-dom.html" <<'PY'
+import re, sys
+dom = open(sys.argv[1]).read()
+i = dom.find("Error budget remaining over the period")
+assert i > 0, "no burn-down heading"
+chart = dom[i:i + 200000]
+m = re.search(r'<path d="(M[^"]+)"[^>]*><title>budget remaining', chart)
+assert m, "no burn-down path in the chart"
+points = m.group(1).count("L") + 1
+assert points > 10, f"burn-down path has {points} points"
+assert re.search(r"runs out: \d{4}-\d\d-\d\dT", dom), "no projected exhaustion shown"
+err = re.search(r'<div id="error"[^>]*>([^<]*)<', dom)
+assert not (err and err.group(1).strip()), f"page shows an error: {err.group(1)}"
+print(f"  burn-down drawn with {points} points")
+PY
+  then ok "console draws the burn-down chart in a browser (chromium)"; else bad "console burn-down chart in chromium"; head -c 600 "$WORK/chromium.log"; fi
+fi
+
 # The page tier (6x over 6h and 30m) is active at once; it fires after `for: 2m`.
 deadline=$((SECONDS + 240)); fired=0
 while [ $SECONDS -lt $deadline ]; do
