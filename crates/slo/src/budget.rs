@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::{Sli, SloSpec};
+use crate::{Budgeting, Sli, SloSpec};
 
 /// The windows reported for every SLO besides its period, shortest first.
 pub const STATUS_WINDOWS: [Duration; 7] = [
@@ -41,9 +41,32 @@ pub fn error_ratio_query(spec: &SloSpec, window: Duration) -> String {
     }
 }
 
+/// PromQL for the share of the error budget's unit that went bad over
+/// `window`, per the SLO's budgeting method: for occurrences the error
+/// ratio of events ([`error_ratio_query`]); for timeslices the share of bad
+/// slices, and for ratio timeslices the mean per-slice error ratio — both
+/// read from the per-slice series the compiled rules record
+/// (`slo:sli_slice_bad:bool`, `slo:sli_slice_error:ratio`), because
+/// recomputing every slice of a 30-day period per request would be a
+/// 43,200-step subquery.
+pub fn budget_ratio_query(spec: &SloSpec, window: Duration) -> String {
+    let w = homeostat_model::format_duration(window);
+    let series = match spec.budgeting {
+        Budgeting::Occurrences => return error_ratio_query(spec, window),
+        Budgeting::Timeslices { .. } => crate::compile::SLICE_BAD,
+        Budgeting::RatioTimeslices { .. } => crate::compile::SLICE_ERROR,
+    };
+    let id = spec.id.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("avg_over_time({series}{{sloth_id=\"{id}\"}}[{w}])")
+}
+
 /// Error and total event rates over `window`, for charts built step by step
 /// (`None` for raw SLIs, which have no event counts).
 pub fn event_rate_queries(spec: &SloSpec, window: Duration) -> Option<(String, String)> {
+    if spec.budgeting != Budgeting::Occurrences {
+        // Slices, not events, are the budget's unit.
+        return None;
+    }
     let w = homeostat_model::format_duration(window);
     match &spec.sli.to_events() {
         Sli::Events {
@@ -183,6 +206,42 @@ mod tests {
     use super::*;
 
     const H: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn timeslice_budgets_count_bad_slices_from_the_recorded_series() {
+        let text = r#"
+version: prometheus/v1
+service: web
+slos:
+  - name: latency
+    objective: 99
+    sli:
+      events:
+        error_query: sum(rate(errs[{{.window}}]))
+        total_query: sum(rate(reqs[{{.window}}]))
+    alerting: {name: WebLatency}
+"#;
+        let mut spec = crate::load_specs(text, "web.yaml")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .remove(0);
+        assert!(budget_ratio_query(&spec, Duration::from_secs(3600)).contains("rate(errs[1h])"));
+        spec.budgeting = Budgeting::Timeslices {
+            slice: Duration::from_secs(60),
+            target: 0.95,
+        };
+        assert_eq!(
+            budget_ratio_query(&spec, Duration::from_secs(3600)),
+            r#"avg_over_time(slo:sli_slice_bad:bool{sloth_id="web-latency"}[1h])"#
+        );
+        assert!(event_rate_queries(&spec, Duration::from_secs(60)).is_none());
+        spec.budgeting = Budgeting::RatioTimeslices {
+            slice: Duration::from_secs(60),
+        };
+        assert!(
+            budget_ratio_query(&spec, Duration::from_secs(60))
+                .starts_with("avg_over_time(slo:sli_slice_error:ratio{")
+        );
+    }
 
     #[test]
     fn ten_times_burn_spends_the_budget_in_a_tenth_of_the_period() {

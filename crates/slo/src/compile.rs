@@ -80,8 +80,8 @@ const ERROR_EVENTS: &str = "slo:sli_error_events:rate";
 const TOTAL_EVENTS: &str = "slo:sli_total_events:rate";
 const NO_TRAFFIC_FLOOR: &str = "1e-12";
 /// Per-slice recordings of timeslice budgeting (`sloth_window` = the slice).
-const SLICE_BAD: &str = "slo:sli_slice_bad:bool";
-const SLICE_ERROR: &str = "slo:sli_slice_error:ratio";
+pub(crate) const SLICE_BAD: &str = "slo:sli_slice_bad:bool";
+pub(crate) const SLICE_ERROR: &str = "slo:sli_slice_error:ratio";
 
 /// Compiles the specs. Specs from the same file document share an output
 /// document in Sloth mode, as Sloth writes one document per input document.

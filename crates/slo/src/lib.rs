@@ -42,8 +42,8 @@ mod template;
 mod windows;
 
 pub use budget::{
-    BudgetStatus, PROJECTION_WINDOW, STATUS_WINDOWS, WindowBurn, burn_down, error_ratio_query,
-    event_rate_queries,
+    BudgetStatus, PROJECTION_WINDOW, STATUS_WINDOWS, WindowBurn, budget_ratio_query, burn_down,
+    error_ratio_query, event_rate_queries,
 };
 pub use compile::{CompileOptions, compile};
 pub use error::SpecError;

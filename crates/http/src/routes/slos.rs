@@ -12,7 +12,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use homeostat_model::{ErrorKind, format_duration};
 use homeostat_promql::{Engine, QueryParams, Value};
-use homeostat_slo::{BudgetStatus, STATUS_WINDOWS, SloSpec, burn_down, error_ratio_query};
+use homeostat_slo::{BudgetStatus, STATUS_WINDOWS, SloSpec, budget_ratio_query, burn_down};
 use homeostat_storage::Querier;
 use serde_json::{Value as Json_, json};
 
@@ -48,10 +48,10 @@ fn status(
     now: i64,
 ) -> (BudgetStatus, Vec<String>) {
     let period = period_of(spec);
-    let period_ratio = scalar_of(engine, q, &error_ratio_query(spec, period), now);
+    let period_ratio = scalar_of(engine, q, &budget_ratio_query(spec, period), now);
     let windows: Vec<(Duration, Option<f64>)> = STATUS_WINDOWS
         .iter()
-        .map(|&w| (w, scalar_of(engine, q, &error_ratio_query(spec, w), now)))
+        .map(|&w| (w, scalar_of(engine, q, &budget_ratio_query(spec, w), now)))
         .collect();
     let status = BudgetStatus::compute(spec.objective, period, period_ratio, &windows, now);
     // The alert tiers firing now, as the rule engine records them.
@@ -91,7 +91,7 @@ fn encode(spec: &SloSpec, s: &BudgetStatus, firing: &[String]) -> Json_ {
                 "window": format_duration(w),
                 "query": format!(
                     "({}) / {}",
-                    error_ratio_query(spec, w),
+                    budget_ratio_query(spec, w),
                     homeostat_promql::format_value(s.budget)
                 ),
             })
@@ -195,8 +195,9 @@ pub async fn burndown(
     let data = blocking(&st, move |e, q| -> Result<Json_, String> {
         let step = Duration::from_millis(step_ms as u64);
         let Some((err_q, tot_q)) = homeostat_slo::event_rate_queries(&spec, step) else {
-            // Raw SLIs: the error ratio per slice, spent at the same pace.
-            let series = range_values(e, q, &error_ratio_query(&spec, step), start, now, step)?;
+            // Raw SLIs and timeslice budgets: the bad share per step, each
+            // step weighing the same.
+            let series = range_values(e, q, &budget_ratio_query(&spec, step), start, now, step)?;
             let totals = vec![1.0; series.len()];
             let remaining = burn_down(spec.objective, &series, &totals);
             return Ok(points(start, step_ms, &remaining));
