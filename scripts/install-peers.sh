@@ -17,3 +17,5 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 python3 -c 'import opentelemetry.exporter.otlp.proto.http' 2>/dev/null \
   || pip install -q opentelemetry-sdk opentelemetry-exporter-otlp-proto-http
+# The canary judge's p-values are checked against scipy (crates/canary tests).
+python3 -c 'import scipy.stats' 2>/dev/null || pip install -q scipy

@@ -1,0 +1,21 @@
+//! Canary analysis, homeostat's statistical judge: is the canary's
+//! behaviour different from the baseline's, by more than we tolerate, in the
+//! direction that hurts? Per metric a two-sided Mann-Whitney U test at a
+//! configurable confidence (default 98 %) with a Hodges-Lehmann effect size
+//! and a tolerance; per run a weighted group score with pass and marginal
+//! thresholds, critical metrics that fail the run, and explicit `NoData` /
+//! `TooFewSamples` outcomes that are never a silent pass.
+//!
+//! Pure: samples in, judgment out. Fetching samples (PromQL per side) is
+//! the caller's job.
+
+mod judge;
+mod mann_whitney;
+
+pub use judge::{
+    Classification, Direction, GroupScore, JudgeConfig, JudgeError, Judgment, MetricResult,
+    MetricSamples, MetricSpec, Verdict, classify, judge, score,
+};
+pub use mann_whitney::{
+    Alternative, MannWhitney, Method, TestError, hodges_lehmann, mann_whitney_u, median,
+};
