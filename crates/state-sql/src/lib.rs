@@ -8,6 +8,7 @@
 
 mod audit;
 mod codec;
+mod deploys;
 mod escalations;
 mod incidents;
 mod nflog;

@@ -5,7 +5,7 @@
 use homeostat_state::{Result, StateError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -96,6 +96,29 @@ CREATE TABLE audit (
 ) STRICT;
 CREATE INDEX audit_object ON audit (object, at, seq);
 CREATE INDEX audit_at ON audit (at, seq);
+";
+
+/// Deploy events and gate overrides. Records are JSON documents with the
+/// columns queries filter on beside them; a deploy's rollback is its own
+/// column so that claiming it is one conditional UPDATE.
+const V2: &str = "
+CREATE TABLE deploys (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    service TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    rollback TEXT
+) STRICT;
+CREATE INDEX deploys_service_started ON deploys (service, started_at);
+CREATE INDEX deploys_started ON deploys (started_at);
+
+CREATE TABLE gate_overrides (
+    id TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+) STRICT;
+CREATE INDEX gate_overrides_service ON gate_overrides (service, created_at);
 ";
 
 /// The version recorded in `schema_version`, 0 for a new database.

@@ -15,6 +15,9 @@ use crate::{
     NotificationLog, Role, Severity, Silence, SilenceMatcher, SilenceStore, StateBackend,
     StateError, TimelineEvent,
 };
+use crate::{
+    Deploy, DeployFilter, DeployOutcome, DeployStore, GateOverride, OverrideStore, RollbackRecord,
+};
 
 /// Runs every check, each on a backend fresh from `fresh()`.
 pub fn run_all<B: StateBackend + 'static>(fresh: impl Fn() -> Arc<B>) {
@@ -25,6 +28,8 @@ pub fn run_all<B: StateBackend + 'static>(fresh: impl Fn() -> Arc<B>) {
     timeline(fresh().as_ref());
     action_items(fresh().as_ref());
     escalations(fresh().as_ref());
+    deploys(fresh().as_ref());
+    overrides(fresh().as_ref());
     audit(fresh().as_ref());
     concurrent_appends(fresh());
 }
@@ -496,4 +501,149 @@ pub fn concurrent_appends<B: StateBackend + 'static>(s: Arc<B>) {
             .len(),
         400
     );
+}
+
+fn deploy(service: &str, version: &str, at: i64) -> Deploy {
+    Deploy {
+        id: 0,
+        service: service.into(),
+        version: version.into(),
+        commit: Some("abc123".into()),
+        author: Some("ana".into()),
+        environment: "production".into(),
+        change_type: None,
+        started_at: at,
+        finished_at: None,
+        outcome: DeployOutcome::InProgress,
+        labels: BTreeMap::from([("region".to_string(), "eu".to_string())]),
+        rollback: None,
+    }
+}
+
+pub fn deploys(s: &dyn DeployStore) {
+    let a = s
+        .record_deploy(&deploy("checkout", "1.0", 1_000))
+        .expect("record");
+    let b = s
+        .record_deploy(&deploy("checkout", "1.1", 2_000))
+        .expect("record");
+    let c = s
+        .record_deploy(&deploy("search", "7", 1_500))
+        .expect("record");
+    assert!(a < b && b < c, "ids increase");
+    let got = s.get_deploy(b).expect("get").expect("exists");
+    assert_eq!(got.id, b);
+    assert_eq!(got.version, "1.1");
+    assert_eq!(s.get_deploy(999).expect("get"), None);
+
+    let all = s.list_deploys(&DeployFilter::default()).expect("list");
+    assert_eq!(
+        all.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![b, c, a],
+        "newest first"
+    );
+    let f = DeployFilter {
+        service: Some("checkout".into()),
+        since: Some(1_500),
+        ..Default::default()
+    };
+    assert_eq!(s.list_deploys(&f).expect("list").len(), 1);
+    let f = DeployFilter {
+        limit: 1,
+        ..Default::default()
+    };
+    assert_eq!(s.list_deploys(&f).expect("list")[0].id, b);
+
+    let mut done = got.clone();
+    done.outcome = DeployOutcome::Succeeded;
+    done.finished_at = Some(2_500);
+    s.update_deploy(&done).expect("update");
+    assert_eq!(
+        s.get_deploy(b).expect("get").expect("exists").outcome,
+        DeployOutcome::Succeeded
+    );
+
+    // The rollback is claimed once, ever.
+    let r = RollbackRecord {
+        at: 3_000,
+        reason: "analysis run failed".into(),
+        action: "http://deployer/rollback".into(),
+        ok: None,
+        detail: json!({}),
+    };
+    assert!(s.claim_rollback(b, &r).expect("claim"));
+    assert!(!s.claim_rollback(b, &r).expect("claim twice"));
+    // An update does not clear it.
+    s.update_deploy(&done).expect("update");
+    s.finish_rollback(b, true, &json!({"status": 200}))
+        .expect("finish");
+    let rb = s
+        .get_deploy(b)
+        .expect("get")
+        .expect("exists")
+        .rollback
+        .expect("rollback");
+    assert_eq!(rb.ok, Some(true));
+    assert_eq!(rb.detail, json!({"status": 200}));
+    assert!(matches!(
+        s.claim_rollback(999, &r),
+        Err(StateError::NotFound { .. })
+    ));
+
+    let bad = Deploy {
+        version: " ".into(),
+        ..deploy("checkout", "x", 1)
+    };
+    assert!(matches!(
+        s.record_deploy(&bad),
+        Err(StateError::Invalid { .. })
+    ));
+    let mut missing = done;
+    missing.id = 999;
+    assert!(matches!(
+        s.update_deploy(&missing),
+        Err(StateError::NotFound { .. })
+    ));
+}
+
+pub fn overrides(s: &dyn OverrideStore) {
+    let o = GateOverride {
+        id: "ovr-1".into(),
+        service: "checkout".into(),
+        reason: "launch".into(),
+        author: "ana".into(),
+        created_at: 1_000,
+        expires_at: 5_000,
+        revoked_at: None,
+    };
+    s.create_override(&o).expect("create");
+    assert!(matches!(
+        s.create_override(&o),
+        Err(StateError::Conflict { .. })
+    ));
+    let o2 = GateOverride {
+        id: "ovr-2".into(),
+        created_at: 2_000,
+        service: "search".into(),
+        ..o.clone()
+    };
+    s.create_override(&o2).expect("create");
+    assert_eq!(
+        s.list_overrides(None).expect("list"),
+        vec![o2.clone(), o.clone()]
+    );
+    assert_eq!(
+        s.list_overrides(Some("checkout")).expect("list"),
+        vec![o.clone()]
+    );
+    assert!(s.revoke_override("ovr-1", 3_000).expect("revoke"));
+    assert!(!s.revoke_override("ovr-1", 4_000).expect("revoke twice"));
+    assert_eq!(
+        s.list_overrides(Some("checkout")).expect("list")[0].revoked_at,
+        Some(3_000)
+    );
+    assert!(matches!(
+        s.revoke_override("nope", 1),
+        Err(StateError::NotFound { .. })
+    ));
 }

@@ -25,6 +25,7 @@
 //! ```
 
 mod audit;
+mod deploy;
 mod error;
 mod escalation;
 mod incident;
@@ -38,6 +39,9 @@ pub mod conformance;
 use std::sync::Arc;
 
 pub use audit::{AuditEntry, AuditLog};
+pub use deploy::{
+    Deploy, DeployFilter, DeployOutcome, DeployStore, GateOverride, OverrideStore, RollbackRecord,
+};
 pub use error::{Result, StateError};
 pub use escalation::{EscalationRecord, EscalationStore};
 pub use incident::{
@@ -50,12 +54,24 @@ pub use silence::{Silence, SilenceMatcher, SilenceStore, expired_at, new_silence
 
 /// Everything a backend implements.
 pub trait StateBackend:
-    SilenceStore + NotificationLog + IncidentStore + EscalationStore + AuditLog
+    SilenceStore
+    + NotificationLog
+    + IncidentStore
+    + EscalationStore
+    + AuditLog
+    + DeployStore
+    + OverrideStore
 {
 }
 
 impl<T> StateBackend for T where
-    T: SilenceStore + NotificationLog + IncidentStore + EscalationStore + AuditLog
+    T: SilenceStore
+        + NotificationLog
+        + IncidentStore
+        + EscalationStore
+        + AuditLog
+        + DeployStore
+        + OverrideStore
 {
 }
 
@@ -68,6 +84,8 @@ pub struct State {
     pub incidents: Arc<dyn IncidentStore>,
     pub escalations: Arc<dyn EscalationStore>,
     pub audit: Arc<dyn AuditLog>,
+    pub deploys: Arc<dyn DeployStore>,
+    pub overrides: Arc<dyn OverrideStore>,
 }
 
 impl State {
@@ -77,7 +95,9 @@ impl State {
             nflog: backend.clone(),
             incidents: backend.clone(),
             escalations: backend.clone(),
-            audit: backend,
+            audit: backend.clone(),
+            deploys: backend.clone(),
+            overrides: backend,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::{
     IncidentId, IncidentStore, NflogEntry, NotificationLog, Silence, SilenceStore, TimelineEvent,
     expired_at, new_silence_id,
 };
+use crate::{Deploy, DeployFilter, DeployStore, GateOverride, OverrideStore, RollbackRecord};
 
 /// In-memory state; nothing survives the process.
 #[derive(Debug, Default)]
@@ -28,6 +29,9 @@ struct Inner {
     action_items: BTreeMap<i64, ActionItem>,
     escalations: BTreeMap<String, EscalationRecord>,
     audit: Vec<AuditEntry>,
+    deploys: BTreeMap<i64, Deploy>,
+    overrides: Vec<GateOverride>,
+    next_deploy: i64,
     next_incident: i64,
     next_seq: i64,
     next_action_item: i64,
@@ -334,6 +338,108 @@ fn newest(mut entries: Vec<AuditEntry>, limit: usize) -> Vec<AuditEntry> {
     entries.sort_by_key(|e| (e.at, e.seq));
     let skip = entries.len().saturating_sub(limit);
     entries.split_off(skip)
+}
+
+impl DeployStore for MemState {
+    fn record_deploy(&self, deploy: &Deploy) -> Result<i64> {
+        deploy.validate()?;
+        let mut g = self.inner.lock();
+        g.next_deploy += 1;
+        let id = g.next_deploy;
+        let mut d = deploy.clone();
+        d.id = id;
+        g.deploys.insert(id, d);
+        Ok(id)
+    }
+
+    fn get_deploy(&self, id: i64) -> Result<Option<Deploy>> {
+        Ok(self.inner.lock().deploys.get(&id).cloned())
+    }
+
+    fn list_deploys(&self, filter: &DeployFilter) -> Result<Vec<Deploy>> {
+        let g = self.inner.lock();
+        let mut out: Vec<Deploy> = g
+            .deploys
+            .values()
+            .rev()
+            .filter(|d| filter.matches(d))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+        if filter.limit > 0 {
+            out.truncate(filter.limit);
+        }
+        Ok(out)
+    }
+
+    fn update_deploy(&self, deploy: &Deploy) -> Result<()> {
+        deploy.validate()?;
+        let mut g = self.inner.lock();
+        let Some(d) = g.deploys.get_mut(&deploy.id) else {
+            return Err(StateError::not_found("deploy", deploy.id));
+        };
+        let rollback = d.rollback.take();
+        *d = deploy.clone();
+        d.rollback = rollback;
+        Ok(())
+    }
+
+    fn claim_rollback(&self, id: i64, record: &RollbackRecord) -> Result<bool> {
+        let mut g = self.inner.lock();
+        let Some(d) = g.deploys.get_mut(&id) else {
+            return Err(StateError::not_found("deploy", id));
+        };
+        if d.rollback.is_some() {
+            return Ok(false);
+        }
+        d.rollback = Some(record.clone());
+        Ok(true)
+    }
+
+    fn finish_rollback(&self, id: i64, ok: bool, detail: &serde_json::Value) -> Result<()> {
+        let mut g = self.inner.lock();
+        let Some(r) = g.deploys.get_mut(&id).and_then(|d| d.rollback.as_mut()) else {
+            return Err(StateError::not_found("deploy rollback", id));
+        };
+        r.ok = Some(ok);
+        r.detail = detail.clone();
+        Ok(())
+    }
+}
+
+impl OverrideStore for MemState {
+    fn create_override(&self, o: &GateOverride) -> Result<()> {
+        let mut g = self.inner.lock();
+        if g.overrides.iter().any(|x| x.id == o.id) {
+            return Err(StateError::conflict("override", &o.id, "the id exists"));
+        }
+        g.overrides.push(o.clone());
+        Ok(())
+    }
+
+    fn list_overrides(&self, service: Option<&str>) -> Result<Vec<GateOverride>> {
+        let g = self.inner.lock();
+        let mut out: Vec<GateOverride> = g
+            .overrides
+            .iter()
+            .filter(|o| service.is_none_or(|s| o.service == s))
+            .cloned()
+            .collect();
+        out.sort_by_key(|o| std::cmp::Reverse(o.created_at));
+        Ok(out)
+    }
+
+    fn revoke_override(&self, id: &str, at: i64) -> Result<bool> {
+        let mut g = self.inner.lock();
+        let Some(o) = g.overrides.iter_mut().find(|o| o.id == id) else {
+            return Err(StateError::not_found("override", id));
+        };
+        if o.revoked_at.is_some() {
+            return Ok(false);
+        }
+        o.revoked_at = Some(at);
+        Ok(true)
+    }
 }
 
 #[cfg(test)]
