@@ -6,12 +6,19 @@
 //! thresholds, critical metrics that fail the run, and explicit `NoData` /
 //! `TooFewSamples` outcomes that are never a silent pass.
 //!
+//! Progressive runs ([`AnalysisRun`]) take a judgment every interval with
+//! failure and inconclusive limits, like Argo Rollouts' AnalysisRun.
+//!
 //! Pure: samples in, judgment out. Fetching samples (PromQL per side) is
 //! the caller's job.
 
+mod analysis;
 mod judge;
 mod mann_whitney;
 
+pub use analysis::{
+    AnalysisRun, MAX_COUNT, MIN_INTERVAL, Measurement, Phase, RunSpec, RunSpecError,
+};
 pub use judge::{
     Classification, Direction, GroupScore, JudgeConfig, JudgeError, Judgment, MetricResult,
     MetricSamples, MetricSpec, Verdict, classify, judge, score,

@@ -20,12 +20,14 @@
 //! ```
 
 mod alerts;
+mod correlate;
 mod error;
 pub mod lifecycle;
 mod postmortem;
 mod service;
 
 pub use alerts::AlertInfo;
+pub use correlate::{CORRELATION_WINDOW_MS, Suspect, rank_suspects};
 pub use error::{IncidentError, Result};
 pub use lifecycle::check_transition;
 pub use postmortem::{DeployInfo, Impact, SloImpact, render_postmortem};
