@@ -13,25 +13,12 @@ HOURS=${HOURS:-1}
 BLOCK=${BLOCK:-20m}
 SYSTEMS=${SYSTEMS:-homeostat prometheus victoriametrics}
 want() { [[ " $SYSTEMS " == *" $1 "* ]]; }
-OUT=bench/out
-mkdir -p "$OUT"
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source bench/lib.bash
 
-echo "building release binaries..."
-cargo build --release -q --bin homeostat
-cargo build --release -q -p homeostat-loadgen
+build_release
 TICK=$(getconf CLK_TCK)
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_seconds() { awk -v t="$TICK" '{print ($14+$15)/t}' "/proc/$1/stat"; }
 rss_bytes() { awk '/VmRSS/ {print $2*1024}' "/proc/$1/status"; }
-wait_http() { for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.2; done; echo "timeout: $1"; return 1; }
 metric() { curl -s "$1" | awk -v m="$2" '$1==m {print $2}' | head -1; }
 
 # block_stats DIR META_SAMPLES_PY_EXPR -> "bytes samples" over block directories

@@ -11,23 +11,10 @@ SERIES=${SERIES:-20000}
 HOURS=${HOURS:-1}
 RUNS=${RUNS:-5}
 STEP=${STEP:-30}
-OUT=bench/out
-mkdir -p "$OUT"
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source bench/lib.bash
 command -v prometheus >/dev/null || { echo "prometheus is not installed (scripts/install-peers.sh)"; exit 1; }
 
-echo "building release binaries..."
-cargo build --release -q --bin homeostat
-cargo build --release -q -p homeostat-loadgen
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.2; done; echo "timeout: $1"; return 1; }
+build_release
 
 HP=$(port); PP=$(port)
 printf 'self_scrape: false\n' > "$WORK/hs.yaml"

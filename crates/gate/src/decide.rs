@@ -5,24 +5,14 @@ use serde::Serialize;
 
 use crate::policy::{NoDataAction, Policy};
 
-/// A manual override: lets normal changes of a service ship through a
-/// freeze until it expires. Who, why and until when are required, and
-/// every override is audited by the caller.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct Override {
-    pub id: String,
-    pub service: String,
-    pub reason: String,
-    pub author: String,
-    /// ms since the epoch.
-    pub created_at: i64,
-    pub expires_at: i64,
-}
+/// A manual override (stored by the `state` crate): lets normal changes of
+/// a service ship through a freeze until it expires or is revoked. Who, why
+/// and until when are required, and every override is audited.
+pub use homeostat_state::GateOverride as Override;
 
-impl Override {
-    pub fn active(&self, now: i64) -> bool {
-        self.created_at <= now && now < self.expires_at
-    }
+/// Whether `o` lifts the freeze at `now`.
+pub fn override_active(o: &Override, now: i64) -> bool {
+    o.created_at <= now && now < o.expires_at && o.revoked_at.is_none_or(|r| r > now)
 }
 
 /// The longest override accepted: a freeze lifted for longer is a policy
@@ -155,7 +145,7 @@ pub fn decide(
             .is_some_and(|c| policy.exceptions.contains(c));
     let active = overrides
         .iter()
-        .filter(|o| o.service == policy.service && o.active(now))
+        .filter(|o| o.service == policy.service && override_active(o, now))
         .max_by_key(|o| o.expires_at)
         .cloned();
     let (allow, override_used, reason) = if !frozen {

@@ -13,7 +13,8 @@ mod decide;
 mod policy;
 
 pub use decide::{
-    Decision, MAX_OVERRIDE_MS, Override, OverrideError, SloBudget, decide, validate_override,
+    Decision, MAX_OVERRIDE_MS, Override, OverrideError, SloBudget, decide, override_active,
+    validate_override,
 };
 pub use policy::{
     DEFAULT_EXCEPTIONS, Known, NoDataAction, Policy, PolicyError, PolicySpec, from_yaml, validate,

@@ -8,17 +8,25 @@ use homeostat_canary::{
     Classification, Direction, JudgeConfig, MetricSamples, MetricSpec, Verdict, judge,
 };
 
-/// Deterministic noise around `level` (a small LCG, no rand dependency).
-fn series(level: f64, n: usize, seed: u64) -> Vec<f64> {
+/// `n` uniform values in [0, 1) from a small LCG (no rand dependency, the
+/// same values on every run).
+pub fn uniform(seed: u64, n: usize) -> Vec<f64> {
     let mut s = seed;
     (0..n)
         .map(|_| {
             s = s
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            let u = (s >> 11) as f64 / (1u64 << 53) as f64;
-            level * (0.8 + 0.4 * u)
+            (s >> 11) as f64 / (1u64 << 53) as f64
         })
+        .collect()
+}
+
+/// Deterministic noise around `level`.
+fn series(level: f64, n: usize, seed: u64) -> Vec<f64> {
+    uniform(seed, n)
+        .into_iter()
+        .map(|u| level * (0.8 + 0.4 * u))
         .collect()
 }
 

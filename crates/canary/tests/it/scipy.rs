@@ -11,14 +11,9 @@ use homeostat_canary::{Alternative, Method, mann_whitney_u};
 /// identical, heavy tails.
 fn cases() -> Vec<(Vec<f64>, Vec<f64>)> {
     let lcg = |seed: u64, n: usize, scale: f64, shift: f64| -> Vec<f64> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                shift + scale * ((s >> 11) as f64 / (1u64 << 53) as f64)
-            })
+        crate::uniform(seed, n)
+            .into_iter()
+            .map(|u| shift + scale * u)
             .collect()
     };
     let round = |v: Vec<f64>| {

@@ -94,6 +94,7 @@ fn overrides_apply_until_they_expire() {
         author: "alice".into(),
         created_at: NOW - HOUR,
         expires_at: NOW + HOUR,
+        revoked_at: None,
     };
     let d = decide(
         &p,
@@ -114,9 +115,21 @@ fn overrides_apply_until_they_expire() {
         d.reason
     );
     // An expired override stops applying.
-    let d = decide(&p, &budgets(0.01, false), &[o], None, NOW + 2 * HOUR);
+    let d = decide(
+        &p,
+        &budgets(0.01, false),
+        std::slice::from_ref(&o),
+        None,
+        NOW + 2 * HOUR,
+    );
     assert!(!d.allow);
     assert!(d.override_used.is_none());
+    // So does a revoked one.
+    let revoked = Override {
+        revoked_at: Some(NOW - 1),
+        ..o
+    };
+    assert!(!decide(&p, &budgets(0.01, false), &[revoked], None, NOW).allow);
 }
 
 #[test]
@@ -202,6 +215,7 @@ fn overrides_are_validated() {
         author: "a".into(),
         created_at: NOW,
         expires_at: NOW + HOUR,
+        revoked_at: None,
     };
     assert!(validate_override(&o, &p, NOW).is_ok());
     o.expires_at = NOW - 1;
