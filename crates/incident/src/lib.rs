@@ -22,11 +22,13 @@
 mod alerts;
 mod error;
 pub mod lifecycle;
+mod links;
 mod postmortem;
 mod service;
 
 pub use alerts::AlertInfo;
 pub use error::{IncidentError, Result};
 pub use lifecycle::check_transition;
+pub use links::{LinkAction, LinkSigner};
 pub use postmortem::{DeployInfo, Impact, SloImpact, render_postmortem};
 pub use service::{ExternalKind, IncidentOptions, IncidentService};
