@@ -182,6 +182,11 @@ pub async fn run(
         clock: clock.clone(),
         rules: rule_manager.clone(),
         reload: homeostat_http::ReloadHandle::new(reload_tx, reload_status.clone()),
+        incidents: Arc::new(homeostat_http::BasicIncidents::new(
+            homeostat_incident::IncidentService::new(state.incidents.clone()),
+            cfg.incidents.oncall.clone(),
+            b"placeholder",
+        )),
         state: state.clone(),
     };
 
