@@ -26,7 +26,8 @@ pub struct Declare {
 }
 
 pub trait IncidentApi: Send + Sync {
-    fn service(&self) -> &IncidentService;
+    /// The service with the settings in effect now (cheap to clone).
+    fn service(&self) -> IncidentService;
 
     /// The on-call config in effect now.
     fn oncall(&self) -> Arc<Oncall>;
@@ -101,8 +102,8 @@ impl BasicIncidents {
 }
 
 impl IncidentApi for BasicIncidents {
-    fn service(&self) -> &IncidentService {
-        &self.service
+    fn service(&self) -> IncidentService {
+        self.service.clone()
     }
     fn oncall(&self) -> Arc<Oncall> {
         self.oncall.clone()
