@@ -23,7 +23,7 @@ use homeostat_storage::Querier;
 use homeostat_tsdb::{FsyncPolicy, Tsdb, TsdbOptions};
 use tokio::sync::{mpsc, watch};
 
-pub use config::{Config, ConfigError, QueryBackend};
+pub use config::{Config, ConfigError, IncidentsConfig, QueryBackend};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
