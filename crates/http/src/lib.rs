@@ -215,6 +215,13 @@ pub fn router(state: AppState) -> Router {
             "/console/services.js",
             get(routes::console::services_script),
         )
+        .route("/console/incidents", get(routes::console::incidents_page))
+        .route("/console/incident", get(routes::console::incident_page))
+        .route("/console/oncall", get(routes::console::oncall_page))
+        .route(
+            "/console/incidents.js",
+            get(routes::console::incidents_script),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Bodies are read with our own limit so the 413 names it.
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -254,3 +254,19 @@ async fn oncall_now_at_and_shifts() {
         assert!(body.contains(text), "{uri}: {body}");
     }
 }
+
+#[tokio::test]
+async fn console_pages_are_served() {
+    let (app, _) = app();
+    for (uri, text) in [
+        ("/console/incidents", "data-page=\"list\""),
+        ("/console/incident?id=INC-1", "data-page=\"detail\""),
+        ("/console/oncall", "data-page=\"oncall\""),
+        ("/console/incidents.js", "detailPage"),
+        ("/console/slos", "/console/incidents"),
+    ] {
+        let (s, body) = call(&app, get(uri)).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
+        assert!(body.contains(text), "{uri}");
+    }
+}
