@@ -86,7 +86,9 @@ fn client() -> anyhow::Result<reqwest::blocking::Client> {
 /// The body on success; the server's error message otherwise.
 fn answer(resp: reqwest::blocking::Response, what: &str) -> anyhow::Result<String> {
     let status = resp.status();
-    let text = resp.text().with_context(|| format!("{what}: reading the answer"))?;
+    let text = resp
+        .text()
+        .with_context(|| format!("{what}: reading the answer"))?;
     if status.is_success() {
         return Ok(text);
     }
@@ -167,7 +169,10 @@ pub fn run(server: &Server, command: IncidentCommand) -> anyhow::Result<()> {
             }
             let list = data(&get(server, &format!("/api/v1/incidents?{}", q.join("&")))?)?;
             let now = Utc::now();
-            println!("{:<8} {:<13} {:<5} {:>5}  TITLE", "ID", "STATE", "SEV", "AGE");
+            println!(
+                "{:<8} {:<13} {:<5} {:>5}  TITLE",
+                "ID", "STATE", "SEV", "AGE"
+            );
             for i in list.as_array().into_iter().flatten() {
                 println!(
                     "{:<8} {:<13} {:<5} {:>5}  {}",
@@ -181,7 +186,10 @@ pub fn run(server: &Server, command: IncidentCommand) -> anyhow::Result<()> {
             Ok(())
         }
         IncidentCommand::Show { id } => {
-            let i = data(&get(server, &format!("/api/v1/incidents/{}", query_value(&id)))?)?;
+            let i = data(&get(
+                server,
+                &format!("/api/v1/incidents/{}", query_value(&id)),
+            )?)?;
             println!("{} {} — {}", s(&i["id"]), s(&i["severity"]), s(&i["title"]));
             println!("state:    {}", s(&i["state"]));
             println!("service:  {}", s(&i["service"]));
@@ -200,7 +208,12 @@ pub fn run(server: &Server, command: IncidentCommand) -> anyhow::Result<()> {
             }
             println!("\ntimeline:");
             for e in i["timeline"].as_array().into_iter().flatten() {
-                println!("  {}  {:<19} {}", s(&e["at"]), s(&e["kind"]), s(&e["summary"]));
+                println!(
+                    "  {}  {:<19} {}",
+                    s(&e["at"]),
+                    s(&e["kind"]),
+                    s(&e["summary"])
+                );
             }
             Ok(())
         }
@@ -227,7 +240,10 @@ pub fn run(server: &Server, command: IncidentCommand) -> anyhow::Result<()> {
         IncidentCommand::Postmortem { id } => {
             print!(
                 "{}",
-                get(server, &format!("/api/v1/incidents/{}/postmortem", query_value(&id)))?
+                get(
+                    server,
+                    &format!("/api/v1/incidents/{}/postmortem", query_value(&id))
+                )?
             );
             Ok(())
         }
@@ -253,10 +269,15 @@ pub fn oncall_now(server: &Server, schedule: Option<&str>) -> anyhow::Result<()>
         )?)?]),
         None => data(&get(server, "/api/v1/oncall")?)?,
     };
-    println!("{:<24} {:<16} {}", "SCHEDULE", "ON CALL", "NEXT HANDOFF");
+    println!("{:<24} {:<16} NEXT HANDOFF", "SCHEDULE", "ON CALL");
     for e in list.as_array().into_iter().flatten() {
         let who = e["onCall"]["user"].as_str().unwrap_or("nobody");
-        println!("{:<24} {:<16} {}", s(&e["schedule"]), who, s(&e["nextHandoff"]));
+        println!(
+            "{:<24} {:<16} {}",
+            s(&e["schedule"]),
+            who,
+            s(&e["nextHandoff"])
+        );
     }
     Ok(())
 }

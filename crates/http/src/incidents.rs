@@ -6,9 +6,7 @@
 
 use std::sync::Arc;
 
-use homeostat_incident::{
-    Impact, IncidentError, IncidentService, LinkAction, LinkSigner,
-};
+use homeostat_incident::{Impact, IncidentError, IncidentService, LinkAction, LinkSigner};
 use homeostat_oncall::{Escalation, Oncall};
 use homeostat_state::{Incident, IncidentId, IncidentState, Role, Severity};
 

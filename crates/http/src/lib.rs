@@ -27,8 +27,8 @@ use homeostat_storage::{Querier, Storage};
 pub use encode::format_value;
 pub use error::{ApiError, status_for, status_for_error_type};
 pub use incidents::{BasicIncidents, Declare, IncidentApi};
-pub use routes::incidents::ACTOR_HEADER;
 pub use reload::{Live, ReloadHandle, ReloadReply, ReloadStatus};
+pub use routes::incidents::ACTOR_HEADER;
 pub use routes::rules::alertmanager_v2_body;
 pub use telemetry::{ExternalMetric, StatsSource, Telemetry};
 

@@ -394,11 +394,12 @@ impl Config {
                 None => 10_000,
             },
         };
-        let oncall = incidents::oncall(f.oncall.clone()).map_err(|detail| ConfigError::Invalid {
-            path: path.to_string(),
-            field: "oncall".into(),
-            detail,
-        })?;
+        let oncall =
+            incidents::oncall(f.oncall.clone()).map_err(|detail| ConfigError::Invalid {
+                path: path.to_string(),
+                field: "oncall".into(),
+                detail,
+            })?;
         let incidents = incidents::incidents(&f.incidents, &oncall)
             .map_err(|(field, detail)| invalid(&field, detail))?;
         Ok(Config {

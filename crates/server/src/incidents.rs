@@ -104,8 +104,7 @@ impl IncidentHub {
     /// Applies a reloaded config: the next page and the next step of every
     /// running escalation use it.
     pub fn set_runtime(&self, rt: IncidentsRuntime) {
-        *self.service.write() =
-            IncidentService::with_options(self.store.clone(), options(&rt));
+        *self.service.write() = IncidentService::with_options(self.store.clone(), options(&rt));
         self.runtime.set(rt);
         self.wake.notify_one();
     }
@@ -174,7 +173,9 @@ impl IncidentHub {
                 tracing::info!(incident = %incident.id, policy, "escalation started");
                 self.wake.notify_one();
             }
-            Err(e) => tracing::error!(incident = %incident.id, error = %e, "storing the escalation failed"),
+            Err(e) => {
+                tracing::error!(incident = %incident.id, error = %e, "storing the escalation failed")
+            }
         }
     }
 
@@ -219,10 +220,11 @@ impl IncidentHub {
                 .collect();
             let i = service.on_alert_group_firing(&f.group_key, &paging, f.at)?;
             // Opened or reopened by this flush: page. Joined: already paging.
-            if !existed && i.state == IncidentState::Triggered {
-                if let Some(policy) = rt.incidents.policy_for(&first.labels) {
-                    self.start_escalation(&i, policy, f.at);
-                }
+            if !existed
+                && i.state == IncidentState::Triggered
+                && let Some(policy) = rt.incidents.policy_for(&first.labels)
+            {
+                self.start_escalation(&i, policy, f.at);
             }
             if i.state.is_open() {
                 links = self.links_for(&i);
@@ -377,7 +379,6 @@ pub fn load_link_secret(data_dir: &Path) -> std::io::Result<Vec<u8>> {
     f.sync_all()?;
     Ok(secret.to_vec())
 }
-
 
 #[cfg(test)]
 mod tests;

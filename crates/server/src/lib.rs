@@ -4,8 +4,8 @@
 //! shuts them down in order.
 
 pub mod alert_events;
-pub mod incidents;
 pub mod config;
+pub mod incidents;
 pub mod notifier;
 mod reload;
 mod rules;

@@ -44,8 +44,9 @@ async fn blocking<T: Send + 'static>(
 }
 
 pub(crate) fn time(ms: i64) -> Value {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map_or(Value::Null, |t| json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
+    chrono::DateTime::from_timestamp_millis(ms).map_or(Value::Null, |t| {
+        json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    })
 }
 
 fn opt_time(ms: Option<i64>) -> Value {
@@ -84,7 +85,9 @@ fn actor(by: Option<String>, headers: &HeaderMap) -> Result<String, ApiError> {
         .map(|b| b.trim().to_string())
         .filter(|b| !b.is_empty())
         .ok_or_else(|| {
-            ApiError::bad_data("say who acts: a \"by\" field in the body or an X-Homeostat-User header")
+            ApiError::bad_data(
+                "say who acts: a \"by\" field in the body or an X-Homeostat-User header",
+            )
         })
 }
 
@@ -152,7 +155,10 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(query.as_deref(), b"");
     let mut filter = IncidentFilter {
-        service: p.get("service").filter(|s| !s.is_empty()).map(str::to_string),
+        service: p
+            .get("service")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
         limit: Some(100),
         ..Default::default()
     };
@@ -164,9 +170,10 @@ pub async fn list(
                 IncidentState::Acknowledged,
                 IncidentState::Mitigated,
             ]),
-            s => filter
-                .states
-                .push(IncidentState::from_str(s).map_err(|e| ApiError::bad_data(format!("state: {e}")))?),
+            s => filter.states.push(
+                IncidentState::from_str(s)
+                    .map_err(|e| ApiError::bad_data(format!("state: {e}")))?,
+            ),
         }
     }
     if let Some(l) = p.get("limit") {
@@ -174,7 +181,9 @@ pub async fn list(
             .parse()
             .ok()
             .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| ApiError::bad_data(format!("limit: {l:?} is not a number from 1 to 10000")))?;
+            .ok_or_else(|| {
+                ApiError::bad_data(format!("limit: {l:?} is not a number from 1 to 10000"))
+            })?;
         filter.limit = Some(n);
     }
     let api = st.incidents.clone();
@@ -185,7 +194,9 @@ pub async fn list(
             .map_err(|e| incident_error(e.into()))
     })
     .await?;
-    Ok(ok(json!(list.iter().map(encode_incident).collect::<Vec<_>>())))
+    Ok(ok(json!(
+        list.iter().map(encode_incident).collect::<Vec<_>>()
+    )))
 }
 
 #[derive(Deserialize)]
@@ -217,7 +228,11 @@ pub async fn declare(
         Some(s) => Severity::from_str(s)
             .ok()
             .or_else(|| Severity::from_label(s))
-            .ok_or_else(|| ApiError::bad_data(format!("severity: {s:?} is not one of sev1, sev2, sev3, sev4")))?,
+            .ok_or_else(|| {
+                ApiError::bad_data(format!(
+                    "severity: {s:?} is not one of sev1, sev2, sev3, sev4"
+                ))
+            })?,
     };
     let d = Declare {
         title: b.title,
@@ -232,7 +247,14 @@ pub async fn declare(
     let st2 = st.clone();
     let i = blocking(move || {
         let i = api.declare(&d, at).map_err(incident_error)?;
-        audit(&st2, at, &d.by, "declare", i.id, json!({"title": i.title, "escalation_policy": d.escalation_policy}));
+        audit(
+            &st2,
+            at,
+            &d.by,
+            "declare",
+            i.id,
+            json!({"title": i.title, "escalation_policy": d.escalation_policy}),
+        );
         Ok(i)
     })
     .await?;
@@ -251,7 +273,10 @@ pub async fn get(
         let s = api.service();
         let i = s.store().get(id).map_err(|e| incident_error(e.into()))?;
         let timeline = s.timeline(id).map_err(incident_error)?;
-        let items = s.store().action_items(id).map_err(|e| incident_error(e.into()))?;
+        let items = s
+            .store()
+            .action_items(id)
+            .map_err(|e| incident_error(e.into()))?;
         let mut v = encode_incident(&i);
         v["timeline"] = json!(timeline.iter().map(encode_event).collect::<Vec<_>>());
         v["actionItems"] = json!(items.iter().map(encode_item).collect::<Vec<_>>());
@@ -299,7 +324,11 @@ async fn step(
             if !st.incidents.verify_link(id, *action, &user, token) {
                 return Ok(bad_link());
             }
-            if user.is_empty() { "link".to_string() } else { user }
+            if user.is_empty() {
+                "link".to_string()
+            } else {
+                user
+            }
         }
         None => {
             // Form posts from the link page carry no JSON; they have a token.
@@ -345,7 +374,16 @@ pub async fn ack(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    step(st, id, q, headers, body, IncidentState::Acknowledged, "acknowledge").await
+    step(
+        st,
+        id,
+        q,
+        headers,
+        body,
+        IncidentState::Acknowledged,
+        "acknowledge",
+    )
+    .await
 }
 
 /// `POST /api/v1/incidents/{id}/mitigate`
@@ -356,7 +394,16 @@ pub async fn mitigate(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    step(st, id, q, headers, body, IncidentState::Mitigated, "mitigate").await
+    step(
+        st,
+        id,
+        q,
+        headers,
+        body,
+        IncidentState::Mitigated,
+        "mitigate",
+    )
+    .await
 }
 
 /// `POST /api/v1/incidents/{id}/resolve`
@@ -405,7 +452,13 @@ async fn link_page(
         return Ok(bad_link());
     }
     let api = st.incidents.clone();
-    let i = blocking(move || api.service().store().get(id).map_err(|e| incident_error(e.into()))).await?;
+    let i = blocking(move || {
+        api.service()
+            .store()
+            .get(id)
+            .map_err(|e| incident_error(e.into()))
+    })
+    .await?;
     let verb = match action {
         LinkAction::Acknowledge => "Acknowledge",
         LinkAction::Resolve => "Resolve",
@@ -421,7 +474,11 @@ async fn link_page(
         state = i.state,
         path = action.as_str(),
         query = escape(&query),
-        as_user = if user.is_empty() { String::new() } else { format!(" as {}", escape(user)) },
+        as_user = if user.is_empty() {
+            String::new()
+        } else {
+            format!(" as {}", escape(user))
+        },
     );
     Ok(Html(page).into_response())
 }
@@ -472,7 +529,14 @@ pub async fn assign_role(
             .service()
             .assign_role(id, role, &b.user, &by, at)
             .map_err(incident_error)?;
-        audit(&st2, at, &by, "assign_role", id, json!({"role": role, "user": b.user}));
+        audit(
+            &st2,
+            at,
+            &by,
+            "assign_role",
+            id,
+            json!({"role": role, "user": b.user}),
+        );
         Ok(i)
     })
     .await?;
@@ -558,8 +622,9 @@ pub async fn add_action_item(
     let due = match &b.due {
         None => None,
         Some(d) => Some(
-            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| ApiError::bad_data(format!("due: {d:?} is not a date like 2026-12-31")))?,
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                ApiError::bad_data(format!("due: {d:?} is not a date like 2026-12-31"))
+            })?,
         ),
     };
     let at = st.clock.now_millis();
@@ -595,14 +660,18 @@ pub async fn patch_action_item(
     let api = st.incidents.clone();
     let item = blocking(move || {
         let s = api.service();
-        let current = s.store().get_action_item(item).map_err(|e| incident_error(e.into()))?;
+        let current = s
+            .store()
+            .get_action_item(item)
+            .map_err(|e| incident_error(e.into()))?;
         if current.incident_id != id {
             return Err(ApiError::new(
                 ErrorKind::NotFound,
                 format!("{id} has no action item {item}"),
             ));
         }
-        s.set_action_item_state(item, state, at).map_err(incident_error)
+        s.set_action_item_state(item, state, at)
+            .map_err(incident_error)
     })
     .await?;
     Ok(ok(encode_item(&item)))
@@ -619,7 +688,10 @@ pub async fn postmortem(
         let s = api.service();
         let i = s.store().get(id).map_err(|e| incident_error(e.into()))?;
         let timeline = s.timeline(id).map_err(incident_error)?;
-        let items = s.store().action_items(id).map_err(|e| incident_error(e.into()))?;
+        let items = s
+            .store()
+            .action_items(id)
+            .map_err(|e| incident_error(e.into()))?;
         let impact = api.impact(&i);
         Ok(render_postmortem(&i, &timeline, &items, &impact))
     })

@@ -22,11 +22,18 @@ fn ok(data: Value) -> Json<Value> {
     Json(json!({"status": "success", "data": data}))
 }
 
-fn instant(p: &Params, name: &str, tz: Tz, default: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+fn instant(
+    p: &Params,
+    name: &str,
+    tz: Tz,
+    default: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ApiError> {
     match p.get(name).filter(|s| !s.is_empty()) {
         None => Ok(default),
         Some(s) => parse_instant(s, tz).map_err(|e| {
-            ApiError::bad_data(format!("{name}: {e}; use RFC 3339 like 2026-11-02T09:00:00Z"))
+            ApiError::bad_data(format!(
+                "{name}: {e}; use RFC 3339 like 2026-11-02T09:00:00Z"
+            ))
         }),
     }
 }
@@ -63,7 +70,11 @@ fn find(st: &AppState, id: &str) -> Result<std::sync::Arc<homeostat_oncall::Onca
             ErrorKind::NotFound,
             format!(
                 "no schedule {id:?} (known: {})",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             ),
         ));
     }
@@ -90,7 +101,10 @@ pub async fn who(
 ) -> Result<Json<Value>, ApiError> {
     let oncall = find(&st, &id)?;
     let Some(s) = oncall.schedule(&id) else {
-        return Err(ApiError::new(ErrorKind::NotFound, format!("no schedule {id:?}")));
+        return Err(ApiError::new(
+            ErrorKind::NotFound,
+            format!("no schedule {id:?}"),
+        ));
     };
     let p = Params::parse(q.as_deref(), b"");
     let at = instant(&p, "at", s.time_zone, now(&st))?;
@@ -105,7 +119,10 @@ pub async fn schedule_shifts(
 ) -> Result<Json<Value>, ApiError> {
     let oncall = find(&st, &id)?;
     let Some(s) = oncall.schedule(&id) else {
-        return Err(ApiError::new(ErrorKind::NotFound, format!("no schedule {id:?}")));
+        return Err(ApiError::new(
+            ErrorKind::NotFound,
+            format!("no schedule {id:?}"),
+        ));
     };
     let p = Params::parse(q.as_deref(), b"");
     let from = instant(&p, "from", s.time_zone, now(&st))?;

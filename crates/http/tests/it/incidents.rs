@@ -84,10 +84,26 @@ async fn lifecycle_roles_updates_items_and_postmortem() {
     assert_eq!(json(&body)["data"]["state"], "mitigated");
 
     for (uri, body, want) in [
-        ("/api/v1/incidents/INC-1/roles", r#"{"role":"scribe","user":"cy","by":"ana"}"#, StatusCode::OK),
-        ("/api/v1/incidents/INC-1/updates", r#"{"message":"rolling back","by":"ana"}"#, StatusCode::CREATED),
-        ("/api/v1/incidents/INC-1/notes", r#"{"text":"db pool exhausted","by":"cy"}"#, StatusCode::CREATED),
-        ("/api/v1/incidents/INC-1/action_items", r#"{"title":"alert on pool","owner":"cy","due":"2026-12-31"}"#, StatusCode::CREATED),
+        (
+            "/api/v1/incidents/INC-1/roles",
+            r#"{"role":"scribe","user":"cy","by":"ana"}"#,
+            StatusCode::OK,
+        ),
+        (
+            "/api/v1/incidents/INC-1/updates",
+            r#"{"message":"rolling back","by":"ana"}"#,
+            StatusCode::CREATED,
+        ),
+        (
+            "/api/v1/incidents/INC-1/notes",
+            r#"{"text":"db pool exhausted","by":"cy"}"#,
+            StatusCode::CREATED,
+        ),
+        (
+            "/api/v1/incidents/INC-1/action_items",
+            r#"{"title":"alert on pool","owner":"cy","due":"2026-12-31"}"#,
+            StatusCode::CREATED,
+        ),
     ] {
         let (s, b) = call(&app, post(uri, body)).await;
         assert_eq!(s, want, "{uri}: {b}");
@@ -99,7 +115,11 @@ async fn lifecycle_roles_updates_items_and_postmortem() {
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(json(&body)["data"]["state"], "done");
 
-    let (s, body) = call(&app, post("/api/v1/incidents/INC-1/resolve", r#"{"by":"ana"}"#)).await;
+    let (s, body) = call(
+        &app,
+        post("/api/v1/incidents/INC-1/resolve", r#"{"by":"ana"}"#),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{body}");
 
     let (s, body) = call(&app, get("/api/v1/incidents/INC-1")).await;
@@ -127,7 +147,11 @@ async fn lifecycle_roles_updates_items_and_postmortem() {
     assert_eq!(v["data"]["actionItems"][0]["due"], "2026-12-31");
     assert_eq!(v["data"]["escalation"], Value::Null);
 
-    let (s, body) = call(&app, get("/api/v1/incidents?state=resolved&service=checkout")).await;
+    let (s, body) = call(
+        &app,
+        get("/api/v1/incidents?state=resolved&service=checkout"),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(json(&body)["data"].as_array().unwrap().len(), 1);
     let (_, body) = call(&app, get("/api/v1/incidents?state=open")).await;
@@ -143,7 +167,10 @@ async fn lifecycle_roles_updates_items_and_postmortem() {
     let (s, md) = call(&app, get("/api/v1/incidents/INC-1/postmortem")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(md.starts_with("# Postmortem: INC-1"), "{md}");
-    assert!(md.contains("bo acknowledged") && md.contains("alert on pool"), "{md}");
+    assert!(
+        md.contains("bo acknowledged") && md.contains("alert on pool"),
+        "{md}"
+    );
 
     // Backwards is a conflict with the reason.
     let (s, body) = call(&app, post("/api/v1/incidents/INC-1/ack", r#"{"by":"bo"}"#)).await;
@@ -156,28 +183,131 @@ async fn errors() {
     let (app, _) = app();
     call(&app, post("/api/v1/incidents", r#"{"title":"x","by":"a"}"#)).await;
     for (req, want, text) in [
-        (get("/api/v1/incidents/INC-99"), StatusCode::NOT_FOUND, "not found"),
-        (get("/api/v1/incidents/bogus"), StatusCode::BAD_REQUEST, "INC-42"),
-        (get("/api/v1/incidents?state=sleeping"), StatusCode::BAD_REQUEST, "state"),
-        (get("/api/v1/incidents?limit=0"), StatusCode::BAD_REQUEST, "limit"),
-        (post("/api/v1/incidents/INC-99/ack", r#"{"by":"a"}"#), StatusCode::NOT_FOUND, "not found"),
-        (get("/api/v1/incidents/INC-99/postmortem"), StatusCode::NOT_FOUND, "not found"),
-        (post("/api/v1/incidents", r#"{"title":"x"}"#), StatusCode::BAD_REQUEST, "X-Homeostat-User"),
-        (post("/api/v1/incidents", r#"{"title":"","by":"a"}"#), StatusCode::BAD_REQUEST, "title"),
-        (post("/api/v1/incidents", r#"{"title":"x","by":"a","severity":"huge"}"#), StatusCode::BAD_REQUEST, "severity"),
-        (post("/api/v1/incidents", r#"{"title":"x","by":"a","colour":"red"}"#), StatusCode::BAD_REQUEST, "colour"),
-        (post("/api/v1/incidents", "{not json"), StatusCode::BAD_REQUEST, "request body"),
-        (post("/api/v1/incidents", r#"{"title":"x","by":"a","escalation_policy":"nope"}"#), StatusCode::BAD_REQUEST, "unknown escalation policy"),
-        (post("/api/v1/incidents/INC-1/roles", r#"{"role":"captain","user":"a","by":"a"}"#), StatusCode::BAD_REQUEST, "role"),
-        (post("/api/v1/incidents/INC-1/notes", r#"{"text":" ","by":"a"}"#), StatusCode::BAD_REQUEST, "text"),
-        (post("/api/v1/incidents/INC-1/action_items", r#"{"title":"t","due":"tomorrow"}"#), StatusCode::BAD_REQUEST, "due"),
-        (post("/api/v1/incidents/INC-1/action_items", r#"{"title":"t"}"#), StatusCode::CREATED, "open"),
-        (post("/api/v1/incidents/INC-9/action_items", r#"{"title":"t"}"#), StatusCode::NOT_FOUND, "not found"),
-        (Request::patch("/api/v1/incidents/INC-1/action_items/1").body(Body::from(r#"{"state":"later"}"#)).unwrap(), StatusCode::BAD_REQUEST, "state"),
-        (Request::patch("/api/v1/incidents/INC-1/action_items/77").body(Body::from(r#"{"state":"done"}"#)).unwrap(), StatusCode::NOT_FOUND, "not found"),
+        (
+            get("/api/v1/incidents/INC-99"),
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            get("/api/v1/incidents/bogus"),
+            StatusCode::BAD_REQUEST,
+            "INC-42",
+        ),
+        (
+            get("/api/v1/incidents?state=sleeping"),
+            StatusCode::BAD_REQUEST,
+            "state",
+        ),
+        (
+            get("/api/v1/incidents?limit=0"),
+            StatusCode::BAD_REQUEST,
+            "limit",
+        ),
+        (
+            post("/api/v1/incidents/INC-99/ack", r#"{"by":"a"}"#),
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            get("/api/v1/incidents/INC-99/postmortem"),
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            post("/api/v1/incidents", r#"{"title":"x"}"#),
+            StatusCode::BAD_REQUEST,
+            "X-Homeostat-User",
+        ),
+        (
+            post("/api/v1/incidents", r#"{"title":"","by":"a"}"#),
+            StatusCode::BAD_REQUEST,
+            "title",
+        ),
+        (
+            post(
+                "/api/v1/incidents",
+                r#"{"title":"x","by":"a","severity":"huge"}"#,
+            ),
+            StatusCode::BAD_REQUEST,
+            "severity",
+        ),
+        (
+            post(
+                "/api/v1/incidents",
+                r#"{"title":"x","by":"a","colour":"red"}"#,
+            ),
+            StatusCode::BAD_REQUEST,
+            "colour",
+        ),
+        (
+            post("/api/v1/incidents", "{not json"),
+            StatusCode::BAD_REQUEST,
+            "request body",
+        ),
+        (
+            post(
+                "/api/v1/incidents",
+                r#"{"title":"x","by":"a","escalation_policy":"nope"}"#,
+            ),
+            StatusCode::BAD_REQUEST,
+            "unknown escalation policy",
+        ),
+        (
+            post(
+                "/api/v1/incidents/INC-1/roles",
+                r#"{"role":"captain","user":"a","by":"a"}"#,
+            ),
+            StatusCode::BAD_REQUEST,
+            "role",
+        ),
+        (
+            post("/api/v1/incidents/INC-1/notes", r#"{"text":" ","by":"a"}"#),
+            StatusCode::BAD_REQUEST,
+            "text",
+        ),
+        (
+            post(
+                "/api/v1/incidents/INC-1/action_items",
+                r#"{"title":"t","due":"tomorrow"}"#,
+            ),
+            StatusCode::BAD_REQUEST,
+            "due",
+        ),
+        (
+            post("/api/v1/incidents/INC-1/action_items", r#"{"title":"t"}"#),
+            StatusCode::CREATED,
+            "open",
+        ),
+        (
+            post("/api/v1/incidents/INC-9/action_items", r#"{"title":"t"}"#),
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            Request::patch("/api/v1/incidents/INC-1/action_items/1")
+                .body(Body::from(r#"{"state":"later"}"#))
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+            "state",
+        ),
+        (
+            Request::patch("/api/v1/incidents/INC-1/action_items/77")
+                .body(Body::from(r#"{"state":"done"}"#))
+                .unwrap(),
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
         // Postmortem only after resolve.
-        (post("/api/v1/incidents/INC-1/resolve", r#"{"by":"a"}"#), StatusCode::OK, "resolved"),
-        (post("/api/v1/incidents/INC-1/mitigate", r#"{"by":"a"}"#), StatusCode::CONFLICT, "cannot go from resolved to mitigated"),
+        (
+            post("/api/v1/incidents/INC-1/resolve", r#"{"by":"a"}"#),
+            StatusCode::OK,
+            "resolved",
+        ),
+        (
+            post("/api/v1/incidents/INC-1/mitigate", r#"{"by":"a"}"#),
+            StatusCode::CONFLICT,
+            "cannot go from resolved to mitigated",
+        ),
     ] {
         let uri = req.uri().to_string();
         let (s, body) = call(&app, req).await;
@@ -195,7 +325,10 @@ async fn signed_links_confirm_on_get_and_act_on_post() {
     // GET shows a confirmation and changes nothing.
     let (s, page) = call(&app, get(&link)).await;
     assert_eq!(s, StatusCode::OK, "{page}");
-    assert!(page.contains("<form method=\"post\"") && page.contains(&token), "{page}");
+    assert!(
+        page.contains("<form method=\"post\"") && page.contains(&token),
+        "{page}"
+    );
     let (_, body) = call(&app, get("/api/v1/incidents/INC-1")).await;
     assert_eq!(json(&body)["data"]["state"], "triggered");
     // Wrong token, wrong user, wrong action: 403.
@@ -244,10 +377,26 @@ async fn oncall_now_at_and_shifts() {
     assert_eq!(shifts.as_array().unwrap().len(), 2);
     assert_eq!(shifts[0]["user"], "alice");
     for (uri, want, text) in [
-        ("/api/v1/oncall/nope", StatusCode::NOT_FOUND, "known: primary"),
-        ("/api/v1/oncall/primary?at=noon", StatusCode::BAD_REQUEST, "at:"),
-        ("/api/v1/oncall/primary/shifts?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z", StatusCode::BAD_REQUEST, "90 days"),
-        ("/api/v1/oncall/primary/shifts?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", StatusCode::BAD_REQUEST, "after"),
+        (
+            "/api/v1/oncall/nope",
+            StatusCode::NOT_FOUND,
+            "known: primary",
+        ),
+        (
+            "/api/v1/oncall/primary?at=noon",
+            StatusCode::BAD_REQUEST,
+            "at:",
+        ),
+        (
+            "/api/v1/oncall/primary/shifts?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z",
+            StatusCode::BAD_REQUEST,
+            "90 days",
+        ),
+        (
+            "/api/v1/oncall/primary/shifts?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+            StatusCode::BAD_REQUEST,
+            "after",
+        ),
     ] {
         let (s, body) = call(&app, get(uri)).await;
         assert_eq!(s, want, "{uri}: {body}");

@@ -127,7 +127,10 @@ pub fn incidents(s: &IncidentsSection, oncall: &Oncall) -> Result<IncidentsConfi
     let parse = |field: String, text: &str| {
         let m = Matchers::parse(text).map_err(|e| (field.clone(), e.to_string()))?;
         if m.is_empty() {
-            return Err((field, "empty matcher; write it like severity=\"page\"".into()));
+            return Err((
+                field,
+                "empty matcher; write it like severity=\"page\"".into(),
+            ));
         }
         Ok(m)
     };
@@ -152,7 +155,11 @@ pub fn incidents(s: &IncidentsSection, oncall: &Oncall) -> Result<IncidentsConfi
             field,
             format!(
                 "unknown escalation policy {id:?}; define it under oncall.escalation_policies (defined: {})",
-                if have.is_empty() { "none".to_string() } else { have.join(", ") }
+                if have.is_empty() {
+                    "none".to_string()
+                } else {
+                    have.join(", ")
+                }
             ),
         ))
     };
@@ -174,8 +181,9 @@ pub fn incidents(s: &IncidentsSection, oncall: &Oncall) -> Result<IncidentsConfi
     };
     let reopen_window = match &s.reopen_window {
         None => Duration::from_secs(3600),
-        Some(t) => parse_duration(t)
-            .map_err(|e| ("incidents.reopen_window".to_string(), e.to_string()))?,
+        Some(t) => {
+            parse_duration(t).map_err(|e| ("incidents.reopen_window".to_string(), e.to_string()))?
+        }
     };
     let link_base_url = match &s.link_base_url {
         None => None,

@@ -139,10 +139,7 @@ impl IncidentHub {
         let rt = self.runtime.get();
         let mut outcomes = Vec::new();
         for user in &page.step.users {
-            let url = rt
-                .oncall
-                .user(user)
-                .and_then(|u| u.webhook_url.clone());
+            let url = rt.oncall.user(user).and_then(|u| u.webhook_url.clone());
             let ok = match url {
                 Some(url) => self.post_page(&url, &page, user, level).await,
                 None => {

@@ -41,7 +41,9 @@ impl ImpactSource {
             if !by_service && !alert_slos.contains(&spec.id) {
                 continue;
             }
-            let ratio = self.scalar(&error_ratio_query(spec, window), end).unwrap_or(0.0);
+            let ratio = self
+                .scalar(&error_ratio_query(spec, window), end)
+                .unwrap_or(0.0);
             let objective = spec.objective / 100.0;
             let period = spec.period.unwrap_or(DEFAULT_PERIOD);
             let budget = (1.0 - objective) * period.as_secs_f64();

@@ -27,16 +27,19 @@ type Received = Arc<Mutex<Vec<(String, Value)>>>;
 /// A webhook receiver on a free port; pages land in the returned list.
 async fn receiver() -> (String, Received) {
     let got: Received = Arc::default();
-    let app = axum::Router::new()
-        .route(
-            "/{user}",
-            axum::routing::post(
-                |State(got): State<Received>, Path(user): Path<String>, Json(v): Json<Value>| async move {
-                    got.lock().push((user, v));
-                },
-            ),
-        )
-        .with_state(got.clone());
+    let app =
+        axum::Router::new()
+            .route(
+                "/{user}",
+                axum::routing::post(
+                    |State(got): State<Received>,
+                     Path(user): Path<String>,
+                     Json(v): Json<Value>| async move {
+                        got.lock().push((user, v));
+                    },
+                ),
+            )
+            .with_state(got.clone());
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(l, app).await });
@@ -119,16 +122,31 @@ async fn an_unacknowledged_page_escalates_and_an_acknowledged_one_stops() {
     let hub = hub(&state, &cfg, &clock);
 
     // A warning does not page; a page opens INC-1 and returns signed links.
-    let links = hub.before_notify(&flush("{}:{a=\"w\"}", vec![alert("W", "warning", 1, None)], T0));
+    let links = hub.before_notify(&flush(
+        "{}:{a=\"w\"}",
+        vec![alert("W", "warning", 1, None)],
+        T0,
+    ));
     assert_eq!(links.incident_id, None);
-    let links = hub.before_notify(&flush("{}:{a=\"d\"}", vec![alert("Down", "page", 2, None)], T0));
+    let links = hub.before_notify(&flush(
+        "{}:{a=\"d\"}",
+        vec![alert("Down", "page", 2, None)],
+        T0,
+    ));
     assert_eq!(links.incident_id.as_deref(), Some("INC-1"));
     let ack = links.ack_url.unwrap();
-    assert!(ack.starts_with("http://homeostat.test/api/v1/incidents/INC-1/ack?token="), "{ack}");
+    assert!(
+        ack.starts_with("http://homeostat.test/api/v1/incidents/INC-1/ack?token="),
+        "{ack}"
+    );
     let token = ack.split("token=").nth(1).unwrap();
     assert!(hub.verify_link(IncidentId(1), LinkAction::Acknowledge, "", token));
     // The same group again (another receiver, a repeat) joins, no new page.
-    hub.before_notify(&flush("{}:{a=\"d\"}", vec![alert("Down", "page", 2, None)], T0));
+    hub.before_notify(&flush(
+        "{}:{a=\"d\"}",
+        vec![alert("Down", "page", 2, None)],
+        T0,
+    ));
     hub.after_notify(&NotificationOutcome {
         receiver: "team".into(),
         group_key: "{}:{a=\"d\"}".into(),
@@ -153,10 +171,22 @@ async fn an_unacknowledged_page_escalates_and_an_acknowledged_one_stops() {
     assert!(k.contains(&EventKind::NotificationFailed));
 
     // INC-2 is acknowledged before its delay: level 2 never comes.
-    hub.before_notify(&flush("{}:{a=\"e\"}", vec![alert("Err", "page", 3, None)], T0 + 10_000));
-    assert_eq!(tick(&hub, &got, T0 + 10_000).await, [("alice".to_string(), 1)]);
+    hub.before_notify(&flush(
+        "{}:{a=\"e\"}",
+        vec![alert("Err", "page", 3, None)],
+        T0 + 10_000,
+    ));
+    assert_eq!(
+        tick(&hub, &got, T0 + 10_000).await,
+        [("alice".to_string(), 1)]
+    );
     let i = hub
-        .transition(IncidentId(2), IncidentState::Acknowledged, "alice", T0 + 11_000)
+        .transition(
+            IncidentId(2),
+            IncidentState::Acknowledged,
+            "alice",
+            T0 + 11_000,
+        )
         .unwrap();
     assert_eq!(i.state, IncidentState::Acknowledged);
     assert!(hub.escalation(IncidentId(2)).is_none());
@@ -176,10 +206,17 @@ async fn escalations_survive_a_restart_and_stop_when_alerts_resolve() {
     // A new hub over the same store carries on at level 2, not level 1.
     let second = hub(&state, &cfg, &clock);
     assert!(second.escalation(IncidentId(1)).is_some());
-    assert_eq!(tick(&second, &got, T0 + 3_000).await, [("bob".to_string(), 2)]);
+    assert_eq!(
+        tick(&second, &got, T0 + 3_000).await,
+        [("bob".to_string(), 2)]
+    );
 
     // Every alert of the group resolved: paging stops, the incident stays open.
-    second.before_notify(&flush("g", vec![alert("Down", "page", 2, Some(T0 + 4_000))], T0 + 5_000));
+    second.before_notify(&flush(
+        "g",
+        vec![alert("Down", "page", 2, Some(T0 + 4_000))],
+        T0 + 5_000,
+    ));
     assert!(second.escalation(IncidentId(1)).is_none());
     let k = kinds(&second, IncidentId(1));
     assert!(k.contains(&EventKind::AlertResolved), "{k:?}");
@@ -207,12 +244,16 @@ async fn declared_incidents_page_through_the_named_policy() {
     let i = hub.declare(&d, T0).unwrap();
     assert_eq!(tick(&hub, &got, T0).await, [("alice".to_string(), 1)]);
     let page = got.lock()[0].1.clone();
-    assert_eq!((page["title"].as_str(), page["policy"].as_str()), (Some("db is slow"), Some("ops")));
+    assert_eq!(
+        (page["title"].as_str(), page["policy"].as_str()),
+        (Some("db is slow"), Some("ops"))
+    );
     let bad = homeostat_http::Declare {
         escalation_policy: Some("nope".into()),
         ..d
     };
     assert!(hub.declare(&bad, T0).is_err());
-    hub.transition(i.id, IncidentState::Resolved, "ana", T0 + 1_000).unwrap();
+    hub.transition(i.id, IncidentState::Resolved, "ana", T0 + 1_000)
+        .unwrap();
     assert_eq!(tick(&hub, &got, T0 + 3_000).await, []);
 }
