@@ -95,3 +95,76 @@ fn alert_slo_ids(i: &Incident, service: &IncidentService) -> Vec<String> {
     }
     ids
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use homeostat_model::{Labels, Sample, TimeSeries};
+    use homeostat_state::{MemState, Severity};
+    use homeostat_storage::{Appender, MemStorage};
+
+    use super::*;
+
+    const T: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn budget_burnt_during_the_incident_window() {
+        // 1000 requests a minute for two hours, 1% failing throughout.
+        let store = Arc::new(MemStorage::new());
+        let (mut ok, mut bad) = (Vec::new(), Vec::new());
+        for m in 0..=120 {
+            let t = T - (120 - m) * 60_000;
+            ok.push(Sample::new(t, 990.0 * m as f64));
+            bad.push(Sample::new(t, 10.0 * m as f64));
+        }
+        let series = |code: &str, samples| TimeSeries {
+            labels: Labels::from_pairs(&[
+                ("__name__", "http_requests_total"),
+                ("job", "checkout"),
+                ("code", code),
+            ]),
+            samples,
+        };
+        store
+            .append(&[series("200", ok), series("500", bad)])
+            .unwrap();
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/slo/checkout.yaml"),
+        )
+        .unwrap();
+        let specs = homeostat_slo::load_specs(&text, "checkout.yaml").unwrap();
+        let src = ImpactSource {
+            engine: Engine::new(Default::default()),
+            querier: store,
+            slos: Arc::new(Live::new(specs)),
+        };
+        let service = IncidentService::new(Arc::new(MemState::default()));
+        let i = service
+            .declare(
+                "checkout errors",
+                Severity::Sev2,
+                Some("checkout"),
+                "ana",
+                T - 30 * 60_000,
+            )
+            .unwrap();
+        let i = service.resolve(i.id, "ana", T).unwrap();
+        let impact = src.impact(&i, &service, T);
+        assert_eq!(impact.slos.len(), 1);
+        let s = &impact.slos[0];
+        assert_eq!(s.id, "checkout-availability");
+        // 1% of 30 minutes = 0.3 error-minutes of a 43.2-minute budget.
+        assert!((s.error_minutes - 0.3).abs() < 0.03, "{s:?}");
+        assert!(
+            (s.budget_consumed_ratio - 0.3 / 43.2).abs() < 0.001,
+            "{s:?}"
+        );
+        // Another service's incident touches no SLO.
+        let other = service
+            .declare("search slow", Severity::Sev3, Some("search"), "ana", T)
+            .unwrap();
+        assert!(src.impact(&other, &service, T).slos.is_empty());
+    }
+}
