@@ -1,6 +1,7 @@
 //! `homeostat alerts route-test`: which receivers an alert with the given
 //! labels goes to under an Alertmanager config file, printed exactly as
-//! `amtool config routes test` prints it.
+//! `amtool config routes test` prints it. `homeostat alerts lint`: paging
+//! rules without a runbook (see `lint.rs`).
 
 use std::path::PathBuf;
 
@@ -26,10 +27,21 @@ pub enum AlertsCommand {
         /// Alert labels, `name=value` (the value may be double-quoted).
         labels: Vec<String>,
     },
+    /// Flag paging alerting rules (those that open incidents) without a
+    /// `runbook_url` annotation; exit 1 when there is one.
+    Lint {
+        /// A homeostat config: lint its rule_files and compiled slo_files,
+        /// with its `incidents.open_for` deciding what pages.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Prometheus rule files.
+        files: Vec<PathBuf>,
+    },
 }
 
 pub fn run(command: AlertsCommand) -> anyhow::Result<std::process::ExitCode> {
     match command {
+        AlertsCommand::Lint { config, files } => crate::lint::run(config.as_deref(), &files),
         AlertsCommand::RouteTest {
             config_file,
             tree,

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use homeostat_server::Config;
 
 mod alerts;
+mod incident;
+mod lint;
 mod oncall;
 mod remote_read;
 mod slo;
@@ -88,6 +90,13 @@ enum Command {
         #[command(subcommand)]
         command: alerts::AlertsCommand,
     },
+    /// Incidents on a running server: list, show, declare, ack, resolve, postmortem.
+    Incident {
+        #[command(flatten)]
+        server: incident::Server,
+        #[command(subcommand)]
+        command: incident::IncidentCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -140,6 +149,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Slo { command } => slo::run(command),
         Command::Oncall { command } => oncall::run(command),
+        Command::Incident { server, command } => incident::run(&server, command),
         Command::Alerts { command } => alerts::run(command).map(|_| ()),
         Command::RemoteRead {
             read_url,

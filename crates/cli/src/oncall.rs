@@ -37,6 +37,14 @@ pub enum OncallCommand {
         #[arg(long)]
         to: String,
     },
+    /// Who is on call now on every schedule (or --schedule), and the next
+    /// handoff, asked from a running server.
+    Now {
+        #[command(flatten)]
+        server: crate::incident::Server,
+        #[arg(long)]
+        schedule: Option<String>,
+    },
     /// Check the `oncall:` section; exits non-zero naming the field and the fix.
     Validate {
         #[arg(long, env = "HOMEOSTAT_CONFIG")]
@@ -46,6 +54,9 @@ pub enum OncallCommand {
 
 pub fn run(command: OncallCommand) -> anyhow::Result<()> {
     match command {
+        OncallCommand::Now { server, schedule } => {
+            crate::incident::oncall_now(&server, schedule.as_deref())
+        }
         OncallCommand::Who {
             config,
             schedule,

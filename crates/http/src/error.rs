@@ -30,6 +30,8 @@ pub fn status_for_error_type(error_type: &str) -> StatusCode {
         "canceled" => StatusCode::from_u16(499).unwrap_or(StatusCode::REQUEST_TIMEOUT),
         "timeout" | "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         "not_found" => StatusCode::NOT_FOUND,
+        // Homeostat's own REST APIs (incidents) tell conflicts apart.
+        "conflict" => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -79,6 +81,16 @@ impl ApiError {
             json: true,
             error_type: Some(e.error_type()),
         }
+    }
+    /// For homeostat's own REST APIs (not Prometheus-compatible ones): a
+    /// conflict (an illegal state change, a concurrent write) answers 409
+    /// instead of Prometheus's 400.
+    pub fn rest(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let mut e = Self::new(kind, message);
+        if kind == ErrorKind::Conflict {
+            e.error_type = Some("conflict");
+        }
+        e
     }
     pub fn bad_data(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, message)

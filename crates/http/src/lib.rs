@@ -5,6 +5,7 @@
 
 mod encode;
 mod error;
+mod incidents;
 pub mod params;
 mod reload;
 mod routes;
@@ -18,14 +19,16 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use homeostat_model::{Clock, Timestamp};
 use homeostat_promql::Engine;
 use homeostat_storage::{Querier, Storage};
 
 pub use encode::format_value;
 pub use error::{ApiError, status_for, status_for_error_type};
+pub use incidents::{BasicIncidents, Declare, IncidentApi};
 pub use reload::{Live, ReloadHandle, ReloadReply, ReloadStatus};
+pub use routes::incidents::ACTOR_HEADER;
 pub use routes::rules::alertmanager_v2_body;
 pub use telemetry::{ExternalMetric, StatsSource, Telemetry};
 
@@ -85,6 +88,9 @@ pub struct AppState {
     /// Persisted state (silences, notification log, incidents, escalations,
     /// audit) behind the `state` traits; SQLite in `<data_dir>/state.db`.
     pub state: homeostat_state::State,
+    /// Incidents, on-call and escalation (`/api/v1/incidents`,
+    /// `/api/v1/oncall`); the server's hub pages, [`BasicIncidents`] does not.
+    pub incidents: Arc<dyn IncidentApi>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -151,6 +157,53 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/slos/{id}", get(routes::slos::get))
         .route("/api/v1/slos/{id}/burndown", get(routes::slos::burndown))
         .route("/api/v1/status/runtimeinfo", get(routes::ops::runtimeinfo))
+        .route(
+            "/api/v1/incidents",
+            get(routes::incidents::list).post(routes::incidents::declare),
+        )
+        .route("/api/v1/incidents/{id}", get(routes::incidents::get))
+        .route(
+            "/api/v1/incidents/{id}/ack",
+            get(routes::incidents::ack_link).post(routes::incidents::ack),
+        )
+        .route(
+            "/api/v1/incidents/{id}/resolve",
+            get(routes::incidents::resolve_link).post(routes::incidents::resolve),
+        )
+        .route(
+            "/api/v1/incidents/{id}/mitigate",
+            post(routes::incidents::mitigate),
+        )
+        .route(
+            "/api/v1/incidents/{id}/roles",
+            post(routes::incidents::assign_role),
+        )
+        .route(
+            "/api/v1/incidents/{id}/updates",
+            post(routes::incidents::post_update),
+        )
+        .route(
+            "/api/v1/incidents/{id}/notes",
+            post(routes::incidents::add_note),
+        )
+        .route(
+            "/api/v1/incidents/{id}/action_items",
+            post(routes::incidents::add_action_item),
+        )
+        .route(
+            "/api/v1/incidents/{id}/action_items/{item}",
+            patch(routes::incidents::patch_action_item),
+        )
+        .route(
+            "/api/v1/incidents/{id}/postmortem",
+            get(routes::incidents::postmortem),
+        )
+        .route("/api/v1/oncall", get(routes::oncall::all))
+        .route("/api/v1/oncall/{schedule}", get(routes::oncall::who))
+        .route(
+            "/api/v1/oncall/{schedule}/shifts",
+            get(routes::oncall::schedule_shifts),
+        )
         .route("/", get(routes::console::index))
         .route("/console/query", get(routes::console::query_page))
         .route("/console/query.js", get(routes::console::query_script))
@@ -161,6 +214,13 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/console/services.js",
             get(routes::console::services_script),
+        )
+        .route("/console/incidents", get(routes::console::incidents_page))
+        .route("/console/incident", get(routes::console::incident_page))
+        .route("/console/oncall", get(routes::console::oncall_page))
+        .route(
+            "/console/incidents.js",
+            get(routes::console::incidents_script),
         )
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Bodies are read with our own limit so the 413 names it.

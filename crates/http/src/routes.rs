@@ -1,7 +1,9 @@
 //! Route handlers, one file per concern.
 
 pub mod console;
+pub mod incidents;
 pub mod ingest;
+pub mod oncall;
 pub mod ops;
 pub mod otlp;
 pub mod query;

@@ -23,6 +23,7 @@ mod alerts;
 mod correlate;
 mod error;
 pub mod lifecycle;
+mod links;
 mod postmortem;
 mod service;
 
@@ -30,5 +31,6 @@ pub use alerts::AlertInfo;
 pub use correlate::{CORRELATION_WINDOW_MS, Suspect, rank_suspects};
 pub use error::{IncidentError, Result};
 pub use lifecycle::check_transition;
+pub use links::{LinkAction, LinkSigner};
 pub use postmortem::{DeployInfo, Impact, SloImpact, render_postmortem};
 pub use service::{ExternalKind, IncidentOptions, IncidentService};

@@ -30,6 +30,10 @@ pub struct UserConfig {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Where pages for this user are POSTed (a small JSON document with the
+    /// incident, the escalation level and the acknowledge link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

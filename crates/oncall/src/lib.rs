@@ -60,6 +60,8 @@ pub struct User {
     pub id: String,
     pub name: Option<String>,
     pub email: Option<String>,
+    /// An http(s) URL pages are POSTed to.
+    pub webhook_url: Option<String>,
 }
 
 impl Oncall {

@@ -35,12 +35,16 @@ pub(crate) fn validate(cfg: &OncallConfig) -> Result<Oncall> {
                 "give every user its own id",
             ));
         }
+        if let Some(url) = &u.webhook_url {
+            check_webhook_url(&format!("users[{i}].webhook_url"), url)?;
+        }
         users.insert(
             u.id.clone(),
             User {
                 id: u.id.clone(),
                 name: u.name.clone(),
                 email: u.email.clone(),
+                webhook_url: u.webhook_url.clone(),
             },
         );
     }
@@ -85,6 +89,20 @@ fn check_id(field: &str, id: &str, what: &str) -> Result<()> {
             field,
             format!("empty {what} id"),
             format!("give the {what} a non-empty id"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_webhook_url(field: &str, url: &str) -> Result<()> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    if rest.is_none_or(|r| r.is_empty() || r.starts_with('/') || r.contains(char::is_whitespace)) {
+        return Err(ConfigError::invalid(
+            field,
+            format!("{url:?} is not an http(s) URL"),
+            "write it like http://pager.example.com/hook",
         ));
     }
     Ok(())
@@ -190,7 +208,9 @@ fn instant(field: &str, s: &str, tz: Tz) -> Result<chrono::DateTime<chrono::Utc>
     })
 }
 
-fn duration(field: &str, s: &str, what: &str) -> Result<TimeDelta> {
+/// A duration of at least `min` (a minute for turns; a second for escalation
+/// delays, so tests and drills can escalate quickly) in whole seconds.
+fn duration(field: &str, s: &str, what: &str, min: TimeDelta) -> Result<TimeDelta> {
     let d = parse_duration(s).map_err(|e| {
         ConfigError::invalid(
             field,
@@ -204,11 +224,16 @@ fn duration(field: &str, s: &str, what: &str) -> Result<TimeDelta> {
         .ok_or_else(|| {
             ConfigError::invalid(field, format!("{s:?} is too long"), "use at most 3650d")
         })?;
-    if d < TimeDelta::minutes(1) || d.subsec_nanos() != 0 {
+    if d < min || d.subsec_nanos() != 0 {
+        let (unit, short) = if min >= TimeDelta::minutes(1) {
+            ("a minute", "1m")
+        } else {
+            ("a second", "1s")
+        };
         return Err(ConfigError::invalid(
             field,
-            format!("{what} {s:?} is shorter than a minute or not whole seconds"),
-            format!("use a {what} of at least 1m in whole seconds"),
+            format!("{what} {s:?} is shorter than {unit} or not whole seconds"),
+            format!("use a {what} of at least {short} in whole seconds"),
         ));
     }
     Ok(d)
@@ -244,6 +269,7 @@ fn layer(field: &str, l: &LayerConfig, tz: Tz, users: &BTreeMap<String, User>) -
         &format!("{field}.turn_length"),
         &l.turn_length,
         "turn length",
+        TimeDelta::minutes(1),
     )?;
     let handoff_time = match &l.handoff_time {
         Some(s) => {
@@ -451,7 +477,12 @@ fn policy(
     let mut levels = Vec::new();
     for (i, level) in p.levels.iter().enumerate() {
         let lfield = format!("{field}.levels[{i}]");
-        let delay = duration(&format!("{lfield}.delay"), &level.delay, "delay")?;
+        let delay = duration(
+            &format!("{lfield}.delay"),
+            &level.delay,
+            "delay",
+            TimeDelta::seconds(1),
+        )?;
         if level.targets.is_empty() {
             return Err(ConfigError::invalid(
                 format!("{lfield}.targets"),

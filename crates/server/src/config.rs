@@ -10,6 +10,9 @@ use homeostat_model::{format_duration, parse_duration};
 use homeostat_tsdb::FsyncPolicy;
 use serde::Deserialize;
 
+mod incidents;
+pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}")]
@@ -68,6 +71,13 @@ pub struct FileConfig {
     /// are recorded and shown in the console.
     #[serde(default)]
     pub services: Vec<ServiceSection>,
+    /// Users, schedules and escalation policies (docs/oncall.md); kept as
+    /// YAML here so the on-call crate reports errors with its field paths.
+    pub oncall: Option<serde_norway::Value>,
+    /// Which alert groups open incidents and which policy pages for them
+    /// (docs/incidents.md).
+    #[serde(default)]
+    pub incidents: IncidentsSection,
 }
 
 /// `services: [{name, convention, selector, saturation}]`.
@@ -211,6 +221,8 @@ pub struct Config {
     pub slos: Vec<homeostat_slo::SloSpec>,
     /// Services whose golden signals are recorded.
     pub services: Vec<homeostat_slo::ServiceSignals>,
+    /// Validated `oncall:` and `incidents:` sections.
+    pub incidents: IncidentsRuntime,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -382,6 +394,14 @@ impl Config {
                 None => 10_000,
             },
         };
+        let oncall =
+            incidents::oncall(f.oncall.clone()).map_err(|detail| ConfigError::Invalid {
+                path: path.to_string(),
+                field: "oncall".into(),
+                detail,
+            })?;
+        let incidents = incidents::incidents(&f.incidents, &oncall)
+            .map_err(|(field, detail)| invalid(&field, detail))?;
         Ok(Config {
             listen,
             data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("data")),
@@ -403,6 +423,7 @@ impl Config {
             external_url: f.external_url.map(|u| u.trim_end_matches('/').to_string()),
             slos: load_slos(&relative_to(&f.slo_files, path), path)?,
             services: services(&f.services, path)?,
+            incidents: IncidentsRuntime { oncall, incidents },
             source: None,
         })
     }

@@ -5,6 +5,7 @@
 
 pub mod alert_events;
 pub mod config;
+pub mod incidents;
 pub mod notifier;
 mod reload;
 mod rules;
@@ -22,7 +23,7 @@ use homeostat_storage::Querier;
 use homeostat_tsdb::{FsyncPolicy, Tsdb, TsdbOptions};
 use tokio::sync::{mpsc, watch};
 
-pub use config::{Config, ConfigError, QueryBackend};
+pub use config::{Config, ConfigError, IncidentsConfig, QueryBackend};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -168,6 +169,26 @@ pub async fn run(
     let reload_status = Arc::new(homeostat_http::ReloadStatus::new(clock.now_millis()));
     telemetry.add_source(Box::new(sources::ReloadSource(reload_status.clone())));
     let (reload_tx, reload_rx) = mpsc::channel(4);
+    let link_dir = cfg.data_dir.clone();
+    let link_secret = tokio::task::spawn_blocking(move || incidents::load_link_secret(&link_dir))
+        .await
+        .map_err(|e| ServerError::Task(e.to_string()))?
+        .map_err(|e| ServerError::Task(format!("incident link secret: {e}")))?;
+    // The alert dispatcher reaches it as its `alert_events::IncidentHook`.
+    let incident_hub = Arc::new(incidents::IncidentHub::new(
+        &state,
+        cfg.incidents.clone(),
+        &link_secret,
+        cfg.external_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
+        clock.clone(),
+        Some(incidents::ImpactSource {
+            engine: Engine::new(cfg.query.clone()),
+            querier: querier.clone(),
+            slos: slos.clone(),
+        }),
+    ));
     let state = AppState {
         storage: tsdb.clone(),
         // Every read route and PromQL query reads through this one querier:
@@ -182,6 +203,7 @@ pub async fn run(
         clock: clock.clone(),
         rules: rule_manager.clone(),
         reload: homeostat_http::ReloadHandle::new(reload_tx, reload_status.clone()),
+        incidents: incident_hub.clone(),
         state: state.clone(),
     };
 
@@ -198,6 +220,10 @@ pub async fn run(
         _ => None,
     };
 
+    let escalation_task = tokio::spawn(incidents::run_escalations(
+        incident_hub.clone(),
+        stop_rx.clone(),
+    ));
     let notifier = notifier::Notifier::new(cfg.alerting.queue_capacity);
     let notify_task = tokio::spawn(
         notifier
@@ -214,6 +240,7 @@ pub async fn run(
             scraper: scrape_reloader,
             rules: rule_tasks.clone(),
             slos,
+            incidents: incident_hub.clone(),
             status: reload_status,
             clock: clock.clone(),
             self_addr: addr.to_string(),
@@ -237,6 +264,7 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = scrape_task.await;
     let _ = reload_task.await;
+    let _ = escalation_task.await;
     rule_tasks.lock().await.stop().await;
     let _ = notify_task.await;
     let _ = maint.await;

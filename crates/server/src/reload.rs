@@ -20,6 +20,8 @@ pub struct Reloadable {
     pub scraper: ScrapeReloader,
     pub rules: Arc<Mutex<RuleTasks>>,
     pub slos: Arc<Live<Vec<homeostat_slo::SloSpec>>>,
+    /// On-call and incident settings (validated with the rest of the file).
+    pub incidents: Arc<crate::incidents::IncidentHub>,
     pub status: Arc<ReloadStatus>,
     pub clock: Arc<dyn Clock>,
     /// Address of this server, for the self-scrape job.
@@ -87,6 +89,7 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
         .map_err(|e| e.to_string())?;
     let summary = t.rules.lock().await.replace(groups).await;
     t.slos.set(new.slos.clone());
+    t.incidents.set_runtime(new.incidents.clone());
 
     let restart_only = restart_only_changes(running, &new);
     if !restart_only.is_empty() {

@@ -12,6 +12,10 @@ const SLOS_HTML: &str = include_str!("../console/slos.html");
 const SLOS_JS: &str = include_str!("../console/slos.js");
 const SERVICES_HTML: &str = include_str!("../console/services.html");
 const SERVICES_JS: &str = include_str!("../console/services.js");
+const INCIDENTS_HTML: &str = include_str!("../console/incidents.html");
+const INCIDENT_HTML: &str = include_str!("../console/incident.html");
+const ONCALL_HTML: &str = include_str!("../console/oncall.html");
+const INCIDENTS_JS: &str = include_str!("../console/incidents.js");
 
 /// `GET /`: links to the console pages and the main endpoints.
 pub async fn index() -> Html<&'static str> {
@@ -55,4 +59,23 @@ pub async fn services_page() -> Html<&'static str> {
 
 pub async fn services_script() -> impl IntoResponse {
     script(SERVICES_JS)
+}
+
+/// `GET /console/incidents`: incidents with state, severity and age; declare.
+pub async fn incidents_page() -> Html<&'static str> {
+    Html(INCIDENTS_HTML)
+}
+
+/// `GET /console/incident?id=INC-4`: one incident, its buttons and timeline.
+pub async fn incident_page() -> Html<&'static str> {
+    Html(INCIDENT_HTML)
+}
+
+/// `GET /console/oncall`: who is on call now on each schedule.
+pub async fn oncall_page() -> Html<&'static str> {
+    Html(ONCALL_HTML)
+}
+
+pub async fn incidents_script() -> impl IntoResponse {
+    script(INCIDENTS_JS)
 }

@@ -1,6 +1,7 @@
 //! The router in-process over the in-memory store: good and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod incidents;
 mod query;
 mod rules;
 mod slos;
@@ -25,6 +26,8 @@ fn app(store: Arc<MemStorage>, limits: Limits) -> axum::Router {
 }
 
 fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppState {
+    let persisted =
+        homeostat_state::State::from_backend(Arc::new(homeostat_state::MemState::default()));
     AppState {
         storage: store.clone(),
         querier: store,
@@ -40,7 +43,12 @@ fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppStat
         clock: Arc::new(SystemClock),
         rules: Arc::new(homeostat_rules::NoRules),
         reload: homeostat_http::ReloadHandle::disabled(1_700_000_000_000),
-        state: homeostat_state::State::from_backend(Arc::new(homeostat_state::MemState::default())),
+        incidents: Arc::new(homeostat_http::BasicIncidents::new(
+            homeostat_incident::IncidentService::new(persisted.incidents.clone()),
+            homeostat_oncall::Oncall::default(),
+            b"test secret",
+        )),
+        state: persisted,
     }
 }
 

@@ -156,7 +156,7 @@ fn bad_policies() {
     check(
         &config(LAYER, "", &POLICY.replace("5m", "0s")),
         "escalation_policies[0].levels[0].delay",
-        "shorter than a minute",
+        "shorter than a second",
     );
     check(
         &config(LAYER, "", &POLICY.replace("5m", "five")),
@@ -415,4 +415,19 @@ fn duplicate_ids() {
         "duplicate escalation policy id \"p\"",
     );
     check("users: [{id: \"\"}]", "users[0].id", "empty user id");
+}
+
+#[test]
+fn user_webhook_urls_are_http() {
+    let ok = "users: [{id: alice, webhook_url: 'http://127.0.0.1:9/page'}]\n";
+    let o = Oncall::from_yaml_str(ok).expect("valid");
+    assert_eq!(
+        o.user("alice").and_then(|u| u.webhook_url.as_deref()),
+        Some("http://127.0.0.1:9/page")
+    );
+    check(
+        "users: [{id: alice, webhook_url: 'pager:9/page'}]\n",
+        "users[0].webhook_url",
+        "not an http(s) URL",
+    );
 }

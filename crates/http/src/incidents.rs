@@ -1,0 +1,112 @@
+//! The contract between the incident routes and whoever runs incidents.
+//! The server implements [`IncidentApi`] with escalation and paging; the
+//! default methods give the plain behaviour over an [`IncidentService`]
+//! ([`BasicIncidents`], for tests and for servers without on-call).
+//! Every method may touch the state store: call them on a blocking thread.
+
+use std::sync::Arc;
+
+use homeostat_incident::{Impact, IncidentError, IncidentService, LinkAction, LinkSigner};
+use homeostat_oncall::{Escalation, Oncall};
+use homeostat_state::{Incident, IncidentId, IncidentState, Role, Severity};
+
+/// A hand-declared incident.
+#[derive(Debug, Clone)]
+pub struct Declare {
+    pub title: String,
+    pub severity: Severity,
+    pub service: Option<String>,
+    /// Becomes the incident commander.
+    pub commander: Option<String>,
+    /// Pages through this policy (an id under `oncall.escalation_policies`).
+    pub escalation_policy: Option<String>,
+    pub by: String,
+}
+
+pub trait IncidentApi: Send + Sync {
+    /// The service with the settings in effect now (cheap to clone).
+    fn service(&self) -> IncidentService;
+
+    /// The on-call config in effect now.
+    fn oncall(&self) -> Arc<Oncall>;
+
+    /// Checks the token of a signed acknowledge/resolve link.
+    fn verify_link(&self, id: IncidentId, action: LinkAction, user: &str, token: &str) -> bool;
+
+    /// Opens an incident by hand. An unknown escalation policy is refused
+    /// before anything is written.
+    fn declare(&self, d: &Declare, at: i64) -> Result<Incident, IncidentError> {
+        if let Some(p) = &d.escalation_policy
+            && self.oncall().escalation_policy(p).is_none()
+        {
+            return Err(IncidentError::Invalid {
+                field: "escalation_policy".into(),
+                problem: format!(
+                    "unknown escalation policy {p:?}; use an id from oncall.escalation_policies"
+                ),
+            });
+        }
+        let s = self.service();
+        let incident = s.declare(&d.title, d.severity, d.service.as_deref(), &d.by, at)?;
+        match &d.commander {
+            Some(c) => s.assign_role(incident.id, Role::IncidentCommander, c, &d.by, at),
+            None => Ok(incident),
+        }
+    }
+
+    /// Acknowledge, mitigate, resolve (or reopen): any step that ends the
+    /// need to page also stops the incident's escalation.
+    fn transition(
+        &self,
+        id: IncidentId,
+        to: IncidentState,
+        by: &str,
+        at: i64,
+    ) -> Result<Incident, IncidentError> {
+        self.service().transition(id, to, by, at)
+    }
+
+    /// Where the incident's escalation stands, if one runs or ran.
+    fn escalation(&self, _id: IncidentId) -> Option<Escalation> {
+        None
+    }
+
+    /// What the incident cost (SLO budgets burnt, deploys in the window).
+    fn impact(&self, _incident: &Incident) -> Impact {
+        Impact::default()
+    }
+}
+
+/// Incidents without paging: declared by hand, no escalation, no impact.
+pub struct BasicIncidents {
+    service: IncidentService,
+    oncall: Arc<Oncall>,
+    links: LinkSigner,
+}
+
+impl BasicIncidents {
+    pub fn new(service: IncidentService, oncall: Oncall, link_secret: &[u8]) -> Self {
+        BasicIncidents {
+            service,
+            oncall: Arc::new(oncall),
+            links: LinkSigner::new(link_secret),
+        }
+    }
+
+    /// A token [`IncidentApi::verify_link`] accepts.
+    pub fn link_token(&self, id: IncidentId, action: LinkAction, user: &str) -> String {
+        self.links.token(id, action, user)
+    }
+}
+
+impl IncidentApi for BasicIncidents {
+    fn service(&self) -> IncidentService {
+        self.service.clone()
+    }
+    fn oncall(&self) -> Arc<Oncall> {
+        self.oncall.clone()
+    }
+    fn verify_link(&self, id: IncidentId, action: LinkAction, user: &str, token: &str) -> bool {
+        self.links.verify(id, action, user, token)
+    }
+}

@@ -1,0 +1,146 @@
+//! Who is on call, over HTTP: `GET /api/v1/oncall` (every schedule now),
+//! `GET /api/v1/oncall/{schedule}?at=` and
+//! `GET /api/v1/oncall/{schedule}/shifts?from=&to=` (the final schedule,
+//! at most [`MAX_SHIFTS_RANGE_DAYS`] days). Answers come from the on-call
+//! config in effect (`IncidentApi::oncall`).
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use homeostat_model::ErrorKind;
+use homeostat_oncall::{OnCall, Schedule, parse_instant, shifts, who_is_on_call};
+use serde_json::{Value, json};
+
+use crate::params::Params;
+use crate::{ApiError, AppState};
+
+/// The widest `shifts` range: rendering is linear in it.
+pub const MAX_SHIFTS_RANGE_DAYS: i64 = 90;
+
+fn ok(data: Value) -> Json<Value> {
+    Json(json!({"status": "success", "data": data}))
+}
+
+fn instant(
+    p: &Params,
+    name: &str,
+    tz: Tz,
+    default: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ApiError> {
+    match p.get(name).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(s) => parse_instant(s, tz).map_err(|e| {
+            ApiError::bad_data(format!(
+                "{name}: {e}; use RFC 3339 like 2026-11-02T09:00:00Z"
+            ))
+        }),
+    }
+}
+
+fn now(st: &AppState) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(st.clock.now_millis()).unwrap_or_default()
+}
+
+fn encode_now(s: &Schedule, at: DateTime<Utc>, who: Option<OnCall>) -> Value {
+    json!({
+        "schedule": s.id,
+        "timeZone": s.time_zone.name(),
+        "at": at,
+        "onCall": who.as_ref().map(|w| json!({
+            "user": w.user,
+            "source": w.source,
+            "shiftStart": w.shift_start,
+            "shiftEnd": w.shift_end,
+        })),
+        // The next handoff is when the current shift ends (or, with nobody
+        // on call, when the next one starts).
+        "nextHandoff": match &who {
+            Some(w) => json!(w.shift_end),
+            None => json!(shifts(s, at, at + TimeDelta::days(MAX_SHIFTS_RANGE_DAYS)).first().map(|x| x.start)),
+        },
+    })
+}
+
+fn find(st: &AppState, id: &str) -> Result<std::sync::Arc<homeostat_oncall::Oncall>, ApiError> {
+    let oncall = st.incidents.oncall();
+    if oncall.schedule(id).is_none() {
+        let known: Vec<&str> = oncall.schedules.keys().map(String::as_str).collect();
+        return Err(ApiError::new(
+            ErrorKind::NotFound,
+            format!(
+                "no schedule {id:?} (known: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        ));
+    }
+    Ok(oncall)
+}
+
+/// `GET /api/v1/oncall`: every schedule, now.
+pub async fn all(State(st): State<AppState>) -> Json<Value> {
+    let at = now(&st);
+    let oncall = st.incidents.oncall();
+    let data: Vec<Value> = oncall
+        .schedules
+        .values()
+        .map(|s| encode_now(s, at, who_is_on_call(s, at)))
+        .collect();
+    ok(json!(data))
+}
+
+/// `GET /api/v1/oncall/{schedule}?at=RFC3339`
+pub async fn who(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let oncall = find(&st, &id)?;
+    let Some(s) = oncall.schedule(&id) else {
+        return Err(ApiError::new(
+            ErrorKind::NotFound,
+            format!("no schedule {id:?}"),
+        ));
+    };
+    let p = Params::parse(q.as_deref(), b"");
+    let at = instant(&p, "at", s.time_zone, now(&st))?;
+    Ok(ok(encode_now(s, at, who_is_on_call(s, at))))
+}
+
+/// `GET /api/v1/oncall/{schedule}/shifts?from=&to=` (default: the next 7 days).
+pub async fn schedule_shifts(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let oncall = find(&st, &id)?;
+    let Some(s) = oncall.schedule(&id) else {
+        return Err(ApiError::new(
+            ErrorKind::NotFound,
+            format!("no schedule {id:?}"),
+        ));
+    };
+    let p = Params::parse(q.as_deref(), b"");
+    let from = instant(&p, "from", s.time_zone, now(&st))?;
+    let to = instant(&p, "to", s.time_zone, from + TimeDelta::days(7))?;
+    if to <= from {
+        return Err(ApiError::bad_data("to: must be after from"));
+    }
+    if to - from > TimeDelta::days(MAX_SHIFTS_RANGE_DAYS) {
+        return Err(ApiError::bad_data(format!(
+            "from..to spans more than {MAX_SHIFTS_RANGE_DAYS} days; ask for a shorter range"
+        )));
+    }
+    let list = shifts(s, from, to);
+    Ok(ok(json!({
+        "schedule": s.id,
+        "timeZone": s.time_zone.name(),
+        "from": from,
+        "to": to,
+        "shifts": list,
+    })))
+}

@@ -1,0 +1,170 @@
+//! Postmortem impact from the metrics store: which SLOs the incident
+//! touched and how much of each one's error budget it burnt.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use homeostat_http::Live;
+use homeostat_incident::{Impact, IncidentService, SloImpact};
+use homeostat_promql::{Engine, QueryParams, Value};
+use homeostat_slo::{SloSpec, error_ratio_query};
+use homeostat_state::{EventKind, Incident};
+use homeostat_storage::Querier;
+
+/// SLOs without a period of their own use 30 days, like the compiler.
+const DEFAULT_PERIOD: Duration = Duration::from_secs(30 * 86_400);
+
+/// Where impact numbers come from.
+pub struct ImpactSource {
+    pub engine: Engine,
+    pub querier: Arc<dyn Querier>,
+    pub slos: Arc<Live<Vec<SloSpec>>>,
+}
+
+impl ImpactSource {
+    /// The SLOs affected, each with the error budget consumed during
+    /// [detected (or opened), resolved (or now)]: the error ratio over that
+    /// window times its length, over the period's budget. An SLO is
+    /// affected when its service is the incident's, or when one of the
+    /// incident's alerts carries its `sloth_id`/`slo` label. Deploys come
+    /// with the deploy tracking of a later issue; the list stays empty.
+    pub fn impact(&self, i: &Incident, service: &IncidentService, now: i64) -> Impact {
+        let start = i.detected_at.unwrap_or(i.created_at).min(i.created_at);
+        let end = i.resolved_at.unwrap_or(now).max(start + 1000);
+        let window = Duration::from_millis((end - start) as u64);
+        let alert_slos = alert_slo_ids(i, service);
+        let specs = self.slos.get();
+        let mut slos = Vec::new();
+        for spec in specs.iter() {
+            let by_service = i.service.as_deref() == Some(spec.service.as_str())
+                || i.labels.get("service") == Some(&spec.service);
+            if !by_service && !alert_slos.contains(&spec.id) {
+                continue;
+            }
+            let ratio = self
+                .scalar(&error_ratio_query(spec, window), end)
+                .unwrap_or(0.0);
+            let objective = spec.objective / 100.0;
+            let period = spec.period.unwrap_or(DEFAULT_PERIOD);
+            let budget = (1.0 - objective) * period.as_secs_f64();
+            let spent = ratio * window.as_secs_f64();
+            slos.push(SloImpact {
+                id: spec.id.clone(),
+                objective,
+                budget_consumed_ratio: if budget > 0.0 { spent / budget } else { 0.0 },
+                error_minutes: spent / 60.0,
+            });
+        }
+        Impact {
+            slos,
+            deploys: Vec::new(),
+        }
+    }
+
+    fn scalar(&self, expr: &str, t: i64) -> Option<f64> {
+        let out = self
+            .engine
+            .instant_query(self.querier.as_ref(), expr, t, &QueryParams::default())
+            .ok()?;
+        let v = match out.value {
+            Value::Scalar { v, .. } => v,
+            Value::Vector(v) => v.first()?.v,
+            _ => return None,
+        };
+        v.is_finite().then_some(v)
+    }
+}
+
+/// SLO ids named by the incident's alerts (`sloth_id`, or `slo`).
+fn alert_slo_ids(i: &Incident, service: &IncidentService) -> Vec<String> {
+    let mut ids: Vec<String> = ["sloth_id", "slo"]
+        .iter()
+        .filter_map(|k| i.labels.get(*k).cloned())
+        .collect();
+    for e in service.timeline(i.id).unwrap_or_default() {
+        if e.kind != EventKind::AlertFiring {
+            continue;
+        }
+        for k in ["sloth_id", "slo"] {
+            if let Some(v) = e.data["labels"][k].as_str()
+                && !ids.iter().any(|x| x == v)
+            {
+                ids.push(v.to_string());
+            }
+        }
+    }
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use homeostat_model::{Labels, Sample, TimeSeries};
+    use homeostat_state::{MemState, Severity};
+    use homeostat_storage::{Appender, MemStorage};
+
+    use super::*;
+
+    const T: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn budget_burnt_during_the_incident_window() {
+        // 1000 requests a minute for two hours, 1% failing throughout.
+        let store = Arc::new(MemStorage::new());
+        let (mut ok, mut bad) = (Vec::new(), Vec::new());
+        for m in 0..=120 {
+            let t = T - (120 - m) * 60_000;
+            ok.push(Sample::new(t, 990.0 * m as f64));
+            bad.push(Sample::new(t, 10.0 * m as f64));
+        }
+        let series = |code: &str, samples| TimeSeries {
+            labels: Labels::from_pairs(&[
+                ("__name__", "http_requests_total"),
+                ("job", "checkout"),
+                ("code", code),
+            ]),
+            samples,
+        };
+        store
+            .append(&[series("200", ok), series("500", bad)])
+            .unwrap();
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/slo/checkout.yaml"),
+        )
+        .unwrap();
+        let specs = homeostat_slo::load_specs(&text, "checkout.yaml").unwrap();
+        let src = ImpactSource {
+            engine: Engine::new(Default::default()),
+            querier: store,
+            slos: Arc::new(Live::new(specs)),
+        };
+        let service = IncidentService::new(Arc::new(MemState::default()));
+        let i = service
+            .declare(
+                "checkout errors",
+                Severity::Sev2,
+                Some("checkout"),
+                "ana",
+                T - 30 * 60_000,
+            )
+            .unwrap();
+        let i = service.resolve(i.id, "ana", T).unwrap();
+        let impact = src.impact(&i, &service, T);
+        assert_eq!(impact.slos.len(), 1);
+        let s = &impact.slos[0];
+        assert_eq!(s.id, "checkout-availability");
+        // 1% of 30 minutes = 0.3 error-minutes of a 43.2-minute budget.
+        assert!((s.error_minutes - 0.3).abs() < 0.03, "{s:?}");
+        assert!(
+            (s.budget_consumed_ratio - 0.3 / 43.2).abs() < 0.001,
+            "{s:?}"
+        );
+        // Another service's incident touches no SLO.
+        let other = service
+            .declare("search slow", Severity::Sev3, Some("search"), "ana", T)
+            .unwrap();
+        assert!(src.impact(&other, &service, T).slos.is_empty());
+    }
+}

@@ -1,0 +1,259 @@
+//! The hub end to end over the in-memory state store and a local webhook
+//! receiver, on a fake clock: paging groups open incidents, unacknowledged
+//! pages escalate after the level's delay, acknowledged ones stop, and the
+//! escalation survives a restart.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use homeostat_http::IncidentApi;
+use homeostat_incident::{AlertInfo, LinkAction};
+use homeostat_model::FakeClock;
+use homeostat_state::{EventKind, IncidentId, IncidentState, MemState};
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use super::IncidentHub;
+use crate::alert_events::{GroupFlush, IncidentHook, NotificationOutcome};
+use crate::config::{Config, FileConfig};
+
+const T0: i64 = 1_800_000_000_000;
+
+type Received = Arc<Mutex<Vec<(String, Value)>>>;
+
+/// A webhook receiver on a free port; pages land in the returned list.
+async fn receiver() -> (String, Received) {
+    let got: Received = Arc::default();
+    let app =
+        axum::Router::new()
+            .route(
+                "/{user}",
+                axum::routing::post(
+                    |State(got): State<Received>,
+                     Path(user): Path<String>,
+                     Json(v): Json<Value>| async move {
+                        got.lock().push((user, v));
+                    },
+                ),
+            )
+            .with_state(got.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await });
+    (url, got)
+}
+
+fn config(url: &str) -> Config {
+    let yaml = format!(
+        "oncall:\n  users: [{{id: alice, webhook_url: '{url}/alice'}}, {{id: bob, webhook_url: '{url}/bob'}}, {{id: carol}}]\n  escalation_policies:\n    - {{id: ops, levels: [{{delay: 3s, targets: [{{user: alice}}]}}, {{delay: 3s, targets: [{{user: bob}}, {{user: carol}}]}}]}}\nincidents:\n  default_escalation_policy: ops\n"
+    );
+    let f: FileConfig = serde_norway::from_str(&yaml).unwrap();
+    Config::validate(f, "t").unwrap()
+}
+
+fn hub(state: &homeostat_state::State, cfg: &Config, clock: &FakeClock) -> Arc<IncidentHub> {
+    Arc::new(IncidentHub::new(
+        state,
+        cfg.incidents.clone(),
+        b"0123456789abcdef",
+        "http://homeostat.test".into(),
+        Arc::new(clock.clone()),
+        None,
+    ))
+}
+
+fn alert(name: &str, severity: &str, fp: u64, ends_at: Option<i64>) -> AlertInfo {
+    AlertInfo {
+        labels: BTreeMap::from([
+            ("alertname".to_string(), name.to_string()),
+            ("severity".to_string(), severity.to_string()),
+        ]),
+        annotations: BTreeMap::from([(
+            "runbook_url".to_string(),
+            "https://runbooks/x".to_string(),
+        )]),
+        starts_at: T0 - 60_000,
+        ends_at,
+        fingerprint: fp,
+    }
+}
+
+fn flush(key: &str, alerts: Vec<AlertInfo>, at: i64) -> GroupFlush {
+    GroupFlush {
+        receiver: "team".into(),
+        group_key: key.into(),
+        group_labels: BTreeMap::new(),
+        alerts,
+        at,
+    }
+}
+
+/// Advances to `now` and delivers what is due; returns `(user, level)`.
+async fn tick(hub: &Arc<IncidentHub>, got: &Received, now: i64) -> Vec<(String, u64)> {
+    got.lock().clear();
+    let (pages, _) = hub.due_pages(now);
+    for p in pages {
+        hub.deliver(p).await;
+    }
+    got.lock()
+        .iter()
+        .map(|(u, v)| (u.clone(), v["level"].as_u64().unwrap()))
+        .collect()
+}
+
+fn kinds(hub: &IncidentHub, id: IncidentId) -> Vec<EventKind> {
+    hub.service()
+        .timeline(id)
+        .unwrap()
+        .iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unacknowledged_page_escalates_and_an_acknowledged_one_stops() {
+    let (url, got) = receiver().await;
+    let cfg = config(&url);
+    let clock = FakeClock::new(T0);
+    let state = homeostat_state::State::from_backend(Arc::new(MemState::default()));
+    let hub = hub(&state, &cfg, &clock);
+
+    // A warning does not page; a page opens INC-1 and returns signed links.
+    let links = hub.before_notify(&flush(
+        "{}:{a=\"w\"}",
+        vec![alert("W", "warning", 1, None)],
+        T0,
+    ));
+    assert_eq!(links.incident_id, None);
+    let links = hub.before_notify(&flush(
+        "{}:{a=\"d\"}",
+        vec![alert("Down", "page", 2, None)],
+        T0,
+    ));
+    assert_eq!(links.incident_id.as_deref(), Some("INC-1"));
+    let ack = links.ack_url.unwrap();
+    assert!(
+        ack.starts_with("http://homeostat.test/api/v1/incidents/INC-1/ack?token="),
+        "{ack}"
+    );
+    let token = ack.split("token=").nth(1).unwrap();
+    assert!(hub.verify_link(IncidentId(1), LinkAction::Acknowledge, "", token));
+    // The same group again (another receiver, a repeat) joins, no new page.
+    hub.before_notify(&flush(
+        "{}:{a=\"d\"}",
+        vec![alert("Down", "page", 2, None)],
+        T0,
+    ));
+    hub.after_notify(&NotificationOutcome {
+        receiver: "team".into(),
+        group_key: "{}:{a=\"d\"}".into(),
+        delivered: true,
+        attempts: 1,
+        error: None,
+        at: T0,
+    });
+
+    assert_eq!(tick(&hub, &got, T0).await, [("alice".to_string(), 1)]);
+    let page = got.lock()[0].1.clone();
+    assert_eq!(page["incident"], "INC-1");
+    assert_eq!(page["runbookUrls"][0], "https://runbooks/x");
+    let ack = page["ackUrl"].as_str().unwrap();
+    assert!(ack.ends_with("&user=alice"), "{ack}");
+    assert_eq!(tick(&hub, &got, T0 + 2_999).await, []);
+    assert_eq!(tick(&hub, &got, T0 + 3_000).await, [("bob".to_string(), 2)]);
+    let k = kinds(&hub, IncidentId(1));
+    assert_eq!(k.iter().filter(|k| **k == EventKind::Escalated).count(), 2);
+    assert!(k.contains(&EventKind::AlertFiring) && k.contains(&EventKind::NotificationSent));
+    // carol has no webhook_url: her page is a failed notification.
+    assert!(k.contains(&EventKind::NotificationFailed));
+
+    // INC-2 is acknowledged before its delay: level 2 never comes.
+    hub.before_notify(&flush(
+        "{}:{a=\"e\"}",
+        vec![alert("Err", "page", 3, None)],
+        T0 + 10_000,
+    ));
+    assert_eq!(
+        tick(&hub, &got, T0 + 10_000).await,
+        [("alice".to_string(), 1)]
+    );
+    let i = hub
+        .transition(
+            IncidentId(2),
+            IncidentState::Acknowledged,
+            "alice",
+            T0 + 11_000,
+        )
+        .unwrap();
+    assert_eq!(i.state, IncidentState::Acknowledged);
+    assert!(hub.escalation(IncidentId(2)).is_none());
+    assert_eq!(tick(&hub, &got, T0 + 20_000).await, []);
+}
+
+#[tokio::test]
+async fn escalations_survive_a_restart_and_stop_when_alerts_resolve() {
+    let (url, got) = receiver().await;
+    let cfg = config(&url);
+    let clock = FakeClock::new(T0);
+    let state = homeostat_state::State::from_backend(Arc::new(MemState::default()));
+    let first = hub(&state, &cfg, &clock);
+    first.before_notify(&flush("g", vec![alert("Down", "page", 2, None)], T0));
+    assert_eq!(tick(&first, &got, T0).await, [("alice".to_string(), 1)]);
+    drop(first);
+    // A new hub over the same store carries on at level 2, not level 1.
+    let second = hub(&state, &cfg, &clock);
+    assert!(second.escalation(IncidentId(1)).is_some());
+    assert_eq!(
+        tick(&second, &got, T0 + 3_000).await,
+        [("bob".to_string(), 2)]
+    );
+
+    // Every alert of the group resolved: paging stops, the incident stays open.
+    second.before_notify(&flush(
+        "g",
+        vec![alert("Down", "page", 2, Some(T0 + 4_000))],
+        T0 + 5_000,
+    ));
+    assert!(second.escalation(IncidentId(1)).is_none());
+    let k = kinds(&second, IncidentId(1));
+    assert!(k.contains(&EventKind::AlertResolved), "{k:?}");
+    assert_eq!(
+        second.service().store().get(IncidentId(1)).unwrap().state,
+        IncidentState::Triggered
+    );
+}
+
+#[tokio::test]
+async fn declared_incidents_page_through_the_named_policy() {
+    let (url, got) = receiver().await;
+    let cfg = config(&url);
+    let clock = FakeClock::new(T0);
+    let state = homeostat_state::State::from_backend(Arc::new(MemState::default()));
+    let hub = hub(&state, &cfg, &clock);
+    let d = homeostat_http::Declare {
+        title: "db is slow".into(),
+        severity: homeostat_state::Severity::Sev2,
+        service: None,
+        commander: None,
+        escalation_policy: Some("ops".into()),
+        by: "ana".into(),
+    };
+    let i = hub.declare(&d, T0).unwrap();
+    assert_eq!(tick(&hub, &got, T0).await, [("alice".to_string(), 1)]);
+    let page = got.lock()[0].1.clone();
+    assert_eq!(
+        (page["title"].as_str(), page["policy"].as_str()),
+        (Some("db is slow"), Some("ops"))
+    );
+    let bad = homeostat_http::Declare {
+        escalation_policy: Some("nope".into()),
+        ..d
+    };
+    assert!(hub.declare(&bad, T0).is_err());
+    hub.transition(i.id, IncidentState::Resolved, "ana", T0 + 1_000)
+        .unwrap();
+    assert_eq!(tick(&hub, &got, T0 + 3_000).await, []);
+}
