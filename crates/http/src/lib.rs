@@ -85,6 +85,9 @@ pub struct AppState {
     /// Persisted state (silences, notification log, incidents, escalations,
     /// audit) behind the `state` traits; SQLite in `<data_dir>/state.db`.
     pub state: homeostat_state::State,
+    /// The built-in Alertmanager (API v2 under `/api/v2/`); `None` when no
+    /// Alertmanager config is loaded, and those routes answer 503.
+    pub alertmanager: Option<Arc<homeostat_alerting::Alertmanager>>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -146,6 +149,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/metadata", get(routes::ops::metadata))
         .route("/api/v1/rules", get(routes::rules::rules))
         .route("/api/v1/alerts", get(routes::rules::alerts))
+        .route(
+            "/api/v2/alerts",
+            get(routes::alertmanager::get_alerts).post(routes::alertmanager::post_alerts),
+        )
+        .route("/api/v2/alerts/groups", get(routes::alertmanager::get_groups))
+        .route(
+            "/api/v2/silences",
+            get(routes::alertmanager::get_silences).post(routes::alertmanager::post_silence),
+        )
+        .route(
+            "/api/v2/silence/{id}",
+            get(routes::alertmanager::get_silence).delete(routes::alertmanager::delete_silence),
+        )
+        .route("/api/v2/status", get(routes::alertmanager::status))
+        .route("/api/v2/receivers", get(routes::alertmanager::receivers))
         .route("/api/v1/status/buildinfo", get(routes::ops::buildinfo))
         .route("/api/v1/slos", get(routes::slos::list))
         .route("/api/v1/slos/{id}", get(routes::slos::get))

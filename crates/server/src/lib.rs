@@ -183,6 +183,7 @@ pub async fn run(
         rules: rule_manager.clone(),
         reload: homeostat_http::ReloadHandle::new(reload_tx, reload_status.clone()),
         state: state.clone(),
+        alertmanager: None,
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);

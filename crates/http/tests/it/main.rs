@@ -1,6 +1,7 @@
 //! The router in-process over the in-memory store: good and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alertmanager;
 mod query;
 mod rules;
 mod slos;
@@ -41,6 +42,7 @@ fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppStat
         rules: Arc::new(homeostat_rules::NoRules),
         reload: homeostat_http::ReloadHandle::disabled(1_700_000_000_000),
         state: homeostat_state::State::from_backend(Arc::new(homeostat_state::MemState::default())),
+        alertmanager: None,
     }
 }
 
