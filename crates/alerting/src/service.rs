@@ -245,6 +245,13 @@ impl Alertmanager {
         Ok(())
     }
 
+    /// Deletes silences that ended before `ended_before`; returns how many.
+    pub fn gc_silences(&self, ended_before: i64) -> Result<usize, ServiceError> {
+        let n = self.silences.gc(ended_before)?;
+        self.refresh_silences(self.now())?;
+        Ok(n)
+    }
+
     /// Re-reads the silences so that ones that started or ended since are
     /// applied (the dispatcher checks times itself; this also drops ended
     /// ones from memory).

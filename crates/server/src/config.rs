@@ -68,6 +68,8 @@ pub struct FileConfig {
     /// are recorded and shown in the console.
     #[serde(default)]
     pub services: Vec<ServiceSection>,
+    /// The built-in Alertmanager: `{config_file: alertmanager.yml}`.
+    pub alertmanager: Option<crate::am_config::AlertmanagerSection>,
 }
 
 /// `services: [{name, convention, selector, saturation}]`.
@@ -211,6 +213,8 @@ pub struct Config {
     pub slos: Vec<homeostat_slo::SloSpec>,
     /// Services whose golden signals are recorded.
     pub services: Vec<homeostat_slo::ServiceSignals>,
+    /// The built-in Alertmanager, when `alertmanager:` is set.
+    pub alertmanager: Option<crate::am_config::BuiltinAlertmanager>,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -403,6 +407,13 @@ impl Config {
             external_url: f.external_url.map(|u| u.trim_end_matches('/').to_string()),
             slos: load_slos(&relative_to(&f.slo_files, path), path)?,
             services: services(&f.services, path)?,
+            alertmanager: match &f.alertmanager {
+                None => None,
+                Some(section) => Some(
+                    crate::am_config::load(section, path)
+                        .map_err(|(field, detail)| invalid(&field, detail))?,
+                ),
+            },
             source: None,
         })
     }

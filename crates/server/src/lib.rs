@@ -3,7 +3,9 @@
 //! manager, the maintenance and WAL-sync timers, and the HTTP listener, and
 //! shuts them down in order.
 
+pub mod alert_delivery;
 pub mod alert_events;
+pub mod am_config;
 pub mod config;
 pub mod notifier;
 mod reload;
