@@ -170,6 +170,41 @@ pub async fn run(
     let reload_status = Arc::new(homeostat_http::ReloadStatus::new(clock.now_millis()));
     telemetry.add_source(Box::new(sources::ReloadSource(reload_status.clone())));
     let (reload_tx, reload_rx) = mpsc::channel(4);
+    let external_url = cfg
+        .external_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let builtin = match &cfg.alertmanager {
+        None => None,
+        Some(b) => {
+            let am = homeostat_alerting::Alertmanager::new(
+                b.running(),
+                state.silences.clone(),
+                clock.clone(),
+            )?;
+            let am = Arc::new(am);
+            let notifier = homeostat_notify::Notifier::new(homeostat_notify::Retrier::new(
+                homeostat_notify::RetryPolicy::default(),
+                clock.clone(),
+            ))
+            .map_err(|e| ServerError::Task(format!("notification client: {e}")))?;
+            let delivery = alert_delivery::Delivery::new(
+                am.clone(),
+                b.targets.clone(),
+                notifier,
+                state.nflog.clone(),
+                Arc::new(alert_events::NoIncidents),
+                external_url.clone(),
+                b.retention,
+            );
+            telemetry.add_source(Box::new(alert_delivery::AlertmanagerSource {
+                am: am.clone(),
+                stats: delivery.stats.clone(),
+            }));
+            tracing::info!(config_file = %b.config_file.display(), receivers = b.targets.len(), "built-in alertmanager enabled");
+            Some(delivery)
+        }
+    };
     let state = AppState {
         storage: tsdb.clone(),
         // Every read route and PromQL query reads through this one querier:
@@ -185,7 +220,7 @@ pub async fn run(
         rules: rule_manager.clone(),
         reload: homeostat_http::ReloadHandle::new(reload_tx, reload_status.clone()),
         state: state.clone(),
-        alertmanager: None,
+        alertmanager: builtin.as_ref().map(|d| d.am.clone()),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -202,11 +237,20 @@ pub async fn run(
     };
 
     let notifier = notifier::Notifier::new(cfg.alerting.queue_capacity);
-    let notify_task = tokio::spawn(
-        notifier
-            .clone()
-            .run(cfg.alerting.alertmanagers.clone(), stop_rx.clone()),
-    );
+    // Without external Alertmanagers, the rule engine's alerts go to the
+    // built-in one in-process.
+    let local_am = match (&builtin, cfg.alerting.alertmanagers.is_empty()) {
+        (Some(d), true) => Some(d.am.clone()),
+        _ => None,
+    };
+    let notify_task = tokio::spawn(notifier.clone().run(
+        cfg.alerting.alertmanagers.clone(),
+        local_am,
+        stop_rx.clone(),
+    ));
+    let delivery_task = builtin
+        .clone()
+        .map(|d| tokio::spawn(d.run(stop_rx.clone())));
     let rule_tasks = Arc::new(tokio::sync::Mutex::new(rules::RuleTasks::start(
         rule_manager.clone(),
         notifier.clone(),
@@ -220,6 +264,7 @@ pub async fn run(
             status: reload_status,
             clock: clock.clone(),
             self_addr: addr.to_string(),
+            alertmanager: builtin.clone(),
         },
         reload_rx,
         stop_rx.clone(),
@@ -242,6 +287,9 @@ pub async fn run(
     let _ = reload_task.await;
     rule_tasks.lock().await.stop().await;
     let _ = notify_task.await;
+    if let Some(t) = delivery_task {
+        let _ = t.await;
+    }
     let _ = maint.await;
     if let Some(s) = sync {
         let _ = s.await;

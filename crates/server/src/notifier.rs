@@ -77,6 +77,7 @@ impl Notifier {
     pub async fn run(
         self: Arc<Self>,
         targets: Vec<AlertmanagerConfig>,
+        local: Option<Arc<homeostat_alerting::Alertmanager>>,
         mut stop: watch::Receiver<bool>,
     ) {
         let client = reqwest::Client::new();
@@ -87,6 +88,9 @@ impl Notifier {
                     _ = self.wake.notified() => continue,
                     _ = stop.changed() => return,
                 }
+            }
+            if let Some(am) = &local {
+                self.post_local(am, batch.clone()).await;
             }
             if targets.is_empty() {
                 continue;
@@ -116,6 +120,37 @@ impl Notifier {
                         tracing::warn!(url = %url, error = %e, alerts = batch.len(), "sending alerts failed");
                     }
                 }
+            }
+        }
+    }
+}
+
+impl Notifier {
+    /// Hands a batch to the built-in Alertmanager, as if it had been posted.
+    async fn post_local(&self, am: &Arc<homeostat_alerting::Alertmanager>, batch: Vec<Notification>) {
+        let n = batch.len() as u64;
+        let alerts: Vec<homeostat_alerting::PostableAlert> = batch
+            .into_iter()
+            .map(|a| homeostat_alerting::PostableAlert {
+                labels: a.labels,
+                annotations: a.annotations,
+                starts_at: Some(a.starts_at),
+                ends_at: Some(a.ends_at),
+                generator_url: a.generator_url,
+            })
+            .collect();
+        let am = am.clone();
+        match tokio::task::spawn_blocking(move || am.post_alerts(alerts)).await {
+            Ok(Ok(())) => {
+                self.stats.sent_total.fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(Err(errors)) => {
+                self.stats.errors_total.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(refused = errors.len(), first = %errors[0], "built-in alertmanager refused alerts");
+            }
+            Err(e) => {
+                self.stats.errors_total.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "posting alerts in-process failed");
             }
         }
     }
@@ -178,6 +213,7 @@ mod tests {
                 url: format!("http://{addr}"),
                 timeout: Duration::from_secs(5),
             }],
+            None,
             stop_rx,
         ));
         n.enqueue(vec![alert("Down")]);
