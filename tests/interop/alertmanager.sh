@@ -59,7 +59,7 @@ alerting:
       static_configs: [{targets: ['127.0.0.1:$HS_PORT']}]
 YAML
 prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
-  --web.listen-address="127.0.0.1:$PROM_PORT" > "$WORK/prometheus.log" 2>&1 &
+  --web.listen-address="127.0.0.1:$PROM_PORT" --rules.alert.resend-delay=2s > "$WORK/prometheus.log" 2>&1 &
 PROM_PID=$!
 PIDS+=($PROM_PID)
 
@@ -89,10 +89,10 @@ if bad:
 PY
 kill "$PROM_PID" 2>/dev/null
 
-# (c) amtool round trip.
+# (c) amtool round trip. (amtool warns on stderr that versions differ.)
 AMT=(amtool --alertmanager.url="$AM")
 check "amtool alert query lists the Prometheus alerts" bash -c "'${AMT[0]}' '${AMT[1]}' alert query InteropPair | grep -c InteropPair | grep -qx 2"
-SID=$("${AMT[@]}" silence add alertname=InteropPair instance=a --comment=interop --duration=1h 2>&1)
+SID=$("${AMT[@]}" silence add alertname=InteropPair instance=a --comment=interop --duration=1h 2>/dev/null)
 check "amtool silence add returns an id ($SID)" bash -c "[[ '$SID' =~ ^[0-9a-f-]{36}$ ]]"
 check "amtool silence query lists it" bash -c "'${AMT[0]}' '${AMT[1]}' silence query -q | grep -qx '$SID'"
 check "amtool alert query hides the silenced alert" bash -c "'${AMT[0]}' '${AMT[1]}' alert query InteropPair | grep -c InteropPair | grep -qx 1"
@@ -106,10 +106,10 @@ check "the amtool alert is listed" bash -c "'${AMT[0]}' '${AMT[1]}' alert query 
 check "amtool config show reads /api/v2/status" bash -c "'${AMT[0]}' '${AMT[1]}' config show | grep -q 'group_wait: 2s'"
 
 # (d) bad input.
-code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }
 check "alert without labels -> 400 naming it" bash -c "[ \"\$(curl -s -o '$WORK/b1' -w '%{http_code}' -H 'Content-Type: application/json' -d '[{\"labels\":{\"a\":\"b\"}},{\"labels\":{}}]' '$AM/api/v2/alerts')\" = 400 ] && grep -q 'alerts\[1\]' '$WORK/b1'"
 check "invalid silence matcher -> 400" bash -c "[ \"\$(curl -s -o '$WORK/b2' -w '%{http_code}' -H 'Content-Type: application/json' -d '{\"matchers\":[{\"name\":\"job\",\"value\":\"(\",\"isRegex\":true,\"isEqual\":true}],\"startsAt\":\"2030-01-01T00:00:00Z\",\"endsAt\":\"2030-01-02T00:00:00Z\",\"createdBy\":\"x\",\"comment\":\"y\"}' '$AM/api/v2/silences')\" = 400 ] && grep -q 'invalid regex' '$WORK/b2'"
-check "amtool refuses an invalid matcher on our side too" bash -c "! '${AMT[0]}' '${AMT[1]}' silence add 'job=~(' --comment=c 2>/dev/null"
+check "silence with endsAt before startsAt -> 400" bash -c "[ \"\$(curl -s -o '$WORK/b3' -w '%{http_code}' -H 'Content-Type: application/json' -d '{\"matchers\":[{\"name\":\"job\",\"value\":\"x\",\"isRegex\":false,\"isEqual\":true}],\"startsAt\":\"2030-01-02T00:00:00Z\",\"endsAt\":\"2030-01-01T00:00:00Z\",\"createdBy\":\"x\",\"comment\":\"y\"}' '$AM/api/v2/silences')\" = 400 ] && grep -q endsAt '$WORK/b3'"
+check "unknown silence -> 404" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' '$AM/api/v2/silence/00000000-0000-4000-8000-000000000000')\" = 404 ]"
 check "metrics count the notification" bash -c "curl -fsS '$AM/metrics' | grep -q 'homeostat_notifications_total{receiver=\"hook\",integration=\"webhook\",outcome=\"sent\"} 1'"
 
 if [ "$FAIL" -gt 0 ]; then
