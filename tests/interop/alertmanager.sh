@@ -112,6 +112,14 @@ check "silence with endsAt before startsAt -> 400" bash -c "[ \"\$(curl -s -o '$
 check "unknown silence -> 404" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' '$AM/api/v2/silence/00000000-0000-4000-8000-000000000000')\" = 404 ]"
 check "metrics count the notification" bash -c "curl -fsS '$AM/metrics' | grep -q 'homeostat_notifications_total{receiver=\"hook\",integration=\"webhook\",outcome=\"sent\"} 1'"
 
+# (e) reloads: a bad Alertmanager file keeps the running config; a good one replaces it.
+cp "$WORK/alertmanager.yml" "$WORK/alertmanager.good"
+sed -i 's/receiver: hook/receiver: nobody/' "$WORK/alertmanager.yml"
+check "bad reload is refused naming the receiver" bash -c "[ \"\$(curl -s -o '$WORK/r1' -w '%{http_code}' -X POST '$AM/-/reload')\" != 200 ] && grep -q nobody '$WORK/r1'"
+check "the running config stays" bash -c "curl -fsS '$AM/api/v2/status' | grep -q 'receiver: hook'"
+sed 's/group_wait: 2s/group_wait: 3s/' "$WORK/alertmanager.good" > "$WORK/alertmanager.yml"
+check "good reload applies" bash -c "curl -fsS -X POST '$AM/-/reload' >/dev/null && curl -fsS '$AM/api/v2/status' | grep -q 'group_wait: 3s'"
+
 if [ "$FAIL" -gt 0 ]; then
   echo "--- homeostat log (tail)"; tail -20 "$WORK/homeostat.log"
   echo "--- webhook payloads"; cat "$HOOK_OUT"
