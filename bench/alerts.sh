@@ -34,11 +34,12 @@ echo "posting $RATE alerts/s for ${SECONDS_}s ($UNIQUE distinct, batches of $BAT
 target/release/homeostat-alertgen --url "http://127.0.0.1:$PORT" --rate "$RATE" --seconds "$SECONDS_" \
   --batch "$BATCH" --concurrency "$CONCURRENCY" --unique "$UNIQUE" > "$WORK/gen.json"
 CPU1=$(cpu)
+RSS0=$(awk '/VmRSS/ {print $2*1024}' "/proc/$PID/status")
 curl -fsS "http://127.0.0.1:$PORT/api/v2/alerts" > "$WORK/alerts.json"
 curl -fsS "http://127.0.0.1:$PORT/api/v2/alerts/groups" > "$WORK/groups.json"
 RSS=$(awk '/VmRSS/ {print $2*1024}' "/proc/$PID/status")
 curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -E '^homeostat_alerts_(received|invalid)_total' > "$WORK/metrics.txt" || true
-python3 - "$WORK" "$CPU0" "$CPU1" "$RSS" "$OUT/alerts.md" <<'PY'
+python3 - "$WORK" "$CPU0" "$CPU1" "$RSS" "$OUT/alerts.md" "$RSS0" <<'PY'
 import json, sys
 work, cpu0, cpu1, rss, out = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 g = json.load(open(work + "/gen.json"))
@@ -67,7 +68,8 @@ rows = [
     ("intake latency max", f'{g["max_ms"]:.1f} ms'),
     ("server CPU", f'{cpu:.1f} s ({cpu / g["seconds"]:.2f} cores)'),
     ("alerts/CPU-second", f'{g["alerts_posted"] / max(cpu, 1e-9):,.0f}'),
-    ("server RSS after", f'{rss / 2**20:.0f} MiB'),
+    ("server RSS after intake", f'{int(sys.argv[6]) / 2**20:.0f} MiB'),
+    ("server RSS after listing every alert", f'{rss / 2**20:.0f} MiB'),
 ]
 lines = ["| measure | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
 lines += ["", "| accounting check | got | want | |", "|---|---|---|---|"]
