@@ -39,7 +39,7 @@ struct Args {
 fn alert(args: &Args, i: usize) -> serde_json::Value {
     let name = format!("BenchAlert{}", i % args.names);
     let job = format!("job-{}", (i / args.names) % args.jobs);
-    let severity = if i % 10 == 0 { "page" } else { "ticket" };
+    let severity = if i.is_multiple_of(10) { "page" } else { "ticket" };
     serde_json::json!({
         "labels": {
             "alertname": name, "job": job, "instance": format!("host-{i}:9100"),
@@ -61,9 +61,8 @@ async fn main() -> anyhow::Result<()> {
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     // Each worker sends one batch per `every`, so all together reach `rate`.
-    let every = Duration::from_secs_f64(
-        args.batch as f64 * args.concurrency as f64 / args.rate as f64,
-    );
+    let every =
+        Duration::from_secs_f64(args.batch as f64 * args.concurrency as f64 / args.rate as f64);
     let start = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {

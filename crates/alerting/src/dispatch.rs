@@ -224,9 +224,7 @@ impl Dispatcher {
             });
             // An alert that has fired for longer than group_wait already
             // waited enough (e.g. re-sent after a restart).
-            if !group.flushed
-                && alert.starts_at.saturating_add(ms(group.opts.group_wait)) < now
-            {
+            if !group.flushed && alert.starts_at.saturating_add(ms(group.opts.group_wait)) < now {
                 group.next_flush = group.next_flush.min(now);
             }
             if group.alerts.insert(alert.fingerprint) {
@@ -309,8 +307,7 @@ impl Dispatcher {
     /// Drops alerts resolved more than [`RESOLVED_RETENTION`] ago that no
     /// group still has to report; returns how many.
     pub fn gc(&mut self, now: i64) -> usize {
-        self.store
-            .gc(now.saturating_sub(ms(RESOLVED_RETENTION)))
+        self.store.gc(now.saturating_sub(ms(RESOLVED_RETENTION)))
     }
 
     /// The unresolved alerts passing `q`, by fingerprint.
@@ -413,7 +410,10 @@ fn is_muted(config: &Config, opts: &RouteOpts, at: DateTime<Utc>) -> bool {
     let ti = &config.time_intervals;
     opts.mute_time_intervals.iter().any(|n| ti.contains(n, at))
         || (!opts.active_time_intervals.is_empty()
-            && !opts.active_time_intervals.iter().any(|n| ti.contains(n, at)))
+            && !opts
+                .active_time_intervals
+                .iter()
+                .any(|n| ti.contains(n, at)))
 }
 
 /// The firing alerts that can inhibit others, per inhibit rule, gathered
@@ -450,10 +450,9 @@ impl<'a> Inhibition<'a> {
             let two_sided = rule.source.matches(&target.labels);
             for s in sources {
                 if s.fingerprint != target.fingerprint
-                    && rule
-                        .equal
-                        .iter()
-                        .all(|n| s.labels.get(n).unwrap_or("") == target.labels.get(n).unwrap_or(""))
+                    && rule.equal.iter().all(|n| {
+                        s.labels.get(n).unwrap_or("") == target.labels.get(n).unwrap_or("")
+                    })
                     && !(two_sided && rule.target.matches(&s.labels))
                 {
                     out.push(s.fingerprint.to_string());

@@ -57,8 +57,16 @@ fn alert(clock: &FakeClock, pairs: &[(&str, &str)], ends_at: Option<i64>) -> Ale
 fn groups_flush_after_group_wait_then_every_group_interval() {
     let clock = FakeClock::new(T0);
     let mut d = dispatcher();
-    let a = alert(&clock, &[("alertname", "Down"), ("job", "api"), ("i", "1")], None);
-    let b = alert(&clock, &[("alertname", "Down"), ("job", "api"), ("i", "2")], None);
+    let a = alert(
+        &clock,
+        &[("alertname", "Down"), ("job", "api"), ("i", "1")],
+        None,
+    );
+    let b = alert(
+        &clock,
+        &[("alertname", "Down"), ("job", "api"), ("i", "2")],
+        None,
+    );
     let c = alert(&clock, &[("alertname", "Down"), ("job", "web")], None);
     d.ingest(vec![a, b, c], T0);
     assert_eq!(d.group_count(), 2);
@@ -107,7 +115,10 @@ fn resent_resolution_is_no_news_and_old_alerts_flush_at_once() {
         starts_at: Some(T0 - 600_000),
         ..Default::default()
     };
-    d.ingest(vec![validate(0, old, T0, Duration::from_secs(60)).unwrap()], T0);
+    d.ingest(
+        vec![validate(0, old, T0, Duration::from_secs(60)).unwrap()],
+        T0,
+    );
     assert_eq!(d.next_deadline(), Some(T0));
     assert_eq!(d.tick(T0).len(), 1);
 
@@ -139,9 +150,21 @@ fn silence(name: &str, value: &str, ends_at: i64) -> Silence {
 fn silences_and_inhibition_suppress_at_flush_and_in_status() {
     let clock = FakeClock::new(T0);
     let mut d = dispatcher();
-    let crit = alert(&clock, &[("alertname", "A"), ("job", "x"), ("severity", "critical")], None);
-    let warn = alert(&clock, &[("alertname", "B"), ("job", "x"), ("severity", "warning")], None);
-    let other = alert(&clock, &[("alertname", "B"), ("job", "y"), ("severity", "warning")], None);
+    let crit = alert(
+        &clock,
+        &[("alertname", "A"), ("job", "x"), ("severity", "critical")],
+        None,
+    );
+    let warn = alert(
+        &clock,
+        &[("alertname", "B"), ("job", "x"), ("severity", "warning")],
+        None,
+    );
+    let other = alert(
+        &clock,
+        &[("alertname", "B"), ("job", "y"), ("severity", "warning")],
+        None,
+    );
     let crit_fp = crit.fingerprint.to_string();
     d.ingest(vec![crit, warn, other], T0);
     d.set_silences(vec![silence("job", "y", T0 + 10_000)], T0);
@@ -149,15 +172,27 @@ fn silences_and_inhibition_suppress_at_flush_and_in_status() {
     let flushes = d.tick(T0 + 2_000);
     let names: Vec<String> = flushes
         .iter()
-        .flat_map(|f| f.alerts.iter().map(|a| a.labels.get("job").unwrap_or("").to_string() + a.labels.get("alertname").unwrap_or("")))
+        .flat_map(|f| {
+            f.alerts.iter().map(|a| {
+                a.labels.get("job").unwrap_or("").to_string()
+                    + a.labels.get("alertname").unwrap_or("")
+            })
+        })
         .collect();
-    assert_eq!(names, vec!["xA".to_string()], "inhibited and silenced left out");
+    assert_eq!(
+        names,
+        vec!["xA".to_string()],
+        "inhibited and silenced left out"
+    );
 
     let all = d.alerts(&AlertQuery::default(), T0 + 2_000);
     assert_eq!(all.len(), 3);
     let by_job_name = |job: &str, name: &str| {
         all.iter()
-            .find(|v| v.alert.labels.get("job") == Some(job) && v.alert.labels.get("alertname") == Some(name))
+            .find(|v| {
+                v.alert.labels.get("job") == Some(job)
+                    && v.alert.labels.get("alertname") == Some(name)
+            })
             .unwrap()
             .status
             .clone()
@@ -180,7 +215,10 @@ fn silences_and_inhibition_suppress_at_flush_and_in_status() {
     assert!(d.alerts(&by_receiver, T0 + 2_000).is_empty());
     // After the silence ends the alert is notified again.
     let f = d.tick(T0 + 12_000);
-    assert!(f.iter().any(|f| f.alerts.iter().any(|a| a.labels.get("job") == Some("y"))));
+    assert!(
+        f.iter()
+            .any(|f| f.alerts.iter().any(|a| a.labels.get("job") == Some("y")))
+    );
     let groups = d.groups(&AlertQuery::default(), T0 + 12_000);
     assert_eq!(groups.len(), 3);
     assert_eq!(groups[0].receiver, "default");
@@ -190,12 +228,26 @@ fn silences_and_inhibition_suppress_at_flush_and_in_status() {
 fn mute_intervals_hold_notifications_and_reload_regroups() {
     let clock = FakeClock::new(T0);
     let mut d = dispatcher();
-    d.ingest(vec![alert(&clock, &[("alertname", "Slow"), ("team", "db")], None)], T0);
+    d.ingest(
+        vec![alert(
+            &clock,
+            &[("alertname", "Slow"), ("team", "db")],
+            None,
+        )],
+        T0,
+    );
     // Thursday: not muted.
     assert_eq!(d.tick(T0 + 2_000)[0].receiver, "db");
     // Saturday: muted.
     let sat = T0 + 2 * 86_400_000;
-    d.ingest(vec![alert(&clock, &[("alertname", "Slow"), ("team", "db")], Some(sat + 60_000))], sat);
+    d.ingest(
+        vec![alert(
+            &clock,
+            &[("alertname", "Slow"), ("team", "db")],
+            Some(sat + 60_000),
+        )],
+        sat,
+    );
     assert!(d.tick(sat).is_empty());
 
     let cfg = Config::parse(

@@ -271,8 +271,8 @@ mod tests {
     use super::*;
 
     fn am(clock: &FakeClock, state: Arc<MemState>) -> Alertmanager {
-        let config = Config::parse("route: {receiver: a, group_wait: 1s}\nreceivers: [{name: a}]")
-            .unwrap();
+        let config =
+            Config::parse("route: {receiver: a, group_wait: 1s}\nreceivers: [{name: a}]").unwrap();
         Alertmanager::new(
             Running {
                 config: Arc::new(config),
@@ -328,12 +328,23 @@ mod tests {
             ..Default::default()
         }])
         .unwrap();
-        assert_eq!(b.alerts(&AlertQuery::default())[0].status.silenced_by.len(), 1);
+        assert_eq!(
+            b.alerts(&AlertQuery::default())[0].status.silenced_by.len(),
+            1
+        );
 
         clock.set(5_000);
         b.expire_silence(&id).unwrap();
-        assert!(b.alerts(&AlertQuery::default())[0].status.silenced_by.is_empty());
-        assert_eq!(b.expire_silence(&id).unwrap_err().kind(), ErrorKind::Conflict);
+        assert!(
+            b.alerts(&AlertQuery::default())[0]
+                .status
+                .silenced_by
+                .is_empty()
+        );
+        assert_eq!(
+            b.expire_silence(&id).unwrap_err().kind(),
+            ErrorKind::Conflict
+        );
         // Updating an expired silence makes a new one.
         let new_id = b.put_silence(silence(&id, 300_000)).unwrap();
         assert_ne!(new_id, id);

@@ -165,7 +165,10 @@ mod tests {
         assert_eq!(SilenceState::at(&s, 200), SilenceState::Expired);
         let set = Silencer::new(vec![s], 0);
         let api = Labels::from_pairs(&[("job", "api")]);
-        assert_eq!(set.silenced_by(&api, 150), vec!["11111111-1111-4111-8111-111111111111".to_string()]);
+        assert_eq!(
+            set.silenced_by(&api, 150),
+            vec!["11111111-1111-4111-8111-111111111111".to_string()]
+        );
         assert!(set.silenced_by(&api, 50).is_empty());
         assert!(
             set.silenced_by(&Labels::from_pairs(&[("job", "apix")]), 150)
@@ -182,7 +185,10 @@ mod tests {
     #[test]
     fn postable_checks_name_the_field() {
         let bad_re = silence(vec![m("job", "(", true, true)], 0, 100);
-        assert_eq!(check_postable(&bad_re, 0).unwrap_err().field, "matchers[0].value");
+        assert_eq!(
+            check_postable(&bad_re, 0).unwrap_err().field,
+            "matchers[0].value"
+        );
         let backwards = silence(vec![m("job", "a", false, true)], 100, 50);
         assert_eq!(check_postable(&backwards, 0).unwrap_err().field, "endsAt");
         let over = silence(vec![m("job", "a", false, true)], 0, 50);

@@ -308,7 +308,9 @@ mod tests {
             ends_at: Some(200),
             ..posted(&[("alertname", "Down")])
         };
-        let fp = s.put(validate(0, done, 1_000, RT).unwrap(), 1_000).fingerprint;
+        let fp = s
+            .put(validate(0, done, 1_000, RT).unwrap(), 1_000)
+            .fingerprint;
         let refire = PostableAlert {
             starts_at: Some(5_000),
             ..posted(&[("alertname", "Down")])

@@ -153,7 +153,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v2/alerts",
             get(routes::alertmanager::get_alerts).post(routes::alertmanager::post_alerts),
         )
-        .route("/api/v2/alerts/groups", get(routes::alertmanager::get_groups))
+        .route(
+            "/api/v2/alerts/groups",
+            get(routes::alertmanager::get_groups),
+        )
         .route(
             "/api/v2/silences",
             get(routes::alertmanager::get_silences).post(routes::alertmanager::post_silence),

@@ -63,13 +63,14 @@ impl StatsSource for AlertmanagerSource {
         use std::sync::atomic::Ordering::Relaxed;
         let s = &self.am.stats;
         let (alerts, groups) = self.am.counts();
-        let m = |name, help, kind, labels: Vec<(&'static str, String)>, value: f64| ExternalMetric {
-            name,
-            help,
-            kind,
-            labels,
-            value,
-        };
+        let m =
+            |name, help, kind, labels: Vec<(&'static str, String)>, value: f64| ExternalMetric {
+                name,
+                help,
+                kind,
+                labels,
+                value,
+            };
         let mut out = vec![
             m(
                 "homeostat_alerts_received_total",
@@ -277,7 +278,8 @@ impl Delivery {
             {
                 // Nothing to say, but forget what stopped firing so that
                 // firing again is news.
-                self.record(&log_key, flush, &decision.record, p.sent_at).await;
+                self.record(&log_key, flush, &decision.record, p.sent_at)
+                    .await;
             }
         }
         if sends.is_empty() {
@@ -301,7 +303,8 @@ impl Delivery {
         for (_, target, log_key, decision) in sends {
             let mut n = notification(flush, &self.external_url, links.clone());
             n.retain_alerts(|a| {
-                a.status == AlertStatus::Firing || decision.resolved_to_report.contains(&a.fingerprint)
+                a.status == AlertStatus::Firing
+                    || decision.resolved_to_report.contains(&a.fingerprint)
             });
             let d = self.clone();
             let flush_at = flush.at;
@@ -361,7 +364,13 @@ impl Delivery {
         self.record_at(log_key, r, record, sent_at).await;
     }
 
-    async fn record_at(&self, log_key: &str, flush: FlushRef<'_>, record: &SentRecord, sent_at: i64) {
+    async fn record_at(
+        &self,
+        log_key: &str,
+        flush: FlushRef<'_>,
+        record: &SentRecord,
+        sent_at: i64,
+    ) {
         let entry = NflogEntry {
             receiver: log_key.to_string(),
             group_key: flush.group_key.to_string(),
@@ -437,7 +446,9 @@ fn from_set(set: &BTreeSet<String>) -> Vec<u64> {
 }
 
 fn label_map(l: &homeostat_model::Labels) -> BTreeMap<String, String> {
-    l.iter().map(|l| (l.name.clone(), l.value.clone())).collect()
+    l.iter()
+        .map(|l| (l.name.clone(), l.value.clone()))
+        .collect()
 }
 
 fn alert_data(a: &Alert, at: i64) -> AlertData {
@@ -452,7 +463,8 @@ fn alert_data(a: &Alert, at: i64) -> AlertData {
         annotations: a.annotations.clone(),
         starts_at: DateTime::<Utc>::from_timestamp_millis(a.starts_at).unwrap_or_default(),
         // Alertmanager reports the end only once the alert has resolved.
-        ends_at: resolved.then(|| DateTime::<Utc>::from_timestamp_millis(a.ends_at).unwrap_or_default()),
+        ends_at: resolved
+            .then(|| DateTime::<Utc>::from_timestamp_millis(a.ends_at).unwrap_or_default()),
         generator_url: a.generator_url.clone(),
         fingerprint: a.fingerprint.to_string(),
     }
@@ -460,8 +472,16 @@ fn alert_data(a: &Alert, at: i64) -> AlertData {
 
 /// The notification for a flush: common labels and annotations are those
 /// every alert shares, as in Alertmanager.
-pub fn notification(flush: &Flush, external_url: &str, links: Option<AckLinks>) -> GroupNotification {
-    let alerts: Vec<AlertData> = flush.alerts.iter().map(|a| alert_data(a, flush.at)).collect();
+pub fn notification(
+    flush: &Flush,
+    external_url: &str,
+    links: Option<AckLinks>,
+) -> GroupNotification {
+    let alerts: Vec<AlertData> = flush
+        .alerts
+        .iter()
+        .map(|a| alert_data(a, flush.at))
+        .collect();
     let common = |f: fn(&AlertData) -> &BTreeMap<String, String>| {
         let mut it = alerts.iter();
         let mut out = it.next().map(|a| f(a).clone()).unwrap_or_default();

@@ -24,7 +24,9 @@ async fn webhook() -> (String, Seen) {
         ""
     }
     let seen: Seen = Arc::default();
-    let app = Router::new().route("/hook", post(receive)).with_state(seen.clone());
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -136,7 +138,10 @@ async fn restart_neither_repeats_nor_forgets() {
 
     // It resolves: sent once, not again.
     clock.set(T0 + 70_000);
-    second.am.post_alerts(vec![alert(Some(T0 + 65_000))]).unwrap();
+    second
+        .am
+        .post_alerts(vec![alert(Some(T0 + 65_000))])
+        .unwrap();
     clock.set(T0 + 71_000);
     tick(&second).await;
     clock.set(T0 + 80_000);
@@ -147,7 +152,10 @@ async fn restart_neither_repeats_nor_forgets() {
     assert_eq!(got[1]["alerts"][0]["endsAt"], "2023-11-14T22:14:25Z");
     // The resolution re-sent by Prometheus after another restart is no news.
     let third = process(dir.path(), &clock, &url);
-    third.am.post_alerts(vec![alert(Some(T0 + 65_000))]).unwrap();
+    third
+        .am
+        .post_alerts(vec![alert(Some(T0 + 65_000))])
+        .unwrap();
     clock.set(T0 + 90_000);
     tick(&third).await;
     assert_eq!(seen.lock().len(), 2);
@@ -167,7 +175,14 @@ fn repeat_interval_resends_a_still_firing_group() {
     let hour = Duration::from_secs(3600);
     let d = decide(true, Some(&prev), &firing, &BTreeSet::new(), 2_000, hour);
     assert!(!d.send);
-    let d = decide(true, Some(&prev), &firing, &BTreeSet::new(), 1_000 + 3_600_000, hour);
+    let d = decide(
+        true,
+        Some(&prev),
+        &firing,
+        &BTreeSet::new(),
+        1_000 + 3_600_000,
+        hour,
+    );
     assert!(d.send);
     let d = decide(true, None, &firing, &BTreeSet::new(), 0, hour);
     assert!(d.send);

@@ -85,7 +85,8 @@ pub fn load(
     };
     let resolve_timeout =
         dur("resolve_timeout", &section.resolve_timeout)?.unwrap_or(config.global.resolve_timeout);
-    let retention = dur("retention", &section.retention)?.unwrap_or(Duration::from_secs(120 * 3600));
+    let retention =
+        dur("retention", &section.retention)?.unwrap_or(Duration::from_secs(120 * 3600));
     let mut targets = BTreeMap::new();
     for (i, r) in config.receivers.iter().enumerate() {
         let list = receiver_targets(r).map_err(|(f, d)| {

@@ -127,7 +127,11 @@ impl Notifier {
 
 impl Notifier {
     /// Hands a batch to the built-in Alertmanager, as if it had been posted.
-    async fn post_local(&self, am: &Arc<homeostat_alerting::Alertmanager>, batch: Vec<Notification>) {
+    async fn post_local(
+        &self,
+        am: &Arc<homeostat_alerting::Alertmanager>,
+        batch: Vec<Notification>,
+    ) {
         let n = batch.len() as u64;
         let alerts: Vec<homeostat_alerting::PostableAlert> = batch
             .into_iter()

@@ -80,9 +80,12 @@ fn handle(st: &AppState) -> Result<Arc<Alertmanager>, AmError> {
 /// Runs engine work that may lock or touch the state store off the async
 /// threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AmError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| AmError(StatusCode::INTERNAL_SERVER_ERROR, format!("task failed: {e}")))
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        AmError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("task failed: {e}"),
+        )
+    })
 }
 
 /// `POST /api/v2/alerts`: an array of postableAlert. Valid alerts are kept
@@ -190,7 +193,11 @@ pub async fn get_silences(State(st): State<AppState>, RawQuery(raw): RawQuery) -
     let body = blocking(move || {
         let now = am.now();
         am.silences(&f).map(|list| {
-            Value::Array(list.iter().map(|s| wire::gettable_silence(s, now)).collect())
+            Value::Array(
+                list.iter()
+                    .map(|s| wire::gettable_silence(s, now))
+                    .collect(),
+            )
         })
     })
     .await??;

@@ -43,7 +43,10 @@ fn get(uri: &str) -> Request<Body> {
 
 async fn json_of(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
     let (s, body) = call(app, req).await;
-    (s, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+    (
+        s,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
 }
 
 const T0: i64 = 1_700_000_000_000;
@@ -71,7 +74,10 @@ async fn alerts_in_and_out() {
     assert_eq!(list.len(), 2);
     let api = list.iter().find(|a| a["labels"]["job"] == "api").unwrap();
     assert_eq!(api["startsAt"], "2023-11-14T22:00:00.000Z");
-    assert_eq!(api["endsAt"], "2023-11-14T22:18:20.000Z", "now + resolve_timeout");
+    assert_eq!(
+        api["endsAt"], "2023-11-14T22:18:20.000Z",
+        "now + resolve_timeout"
+    );
     assert_eq!(api["updatedAt"], "2023-11-14T22:13:20.000Z");
     assert_eq!(api["receivers"], json!([{"name": "team"}]));
     assert_eq!(
@@ -114,13 +120,22 @@ async fn bad_alerts_are_named() {
     let clock = FakeClock::new(T0);
     let app = am_app(&clock);
     for (body, want) in [
-        (json!([{"labels": {"a": "b"}}, {"labels": {}}]), "alerts[1]: at least one label"),
-        (json!([{"labels": {"0a": "b"}}]), "alerts[0]: invalid label name"),
+        (
+            json!([{"labels": {"a": "b"}}, {"labels": {}}]),
+            "alerts[1]: at least one label",
+        ),
+        (
+            json!([{"labels": {"0a": "b"}}]),
+            "alerts[0]: invalid label name",
+        ),
         (
             json!([{"labels": {"a": "b"}, "startsAt": "2023-11-14T22:00:00Z", "endsAt": "2023-11-14T21:00:00Z"}]),
             "endsAt is before startsAt",
         ),
-        (json!([{"labels": {"a": "b"}, "startsAt": "soon"}]), "alerts[0].startsAt"),
+        (
+            json!([{"labels": {"a": "b"}, "startsAt": "soon"}]),
+            "alerts[0].startsAt",
+        ),
         (json!({"labels": {"a": "b"}}), "JSON array"),
         (json!([{"labels": {"a": "b"}}]), ""),
     ] {
@@ -150,7 +165,14 @@ async fn silences_round_trip() {
     let (s, v) = json_of(&app, post("/api/v2/silences", silence.clone())).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let id = v["silenceID"].as_str().unwrap().to_string();
-    json_of(&app, post("/api/v2/alerts", json!([{"labels": {"alertname": "X", "job": "api"}}]))).await;
+    json_of(
+        &app,
+        post(
+            "/api/v2/alerts",
+            json!([{"labels": {"alertname": "X", "job": "api"}}]),
+        ),
+    )
+    .await;
     let (_, v) = json_of(&app, get("/api/v2/alerts")).await;
     assert_eq!(v[0]["status"]["state"], "suppressed");
     assert_eq!(v[0]["status"]["silencedBy"], json!([id]));
@@ -178,11 +200,21 @@ async fn silences_round_trip() {
     let (_, v) = json_of(&app, get("/api/v2/alerts")).await;
     assert_eq!(v[0]["status"]["state"], "active");
 
-    let (s, _) = json_of(&app, get("/api/v2/silence/6c9f5d0e-3f0e-4a55-9d59-000000000000")).await;
+    let (s, _) = json_of(
+        &app,
+        get("/api/v2/silence/6c9f5d0e-3f0e-4a55-9d59-000000000000"),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     for (bad, want) in [
-        (json!([{"name": "job", "value": "(", "isRegex": true, "isEqual": true}]), "invalid regex"),
-        (json!([{"name": "0job", "value": "a", "isRegex": false, "isEqual": true}]), "matchers[0].name"),
+        (
+            json!([{"name": "job", "value": "(", "isRegex": true, "isEqual": true}]),
+            "invalid regex",
+        ),
+        (
+            json!([{"name": "0job", "value": "a", "isRegex": false, "isEqual": true}]),
+            "matchers[0].name",
+        ),
         (json!([]), "at least one matcher"),
     ] {
         let mut s = silence.clone();

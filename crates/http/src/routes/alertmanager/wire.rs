@@ -176,6 +176,10 @@ mod tests {
         );
         assert_eq!(parse_time("t", Some("0001-01-01T00:00:00Z")).unwrap(), None);
         assert_eq!(parse_time("t", None).unwrap(), None);
-        assert!(parse_time("startsAt", Some("yesterday")).unwrap_err().contains("startsAt"));
+        assert!(
+            parse_time("startsAt", Some("yesterday"))
+                .unwrap_err()
+                .contains("startsAt")
+        );
     }
 }
