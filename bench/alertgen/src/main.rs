@@ -39,7 +39,11 @@ struct Args {
 fn alert(args: &Args, i: usize) -> serde_json::Value {
     let name = format!("BenchAlert{}", i % args.names);
     let job = format!("job-{}", (i / args.names) % args.jobs);
-    let severity = if i.is_multiple_of(10) { "page" } else { "ticket" };
+    let severity = if i.is_multiple_of(10) {
+        "page"
+    } else {
+        "ticket"
+    };
     serde_json::json!({
         "labels": {
             "alertname": name, "job": job, "instance": format!("host-{i}:9100"),

@@ -602,6 +602,51 @@ mod tests {
     }
 
     #[test]
+    fn alertmanager_section_loads_the_file_and_names_errors() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let main = dir.path().join("homeostat.yml");
+        std::fs::write(
+            dir.path().join("am.yml"),
+            "route: {receiver: x}\nreceivers: [{name: x}]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            &main,
+            "alertmanager: {config_file: am.yml, retention: 1h}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let c = Config::load(&main).unwrap_or_else(|e| panic!("{e}"));
+        let am = c.alertmanager.unwrap_or_else(|| panic!("no alertmanager"));
+        assert_eq!(am.retention, Duration::from_secs(3600));
+        assert_eq!(am.resolve_timeout, Duration::from_secs(300));
+        std::fs::write(&main, "alertmanager: {config_file: missing.yml}\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = Config::load(&main)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("alertmanager.config_file") && e.contains("missing.yml"),
+            "{e}"
+        );
+        std::fs::write(
+            &main,
+            "alertmanager: {config_file: am.yml, resolve_timeout: 0s}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let e = Config::load(&main)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("alertmanager.resolve_timeout"), "{e}");
+        let e = parse("alertmanager: {file: am.yml}")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("unknown field `file`"), "{e}");
+    }
+
+    #[test]
     fn rules_and_alerting() {
         let c = parse("{}").unwrap();
         assert!(c.rule_files.is_empty() && c.alerting.alertmanagers.is_empty());

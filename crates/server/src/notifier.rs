@@ -192,6 +192,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn built_in_alertmanager_gets_alerts_in_process() {
+        let config =
+            homeostat_alerting::Config::parse("route: {receiver: a}\nreceivers: [{name: a}]")
+                .unwrap_or_else(|e| panic!("{e}"));
+        let clock = homeostat_model::FakeClock::new(1_700_000_100_000);
+        let am = Arc::new(
+            homeostat_alerting::Alertmanager::new(
+                homeostat_alerting::Running {
+                    config: Arc::new(config),
+                    original: String::new(),
+                    resolve_timeout: Duration::from_secs(300),
+                },
+                Arc::new(homeostat_state::MemState::default()),
+                Arc::new(clock),
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let n = Notifier::new(10);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(n.clone().run(vec![], Some(am.clone()), stop_rx));
+        n.enqueue(vec![alert("Down"), alert("Up")]);
+        for _ in 0..100 {
+            if am.counts().0 == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = stop_tx.send(true);
+        let _ = task.await;
+        let views = am.alerts(&homeostat_alerting::AlertQuery::default());
+        assert_eq!(views.len(), 2);
+        assert_eq!(views[0].alert.starts_at, 1_700_000_040_000);
+        assert_eq!(
+            views[0].alert.generator_url,
+            "http://h:9797/graph?g0.expr=up&g0.tab=1"
+        );
+        assert_eq!(n.stats.sent_total.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
     async fn posts_alertmanager_v2_json() {
         type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
         async fn receive(State(seen): State<Seen>, body: String) -> &'static str {
