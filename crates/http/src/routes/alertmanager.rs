@@ -168,10 +168,20 @@ pub async fn get_alerts(State(st): State<AppState>, RawQuery(raw): RawQuery) -> 
     let q = query(raw)?;
     let body = blocking(move || {
         let views = am.alerts(&q);
-        Value::Array(views.iter().map(wire::gettable_alert).collect())
+        let list: Vec<_> = views.iter().map(wire::gettable_alert).collect();
+        serde_json::to_vec(&list)
     })
     .await?;
-    Ok(Json(body).into_response())
+    json_bytes(body)
+}
+
+fn json_bytes(body: Result<Vec<u8>, serde_json::Error>) -> AmResult {
+    let body = body.map_err(|e| AmError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /api/v2/alerts/groups`.
@@ -180,10 +190,11 @@ pub async fn get_groups(State(st): State<AppState>, RawQuery(raw): RawQuery) -> 
     let q = query(raw)?;
     let body = blocking(move || {
         let groups = am.groups(&q);
-        Value::Array(groups.iter().map(wire::alert_group).collect())
+        let list: Vec<_> = groups.iter().map(wire::alert_group).collect();
+        serde_json::to_vec(&list)
     })
     .await?;
-    Ok(Json(body).into_response())
+    json_bytes(body)
 }
 
 /// `GET /api/v2/silences`, with `filter` matchers.

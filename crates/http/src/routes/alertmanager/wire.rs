@@ -9,7 +9,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use homeostat_alerting::{AlertView, GroupView, PostableAlert, SilenceState};
 use homeostat_model::Labels;
 use homeostat_state::{Silence, SilenceMatcher};
-use serde::Deserialize;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Value, json};
 
 /// Go's zero time and anything before year 2 mean "not given".
@@ -29,14 +30,6 @@ pub fn time(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
         .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn labels_json(l: &Labels) -> Value {
-    Value::Object(
-        l.iter()
-            .map(|l| (l.name.clone(), Value::String(l.value.clone())))
-            .collect(),
-    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,31 +60,82 @@ impl PostedAlert {
     }
 }
 
-pub fn gettable_alert(v: &AlertView) -> Value {
-    let a = &v.alert;
-    json!({
-        "annotations": a.annotations,
-        "endsAt": time(a.ends_at),
-        "fingerprint": a.fingerprint.to_string(),
-        "receivers": v.receivers.iter().map(|r| json!({"name": r})).collect::<Vec<_>>(),
-        "startsAt": time(a.starts_at),
-        "status": {
-            "inhibitedBy": v.status.inhibited_by,
-            "silencedBy": v.status.silenced_by,
-            "state": v.status.state.as_str(),
-        },
-        "updatedAt": time(a.updated_at),
-        "generatorURL": a.generator_url,
-        "labels": labels_json(&a.labels),
-    })
+/// Labels as a JSON object, written straight from the engine's type.
+struct LabelsMap<'a>(&'a Labels);
+
+impl Serialize for LabelsMap<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for l in self.0 {
+            m.serialize_entry(&l.name, &l.value)?;
+        }
+        m.end()
+    }
 }
 
-pub fn alert_group(g: &GroupView) -> Value {
-    json!({
-        "labels": labels_json(&g.labels),
-        "receiver": {"name": g.receiver},
-        "alerts": g.alerts.iter().map(gettable_alert).collect::<Vec<_>>(),
-    })
+#[derive(Serialize)]
+struct Name<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Status<'a> {
+    inhibited_by: &'a [String],
+    silenced_by: &'a [String],
+    state: &'static str,
+}
+
+/// `gettableAlert`, serialized without an intermediate JSON tree (listing
+/// 100,000 alerts must not cost gigabytes).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GettableAlert<'a> {
+    annotations: &'a BTreeMap<String, String>,
+    ends_at: String,
+    fingerprint: String,
+    receivers: Vec<Name<'a>>,
+    starts_at: String,
+    status: Status<'a>,
+    updated_at: String,
+    #[serde(rename = "generatorURL")]
+    generator_url: &'a str,
+    labels: LabelsMap<'a>,
+}
+
+pub fn gettable_alert(v: &AlertView) -> GettableAlert<'_> {
+    let a = &v.alert;
+    GettableAlert {
+        annotations: &a.annotations,
+        ends_at: time(a.ends_at),
+        fingerprint: a.fingerprint.to_string(),
+        receivers: v.receivers.iter().map(|r| Name { name: r }).collect(),
+        starts_at: time(a.starts_at),
+        status: Status {
+            inhibited_by: &v.status.inhibited_by,
+            silenced_by: &v.status.silenced_by,
+            state: v.status.state.as_str(),
+        },
+        updated_at: time(a.updated_at),
+        generator_url: &a.generator_url,
+        labels: LabelsMap(&a.labels),
+    }
+}
+
+/// `alertGroup`.
+#[derive(Serialize)]
+pub struct AlertGroup<'a> {
+    labels: LabelsMap<'a>,
+    receiver: Name<'a>,
+    alerts: Vec<GettableAlert<'a>>,
+}
+
+pub fn alert_group(g: &GroupView) -> AlertGroup<'_> {
+    AlertGroup {
+        labels: LabelsMap(&g.labels),
+        receiver: Name { name: &g.receiver },
+        alerts: g.alerts.iter().map(gettable_alert).collect(),
+    }
 }
 
 #[derive(Debug, Deserialize)]
