@@ -6,22 +6,37 @@
 //! Alertmanager makes for the same file, checked against `amtool` by
 //! `tests/interop/am_routes.sh`.
 //!
+//! The Alertmanager itself: an [`AlertStore`] of posted alerts, silences
+//! ([`Silencer`]) and the [`Dispatcher`] that groups alerts and says when a
+//! group is due for a notification.
+//!
 //! No I/O except [`Config::load`], no clock: instants are arguments.
 
 mod config;
+mod dispatch;
 mod error;
 mod fingerprint;
 mod inhibit;
 mod matcher;
 mod route;
+mod service;
+mod silence;
+mod store;
 mod timeinterval;
 
 pub use config::{
     Config, EmailConfig, Global, PagerdutyConfig, Receiver, SlackConfig, WebhookConfig,
+};
+pub use dispatch::{
+    AlertQuery, AlertState, AlertStatus, AlertView, Dispatcher, Flush, GroupView,
+    RESOLVED_RETENTION,
 };
 pub use error::ConfigError;
 pub use fingerprint::{Fingerprint, fingerprint};
 pub use inhibit::{InhibitRule, Inhibitor};
 pub use matcher::{MatchType, Matcher, MatcherError, Matchers};
 pub use route::{GroupBy, Route, RouteOpts, TimeIntervals};
+pub use service::{Alertmanager, IntakeStats, Running, ServiceError};
+pub use silence::{SilenceError, SilenceState, Silencer, check_postable, compile};
+pub use store::{Alert, AlertError, AlertStore, PostableAlert, validate};
 pub use timeinterval::{Range, TimeInterval, TimeRange};

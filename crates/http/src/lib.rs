@@ -91,6 +91,9 @@ pub struct AppState {
     /// Incidents, on-call and escalation (`/api/v1/incidents`,
     /// `/api/v1/oncall`); the server's hub pages, [`BasicIncidents`] does not.
     pub incidents: Arc<dyn IncidentApi>,
+    /// The built-in Alertmanager (API v2 under `/api/v2/`); `None` when no
+    /// Alertmanager config is loaded, and those routes answer 503.
+    pub alertmanager: Option<Arc<homeostat_alerting::Alertmanager>>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -152,6 +155,24 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/metadata", get(routes::ops::metadata))
         .route("/api/v1/rules", get(routes::rules::rules))
         .route("/api/v1/alerts", get(routes::rules::alerts))
+        .route(
+            "/api/v2/alerts",
+            get(routes::alertmanager::get_alerts).post(routes::alertmanager::post_alerts),
+        )
+        .route(
+            "/api/v2/alerts/groups",
+            get(routes::alertmanager::get_groups),
+        )
+        .route(
+            "/api/v2/silences",
+            get(routes::alertmanager::get_silences).post(routes::alertmanager::post_silence),
+        )
+        .route(
+            "/api/v2/silence/{id}",
+            get(routes::alertmanager::get_silence).delete(routes::alertmanager::delete_silence),
+        )
+        .route("/api/v2/status", get(routes::alertmanager::status))
+        .route("/api/v2/receivers", get(routes::alertmanager::receivers))
         .route("/api/v1/status/buildinfo", get(routes::ops::buildinfo))
         .route("/api/v1/slos", get(routes::slos::list))
         .route("/api/v1/slos/{id}", get(routes::slos::get))

@@ -1,5 +1,6 @@
 //! Route handlers, one file per concern.
 
+pub mod alertmanager;
 pub mod console;
 pub mod incidents;
 pub mod ingest;

@@ -78,6 +78,8 @@ pub struct FileConfig {
     /// (docs/incidents.md).
     #[serde(default)]
     pub incidents: IncidentsSection,
+    /// The built-in Alertmanager: `{config_file: alertmanager.yml}`.
+    pub alertmanager: Option<crate::am_config::AlertmanagerSection>,
 }
 
 /// `services: [{name, convention, selector, saturation}]`.
@@ -223,6 +225,8 @@ pub struct Config {
     pub services: Vec<homeostat_slo::ServiceSignals>,
     /// Validated `oncall:` and `incidents:` sections.
     pub incidents: IncidentsRuntime,
+    /// The built-in Alertmanager, when `alertmanager:` is set.
+    pub alertmanager: Option<crate::am_config::BuiltinAlertmanager>,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -424,6 +428,13 @@ impl Config {
             slos: load_slos(&relative_to(&f.slo_files, path), path)?,
             services: services(&f.services, path)?,
             incidents: IncidentsRuntime { oncall, incidents },
+            alertmanager: match &f.alertmanager {
+                None => None,
+                Some(section) => Some(
+                    crate::am_config::load(section, path)
+                        .map_err(|(field, detail)| invalid(&field, detail))?,
+                ),
+            },
             source: None,
         })
     }
@@ -609,6 +620,51 @@ mod tests {
             parse("storage: {wal_fsync: always}").unwrap().wal_fsync,
             FsyncPolicy::Always
         );
+    }
+
+    #[test]
+    fn alertmanager_section_loads_the_file_and_names_errors() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let main = dir.path().join("homeostat.yml");
+        std::fs::write(
+            dir.path().join("am.yml"),
+            "route: {receiver: x}\nreceivers: [{name: x}]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            &main,
+            "alertmanager: {config_file: am.yml, retention: 1h}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let c = Config::load(&main).unwrap_or_else(|e| panic!("{e}"));
+        let am = c.alertmanager.unwrap_or_else(|| panic!("no alertmanager"));
+        assert_eq!(am.retention, Duration::from_secs(3600));
+        assert_eq!(am.resolve_timeout, Duration::from_secs(300));
+        std::fs::write(&main, "alertmanager: {config_file: missing.yml}\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = Config::load(&main)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("alertmanager.config_file") && e.contains("missing.yml"),
+            "{e}"
+        );
+        std::fs::write(
+            &main,
+            "alertmanager: {config_file: am.yml, resolve_timeout: 0s}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let e = Config::load(&main)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("alertmanager.resolve_timeout"), "{e}");
+        let e = parse("alertmanager: {file: am.yml}")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("unknown field `file`"), "{e}");
     }
 
     #[test]

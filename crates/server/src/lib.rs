@@ -3,7 +3,9 @@
 //! manager, the maintenance and WAL-sync timers, and the HTTP listener, and
 //! shuts them down in order.
 
+pub mod alert_delivery;
 pub mod alert_events;
+pub mod am_config;
 pub mod config;
 pub mod incidents;
 pub mod notifier;
@@ -189,6 +191,41 @@ pub async fn run(
             slos: slos.clone(),
         }),
     ));
+    let external_url = cfg
+        .external_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let builtin = match &cfg.alertmanager {
+        None => None,
+        Some(b) => {
+            let am = homeostat_alerting::Alertmanager::new(
+                b.running(),
+                state.silences.clone(),
+                clock.clone(),
+            )?;
+            let am = Arc::new(am);
+            let notifier = homeostat_notify::Notifier::new(homeostat_notify::Retrier::new(
+                homeostat_notify::RetryPolicy::default(),
+                clock.clone(),
+            ))
+            .map_err(|e| ServerError::Task(format!("notification client: {e}")))?;
+            let delivery = alert_delivery::Delivery::new(
+                am.clone(),
+                b.targets.clone(),
+                notifier,
+                state.nflog.clone(),
+                incident_hub.clone(),
+                external_url.clone(),
+                b.retention,
+            );
+            telemetry.add_source(Box::new(alert_delivery::AlertmanagerSource {
+                am: am.clone(),
+                stats: delivery.stats.clone(),
+            }));
+            tracing::info!(config_file = %b.config_file.display(), receivers = b.targets.len(), "built-in alertmanager enabled");
+            Some(delivery)
+        }
+    };
     let state = AppState {
         storage: tsdb.clone(),
         // Every read route and PromQL query reads through this one querier:
@@ -205,6 +242,7 @@ pub async fn run(
         reload: homeostat_http::ReloadHandle::new(reload_tx, reload_status.clone()),
         incidents: incident_hub.clone(),
         state: state.clone(),
+        alertmanager: builtin.as_ref().map(|d| d.am.clone()),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -225,11 +263,20 @@ pub async fn run(
         stop_rx.clone(),
     ));
     let notifier = notifier::Notifier::new(cfg.alerting.queue_capacity);
-    let notify_task = tokio::spawn(
-        notifier
-            .clone()
-            .run(cfg.alerting.alertmanagers.clone(), stop_rx.clone()),
-    );
+    // Without external Alertmanagers, the rule engine's alerts go to the
+    // built-in one in-process.
+    let local_am = match (&builtin, cfg.alerting.alertmanagers.is_empty()) {
+        (Some(d), true) => Some(d.am.clone()),
+        _ => None,
+    };
+    let notify_task = tokio::spawn(notifier.clone().run(
+        cfg.alerting.alertmanagers.clone(),
+        local_am,
+        stop_rx.clone(),
+    ));
+    let delivery_task = builtin
+        .clone()
+        .map(|d| tokio::spawn(d.run(stop_rx.clone())));
     let rule_tasks = Arc::new(tokio::sync::Mutex::new(rules::RuleTasks::start(
         rule_manager.clone(),
         notifier.clone(),
@@ -244,6 +291,7 @@ pub async fn run(
             status: reload_status,
             clock: clock.clone(),
             self_addr: addr.to_string(),
+            alertmanager: builtin.clone(),
         },
         reload_rx,
         stop_rx.clone(),
@@ -267,6 +315,9 @@ pub async fn run(
     let _ = escalation_task.await;
     rule_tasks.lock().await.stop().await;
     let _ = notify_task.await;
+    if let Some(t) = delivery_task {
+        let _ = t.await;
+    }
     let _ = maint.await;
     if let Some(s) = sync {
         let _ = s.await;

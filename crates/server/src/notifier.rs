@@ -77,6 +77,7 @@ impl Notifier {
     pub async fn run(
         self: Arc<Self>,
         targets: Vec<AlertmanagerConfig>,
+        local: Option<Arc<homeostat_alerting::Alertmanager>>,
         mut stop: watch::Receiver<bool>,
     ) {
         let client = reqwest::Client::new();
@@ -87,6 +88,9 @@ impl Notifier {
                     _ = self.wake.notified() => continue,
                     _ = stop.changed() => return,
                 }
+            }
+            if let Some(am) = &local {
+                self.post_local(am, batch.clone()).await;
             }
             if targets.is_empty() {
                 continue;
@@ -116,6 +120,41 @@ impl Notifier {
                         tracing::warn!(url = %url, error = %e, alerts = batch.len(), "sending alerts failed");
                     }
                 }
+            }
+        }
+    }
+}
+
+impl Notifier {
+    /// Hands a batch to the built-in Alertmanager, as if it had been posted.
+    async fn post_local(
+        &self,
+        am: &Arc<homeostat_alerting::Alertmanager>,
+        batch: Vec<Notification>,
+    ) {
+        let n = batch.len() as u64;
+        let alerts: Vec<homeostat_alerting::PostableAlert> = batch
+            .into_iter()
+            .map(|a| homeostat_alerting::PostableAlert {
+                labels: a.labels,
+                annotations: a.annotations,
+                starts_at: Some(a.starts_at),
+                ends_at: Some(a.ends_at),
+                generator_url: a.generator_url,
+            })
+            .collect();
+        let am = am.clone();
+        match tokio::task::spawn_blocking(move || am.post_alerts(alerts)).await {
+            Ok(Ok(())) => {
+                self.stats.sent_total.fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(Err(errors)) => {
+                self.stats.errors_total.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(refused = errors.len(), first = %errors[0], "built-in alertmanager refused alerts");
+            }
+            Err(e) => {
+                self.stats.errors_total.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "posting alerts in-process failed");
             }
         }
     }
@@ -153,6 +192,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn built_in_alertmanager_gets_alerts_in_process() {
+        let config =
+            homeostat_alerting::Config::parse("route: {receiver: a}\nreceivers: [{name: a}]")
+                .unwrap_or_else(|e| panic!("{e}"));
+        let clock = homeostat_model::FakeClock::new(1_700_000_100_000);
+        let am = Arc::new(
+            homeostat_alerting::Alertmanager::new(
+                homeostat_alerting::Running {
+                    config: Arc::new(config),
+                    original: String::new(),
+                    resolve_timeout: Duration::from_secs(300),
+                },
+                Arc::new(homeostat_state::MemState::default()),
+                Arc::new(clock),
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let n = Notifier::new(10);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(n.clone().run(vec![], Some(am.clone()), stop_rx));
+        n.enqueue(vec![alert("Down"), alert("Up")]);
+        for _ in 0..100 {
+            if am.counts().0 == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = stop_tx.send(true);
+        let _ = task.await;
+        let views = am.alerts(&homeostat_alerting::AlertQuery::default());
+        assert_eq!(views.len(), 2);
+        assert_eq!(views[0].alert.starts_at, 1_700_000_040_000);
+        assert_eq!(
+            views[0].alert.generator_url,
+            "http://h:9797/graph?g0.expr=up&g0.tab=1"
+        );
+        assert_eq!(n.stats.sent_total.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
     async fn posts_alertmanager_v2_json() {
         type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
         async fn receive(State(seen): State<Seen>, body: String) -> &'static str {
@@ -178,6 +257,7 @@ mod tests {
                 url: format!("http://{addr}"),
                 timeout: Duration::from_secs(5),
             }],
+            None,
             stop_rx,
         ));
         n.enqueue(vec![alert("Down")]);

@@ -26,6 +26,8 @@ pub struct Reloadable {
     pub clock: Arc<dyn Clock>,
     /// Address of this server, for the self-scrape job.
     pub self_addr: String,
+    /// The built-in Alertmanager, when it was configured at startup.
+    pub alertmanager: Option<crate::alert_delivery::Delivery>,
 }
 
 /// Serves reload requests from HTTP and SIGHUP until `stop`.
@@ -90,6 +92,16 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
     let summary = t.rules.lock().await.replace(groups).await;
     t.slos.set(new.slos.clone());
     t.incidents.set_runtime(new.incidents.clone());
+    // The Alertmanager file was validated with the rest; routes, receivers
+    // and inhibit rules are swapped together.
+    let mut am_summary = String::new();
+    if let (Some(d), Some(b)) = (&t.alertmanager, &new.alertmanager) {
+        let am = d.am.clone();
+        let running = b.running();
+        let _ = tokio::task::spawn_blocking(move || am.reload(running)).await;
+        *d.targets.lock() = b.targets.clone();
+        am_summary = format!("; alertmanager: {} receivers", b.targets.len());
+    }
 
     let restart_only = restart_only_changes(running, &new);
     if !restart_only.is_empty() {
@@ -102,13 +114,14 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
     kept.data_dir = running.data_dir.clone();
     *running = kept;
     Ok(format!(
-        "rule groups: {} unchanged, {} changed, {} added, {} removed; {} scrape jobs; {} SLOs{}",
+        "rule groups: {} unchanged, {} changed, {} added, {} removed; {} scrape jobs; {} SLOs{}{}",
         summary.unchanged,
         summary.changed,
         summary.added,
         summary.removed,
         scrape.len(),
         running.slos.len(),
+        am_summary,
         if restart_only.is_empty() {
             String::new()
         } else {
@@ -146,6 +159,9 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.external_url != new.external_url {
         out.push("external_url");
+    }
+    if old.alertmanager.is_some() != new.alertmanager.is_some() {
+        out.push("alertmanager (turning it on or off)");
     }
     out
 }

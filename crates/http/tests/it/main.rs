@@ -1,6 +1,7 @@
 //! The router in-process over the in-memory store: good and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alertmanager;
 mod incidents;
 mod query;
 mod rules;
@@ -49,6 +50,7 @@ fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppStat
             b"test secret",
         )),
         state: persisted,
+        alertmanager: None,
     }
 }
 

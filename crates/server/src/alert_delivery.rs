@@ -1,0 +1,531 @@
+//! Delivers the built-in Alertmanager's flushes. A task ticks the
+//! dispatcher; each due group is handed to its own task, so a slow receiver
+//! never holds up the others. Per receiver target the notification log
+//! (`state.nflog`, persisted) and `homeostat_notify::resolved::plan` decide
+//! whether there is news — a new firing alert, a resolution the receiver
+//! saw firing, or `repeat_interval` passed — so that a restart sends
+//! nothing twice and loses nothing. The incident hook sees every group
+//! before it is sent (its ack/resolve links go into the notification) and
+//! the outcome after.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use homeostat_alerting::{Alert, Alertmanager, Flush};
+use homeostat_http::{ExternalMetric, StatsSource};
+use homeostat_notify::{
+    AckLinks, AlertData, AlertStatus, GroupNotification, Notifier, SentRecord, Target,
+};
+use homeostat_state::{NflogEntry, NotificationLog};
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use crate::alert_events::{GroupFlush, IncidentHook, NotificationOutcome};
+
+/// How often the dispatcher is ticked; group timers are this precise.
+const TICK: Duration = Duration::from_millis(500);
+
+/// Notifications by (receiver, integration, outcome), and intake counts.
+#[derive(Default)]
+pub struct DeliveryStats {
+    notifications: Mutex<BTreeMap<(String, &'static str, &'static str), u64>>,
+}
+
+impl DeliveryStats {
+    fn count(&self, receiver: &str, integration: &'static str, outcome: &'static str) {
+        *self
+            .notifications
+            .lock()
+            .entry((receiver.to_string(), integration, outcome))
+            .or_default() += 1;
+    }
+
+    pub fn total(&self, outcome: &str) -> u64 {
+        self.notifications
+            .lock()
+            .iter()
+            .filter(|((_, _, o), _)| *o == outcome)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// `/metrics` for the built-in Alertmanager.
+pub struct AlertmanagerSource {
+    pub am: Arc<Alertmanager>,
+    pub stats: Arc<DeliveryStats>,
+}
+
+impl StatsSource for AlertmanagerSource {
+    fn collect(&self) -> Vec<ExternalMetric> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = &self.am.stats;
+        let (alerts, groups) = self.am.counts();
+        let m =
+            |name, help, kind, labels: Vec<(&'static str, String)>, value: f64| ExternalMetric {
+                name,
+                help,
+                kind,
+                labels,
+                value,
+            };
+        let mut out = vec![
+            m(
+                "homeostat_alerts_received_total",
+                "Alerts accepted by the built-in Alertmanager.",
+                "counter",
+                vec![("status", "firing".into())],
+                s.received_firing.load(Relaxed) as f64,
+            ),
+            m(
+                "homeostat_alerts_received_total",
+                "Alerts accepted by the built-in Alertmanager.",
+                "counter",
+                vec![("status", "resolved".into())],
+                s.received_resolved.load(Relaxed) as f64,
+            ),
+            m(
+                "homeostat_alerts_invalid_total",
+                "Posted alerts refused as invalid.",
+                "counter",
+                vec![],
+                s.invalid.load(Relaxed) as f64,
+            ),
+            m(
+                "homeostat_alerts",
+                "Alerts held by the built-in Alertmanager, firing or recently resolved.",
+                "gauge",
+                vec![],
+                alerts as f64,
+            ),
+            m(
+                "homeostat_alert_groups",
+                "Aggregation groups of the built-in Alertmanager.",
+                "gauge",
+                vec![],
+                groups as f64,
+            ),
+        ];
+        for ((receiver, integration, outcome), n) in self.stats.notifications.lock().iter() {
+            out.push(m(
+                "homeostat_notifications_total",
+                "Notifications by receiver, integration and outcome (sent, failed).",
+                "counter",
+                vec![
+                    ("receiver", receiver.clone()),
+                    ("integration", (*integration).to_string()),
+                    ("outcome", (*outcome).to_string()),
+                ],
+                *n as f64,
+            ));
+        }
+        out
+    }
+}
+
+/// Everything a delivery needs; cheap to clone into tasks.
+#[derive(Clone)]
+pub struct Delivery {
+    pub am: Arc<Alertmanager>,
+    /// Receiver name → targets; swapped by a reload.
+    pub targets: Arc<Mutex<BTreeMap<String, Vec<Target>>>>,
+    pub notifier: Notifier,
+    pub nflog: Arc<dyn NotificationLog>,
+    pub hook: Arc<dyn IncidentHook>,
+    pub stats: Arc<DeliveryStats>,
+    pub external_url: String,
+    /// How long notification-log entries are kept.
+    pub retention: Duration,
+    in_flight: Arc<Mutex<HashSet<(String, String)>>>,
+}
+
+impl Delivery {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        am: Arc<Alertmanager>,
+        targets: BTreeMap<String, Vec<Target>>,
+        notifier: Notifier,
+        nflog: Arc<dyn NotificationLog>,
+        hook: Arc<dyn IncidentHook>,
+        external_url: String,
+        retention: Duration,
+    ) -> Self {
+        Self {
+            am,
+            targets: Arc::new(Mutex::new(targets)),
+            notifier,
+            nflog,
+            hook,
+            stats: Arc::default(),
+            external_url,
+            retention,
+            in_flight: Arc::default(),
+        }
+    }
+
+    /// Ticks the dispatcher until `stop`, delivering every flush.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut since_gc = 0u32;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            let am = self.am.clone();
+            let flushes = match tokio::task::spawn_blocking(move || am.tick()).await {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::error!(error = %e, "alert dispatcher tick failed");
+                    continue;
+                }
+            };
+            for flush in flushes {
+                let d = self.clone();
+                tokio::spawn(async move { d.deliver_flush(flush).await });
+            }
+            since_gc += 1;
+            // Every 10 minutes: expired silences and nflog entries go.
+            if since_gc >= 1200 {
+                since_gc = 0;
+                self.gc().await;
+            }
+        }
+    }
+
+    async fn gc(&self) {
+        let nflog = self.nflog.clone();
+        let am = self.am.clone();
+        let now = am.now();
+        let retention = self.retention.as_millis() as i64;
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = nflog.gc(now) {
+                tracing::warn!(error = %e, "notification log gc failed");
+            }
+            if let Err(e) = am.gc_silences(now.saturating_sub(retention)) {
+                tracing::warn!(error = %e, "silence gc failed");
+            }
+        })
+        .await;
+    }
+
+    /// Sends one flushed group to its receiver's targets, as needed.
+    pub async fn deliver_flush(&self, flush: Flush) {
+        let key = (flush.receiver.clone(), flush.group_key.clone());
+        // A delivery still retrying owns the group's log entry; the next
+        // flush (group_interval later) will catch up.
+        if !self.in_flight.lock().insert(key.clone()) {
+            return;
+        }
+        self.deliver_inner(&flush).await;
+        self.in_flight.lock().remove(&key);
+    }
+
+    async fn deliver_inner(&self, flush: &Flush) {
+        let targets = self
+            .targets
+            .lock()
+            .get(&flush.receiver)
+            .cloned()
+            .unwrap_or_default();
+        if targets.is_empty() {
+            return;
+        }
+        let firing: BTreeSet<String> = flush
+            .alerts
+            .iter()
+            .filter(|a| !a.is_resolved(flush.at))
+            .map(|a| a.fingerprint.to_string())
+            .collect();
+        let resolved: BTreeSet<String> = flush
+            .alerts
+            .iter()
+            .filter(|a| a.is_resolved(flush.at))
+            .map(|a| a.fingerprint.to_string())
+            .collect();
+
+        // Decide per target against its log entry.
+        let mut sends = Vec::new();
+        for (i, target) in targets.iter().enumerate() {
+            let log_key = format!("{}/{}/{i}", flush.receiver, target.kind());
+            let nflog = self.nflog.clone();
+            let (gk, lk) = (flush.group_key.clone(), log_key.clone());
+            let prev = tokio::task::spawn_blocking(move || nflog.last(&lk, &gk))
+                .await
+                .ok()
+                .and_then(|r| {
+                    r.map_err(|e| tracing::warn!(error = %e, "reading the notification log failed"))
+                        .ok()
+                })
+                .flatten()
+                .filter(|e| e.expires_at > flush.at);
+            let decision = decide(
+                target.send_resolved(),
+                prev.as_ref(),
+                &firing,
+                &resolved,
+                flush.at,
+                flush.repeat_interval,
+            );
+            if decision.send {
+                sends.push((i, target.clone(), log_key, decision));
+            } else if let Some(p) = prev
+                && (decision.record.firing != to_set(&p.firing_fingerprints)
+                    || decision.record.resolved != to_set(&p.resolved_fingerprints))
+            {
+                // Nothing to say, but forget what stopped firing so that
+                // firing again is news.
+                self.record(&log_key, flush, &decision.record, p.sent_at)
+                    .await;
+            }
+        }
+        if sends.is_empty() {
+            return;
+        }
+
+        let hook = self.hook.clone();
+        let group_flush = group_flush(flush);
+        let links = tokio::task::spawn_blocking(move || hook.before_notify(&group_flush))
+            .await
+            .unwrap_or_default();
+        let links = match (links.ack_url, links.resolve_url) {
+            (Some(ack_url), Some(resolve_url)) => Some(AckLinks {
+                ack_url,
+                resolve_url,
+            }),
+            _ => None,
+        };
+
+        let mut tasks = Vec::new();
+        for (_, target, log_key, decision) in sends {
+            let mut n = notification(flush, &self.external_url, links.clone());
+            n.retain_alerts(|a| {
+                a.status == AlertStatus::Firing
+                    || decision.resolved_to_report.contains(&a.fingerprint)
+            });
+            let d = self.clone();
+            let flush_at = flush.at;
+            let receiver = flush.receiver.clone();
+            let group_key = flush.group_key.clone();
+            tasks.push(tokio::spawn(async move {
+                let outcome = d.notifier.deliver(&target, &n).await;
+                let label = if outcome.delivered { "sent" } else { "failed" };
+                d.stats.count(&receiver, target.kind(), label);
+                if outcome.delivered {
+                    let flush = FlushRef {
+                        group_key: &group_key,
+                        at: flush_at,
+                    };
+                    d.record_at(&log_key, flush, &decision.record, flush_at).await;
+                } else {
+                    tracing::warn!(receiver = %receiver, integration = target.kind(), group_key = %group_key, error = ?outcome.last_error, "notification failed");
+                }
+                outcome
+            }));
+        }
+        let mut delivered = true;
+        let mut attempts = 0;
+        let mut error = None;
+        for t in tasks {
+            match t.await {
+                Ok(o) => {
+                    delivered &= o.delivered;
+                    attempts += o.attempts;
+                    if let Some(e) = o.last_error.filter(|_| !o.delivered) {
+                        error = Some(e.to_string());
+                    }
+                }
+                Err(e) => {
+                    delivered = false;
+                    error = Some(e.to_string());
+                }
+            }
+        }
+        let outcome = NotificationOutcome {
+            receiver: flush.receiver.clone(),
+            group_key: flush.group_key.clone(),
+            delivered,
+            attempts,
+            error,
+            at: self.am.now(),
+        };
+        let hook = self.hook.clone();
+        let _ = tokio::task::spawn_blocking(move || hook.after_notify(&outcome)).await;
+    }
+
+    async fn record(&self, log_key: &str, flush: &Flush, record: &SentRecord, sent_at: i64) {
+        let r = FlushRef {
+            group_key: &flush.group_key,
+            at: flush.at,
+        };
+        self.record_at(log_key, r, record, sent_at).await;
+    }
+
+    async fn record_at(
+        &self,
+        log_key: &str,
+        flush: FlushRef<'_>,
+        record: &SentRecord,
+        sent_at: i64,
+    ) {
+        let entry = NflogEntry {
+            receiver: log_key.to_string(),
+            group_key: flush.group_key.to_string(),
+            firing_fingerprints: from_set(&record.firing),
+            resolved_fingerprints: from_set(&record.resolved),
+            sent_at,
+            expires_at: flush.at.saturating_add(self.retention.as_millis() as i64),
+        };
+        let nflog = self.nflog.clone();
+        match tokio::task::spawn_blocking(move || nflog.record(&entry)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "writing the notification log failed"),
+            Err(e) => tracing::error!(error = %e, "notification log task failed"),
+        }
+    }
+}
+
+struct FlushRef<'a> {
+    group_key: &'a str,
+    at: i64,
+}
+
+/// What to do for one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub send: bool,
+    pub resolved_to_report: BTreeSet<String>,
+    pub record: SentRecord,
+}
+
+/// `resolved::plan` plus Alertmanager's repeat: a group still firing is
+/// sent again once `repeat_interval` has passed since the last send.
+pub fn decide(
+    send_resolved: bool,
+    prev: Option<&NflogEntry>,
+    firing: &BTreeSet<String>,
+    resolved: &BTreeSet<String>,
+    at: i64,
+    repeat_interval: Duration,
+) -> Decision {
+    let prev_record = prev.map(|p| SentRecord {
+        firing: to_set(&p.firing_fingerprints),
+        resolved: to_set(&p.resolved_fingerprints),
+    });
+    let plan = homeostat_notify::plan(send_resolved, prev_record.as_ref(), firing, resolved);
+    let repeat = !plan.send
+        && !firing.is_empty()
+        && prev.is_some_and(|p| at >= p.sent_at.saturating_add(repeat_interval.as_millis() as i64));
+    if repeat {
+        let mut record = plan.record;
+        record.firing = firing.clone();
+        return Decision {
+            send: true,
+            resolved_to_report: plan.resolved_to_report,
+            record,
+        };
+    }
+    Decision {
+        send: plan.send,
+        resolved_to_report: plan.resolved_to_report,
+        record: plan.record,
+    }
+}
+
+fn to_set(fps: &[u64]) -> BTreeSet<String> {
+    fps.iter().map(|f| format!("{f:016x}")).collect()
+}
+
+fn from_set(set: &BTreeSet<String>) -> Vec<u64> {
+    set.iter()
+        .filter_map(|s| u64::from_str_radix(s, 16).ok())
+        .collect()
+}
+
+fn label_map(l: &homeostat_model::Labels) -> BTreeMap<String, String> {
+    l.iter()
+        .map(|l| (l.name.clone(), l.value.clone()))
+        .collect()
+}
+
+fn alert_data(a: &Alert, at: i64) -> AlertData {
+    let resolved = a.is_resolved(at);
+    AlertData {
+        status: if resolved {
+            AlertStatus::Resolved
+        } else {
+            AlertStatus::Firing
+        },
+        labels: label_map(&a.labels),
+        annotations: a.annotations.clone(),
+        starts_at: DateTime::<Utc>::from_timestamp_millis(a.starts_at).unwrap_or_default(),
+        // Alertmanager reports the end only once the alert has resolved.
+        ends_at: resolved
+            .then(|| DateTime::<Utc>::from_timestamp_millis(a.ends_at).unwrap_or_default()),
+        generator_url: a.generator_url.clone(),
+        fingerprint: a.fingerprint.to_string(),
+    }
+}
+
+/// The notification for a flush: common labels and annotations are those
+/// every alert shares, as in Alertmanager.
+pub fn notification(
+    flush: &Flush,
+    external_url: &str,
+    links: Option<AckLinks>,
+) -> GroupNotification {
+    let alerts: Vec<AlertData> = flush
+        .alerts
+        .iter()
+        .map(|a| alert_data(a, flush.at))
+        .collect();
+    let common = |f: fn(&AlertData) -> &BTreeMap<String, String>| {
+        let mut it = alerts.iter();
+        let mut out = it.next().map(|a| f(a).clone()).unwrap_or_default();
+        for a in it {
+            out.retain(|k, v| f(a).get(k) == Some(v));
+        }
+        out
+    };
+    let common_labels = common(|a| &a.labels);
+    let common_annotations = common(|a| &a.annotations);
+    GroupNotification {
+        receiver: flush.receiver.clone(),
+        group_key: flush.group_key.clone(),
+        group_labels: label_map(&flush.group_labels),
+        common_labels,
+        common_annotations,
+        external_url: external_url.to_string(),
+        status: GroupNotification::new_status(&alerts),
+        alerts,
+        truncated_alerts: 0,
+        links,
+    }
+}
+
+fn group_flush(flush: &Flush) -> GroupFlush {
+    GroupFlush {
+        receiver: flush.receiver.clone(),
+        group_key: flush.group_key.clone(),
+        group_labels: label_map(&flush.group_labels),
+        alerts: flush
+            .alerts
+            .iter()
+            .map(|a| homeostat_incident::AlertInfo {
+                labels: label_map(&a.labels),
+                annotations: a.annotations.clone(),
+                starts_at: a.starts_at,
+                ends_at: a.is_resolved(flush.at).then_some(a.ends_at),
+                fingerprint: a.fingerprint.0,
+            })
+            .collect(),
+        at: flush.at,
+    }
+}
+
+#[cfg(test)]
+#[path = "alert_delivery_tests.rs"]
+mod tests;
