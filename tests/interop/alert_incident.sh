@@ -88,6 +88,22 @@ inc = d.get(\"incident\", d)
 assert inc[\"state\"] == \"triggered\", inc
 assert \"https://runbooks.example.com/checkout-down\" in json.dumps(d), d
 '"
+# The console's alerts page, run in a real browser, shows the group with
+# its silence buttons.
+BROWSER=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$BROWSER" ]; then
+  if [ "${CI:-}" = "true" ]; then bad "chromium is missing (scripts/install-peers.sh installs it)"; else echo "skip: chromium missing"; fi
+else
+  timeout 60 "$BROWSER" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --virtual-time-budget=5000 --dump-dom "$URL/console/alerts" > "$WORK/alerts-dom.html" 2>/dev/null || true
+  check "console alerts page lists the group with silence buttons (chromium)" python3 - "$WORK/alerts-dom.html" <<'PY'
+import sys
+dom = open(sys.argv[1]).read()
+assert 'alertname="CheckoutDown", service="checkout"' in dom, "group row missing"
+assert "silence group</button>" in dom and ">silence</button>" in dom, "silence buttons missing"
+assert "checkout answers 5xx" in dom, "summary missing"
+PY
+fi
 check "level 1 (alice) is paged" wait_hits alice 1 4
 check "level 2 (bob) is paged after the delay, unacknowledged" wait_hits bob 1 6
 

@@ -3,9 +3,11 @@
 
 PIDS=()
 WORK=$(mktemp -d)
+# A script may already have stopped some of its processes (restart tests);
+# under `set -e` a failing kill here would turn a passing run into exit 1.
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -236,6 +236,8 @@ pub fn router(state: AppState) -> Router {
             "/console/services.js",
             get(routes::console::services_script),
         )
+        .route("/console/alerts", get(routes::console::alerts_page))
+        .route("/console/alerts.js", get(routes::console::alerts_script))
         .route("/console/incidents", get(routes::console::incidents_page))
         .route("/console/incident", get(routes::console::incident_page))
         .route("/console/oncall", get(routes::console::oncall_page))

@@ -16,6 +16,8 @@ const INCIDENTS_HTML: &str = include_str!("../console/incidents.html");
 const INCIDENT_HTML: &str = include_str!("../console/incident.html");
 const ONCALL_HTML: &str = include_str!("../console/oncall.html");
 const INCIDENTS_JS: &str = include_str!("../console/incidents.js");
+const ALERTS_HTML: &str = include_str!("../console/alerts.html");
+const ALERTS_JS: &str = include_str!("../console/alerts.js");
 
 /// `GET /`: links to the console pages and the main endpoints.
 pub async fn index() -> Html<&'static str> {
@@ -78,4 +80,13 @@ pub async fn oncall_page() -> Html<&'static str> {
 
 pub async fn incidents_script() -> impl IntoResponse {
     script(INCIDENTS_JS)
+}
+
+/// `GET /console/alerts`: alert groups with silence buttons, and silences.
+pub async fn alerts_page() -> Html<&'static str> {
+    Html(ALERTS_HTML)
+}
+
+pub async fn alerts_script() -> impl IntoResponse {
+    script(ALERTS_JS)
 }

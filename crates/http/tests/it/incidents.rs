@@ -413,6 +413,9 @@ async fn console_pages_are_served() {
         ("/console/oncall", "data-page=\"oncall\""),
         ("/console/incidents.js", "detailPage"),
         ("/console/slos", "/console/incidents"),
+        ("/console/alerts", "/console/alerts.js"),
+        ("/console/alerts.js", "silence group"),
+        ("/console/incidents", "/console/alerts"),
     ] {
         let (s, body) = call(&app, get(uri)).await;
         assert_eq!(s, StatusCode::OK, "{uri}");
