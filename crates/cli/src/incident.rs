@@ -99,7 +99,7 @@ fn answer(resp: reqwest::blocking::Response, what: &str) -> anyhow::Result<Strin
     bail!("{what}: {status}: {}", message.trim())
 }
 
-fn get(server: &Server, path: &str) -> anyhow::Result<String> {
+pub(crate) fn get(server: &Server, path: &str) -> anyhow::Result<String> {
     let url = format!("{}{path}", server.url.trim_end_matches('/'));
     let resp = client()?
         .get(&url)
@@ -108,7 +108,7 @@ fn get(server: &Server, path: &str) -> anyhow::Result<String> {
     answer(resp, &format!("GET {path}"))
 }
 
-fn post(server: &Server, path: &str, body: Value) -> anyhow::Result<Value> {
+pub(crate) fn post(server: &Server, path: &str, body: Value) -> anyhow::Result<Value> {
     let url = format!("{}{path}", server.url.trim_end_matches('/'));
     let resp = client()?
         .post(&url)
@@ -120,7 +120,7 @@ fn post(server: &Server, path: &str, body: Value) -> anyhow::Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("POST {path}: not JSON"))
 }
 
-fn data(text: &str) -> anyhow::Result<Value> {
+pub(crate) fn data(text: &str) -> anyhow::Result<Value> {
     let v: Value = serde_json::from_str(text).context("the server's answer is not JSON")?;
     Ok(v["data"].clone())
 }

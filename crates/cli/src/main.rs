@@ -12,6 +12,7 @@ mod alerts;
 mod incident;
 mod lint;
 mod oncall;
+mod release;
 mod remote_read;
 mod slo;
 
@@ -97,6 +98,20 @@ enum Command {
         #[command(subcommand)]
         command: incident::IncidentCommand,
     },
+    /// Deploy events on a running server: record one, list them.
+    Deploy {
+        #[command(flatten)]
+        server: incident::Server,
+        #[command(subcommand)]
+        command: release::DeployCommand,
+    },
+    /// The error-budget gate: may a change ship now? (exit 0 allow, 1 deny)
+    Gate {
+        #[command(flatten)]
+        server: incident::Server,
+        #[command(subcommand)]
+        command: release::GateCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -150,6 +165,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Slo { command } => slo::run(command),
         Command::Oncall { command } => oncall::run(command),
         Command::Incident { server, command } => incident::run(&server, command),
+        Command::Deploy { server, command } => release::deploy(&server, command),
+        Command::Gate { server, command } => {
+            if !release::gate(&server, command)? {
+                // Denied: the reason is printed; the exit code is the answer.
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Alerts { command } => alerts::run(command).map(|_| ()),
         Command::RemoteRead {
             read_url,

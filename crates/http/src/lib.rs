@@ -94,6 +94,8 @@ pub struct AppState {
     /// The built-in Alertmanager (API v2 under `/api/v2/`); `None` when no
     /// Alertmanager config is loaded, and those routes answer 503.
     pub alertmanager: Option<Arc<homeostat_alerting::Alertmanager>>,
+    /// Error-budget gate policies (`gate.policies`), replaced at a reload.
+    pub gate: Arc<Live<Vec<homeostat_gate::Policy>>>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -174,6 +176,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/status", get(routes::alertmanager::status))
         .route("/api/v2/receivers", get(routes::alertmanager::receivers))
         .route("/api/v1/status/buildinfo", get(routes::ops::buildinfo))
+        .route(
+            "/api/v1/deploys",
+            get(routes::release::list).post(routes::release::record),
+        )
+        .route("/api/v1/gate", get(routes::release::check))
+        .route(
+            "/api/v1/gate/overrides",
+            get(routes::release::list_overrides).post(routes::release::create_override),
+        )
+        .route(
+            "/api/v1/gate/overrides/{id}",
+            axum::routing::delete(routes::release::revoke_override),
+        )
         .route("/api/v1/slos", get(routes::slos::list))
         .route("/api/v1/slos/{id}", get(routes::slos::get))
         .route("/api/v1/slos/{id}/burndown", get(routes::slos::burndown))

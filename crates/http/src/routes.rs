@@ -9,6 +9,7 @@ pub mod ops;
 pub mod otlp;
 pub mod query;
 pub mod read;
+pub mod release;
 pub mod rules;
 pub mod slos;
 

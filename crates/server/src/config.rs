@@ -80,6 +80,17 @@ pub struct FileConfig {
     pub incidents: IncidentsSection,
     /// The built-in Alertmanager: `{config_file: alertmanager.yml}`.
     pub alertmanager: Option<crate::am_config::AlertmanagerSection>,
+    /// Error-budget deploy gates (docs/gate.md).
+    #[serde(default)]
+    pub gate: GateSection,
+}
+
+/// `gate: {policies: [...]}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSection {
+    #[serde(default)]
+    pub policies: Vec<homeostat_gate::PolicySpec>,
 }
 
 /// `services: [{name, convention, selector, saturation}]`.
@@ -227,6 +238,8 @@ pub struct Config {
     pub incidents: IncidentsRuntime,
     /// The built-in Alertmanager, when `alertmanager:` is set.
     pub alertmanager: Option<crate::am_config::BuiltinAlertmanager>,
+    /// Validated `gate.policies`.
+    pub gate: Vec<homeostat_gate::Policy>,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -406,6 +419,21 @@ impl Config {
             })?;
         let incidents = incidents::incidents(&f.incidents, &oncall)
             .map_err(|(field, detail)| invalid(&field, detail))?;
+        let slos = load_slos(&relative_to(&f.slo_files, path), path)?;
+        let known = homeostat_gate::Known {
+            slos: slos
+                .iter()
+                .map(|s| (s.service.clone(), s.id.clone()))
+                .collect(),
+        };
+        let gate =
+            homeostat_gate::validate(&f.gate.policies, &known, "gate.policies").map_err(|e| {
+                ConfigError::Invalid {
+                    path: path.to_string(),
+                    field: e.field,
+                    detail: format!("{}; {}", e.problem, e.fix),
+                }
+            })?;
         Ok(Config {
             listen,
             data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("data")),
@@ -425,7 +453,7 @@ impl Config {
             evaluation_interval,
             alerting,
             external_url: f.external_url.map(|u| u.trim_end_matches('/').to_string()),
-            slos: load_slos(&relative_to(&f.slo_files, path), path)?,
+            slos,
             services: services(&f.services, path)?,
             incidents: IncidentsRuntime { oncall, incidents },
             alertmanager: match &f.alertmanager {
@@ -435,6 +463,7 @@ impl Config {
                         .map_err(|(field, detail)| invalid(&field, detail))?,
                 ),
             },
+            gate,
             source: None,
         })
     }

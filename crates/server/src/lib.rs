@@ -168,6 +168,7 @@ pub async fn run(
         },
     ));
     let slos = Arc::new(homeostat_http::Live::new(cfg.slos.clone()));
+    let gate = Arc::new(homeostat_http::Live::new(cfg.gate.clone()));
     let reload_status = Arc::new(homeostat_http::ReloadStatus::new(clock.now_millis()));
     telemetry.add_source(Box::new(sources::ReloadSource(reload_status.clone())));
     let (reload_tx, reload_rx) = mpsc::channel(4);
@@ -243,6 +244,7 @@ pub async fn run(
         incidents: incident_hub.clone(),
         state: state.clone(),
         alertmanager: builtin.as_ref().map(|d| d.am.clone()),
+        gate: gate.clone(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -287,6 +289,7 @@ pub async fn run(
             scraper: scrape_reloader,
             rules: rule_tasks.clone(),
             slos,
+            gate,
             incidents: incident_hub.clone(),
             status: reload_status,
             clock: clock.clone(),

@@ -41,6 +41,16 @@ fn scalar_of(engine: &Engine, q: &dyn Querier, expr: &str, t: i64) -> Option<f64
     v.is_finite().then_some(v)
 }
 
+/// An SLO's budget now and the alert tiers firing, for the gate.
+pub(crate) fn budget_of(
+    engine: &Engine,
+    q: &dyn Querier,
+    spec: &SloSpec,
+    now: i64,
+) -> (BudgetStatus, Vec<String>) {
+    status(engine, q, spec, now)
+}
+
 fn status(
     engine: &Engine,
     q: &dyn Querier,

@@ -4,6 +4,7 @@
 mod alertmanager;
 mod incidents;
 mod query;
+mod release;
 mod rules;
 mod slos;
 
@@ -51,6 +52,7 @@ fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppStat
         )),
         state: persisted,
         alertmanager: None,
+        gate: Default::default(),
     }
 }
 

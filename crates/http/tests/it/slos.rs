@@ -11,7 +11,7 @@ use homeostat_storage::{Appender, MemStorage};
 
 use crate::{call, state};
 
-const SPEC: &str = r#"
+pub(crate) const SPEC: &str = r#"
 version: prometheus/v1
 service: checkout
 slos:
@@ -26,7 +26,7 @@ slos:
 "#;
 
 /// Two hours at 1000 requests a minute: healthy, then 1% errors for the last hour.
-fn store() -> Arc<MemStorage> {
+pub(crate) fn store() -> Arc<MemStorage> {
     let s = MemStorage::new();
     let (mut ok, mut bad) = (Vec::new(), Vec::new());
     let (mut okv, mut badv) = (0.0, 0.0);

@@ -1,0 +1,139 @@
+//! `homeostat deploy record|list` and `homeostat gate check`: clients of a
+//! running server's release API, made to sit in a CI/CD pipeline unchanged
+//! (Jenkins, GitHub Actions, an Argo CD pre-sync hook, a shell script):
+//! `gate check` exits 0 to allow and 1 to deny, with one line saying why.
+
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+use crate::incident::{Server, data, get, post};
+
+#[derive(Subcommand)]
+pub enum DeployCommand {
+    /// Record a deploy (shown on charts, in incident timelines, and used
+    /// for change correlation and automatic rollback).
+    Record {
+        #[arg(long)]
+        service: String,
+        #[arg(long)]
+        version: String,
+        #[arg(long)]
+        commit: Option<String>,
+        #[arg(long, env = "USER")]
+        author: Option<String>,
+        #[arg(long, default_value = "production")]
+        environment: String,
+        /// rollback, security, p0-fix, feature…
+        #[arg(long)]
+        change_type: Option<String>,
+        /// in_progress (default), succeeded, failed, rolled_back.
+        #[arg(long)]
+        outcome: Option<String>,
+    },
+    /// Deploys, newest first.
+    List {
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum GateCommand {
+    /// May a change of this service ship now? Exit 0 allow, 1 deny.
+    Check {
+        #[arg(long)]
+        service: String,
+        /// rollback, security, p0-fix… (exempt types ship during a freeze).
+        #[arg(long)]
+        change_type: Option<String>,
+    },
+}
+
+fn query(pairs: &[(&str, Option<&str>)]) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if let Some(v) = v {
+            q.append_pair(k, v);
+        }
+    }
+    q.finish()
+}
+
+pub fn deploy(server: &Server, cmd: DeployCommand) -> anyhow::Result<()> {
+    match cmd {
+        DeployCommand::Record {
+            service,
+            version,
+            commit,
+            author,
+            environment,
+            change_type,
+            outcome,
+        } => {
+            let v = post(
+                server,
+                "/api/v1/deploys",
+                json!({
+                    "service": service, "version": version, "commit": commit, "author": author,
+                    "environment": environment, "changeType": change_type, "outcome": outcome,
+                }),
+            )?;
+            let d = &v["data"];
+            println!(
+                "deploy {} recorded: {} {} ({})",
+                d["id"],
+                d["service"].as_str().unwrap_or("-"),
+                d["version"].as_str().unwrap_or("-"),
+                d["outcome"].as_str().unwrap_or("-")
+            );
+        }
+        DeployCommand::List { service, limit } => {
+            let limit = limit.to_string();
+            let path = format!(
+                "/api/v1/deploys?{}",
+                query(&[("service", service.as_deref()), ("limit", Some(&limit))])
+            );
+            let list = data(&get(server, &path)?)?;
+            println!(
+                "{:<6} {:<20} {:<16} {:<12} {:<21} AUTHOR",
+                "ID", "SERVICE", "VERSION", "OUTCOME", "STARTED"
+            );
+            for d in list.as_array().into_iter().flatten() {
+                let s = |k: &str| d[k].as_str().unwrap_or("-").to_string();
+                println!(
+                    "{:<6} {:<20} {:<16} {:<12} {:<21} {}",
+                    d["id"],
+                    s("service"),
+                    s("version"),
+                    s("outcome"),
+                    s("startedAt"),
+                    s("author")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints the gate's answer; `Ok(false)` when the change is denied.
+pub fn gate(server: &Server, cmd: GateCommand) -> anyhow::Result<bool> {
+    match cmd {
+        GateCommand::Check {
+            service,
+            change_type,
+        } => {
+            let path = format!(
+                "/api/v1/gate?{}",
+                query(&[
+                    ("service", Some(&service)),
+                    ("change_type", change_type.as_deref())
+                ])
+            );
+            let d: Value = data(&get(server, &path)?)?;
+            println!("{}", d["reason"].as_str().unwrap_or("no reason given"));
+            Ok(d["allow"].as_bool().unwrap_or(false))
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Deploy events, the error-budget gate and its overrides over HTTP, on the
+//! checkout SLO of `slos.rs` (five times over its budget at the end).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use homeostat_http::router;
+use homeostat_model::FakeClock;
+use homeostat_promql::EngineOptions;
+use serde_json::Value;
+
+use crate::slos::{SPEC, store};
+use crate::{call, state};
+
+const NOW: i64 = 120 * 60_000;
+
+fn setup(policies: &str) -> (axum::Router, FakeClock) {
+    let clock = FakeClock::new(NOW);
+    let mut st = state(store(), Default::default(), EngineOptions::default());
+    st.clock = Arc::new(clock.clone());
+    let slos = homeostat_slo::load_specs(SPEC, "checkout.yaml").unwrap();
+    let known = homeostat_gate::Known {
+        slos: slos
+            .iter()
+            .map(|s| (s.service.clone(), s.id.clone()))
+            .collect(),
+    };
+    st.gate = Arc::new(homeostat_http::Live::new(
+        homeostat_gate::from_yaml(policies, &known, "gate.policies").unwrap(),
+    ));
+    st.slos = Arc::new(homeostat_http::Live::new(slos));
+    (router(st), clock)
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn post(uri: &str, body: &str) -> Request<Body> {
+    Request::post(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+async fn gate(app: &axum::Router, q: &str) -> Value {
+    let (s, body) = call(app, get(&format!("/api/v1/gate?{q}"))).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    serde_json::from_str::<Value>(&body).unwrap()["data"].clone()
+}
+
+#[tokio::test]
+async fn gate_denies_normal_changes_allows_rollbacks_and_honours_overrides() {
+    let (app, clock) = setup("- {service: checkout, freeze_below_remaining_percent: 10}\n");
+    let d = gate(&app, "service=checkout").await;
+    assert_eq!(d["allow"], false, "{d}");
+    let reason = d["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("denied: checkout-availability has -"),
+        "{reason}"
+    );
+    assert!(d["slos"][0]["remaining"].as_f64().unwrap() < 0.0);
+
+    let d = gate(&app, "service=checkout&change_type=rollback").await;
+    assert_eq!(d["allow"], true, "{d}");
+    assert_eq!(d["exempt"], true);
+
+    // An override for 10 minutes lets normal changes through…
+    let (s, body) = call(
+        &app,
+        post(
+            "/api/v1/gate/overrides",
+            r#"{"service": "checkout", "reason": "launch approved", "author": "ana", "duration": "10m"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let d = gate(&app, "service=checkout").await;
+    assert_eq!(d["allow"], true, "{d}");
+    assert_eq!(d["override"]["author"], "ana");
+    // …and stops applying once it expired.
+    clock.advance(11 * 60_000);
+    let d = gate(&app, "service=checkout").await;
+    assert_eq!(d["allow"], false, "{d}");
+    assert!(d["override"].is_null());
+    let (_, body) = call(&app, get("/api/v1/gate/overrides?service=checkout")).await;
+    assert!(body.contains("launch approved"), "{body}");
+}
+
+#[tokio::test]
+async fn healthy_budget_is_allowed_and_ungated_services_say_so() {
+    let (app, _) = setup(
+        "- {service: checkout, freeze_below_remaining_percent: 0, freeze_on_page: false, slos: []}\n",
+    );
+    // Overspent budgets freeze even at a 0 % threshold.
+    assert_eq!(gate(&app, "service=checkout").await["allow"], false);
+    let (app, _) = setup("[]\n");
+    let d = gate(&app, "service=checkout").await;
+    assert_eq!(d["allow"], true);
+    assert_eq!(
+        d["reason"],
+        "allowed: no error-budget policy gates checkout"
+    );
+}
+
+#[tokio::test]
+async fn bad_gate_and_override_requests_are_refused() {
+    let (app, _) = setup("- {service: checkout}\n");
+    let (s, body) = call(&app, get("/api/v1/gate?service=payments")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    assert!(body.contains("unknown service \\\"payments\\\""), "{body}");
+    let (s, body) = call(&app, get("/api/v1/gate")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    for (req, want) in [
+        (
+            r#"{"service": "checkout", "reason": "r", "author": "a"}"#,
+            "exactly one of expiresAt",
+        ),
+        (
+            r#"{"service": "checkout", "reason": "r", "author": "a", "duration": "30d"}"#,
+            "at most 7 days",
+        ),
+        (
+            r#"{"service": "checkout", "reason": " ", "author": "a", "duration": "1h"}"#,
+            "needs a reason",
+        ),
+        (
+            r#"{"service": "search", "reason": "r", "author": "a", "duration": "1h"}"#,
+            "no error-budget policy",
+        ),
+        (
+            r#"{"service": "checkout", "reason": "r", "author": "a", "duration": "1h", "x": 1}"#,
+            "unknown field",
+        ),
+    ] {
+        let (s, body) = call(&app, post("/api/v1/gate/overrides", req)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{req}: {body}");
+        assert!(body.contains(want), "{req}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn deploys_are_recorded_and_listed() {
+    let (app, _) = setup("[]\n");
+    let (s, body) = call(
+        &app,
+        post(
+            "/api/v1/deploys",
+            r#"{"service": "checkout", "version": "1.4.2", "commit": "abc123", "author": "ana", "changeType": "feature"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["data"]["outcome"], "in_progress");
+    assert_eq!(v["data"]["environment"], "production");
+    let (_, body) = call(&app, get("/api/v1/deploys?service=checkout")).await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["data"][0]["version"], "1.4.2");
+    for (req, want) in [
+        (r#"{"service": "checkout"}"#, "missing field `version`"),
+        (
+            r#"{"service": "checkout", "version": "1", "outcome": "great"}"#,
+            "outcome",
+        ),
+        (
+            r#"{"service": "checkout", "version": "1", "startedAt": "yesterday"}"#,
+            "startedAt",
+        ),
+        (r#"{"service": " ", "version": "1"}"#, "service"),
+    ] {
+        let (s, body) = call(&app, post("/api/v1/deploys", req)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{req}: {body}");
+        assert!(body.contains(want), "{req}: {body}");
+    }
+}
