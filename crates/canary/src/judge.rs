@@ -511,6 +511,14 @@ pub fn score(config: &JudgeConfig, metrics: Vec<MetricResult>, specs: &[MetricSp
     }
 }
 
+impl Judgment {
+    /// The same judgment with another reason (a judgment that could not run).
+    pub fn with_reason(mut self, reason: String) -> Self {
+        self.reason = reason;
+        self
+    }
+}
+
 /// Samples of one metric on both sides.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MetricSamples {

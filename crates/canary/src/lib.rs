@@ -15,6 +15,8 @@
 mod analysis;
 mod judge;
 mod mann_whitney;
+mod registry;
+mod source;
 
 pub use analysis::{
     AnalysisRun, MAX_COUNT, MIN_INTERVAL, Measurement, Phase, RunSpec, RunSpecError,
@@ -26,3 +28,5 @@ pub use judge::{
 pub use mann_whitney::{
     Alternative, MannWhitney, Method, TestError, hodges_lehmann, mann_whitney_u, median,
 };
+pub use registry::{AnalysisRegistry, RunEntry, RunTarget};
+pub use source::{JudgeRequest, MetricQuery, PreparedJudge, RequestError, judge_now};

@@ -112,6 +112,13 @@ enum Command {
         #[command(subcommand)]
         command: release::GateCommand,
     },
+    /// Canary analysis on a running server: one judgment now.
+    Canary {
+        #[command(flatten)]
+        server: incident::Server,
+        #[command(subcommand)]
+        command: release::CanaryCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -166,6 +173,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Oncall { command } => oncall::run(command),
         Command::Incident { server, command } => incident::run(&server, command),
         Command::Deploy { server, command } => release::deploy(&server, command),
+        Command::Canary { server, command } => {
+            let code = release::canary(&server, command)?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
         Command::Gate { server, command } => {
             if !release::gate(&server, command)? {
                 // Denied: the reason is printed; the exit code is the answer.

@@ -137,3 +137,48 @@ pub fn gate(server: &Server, cmd: GateCommand) -> anyhow::Result<bool> {
         }
     }
 }
+
+#[derive(Subcommand)]
+pub enum CanaryCommand {
+    /// One canary judgment now, from a request file (JSON or YAML: metrics
+    /// with `{{.group}}` queries, baseline/canary group values, lookback,
+    /// step, config). Exit 0 Pass, 1 Fail, 2 Marginal or NoData.
+    Judge {
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+}
+
+/// Prints the judgment; returns the exit code.
+pub fn canary(server: &Server, cmd: CanaryCommand) -> anyhow::Result<i32> {
+    match cmd {
+        CanaryCommand::Judge { file } => {
+            use anyhow::Context;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let body: Value = serde_norway::from_str(&text)
+                .with_context(|| format!("{}: not JSON or YAML", file.display()))?;
+            let v = post(server, "/api/v1/canary/judge", body)?;
+            let j = &v["data"];
+            println!(
+                "{} (score {:.1}): {}",
+                j["verdict"].as_str().unwrap_or("?"),
+                j["score"].as_f64().unwrap_or(0.0),
+                j["reason"].as_str().unwrap_or("")
+            );
+            for m in j["metrics"].as_array().into_iter().flatten() {
+                println!(
+                    "  {:<24} {:<14} {}",
+                    m["name"].as_str().unwrap_or("-"),
+                    m["classification"].as_str().unwrap_or("-"),
+                    m["reason"].as_str().unwrap_or("")
+                );
+            }
+            Ok(match j["verdict"].as_str() {
+                Some("Pass") => 0,
+                Some("Fail") => 1,
+                _ => 2,
+            })
+        }
+    }
+}

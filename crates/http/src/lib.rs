@@ -96,6 +96,8 @@ pub struct AppState {
     pub alertmanager: Option<Arc<homeostat_alerting::Alertmanager>>,
     /// Error-budget gate policies (`gate.policies`), replaced at a reload.
     pub gate: Arc<Live<Vec<homeostat_gate::Policy>>>,
+    /// Canary analysis runs (`/api/v1/analysis`); the server judges them.
+    pub analysis: Arc<homeostat_canary::AnalysisRegistry>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -181,6 +183,20 @@ pub fn router(state: AppState) -> Router {
             get(routes::release::list).post(routes::release::record),
         )
         .route("/api/v1/gate", get(routes::release::check))
+        .route("/api/v1/canary/judge", post(routes::analysis::judge))
+        .route(
+            "/api/v1/analysis",
+            get(routes::analysis::list).post(routes::analysis::start),
+        )
+        .route("/api/v1/analysis/{id}", get(routes::analysis::status))
+        .route(
+            "/api/v1/analysis/{id}/terminate",
+            post(routes::analysis::terminate),
+        )
+        .route(
+            "/api/v1/analysis/{id}/flagger",
+            post(routes::analysis::flagger),
+        )
         .route(
             "/api/v1/gate/overrides",
             get(routes::release::list_overrides).post(routes::release::create_override),

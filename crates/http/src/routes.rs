@@ -1,6 +1,7 @@
 //! Route handlers, one file per concern.
 
 pub mod alertmanager;
+pub mod analysis;
 pub mod console;
 pub mod incidents;
 pub mod ingest;

@@ -83,6 +83,9 @@ pub struct FileConfig {
     /// Error-budget deploy gates (docs/gate.md).
     #[serde(default)]
     pub gate: GateSection,
+    /// Automatic rollback actions per service (docs/gate.md).
+    #[serde(default)]
+    pub rollback: crate::release::RollbackSection,
 }
 
 /// `gate: {policies: [...]}`.
@@ -240,6 +243,8 @@ pub struct Config {
     pub alertmanager: Option<crate::am_config::BuiltinAlertmanager>,
     /// Validated `gate.policies`.
     pub gate: Vec<homeostat_gate::Policy>,
+    /// Validated `rollback.actions`, by service.
+    pub rollback: std::collections::BTreeMap<String, crate::release::Action>,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -464,6 +469,13 @@ impl Config {
                 ),
             },
             gate,
+            rollback: crate::release::validate(&f.rollback).map_err(|(field, detail)| {
+                ConfigError::Invalid {
+                    path: path.to_string(),
+                    field,
+                    detail,
+                }
+            })?,
             source: None,
         })
     }

@@ -9,6 +9,7 @@ pub mod am_config;
 pub mod config;
 pub mod incidents;
 pub mod notifier;
+mod release;
 mod reload;
 mod rules;
 mod sources;
@@ -169,6 +170,8 @@ pub async fn run(
     ));
     let slos = Arc::new(homeostat_http::Live::new(cfg.slos.clone()));
     let gate = Arc::new(homeostat_http::Live::new(cfg.gate.clone()));
+    let rollback_actions = Arc::new(homeostat_http::Live::new(cfg.rollback.clone()));
+    let analysis = Arc::new(homeostat_canary::AnalysisRegistry::default());
     let reload_status = Arc::new(homeostat_http::ReloadStatus::new(clock.now_millis()));
     telemetry.add_source(Box::new(sources::ReloadSource(reload_status.clone())));
     let (reload_tx, reload_rx) = mpsc::channel(4);
@@ -245,6 +248,7 @@ pub async fn run(
         state: state.clone(),
         alertmanager: builtin.as_ref().map(|d| d.am.clone()),
         gate: gate.clone(),
+        analysis: analysis.clone(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -264,6 +268,18 @@ pub async fn run(
         incident_hub.clone(),
         stop_rx.clone(),
     ));
+    let guardrails = Arc::new(release::Guardrails {
+        analysis,
+        engine: Engine::new(cfg.query.clone()),
+        querier: state.querier.clone(),
+        state: state.state.clone(),
+        clock: clock.clone(),
+        actions: rollback_actions.clone(),
+        http: reqwest::Client::builder()
+            .build()
+            .map_err(|e| ServerError::Task(format!("rollback http client: {e}")))?,
+    });
+    let guardrails_task = tokio::spawn(release::run(guardrails, stop_rx.clone()));
     let notifier = notifier::Notifier::new(cfg.alerting.queue_capacity);
     // Without external Alertmanagers, the rule engine's alerts go to the
     // built-in one in-process.
@@ -290,6 +306,7 @@ pub async fn run(
             rules: rule_tasks.clone(),
             slos,
             gate,
+            rollback: rollback_actions.clone(),
             incidents: incident_hub.clone(),
             status: reload_status,
             clock: clock.clone(),
@@ -316,6 +333,7 @@ pub async fn run(
     let _ = scrape_task.await;
     let _ = reload_task.await;
     let _ = escalation_task.await;
+    let _ = guardrails_task.await;
     rule_tasks.lock().await.stop().await;
     let _ = notify_task.await;
     if let Some(t) = delivery_task {

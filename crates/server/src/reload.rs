@@ -21,6 +21,7 @@ pub struct Reloadable {
     pub rules: Arc<Mutex<RuleTasks>>,
     pub slos: Arc<Live<Vec<homeostat_slo::SloSpec>>>,
     pub gate: Arc<Live<Vec<homeostat_gate::Policy>>>,
+    pub rollback: Arc<Live<std::collections::BTreeMap<String, crate::release::Action>>>,
     /// On-call and incident settings (validated with the rest of the file).
     pub incidents: Arc<crate::incidents::IncidentHub>,
     pub status: Arc<ReloadStatus>,
@@ -94,6 +95,7 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
     t.slos.set(new.slos.clone());
     t.incidents.set_runtime(new.incidents.clone());
     t.gate.set(new.gate.clone());
+    t.rollback.set(new.rollback.clone());
     // The Alertmanager file was validated with the rest; routes, receivers
     // and inhibit rules are swapped together.
     let mut am_summary = String::new();

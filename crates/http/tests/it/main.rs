@@ -53,6 +53,7 @@ fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppStat
         state: persisted,
         alertmanager: None,
         gate: Default::default(),
+        analysis: Default::default(),
     }
 }
 

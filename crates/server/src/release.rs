@@ -1,0 +1,317 @@
+//! Release guardrails at run time: the ticker that judges canary analysis
+//! runs when they are due, and the automatic rollback when a run fails —
+//! a webhook (templated body) or a command, called at most once per deploy
+//! (`state.deploys.claim_rollback`), recorded on the deploy, in the audit
+//! log and on the timeline of the service's open incidents.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use homeostat_canary::{AnalysisRegistry, Phase, RunEntry, judge_now};
+use homeostat_incident::{ExternalKind, IncidentService};
+use homeostat_model::Clock;
+use homeostat_promql::Engine;
+use homeostat_state::{
+    AuditEntry, DeployOutcome, IncidentFilter, IncidentState, RollbackRecord, State,
+};
+use homeostat_storage::Querier;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::watch;
+
+/// `rollback: {actions: [...]}` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackSection {
+    #[serde(default)]
+    pub actions: Vec<ActionSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionSpec {
+    pub service: String,
+    pub webhook: Option<WebhookSpec>,
+    /// argv; `{{.service}}`, `{{.version}}`, `{{.deploy_id}}`, `{{.reason}}`
+    /// are filled in each argument.
+    pub command: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSpec {
+    pub url: String,
+    /// Request body with the same placeholders (JSON-escaped); default a
+    /// JSON object with service, version, deploy_id and reason.
+    pub body: Option<String>,
+}
+
+/// A validated rollback action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Webhook { url: String, body: Option<String> },
+    Command(Vec<String>),
+}
+
+/// Validates `rollback.actions`: one action per service, exactly one of
+/// webhook or command, an http(s) URL, a non-empty command.
+pub fn validate(section: &RollbackSection) -> Result<BTreeMap<String, Action>, (String, String)> {
+    let mut out = BTreeMap::new();
+    for (i, a) in section.actions.iter().enumerate() {
+        let at = |f: &str| format!("rollback.actions[{i}].{f}");
+        if a.service.trim().is_empty() {
+            return Err((at("service"), "missing service name".into()));
+        }
+        let action = match (&a.webhook, &a.command) {
+            (Some(w), None) => {
+                if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+                    return Err((
+                        at("webhook.url"),
+                        format!("{:?} is not an http(s) URL", w.url),
+                    ));
+                }
+                Action::Webhook {
+                    url: w.url.clone(),
+                    body: w.body.clone(),
+                }
+            }
+            (None, Some(c)) if !c.is_empty() && !c[0].trim().is_empty() => {
+                Action::Command(c.clone())
+            }
+            (None, Some(_)) => {
+                return Err((
+                    at("command"),
+                    "empty command; give the program and its arguments".into(),
+                ));
+            }
+            _ => {
+                return Err((
+                    at("webhook"),
+                    "give exactly one of `webhook` or `command`".into(),
+                ));
+            }
+        };
+        if out.insert(a.service.clone(), action).is_some() {
+            return Err((
+                at("service"),
+                format!("service {:?} has two rollback actions", a.service),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn fill(template: &str, vars: &[(&str, String)], json_escape: bool) -> String {
+    let mut s = template.to_string();
+    for (k, v) in vars {
+        let v = if json_escape {
+            let q = serde_json::to_string(v).unwrap_or_default();
+            q[1..q.len().saturating_sub(1)].to_string()
+        } else {
+            v.clone()
+        };
+        s = s.replace(&format!("{{{{.{k}}}}}"), &v);
+    }
+    s
+}
+
+/// What the ticker needs.
+pub struct Guardrails {
+    pub analysis: Arc<AnalysisRegistry>,
+    pub engine: Engine,
+    pub querier: Arc<dyn Querier>,
+    pub state: State,
+    pub clock: Arc<dyn Clock>,
+    pub actions: Arc<homeostat_http::Live<BTreeMap<String, Action>>>,
+    pub http: reqwest::Client,
+}
+
+/// Judges due runs every second until `stop`.
+pub async fn run(g: Arc<Guardrails>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+        let now = g.clock.now_millis();
+        for (id, prepared) in g.analysis.due(now) {
+            let (engine, querier) = (g.engine.clone(), g.querier.clone());
+            let j = match tokio::task::spawn_blocking(move || {
+                judge_now(&engine, querier.as_ref(), &prepared, now)
+            })
+            .await
+            {
+                Ok(j) => j,
+                Err(e) => {
+                    tracing::error!(run = %id, error = %e, "canary judgment task failed");
+                    continue;
+                }
+            };
+            tracing::info!(run = %id, verdict = ?j.verdict, score = j.score, "canary judgment");
+            if let Some((entry, ended)) = g.analysis.record(&id, now, j)
+                && ended
+                && entry.run.phase == Phase::Failed
+            {
+                let g = g.clone();
+                tokio::spawn(async move { rollback(&g, &entry).await });
+            }
+        }
+    }
+}
+
+/// Rolls back the run's deploy, once.
+async fn rollback(g: &Guardrails, entry: &RunEntry) {
+    let Some(deploy_id) = entry.target.deploy_id else {
+        return;
+    };
+    let state = g.state.clone();
+    let deploy = match tokio::task::spawn_blocking(move || state.deploys.get_deploy(deploy_id))
+        .await
+    {
+        Ok(Ok(Some(d))) => d,
+        other => {
+            tracing::error!(deploy_id, result = ?other.map(|r| r.map(|d| d.is_some())), "rollback: cannot read the deploy");
+            return;
+        }
+    };
+    let action = g.actions.get().get(&deploy.service).cloned();
+    let Some(action) = action else {
+        tracing::warn!(service = %deploy.service, "analysis failed but no rollback action is configured for the service");
+        return;
+    };
+    let now = g.clock.now_millis();
+    let reason = format!("analysis {} failed: {}", entry.run.id, entry.run.message);
+    let shown = match &action {
+        Action::Webhook { url, .. } => format!("webhook {url}"),
+        Action::Command(argv) => format!("command {}", argv.join(" ")),
+    };
+    let record = RollbackRecord {
+        at: now,
+        reason: reason.clone(),
+        action: shown.clone(),
+        ok: None,
+        detail: json!({"analysis": entry.run.id}),
+    };
+    let state = g.state.clone();
+    let claimed =
+        tokio::task::spawn_blocking(move || state.deploys.claim_rollback(deploy_id, &record))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(false);
+    if !claimed {
+        tracing::info!(
+            deploy_id,
+            "deploy already rolled back; not calling the action again"
+        );
+        return;
+    }
+    let vars = [
+        ("service", deploy.service.clone()),
+        ("version", deploy.version.clone()),
+        ("deploy_id", deploy_id.to_string()),
+        ("reason", reason.clone()),
+    ];
+    let (ok, detail) = match &action {
+        Action::Webhook { url, body } => {
+            let body = match body {
+                Some(t) => fill(t, &vars, true),
+                None => json!({"service": deploy.service, "version": deploy.version, "deploy_id": deploy_id, "reason": reason}).to_string(),
+            };
+            match g
+                .http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .timeout(Duration::from_secs(30))
+                .send()
+                .await
+            {
+                Ok(r) => (
+                    r.status().is_success(),
+                    json!({"status": r.status().as_u16()}),
+                ),
+                Err(e) => (false, json!({"error": e.to_string()})),
+            }
+        }
+        Action::Command(argv) => {
+            let argv: Vec<String> = argv.iter().map(|a| fill(a, &vars, false)).collect();
+            match tokio::process::Command::new(&argv[0])
+                .args(&argv[1..])
+                .output()
+                .await
+            {
+                Ok(o) => (
+                    o.status.success(),
+                    json!({"exit": o.status.code(), "stderr": String::from_utf8_lossy(&o.stderr).chars().take(500).collect::<String>()}),
+                ),
+                Err(e) => (false, json!({"error": e.to_string()})),
+            }
+        }
+    };
+    tracing::warn!(deploy_id, service = %deploy.service, ok, action = %shown, "automatic rollback called");
+    let state = g.state.clone();
+    let service = deploy.service.clone();
+    let summary = format!(
+        "automatic rollback of {} {} ({}): {}",
+        deploy.service,
+        deploy.version,
+        if ok { "called" } else { "FAILED" },
+        reason
+    );
+    let res = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        state
+            .deploys
+            .finish_rollback(deploy_id, ok, &detail)
+            .map_err(|e| e.to_string())?;
+        if let Some(mut d) = state
+            .deploys
+            .get_deploy(deploy_id)
+            .map_err(|e| e.to_string())?
+        {
+            d.outcome = DeployOutcome::RolledBack;
+            d.finished_at.get_or_insert(now);
+            state.deploys.update_deploy(&d).map_err(|e| e.to_string())?;
+        }
+        state
+            .audit
+            .append(&AuditEntry {
+                seq: 0,
+                at: now,
+                actor: "homeostat".into(),
+                action: "deploy.rollback".into(),
+                object: format!("deploy/{deploy_id}"),
+                detail: json!({"ok": ok, "action": shown}),
+            })
+            .map_err(|e| e.to_string())?;
+        let open = state
+            .incidents
+            .list(&IncidentFilter {
+                states: vec![
+                    IncidentState::Triggered,
+                    IncidentState::Acknowledged,
+                    IncidentState::Mitigated,
+                ],
+                service: Some(service),
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?;
+        let svc = IncidentService::new(state.incidents.clone());
+        for i in open {
+            svc.record_external(
+                i.id,
+                ExternalKind::Rollback,
+                &summary,
+                json!({"deploy_id": deploy_id, "ok": ok}),
+                now,
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })
+    .await;
+    if let Ok(Err(e)) | Err(e) = res.map_err(|e| e.to_string()) {
+        tracing::error!(deploy_id, error = %e, "recording the rollback failed");
+    }
+}
