@@ -29,6 +29,7 @@ pub use error::{ApiError, status_for, status_for_error_type};
 pub use incidents::{BasicIncidents, Declare, IncidentApi};
 pub use reload::{Live, ReloadHandle, ReloadReply, ReloadStatus};
 pub use routes::incidents::ACTOR_HEADER;
+pub use routes::release::{GATE_CACHE_MAX_AGE_MS, MeasuredBudgets, measure_budgets};
 pub use routes::rules::alertmanager_v2_body;
 pub use telemetry::{ExternalMetric, StatsSource, Telemetry};
 
@@ -98,6 +99,9 @@ pub struct AppState {
     pub gate: Arc<Live<Vec<homeostat_gate::Policy>>>,
     /// Canary analysis runs (`/api/v1/analysis`); the server judges them.
     pub analysis: Arc<homeostat_canary::AnalysisRegistry>,
+    /// Budgets of gated services, refreshed by the server every few seconds
+    /// so the gate answers without measuring.
+    pub gate_budgets: Arc<Live<std::collections::BTreeMap<String, MeasuredBudgets>>>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {

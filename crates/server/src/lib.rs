@@ -172,6 +172,7 @@ pub async fn run(
     let gate = Arc::new(homeostat_http::Live::new(cfg.gate.clone()));
     let rollback_actions = Arc::new(homeostat_http::Live::new(cfg.rollback.clone()));
     let analysis = Arc::new(homeostat_canary::AnalysisRegistry::default());
+    let gate_budgets = Arc::new(homeostat_http::Live::default());
     let reload_status = Arc::new(homeostat_http::ReloadStatus::new(clock.now_millis()));
     telemetry.add_source(Box::new(sources::ReloadSource(reload_status.clone())));
     let (reload_tx, reload_rx) = mpsc::channel(4);
@@ -249,6 +250,7 @@ pub async fn run(
         alertmanager: builtin.as_ref().map(|d| d.am.clone()),
         gate: gate.clone(),
         analysis: analysis.clone(),
+        gate_budgets: gate_budgets.clone(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -280,6 +282,17 @@ pub async fn run(
             .map_err(|e| ServerError::Task(format!("rollback http client: {e}")))?,
     });
     let guardrails_task = tokio::spawn(release::run(guardrails, stop_rx.clone()));
+    let gate_task = tokio::spawn(release::refresh_gate(
+        Arc::new(release::GateRefresher {
+            engine: Engine::new(cfg.query.clone()),
+            querier: state.querier.clone(),
+            clock: clock.clone(),
+            slos: state.slos.clone(),
+            policies: state.gate.clone(),
+            out: gate_budgets,
+        }),
+        stop_rx.clone(),
+    ));
     let notifier = notifier::Notifier::new(cfg.alerting.queue_capacity);
     // Without external Alertmanagers, the rule engine's alerts go to the
     // built-in one in-process.
@@ -334,6 +347,7 @@ pub async fn run(
     let _ = reload_task.await;
     let _ = escalation_task.await;
     let _ = guardrails_task.await;
+    let _ = gate_task.await;
     rule_tasks.lock().await.stop().await;
     let _ = notify_task.await;
     if let Some(t) = delivery_task {

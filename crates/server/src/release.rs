@@ -315,3 +315,59 @@ async fn rollback(g: &Guardrails, entry: &RunEntry) {
         tracing::error!(deploy_id, error = %e, "recording the rollback failed");
     }
 }
+
+/// How often the budgets behind the gate are measured again.
+const GATE_REFRESH: Duration = Duration::from_secs(5);
+
+/// What the gate refresher reads and writes.
+pub struct GateRefresher {
+    pub engine: Engine,
+    pub querier: Arc<dyn Querier>,
+    pub clock: Arc<dyn Clock>,
+    pub slos: Arc<homeostat_http::Live<Vec<homeostat_slo::SloSpec>>>,
+    pub policies: Arc<homeostat_http::Live<Vec<homeostat_gate::Policy>>>,
+    pub out: Arc<homeostat_http::Live<BTreeMap<String, homeostat_http::MeasuredBudgets>>>,
+}
+
+/// Measures the budgets of every gated service every few seconds, so a
+/// gate request reads them instead of running PromQL over the period (the
+/// gate's answer is at most this stale; the response says when it was
+/// measured).
+pub async fn refresh_gate(r: Arc<GateRefresher>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let policies = r.policies.get();
+        if !policies.is_empty() {
+            let now = r.clock.now_millis();
+            let slos = r.slos.get();
+            let (engine, querier) = (r.engine.clone(), r.querier.clone());
+            let services: Vec<String> = policies.iter().map(|p| p.service.clone()).collect();
+            let measured = tokio::task::spawn_blocking(move || {
+                services
+                    .into_iter()
+                    .map(|svc| {
+                        let own: Vec<_> =
+                            slos.iter().filter(|s| s.service == svc).cloned().collect();
+                        let budgets =
+                            homeostat_http::measure_budgets(&engine, querier.as_ref(), &own, now);
+                        (
+                            svc,
+                            homeostat_http::MeasuredBudgets {
+                                measured_at: now,
+                                budgets,
+                            },
+                        )
+                    })
+                    .collect::<BTreeMap<_, _>>()
+            })
+            .await;
+            match measured {
+                Ok(m) => r.out.set(m),
+                Err(e) => tracing::error!(error = %e, "measuring gate budgets failed"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(GATE_REFRESH) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -177,6 +177,36 @@ pub async fn list(
     Ok(ok(Value::Array(list.iter().map(deploy_json).collect())))
 }
 
+/// A cached budget older than this is measured again inline.
+pub const GATE_CACHE_MAX_AGE_MS: i64 = 30_000;
+
+/// The budgets of a service's SLOs as last measured.
+#[derive(Debug, Clone)]
+pub struct MeasuredBudgets {
+    pub measured_at: i64,
+    pub budgets: Vec<SloBudget>,
+}
+
+/// Measures every SLO of `slos` now: remaining budget and whether its page
+/// tier fires (what the gate decides on).
+pub fn measure_budgets(
+    engine: &homeostat_promql::Engine,
+    q: &dyn homeostat_storage::Querier,
+    slos: &[homeostat_slo::SloSpec],
+    now: i64,
+) -> Vec<SloBudget> {
+    slos.iter()
+        .map(|spec| {
+            let (status, firing) = budget_of(engine, q, spec, now);
+            SloBudget {
+                slo: spec.id.clone(),
+                remaining: status.remaining,
+                page_firing: firing.iter().any(|f| f == "page"),
+            }
+        })
+        .collect()
+}
+
 fn decision_json(d: &Decision) -> Value {
     json!({
         "allow": d.allow,
@@ -242,29 +272,29 @@ pub async fn check(
     let querier = st.querier.clone();
     let store = st.state.overrides.clone();
     let svc = service.clone();
-    let decision = blocking(move || {
-        let budgets: Vec<SloBudget> = own
-            .iter()
-            .map(|spec| {
-                let (status, firing) = budget_of(&engine, querier.as_ref(), spec, now);
-                SloBudget {
-                    slo: spec.id.clone(),
-                    remaining: status.remaining,
-                    page_firing: firing.iter().any(|f| f == "page"),
-                }
-            })
-            .collect();
+    // Budgets measured by the server's refresher (every few seconds) answer
+    // in microseconds; without a fresh entry the gate measures inline.
+    let cached = st
+        .gate_budgets
+        .get()
+        .get(&service)
+        .filter(|c| now - c.measured_at <= GATE_CACHE_MAX_AGE_MS)
+        .cloned();
+    let (decision, measured_at) = blocking(move || {
+        let (budgets, measured_at) = match cached {
+            Some(c) => (c.budgets, c.measured_at),
+            None => (measure_budgets(&engine, querier.as_ref(), &own, now), now),
+        };
         let overrides = store.list_overrides(Some(&svc)).map_err(state_error)?;
-        Ok(decide(
-            &policy,
-            &budgets,
-            &overrides,
-            change_type.as_deref(),
-            now,
+        Ok((
+            decide(&policy, &budgets, &overrides, change_type.as_deref(), now),
+            measured_at,
         ))
     })
     .await?;
-    Ok(ok(decision_json(&decision)))
+    let mut v = decision_json(&decision);
+    v["measuredAt"] = rfc3339(measured_at);
+    Ok(ok(v))
 }
 
 #[derive(Deserialize)]
