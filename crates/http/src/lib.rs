@@ -219,6 +219,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/incidents/{id}", get(routes::incidents::get))
         .route(
+            "/api/v1/incidents/{id}/suspects",
+            get(routes::release::suspects),
+        )
+        .route(
             "/api/v1/incidents/{id}/ack",
             get(routes::incidents::ack_link).post(routes::incidents::ack),
         )

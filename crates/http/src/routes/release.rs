@@ -9,7 +9,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use homeostat_gate::{Decision, Override, SloBudget, decide, validate_override};
 use homeostat_model::ErrorKind;
-use homeostat_state::{AuditEntry, Deploy, DeployFilter, DeployOutcome, StateError};
+use homeostat_state::{
+    AuditEntry, Deploy, DeployFilter, DeployOutcome, IncidentFilter, IncidentId, IncidentState,
+    StateError,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -133,13 +136,39 @@ pub async fn record(
         labels: b.labels,
         rollback: None,
     };
-    let store = st.state.deploys.clone();
+    let state = st.state.clone();
     let saved = blocking(move || {
-        let id = store.record_deploy(&d).map_err(state_error)?;
-        store
+        let id = state.deploys.record_deploy(&d).map_err(state_error)?;
+        let saved = state
+            .deploys
             .get_deploy(id)
             .map_err(state_error)?
-            .ok_or_else(|| ApiError::new(ErrorKind::Internal, "deploy vanished after insert"))
+            .ok_or_else(|| ApiError::new(ErrorKind::Internal, "deploy vanished after insert"))?;
+        // A deploy during an incident of its service is part of its story.
+        let open = state
+            .incidents
+            .list(&IncidentFilter {
+                states: vec![
+                    IncidentState::Triggered,
+                    IncidentState::Acknowledged,
+                    IncidentState::Mitigated,
+                ],
+                service: Some(saved.service.clone()),
+                ..Default::default()
+            })
+            .map_err(state_error)?;
+        let svc = homeostat_incident::IncidentService::new(state.incidents.clone());
+        for i in open {
+            svc.record_external(
+                i.id,
+                homeostat_incident::ExternalKind::Deploy,
+                &format!("deploy {} of {} {}", saved.id, saved.service, saved.version),
+                json!({"deploy_id": saved.id, "author": saved.author, "change_type": saved.change_type}),
+                saved.started_at,
+            )
+            .map_err(|e| ApiError::rest(e.kind(), e.to_string()))?;
+        }
+        Ok(saved)
     })
     .await?;
     Ok((StatusCode::CREATED, ok(deploy_json(&saved))))
@@ -424,4 +453,62 @@ pub async fn revoke_override(
     })
     .await?;
     Ok(ok(json!({"revoked": revoked})))
+}
+
+/// `GET /api/v1/incidents/{id}/suspects[?dependencies=a,b]`: deploys of the
+/// incident's service (and the named dependencies) in the hour before it
+/// was detected, the closest to the start of the burn first.
+pub async fn suspects(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = Params::parse(q.as_deref(), b"");
+    let deps: Vec<String> = p
+        .get("dependencies")
+        .map(|d| {
+            d.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let id: IncidentId = id
+        .parse()
+        .map_err(|e: homeostat_state::StateError| ApiError::bad_data(e.to_string()))?;
+    let state = st.state.clone();
+    let data = blocking(move || {
+        let inc = state.incidents.get(id).map_err(state_error)?;
+        let Some(service) = inc.service.clone() else {
+            return Ok(
+                json!({"incident": id.to_string(), "service": null, "suspects": [],
+                "reason": "the incident names no service"}),
+            );
+        };
+        let detected = inc.created_at;
+        let burn = inc.detected_at.unwrap_or(detected);
+        let deploys = state
+            .deploys
+            .list_deploys(&DeployFilter {
+                since: Some(detected - homeostat_incident::CORRELATION_WINDOW_MS),
+                until: Some(detected),
+                ..Default::default()
+            })
+            .map_err(state_error)?;
+        let ranked = homeostat_incident::rank_suspects(&service, &deps, burn, detected, &deploys);
+        Ok(json!({
+            "incident": id.to_string(),
+            "service": service,
+            "burnStartedAt": rfc3339(burn),
+            "detectedAt": rfc3339(detected),
+            "suspects": ranked.iter().map(|s| json!({
+                "rank": s.rank,
+                "leadSeconds": s.lead_ms as f64 / 1000.0,
+                "sameService": s.same_service,
+                "deploy": deploy_json(&s.deploy),
+            })).collect::<Vec<_>>(),
+        }))
+    })
+    .await?;
+    Ok(ok(data))
 }

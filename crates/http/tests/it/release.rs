@@ -175,3 +175,47 @@ async fn deploys_are_recorded_and_listed() {
         assert!(body.contains(want), "{req}: {body}");
     }
 }
+
+#[tokio::test]
+async fn deploys_join_open_incidents_and_rank_as_suspects() {
+    let (app, clock) = setup("[]\n");
+    // A deploy 3 minutes before the incident, one 40 minutes before.
+    for (version, at) in [("1.0", NOW - 40 * 60_000), ("1.1", NOW - 3 * 60_000)] {
+        let body = format!(
+            r#"{{"service": "checkout", "version": "{version}", "startedAt": "{}"}}"#,
+            at / 1000
+        );
+        let (s, b) = call(&app, post("/api/v1/deploys", &body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let (s, b) = call(
+        &app,
+        post(
+            "/api/v1/incidents",
+            r#"{"title": "checkout errors", "service": "checkout", "by": "ana"}"#,
+        ),
+    )
+    .await;
+    assert!(s.is_success(), "{b}");
+    let (s, body) = call(&app, get("/api/v1/incidents/INC-1/suspects")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let sus = v["data"]["suspects"].as_array().unwrap();
+    assert_eq!(sus.len(), 2, "{body}");
+    assert_eq!(sus[0]["deploy"]["version"], "1.1");
+    assert_eq!(sus[0]["rank"], 1);
+
+    // A deploy during the incident lands on its timeline.
+    clock.advance(60_000);
+    let (s, b) = call(
+        &app,
+        post(
+            "/api/v1/deploys",
+            r#"{"service": "checkout", "version": "1.0-rollback", "changeType": "rollback"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (_, body) = call(&app, get("/api/v1/incidents/INC-1")).await;
+    assert!(body.contains("deploy 3 of checkout 1.0-rollback"), "{body}");
+}
