@@ -22,10 +22,24 @@ RPORT=$(cat "$WORK/receiver.port")
 HS_PORT=$(free_port)
 URL="http://127.0.0.1:$HS_PORT"
 export HOMEOSTAT_URL=$URL
+cat > "$WORK/rules.yml" <<'YAML'
+groups:
+  - name: search-slo
+    interval: 1s
+    rules:
+      - alert: SearchBurn
+        expr: search_errors_total > 0
+        labels: {sloth_severity: page, sloth_service: search, sloth_id: search-availability}
+        annotations: {runbook_url: https://runbooks.example.com/search}
+YAML
 cat > "$WORK/homeostat.yaml" <<YAML
 self_scrape: false
+rule_files: [rules.yml]
 rollback:
+  page_window: 10m
   actions:
+    - service: search
+      webhook: {url: "http://127.0.0.1:$RPORT/rollback-search"}
     - service: checkout
       webhook:
         url: http://127.0.0.1:$RPORT/rollback
@@ -120,6 +134,21 @@ RUN4=$(start_run nothing 1 2)
 check "an empty canary is inconclusive (NoData), not a pass" wait_phase "$RUN4" Inconclusive 10
 check "its judgment says NoData" bash -c "curl -fsS '$URL/api/v1/analysis/$RUN4' | grep -q '\"verdict\":\"NoData\"'"
 check "a bad run request is refused" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' "$URL/api/v1/analysis" -d '{"interval": "1s", "count": 0, "judge": {"metrics": []}}')" = 400
+
+# A page-tier burn alert that starts after a deploy rolls that deploy back, once.
+"$HOMEOSTAT" deploy record --service search --version 9.1 > /dev/null
+sleep 1
+python3 - "$URL/api/v1/write" <<'PY'
+import sys, time
+sys.path.insert(0, "tests/interop")
+from promgen import push
+now = int(time.time() * 1000)
+push(sys.argv[1], [({"__name__": "search_errors_total", "job": "search"}, [(now, 5.0)])])
+PY
+check "a page after the search deploy calls its rollback" bash -c "deadline=\$((SECONDS + 15)); until grep -q '\"/rollback-search\"' '$HOOKS'; do [ \$SECONDS -ge \$deadline ] && exit 1; sleep 0.3; done"
+check "with the page as the reason" bash -c "grep '\"/rollback-search\"' '$HOOKS' | grep -q 'page-tier burn alert SearchBurn of search fired'"
+sleep 6
+check "and only once while the page keeps firing" test "$(grep -c '"/rollback-search"' "$HOOKS")" -eq 1
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

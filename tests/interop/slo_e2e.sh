@@ -97,7 +97,7 @@ PY
 fi
 
 # The page tier (6x over 6h and 30m) is active at once; it fires after `for: 2m`.
-deadline=$((SECONDS + 240)); fired=0
+deadline=$((SECONDS + 420)); fired=0
 while [ $SECONDS -lt $deadline ]; do
   if curl -fsS "$URL/api/v1/alerts" | python3 -c '
 import json, sys
@@ -110,7 +110,7 @@ sys.exit(0 if any(a["labels"].get("alertname") == "CheckoutAvailability"
   sleep 5
 done
 if [ $fired = 1 ]; then ok "page alert CheckoutAvailability firing after $SECONDS s"; else
-  bad "page alert did not fire within 240 s"; curl -sS "$URL/api/v1/alerts" | head -c 1500; echo; fi
+  bad "page alert did not fire within 420 s"; curl -sS "$URL/api/v1/alerts" | head -c 1500; echo; fi
 if curl -fsS "$URL/api/v1/slos/checkout-availability" | grep -q '"firing":\["page"'; then
   ok "/api/v1/slos/<id> reports the page tier firing"; else bad "/api/v1/slos/<id> firing tiers"; fi
 

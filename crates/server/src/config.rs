@@ -245,6 +245,8 @@ pub struct Config {
     pub gate: Vec<homeostat_gate::Policy>,
     /// Validated `rollback.actions`, by service.
     pub rollback: std::collections::BTreeMap<String, crate::release::Action>,
+    /// `rollback.page_window`.
+    pub rollback_page_window: Duration,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -476,6 +478,13 @@ impl Config {
                     detail,
                 }
             })?,
+            rollback_page_window: crate::release::page_window(&f.rollback).map_err(
+                |(field, detail)| ConfigError::Invalid {
+                    path: path.to_string(),
+                    field,
+                    detail,
+                },
+            )?,
             source: None,
         })
     }

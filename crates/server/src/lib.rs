@@ -280,6 +280,7 @@ pub async fn run(
         http: reqwest::Client::builder()
             .build()
             .map_err(|e| ServerError::Task(format!("rollback http client: {e}")))?,
+        page_window: cfg.rollback_page_window,
     });
     let guardrails_task = tokio::spawn(release::run(guardrails, stop_rx.clone()));
     let gate_task = tokio::spawn(release::refresh_gate(

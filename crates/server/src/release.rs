@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use homeostat_canary::{AnalysisRegistry, Phase, RunEntry, judge_now};
+use homeostat_canary::{AnalysisRegistry, Phase, judge_now};
 use homeostat_incident::{ExternalKind, IncidentService};
 use homeostat_model::Clock;
 use homeostat_promql::Engine;
@@ -20,12 +20,28 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
 
-/// `rollback: {actions: [...]}` as written.
+/// `rollback: {actions: [...], page_window: 1h}` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackSection {
     #[serde(default)]
     pub actions: Vec<ActionSpec>,
+    /// A page-tier burn alert of a service's SLO firing within this long
+    /// after a deploy of the service rolls the deploy back (default 1h;
+    /// `0s` turns it off).
+    pub page_window: Option<String>,
+}
+
+/// Default of `rollback.page_window`.
+pub const DEFAULT_PAGE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// The page window of a validated section.
+pub fn page_window(section: &RollbackSection) -> Result<Duration, (String, String)> {
+    match &section.page_window {
+        None => Ok(DEFAULT_PAGE_WINDOW),
+        Some(s) => homeostat_model::parse_duration(s)
+            .map_err(|e| ("rollback.page_window".to_string(), e.to_string())),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,16 +141,27 @@ pub struct Guardrails {
     pub clock: Arc<dyn Clock>,
     pub actions: Arc<homeostat_http::Live<BTreeMap<String, Action>>>,
     pub http: reqwest::Client,
+    /// See [`RollbackSection::page_window`].
+    pub page_window: Duration,
 }
 
-/// Judges due runs every second until `stop`.
+/// Judges due runs every second, and looks for page-tier burn alerts after
+/// recent deploys every 5 seconds, until `stop`.
 pub async fn run(g: Arc<Guardrails>, mut stop: watch::Receiver<bool>) {
+    let mut tick: u64 = 0;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
         }
+        tick += 1;
         let now = g.clock.now_millis();
+        if tick % 5 == 0 && !g.page_window.is_zero() {
+            for (deploy_id, reason) in pages_after_deploys(&g, now).await {
+                let g = g.clone();
+                tokio::spawn(async move { rollback(&g, deploy_id, reason).await });
+            }
+        }
         for (id, prepared) in g.analysis.due(now) {
             let (engine, querier) = (g.engine.clone(), g.querier.clone());
             let j = match tokio::task::spawn_blocking(move || {
@@ -153,18 +180,88 @@ pub async fn run(g: Arc<Guardrails>, mut stop: watch::Receiver<bool>) {
                 && ended
                 && entry.run.phase == Phase::Failed
             {
-                let g = g.clone();
-                tokio::spawn(async move { rollback(&g, &entry).await });
+                if let Some(deploy_id) = entry.target.deploy_id {
+                    let reason = format!("analysis {} failed: {}", entry.run.id, entry.run.message);
+                    let g = g.clone();
+                    tokio::spawn(async move { rollback(&g, deploy_id, reason).await });
+                }
             }
         }
     }
 }
 
-/// Rolls back the run's deploy, once.
-async fn rollback(g: &Guardrails, entry: &RunEntry) {
-    let Some(deploy_id) = entry.target.deploy_id else {
-        return;
-    };
+/// Deploys to roll back because a page-tier burn alert of their service
+/// fires within the page window after them: the newest such deploy per
+/// service that has not been rolled back.
+async fn pages_after_deploys(g: &Guardrails, now: i64) -> Vec<(i64, String)> {
+    let (engine, querier, state) = (g.engine.clone(), g.querier.clone(), g.state.clone());
+    let window = g.page_window.as_millis() as i64;
+    let actions = g.actions.get();
+    tokio::task::spawn_blocking(move || {
+        // Firing page-tier alerts with when they became active
+        // (ALERTS_FOR_STATE's value, seconds): only a page that started
+        // after a deploy blames it.
+        let out = engine.instant_query(
+            querier.as_ref(),
+            r#"ALERTS_FOR_STATE{sloth_severity="page"} and ignoring(alertstate) ALERTS{alertstate="firing", sloth_severity="page"}"#,
+            now,
+            &homeostat_promql::QueryParams::default(),
+        );
+        let Ok(homeostat_promql::QueryOutput {
+            value: homeostat_promql::Value::Vector(v),
+            ..
+        }) = out
+        else {
+            return Vec::new();
+        };
+        // Per service: the latest page activation and its alert name.
+        let mut firing: BTreeMap<String, (i64, String)> = BTreeMap::new();
+        for s in v {
+            let Some(svc) = s.labels.get("sloth_service") else {
+                continue;
+            };
+            let active_at = (s.v * 1000.0) as i64;
+            let name = s.labels.get("alertname").unwrap_or("page").to_string();
+            let e = firing.entry(svc.to_string()).or_insert((active_at, name.clone()));
+            if active_at > e.0 {
+                *e = (active_at, name);
+            }
+        }
+        let mut due = Vec::new();
+        for (svc, (active_at, alert)) in firing {
+            if !actions.contains_key(&svc) {
+                continue;
+            }
+            let Ok(recent) = state.deploys.list_deploys(&homeostat_state::DeployFilter {
+                service: Some(svc.clone()),
+                since: Some(now - window),
+                until: Some(now),
+                limit: 1,
+            }) else {
+                continue;
+            };
+            // Not a deploy that a page already running preceded, and never
+            // a rollback itself (undoing the fix would make it worse).
+            if let Some(d) = recent.first().filter(|d| {
+                d.rollback.is_none()
+                    && d.started_at <= active_at
+                    && d.change_type.as_deref() != Some("rollback")
+            }) {
+                let mins = (active_at - d.started_at) / 60_000;
+                due.push((
+                    d.id,
+                    format!("page-tier burn alert {alert} of {svc} fired {mins} min after deploy {}", d.id),
+                ));
+            }
+        }
+        due
+    })
+    .await
+    .unwrap_or_default()
+}
+
+/// Rolls back a deploy, once.
+async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) {
     let state = g.state.clone();
     let deploy = match tokio::task::spawn_blocking(move || state.deploys.get_deploy(deploy_id))
         .await
@@ -181,7 +278,6 @@ async fn rollback(g: &Guardrails, entry: &RunEntry) {
         return;
     };
     let now = g.clock.now_millis();
-    let reason = format!("analysis {} failed: {}", entry.run.id, entry.run.message);
     let shown = match &action {
         Action::Webhook { url, .. } => format!("webhook {url}"),
         Action::Command(argv) => format!("command {}", argv.join(" ")),
@@ -191,7 +287,7 @@ async fn rollback(g: &Guardrails, entry: &RunEntry) {
         reason: reason.clone(),
         action: shown.clone(),
         ok: None,
-        detail: json!({"analysis": entry.run.id}),
+        detail: json!({}),
     };
     let state = g.state.clone();
     let claimed =
