@@ -156,7 +156,7 @@ pub async fn run(g: Arc<Guardrails>, mut stop: watch::Receiver<bool>) {
         }
         tick += 1;
         let now = g.clock.now_millis();
-        if tick % 5 == 0 && !g.page_window.is_zero() {
+        if tick.is_multiple_of(5) && !g.page_window.is_zero() {
             for (deploy_id, reason) in pages_after_deploys(&g, now).await {
                 let g = g.clone();
                 tokio::spawn(async move { rollback(&g, deploy_id, reason).await });
@@ -179,12 +179,11 @@ pub async fn run(g: Arc<Guardrails>, mut stop: watch::Receiver<bool>) {
             if let Some((entry, ended)) = g.analysis.record(&id, now, j)
                 && ended
                 && entry.run.phase == Phase::Failed
+                && let Some(deploy_id) = entry.target.deploy_id
             {
-                if let Some(deploy_id) = entry.target.deploy_id {
-                    let reason = format!("analysis {} failed: {}", entry.run.id, entry.run.message);
-                    let g = g.clone();
-                    tokio::spawn(async move { rollback(&g, deploy_id, reason).await });
-                }
+                let reason = format!("analysis {} failed: {}", entry.run.id, entry.run.message);
+                let g = g.clone();
+                tokio::spawn(async move { rollback(&g, deploy_id, reason).await });
             }
         }
     }
