@@ -291,6 +291,7 @@ pub async fn run(
             slos: state.slos.clone(),
             policies: state.gate.clone(),
             out: gate_budgets,
+            state: state.state.clone(),
         }),
         stop_rx.clone(),
     ));

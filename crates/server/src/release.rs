@@ -422,6 +422,7 @@ pub struct GateRefresher {
     pub slos: Arc<homeostat_http::Live<Vec<homeostat_slo::SloSpec>>>,
     pub policies: Arc<homeostat_http::Live<Vec<homeostat_gate::Policy>>>,
     pub out: Arc<homeostat_http::Live<BTreeMap<String, homeostat_http::MeasuredBudgets>>>,
+    pub state: State,
 }
 
 /// Measures the budgets of every gated service every few seconds, so a
@@ -434,7 +435,7 @@ pub async fn refresh_gate(r: Arc<GateRefresher>, mut stop: watch::Receiver<bool>
         if !policies.is_empty() {
             let now = r.clock.now_millis();
             let slos = r.slos.get();
-            let (engine, querier) = (r.engine.clone(), r.querier.clone());
+            let (engine, querier, state) = (r.engine.clone(), r.querier.clone(), r.state.clone());
             let services: Vec<String> = policies.iter().map(|p| p.service.clone()).collect();
             let measured = tokio::task::spawn_blocking(move || {
                 services
@@ -444,11 +445,16 @@ pub async fn refresh_gate(r: Arc<GateRefresher>, mut stop: watch::Receiver<bool>
                             slos.iter().filter(|s| s.service == svc).cloned().collect();
                         let budgets =
                             homeostat_http::measure_budgets(&engine, querier.as_ref(), &own, now);
+                        let overrides = state
+                            .overrides
+                            .list_overrides(Some(&svc))
+                            .unwrap_or_default();
                         (
                             svc,
                             homeostat_http::MeasuredBudgets {
                                 measured_at: now,
                                 budgets,
+                                overrides,
                             },
                         )
                     })
