@@ -194,6 +194,7 @@ pub async fn run(
             engine: Engine::new(cfg.query.clone()),
             querier: querier.clone(),
             slos: slos.clone(),
+            deploys: state.deploys.clone(),
         }),
     ));
     let external_url = cfg

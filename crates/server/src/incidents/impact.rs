@@ -19,6 +19,9 @@ pub struct ImpactSource {
     pub engine: Engine,
     pub querier: Arc<dyn Querier>,
     pub slos: Arc<Live<Vec<SloSpec>>>,
+    /// Deploys of the incident's service in the hour before it and during
+    /// it are its contributing changes.
+    pub deploys: Arc<dyn homeostat_state::DeployStore>,
 }
 
 impl ImpactSource {
@@ -26,8 +29,9 @@ impl ImpactSource {
     /// [detected (or opened), resolved (or now)]: the error ratio over that
     /// window times its length, over the period's budget. An SLO is
     /// affected when its service is the incident's, or when one of the
-    /// incident's alerts carries its `sloth_id`/`slo` label. Deploys come
-    /// with the deploy tracking of a later issue; the list stays empty.
+    /// incident's alerts carries its `sloth_id`/`slo` label. Contributing
+    /// changes: the service's deploys from an hour before the start to the
+    /// end.
     pub fn impact(&self, i: &Incident, service: &IncidentService, now: i64) -> Impact {
         let start = i.detected_at.unwrap_or(i.created_at).min(i.created_at);
         let end = i.resolved_at.unwrap_or(now).max(start + 1000);
@@ -55,10 +59,32 @@ impl ImpactSource {
                 error_minutes: spent / 60.0,
             });
         }
-        Impact {
-            slos,
-            deploys: Vec::new(),
-        }
+        let deploys = match i
+            .service
+            .as_deref()
+            .or(i.labels.get("service").map(String::as_str))
+        {
+            None => Vec::new(),
+            Some(svc) => self
+                .deploys
+                .list_deploys(&homeostat_state::DeployFilter {
+                    service: Some(svc.to_string()),
+                    since: Some(start - homeostat_incident::CORRELATION_WINDOW_MS),
+                    until: Some(end),
+                    limit: 50,
+                })
+                .unwrap_or_default()
+                .into_iter()
+                .rev()
+                .map(|d| homeostat_incident::DeployInfo {
+                    service: d.service,
+                    version: d.version,
+                    at: d.started_at,
+                    author: d.author.unwrap_or_default(),
+                })
+                .collect(),
+        };
+        Impact { slos, deploys }
     }
 
     fn scalar(&self, expr: &str, t: i64) -> Option<f64> {
@@ -135,10 +161,31 @@ mod tests {
         )
         .unwrap();
         let specs = homeostat_slo::load_specs(&text, "checkout.yaml").unwrap();
+        let deploys = Arc::new(MemState::default());
+        use homeostat_state::DeployStore;
+        for (v, at) in [("0.9", T - 3 * 3_600_000), ("1.0", T - 40 * 60_000)] {
+            deploys
+                .record_deploy(&homeostat_state::Deploy {
+                    id: 0,
+                    service: "checkout".into(),
+                    version: v.into(),
+                    commit: None,
+                    author: Some("bo".into()),
+                    environment: "production".into(),
+                    change_type: None,
+                    started_at: at,
+                    finished_at: None,
+                    outcome: homeostat_state::DeployOutcome::Succeeded,
+                    labels: Default::default(),
+                    rollback: None,
+                })
+                .unwrap();
+        }
         let src = ImpactSource {
             engine: Engine::new(Default::default()),
             querier: store,
             slos: Arc::new(Live::new(specs)),
+            deploys,
         };
         let service = IncidentService::new(Arc::new(MemState::default()));
         let i = service
@@ -153,6 +200,10 @@ mod tests {
         let i = service.resolve(i.id, "ana", T).unwrap();
         let impact = src.impact(&i, &service, T);
         assert_eq!(impact.slos.len(), 1);
+        // The deploy 10 minutes before the incident contributes; the one 3h
+        // earlier does not.
+        let versions: Vec<&str> = impact.deploys.iter().map(|d| d.version.as_str()).collect();
+        assert_eq!(versions, ["1.0"]);
         let s = &impact.slos[0];
         assert_eq!(s.id, "checkout-availability");
         // 1% of 30 minutes = 0.3 error-minutes of a 43.2-minute budget.
