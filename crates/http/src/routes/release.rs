@@ -319,6 +319,9 @@ pub async fn check(
         .get()
         .get(&service)
         .filter(|c| now - c.measured_at <= GATE_CACHE_MAX_AGE_MS)
+        // A cached "no data" may be a server that has just started or just
+        // received its first samples: measure again rather than deny on it.
+        .filter(|c| c.budgets.iter().all(|b| b.remaining.is_some()))
         .cloned();
     // The fast path (fresh cache) is pure computation on this thread: no
     // blocking-pool hop, no database read, so a busy machine answers in
