@@ -311,6 +311,31 @@ impl IncidentService {
         )
     }
 
+    /// Records an external event on every open incident of `service`
+    /// (a deploy or rollback of the service while it is in trouble).
+    pub fn record_on_open_incidents(
+        &self,
+        service: &str,
+        kind: ExternalKind,
+        summary: &str,
+        data: Value,
+        at: i64,
+    ) -> Result<()> {
+        let open = self.store.list(&homeostat_state::IncidentFilter {
+            states: vec![
+                IncidentState::Triggered,
+                IncidentState::Acknowledged,
+                IncidentState::Mitigated,
+            ],
+            service: Some(service.to_string()),
+            ..Default::default()
+        })?;
+        for i in open {
+            self.record_external(i.id, kind, summary, data.clone(), at)?;
+        }
+        Ok(())
+    }
+
     pub fn timeline(&self, id: IncidentId) -> Result<Vec<TimelineEvent>> {
         Ok(self.store.timeline(id)?)
     }

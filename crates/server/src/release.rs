@@ -12,9 +12,7 @@ use homeostat_canary::{AnalysisRegistry, Phase, judge_now};
 use homeostat_incident::{ExternalKind, IncidentService};
 use homeostat_model::Clock;
 use homeostat_promql::Engine;
-use homeostat_state::{
-    AuditEntry, DeployOutcome, IncidentFilter, IncidentState, RollbackRecord, State,
-};
+use homeostat_state::{AuditEntry, DeployOutcome, RollbackRecord, State};
 use homeostat_storage::Querier;
 use serde::Deserialize;
 use serde_json::json;
@@ -380,29 +378,15 @@ async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) {
                 detail: json!({"ok": ok, "action": shown}),
             })
             .map_err(|e| e.to_string())?;
-        let open = state
-            .incidents
-            .list(&IncidentFilter {
-                states: vec![
-                    IncidentState::Triggered,
-                    IncidentState::Acknowledged,
-                    IncidentState::Mitigated,
-                ],
-                service: Some(service),
-                ..Default::default()
-            })
-            .map_err(|e| e.to_string())?;
-        let svc = IncidentService::new(state.incidents.clone());
-        for i in open {
-            svc.record_external(
-                i.id,
+        IncidentService::new(state.incidents.clone())
+            .record_on_open_incidents(
+                &service,
                 ExternalKind::Rollback,
                 &summary,
                 json!({"deploy_id": deploy_id, "ok": ok}),
                 now,
             )
             .map_err(|e| e.to_string())?;
-        }
         Ok(())
     })
     .await;

@@ -16,29 +16,14 @@ use homeostat_model::{ErrorKind, parse_duration};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::routes::read_body;
+use crate::routes::release::{json_body, ok, rfc3339};
 use crate::{ApiError, AppState};
 
 const MAX_BODY: usize = 256 << 10;
 
-fn ok(data: Value) -> Json<Value> {
-    Json(json!({"status": "success", "data": data}))
-}
-
-async fn json_body<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T, ApiError> {
-    let bytes = read_body(body, MAX_BODY).await?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_data(format!("request body: {e}")))
-}
-
-fn rfc3339(ms: i64) -> Value {
-    chrono::DateTime::from_timestamp_millis(ms).map_or(Value::Null, |t| {
-        json!(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-    })
-}
-
 /// `POST /api/v1/canary/judge`: judges the canary now over the lookback.
 pub async fn judge(State(st): State<AppState>, body: Body) -> Result<Json<Value>, ApiError> {
-    let req: JudgeRequest = json_body(body).await?;
+    let req: JudgeRequest = json_body(body, MAX_BODY).await?;
     let prepared = req
         .prepare()
         .map_err(|e| ApiError::bad_data(e.to_string()))?;
@@ -96,7 +81,7 @@ pub async fn start(
     State(st): State<AppState>,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let b: RunBody = json_body(body).await?;
+    let b: RunBody = json_body(body, MAX_BODY).await?;
     let interval: Duration =
         parse_duration(&b.interval).map_err(|e| ApiError::bad_data(format!("interval: {e}")))?;
     let spec = RunSpec {

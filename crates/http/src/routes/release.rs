@@ -9,26 +9,23 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use homeostat_gate::{Decision, Override, SloBudget, decide, validate_override};
 use homeostat_model::ErrorKind;
-use homeostat_state::{
-    AuditEntry, Deploy, DeployFilter, DeployOutcome, IncidentFilter, IncidentId, IncidentState,
-    StateError,
-};
+use homeostat_state::{AuditEntry, Deploy, DeployFilter, DeployOutcome, IncidentId, StateError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::params::{Params, parse_time};
+use crate::routes::incidents::ACTOR_HEADER;
 use crate::routes::read_body;
 use crate::routes::slos::budget_of;
 use crate::{ApiError, AppState};
 
 const MAX_BODY: usize = 64 << 10;
-const ACTOR_HEADER: &str = "x-homeostat-user";
 
 fn state_error(e: StateError) -> ApiError {
     ApiError::rest(e.kind(), e.to_string())
 }
 
-fn ok(data: Value) -> Json<Value> {
+pub(crate) fn ok(data: Value) -> Json<Value> {
     Json(json!({"status": "success", "data": data}))
 }
 
@@ -40,8 +37,12 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::new(ErrorKind::Internal, format!("release task failed: {e}")))?
 }
 
-async fn json_body<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T, ApiError> {
-    let bytes = read_body(body, MAX_BODY).await?;
+/// Reads a JSON body of at most `limit` bytes into `T`.
+pub(crate) async fn json_body<T: for<'de> Deserialize<'de>>(
+    body: Body,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let bytes = read_body(body, limit).await?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_data(format!("request body: {e}")))
 }
 
@@ -57,7 +58,7 @@ fn time_field(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
-fn rfc3339(ms: i64) -> Value {
+pub(crate) fn rfc3339(ms: i64) -> Value {
     chrono::DateTime::from_timestamp_millis(ms).map_or(Value::Null, |t| {
         json!(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
     })
@@ -106,7 +107,7 @@ pub async fn record(
     State(st): State<AppState>,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let b: DeployBody = json_body(body).await?;
+    let b: DeployBody = json_body(body, MAX_BODY).await?;
     let now = st.clock.now_millis();
     let outcome = match b.outcome.as_deref() {
         None => {
@@ -145,29 +146,15 @@ pub async fn record(
             .map_err(state_error)?
             .ok_or_else(|| ApiError::new(ErrorKind::Internal, "deploy vanished after insert"))?;
         // A deploy during an incident of its service is part of its story.
-        let open = state
-            .incidents
-            .list(&IncidentFilter {
-                states: vec![
-                    IncidentState::Triggered,
-                    IncidentState::Acknowledged,
-                    IncidentState::Mitigated,
-                ],
-                service: Some(saved.service.clone()),
-                ..Default::default()
-            })
-            .map_err(state_error)?;
-        let svc = homeostat_incident::IncidentService::new(state.incidents.clone());
-        for i in open {
-            svc.record_external(
-                i.id,
+        homeostat_incident::IncidentService::new(state.incidents.clone())
+            .record_on_open_incidents(
+                &saved.service,
                 homeostat_incident::ExternalKind::Deploy,
                 &format!("deploy {} of {} {}", saved.id, saved.service, saved.version),
                 json!({"deploy_id": saved.id, "author": saved.author, "change_type": saved.change_type}),
                 saved.started_at,
             )
             .map_err(|e| ApiError::rest(e.kind(), e.to_string()))?;
-        }
         Ok(saved)
     })
     .await?;
@@ -373,7 +360,7 @@ pub async fn create_override(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let b: OverrideBody = json_body(body).await?;
+    let b: OverrideBody = json_body(body, MAX_BODY).await?;
     let now = st.clock.now_millis();
     let author = b
         .author
