@@ -10,6 +10,7 @@ pub mod params;
 mod reload;
 mod routes;
 mod telemetry;
+pub mod write_pool;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

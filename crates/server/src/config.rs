@@ -196,6 +196,12 @@ pub struct LimitsSection {
     pub max_request_body_bytes: Option<usize>,
     pub max_decompressed_bytes: Option<usize>,
     pub max_series_per_request: Option<usize>,
+    /// Threads decoding and appending writes (default: one per core).
+    pub write_threads: Option<usize>,
+    /// How much lower than request threads the write threads run (nice
+    /// increment, 0..=19, default 5): under full-speed ingest, reads such as
+    /// the deploy gate keep answering in milliseconds.
+    pub write_nice: Option<i32>,
 }
 
 /// PromQL limits; each maps onto one `homeostat_promql::EngineOptions` field.
@@ -222,6 +228,8 @@ pub struct Config {
     pub wal_fsync: FsyncPolicy,
     pub max_active_series: Option<usize>,
     pub limits: homeostat_http::Limits,
+    /// `limits.write_threads` / `limits.write_nice`.
+    pub write_pool: homeostat_http::write_pool::WritePoolOptions,
     pub query: homeostat_promql::EngineOptions,
     pub global: homeostat_ingest::GlobalConfig,
     pub scrape_configs: Vec<homeostat_ingest::ScrapeConfig>,
@@ -354,6 +362,29 @@ impl Config {
                 return Err(invalid(field, "must be greater than zero".into()));
             }
         }
+        let dw = homeostat_http::write_pool::WritePoolOptions::default();
+        let write_pool = homeostat_http::write_pool::WritePoolOptions {
+            threads: match f.limits.write_threads {
+                Some(0) => {
+                    return Err(invalid(
+                        "limits.write_threads",
+                        "must be greater than zero".into(),
+                    ));
+                }
+                Some(n) => n,
+                None => dw.threads,
+            },
+            nice: match f.limits.write_nice {
+                Some(n) if !(0..=19).contains(&n) => {
+                    return Err(invalid(
+                        "limits.write_nice",
+                        format!("{n} is outside 0..=19 (0 = same priority as requests)"),
+                    ));
+                }
+                Some(n) => n,
+                None => dw.nice,
+            },
+        };
         let dq = homeostat_promql::EngineOptions::default();
         let query = homeostat_promql::EngineOptions {
             timeout: dur(
@@ -449,6 +480,7 @@ impl Config {
             wal_fsync,
             max_active_series: f.storage.max_active_series.filter(|&n| n > 0),
             limits,
+            write_pool,
             query,
             global: f.global,
             scrape_configs: f.scrape_configs,
@@ -666,6 +698,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("max_series_per_request"), "{e}");
+        let e = parse("limits: {write_nice: 25}").unwrap_err().to_string();
+        assert!(
+            e.contains("limits.write_nice") && e.contains("0..=19"),
+            "{e}"
+        );
+        let e = parse("limits: {write_threads: 0}").unwrap_err().to_string();
+        assert!(e.contains("limits.write_threads"), "{e}");
+        let w = parse("limits: {write_threads: 3, write_nice: 0}")
+            .unwrap()
+            .write_pool;
+        assert_eq!((w.threads, w.nice), (3, 0));
         assert_eq!(
             parse("storage: {wal_fsync: always}").unwrap().wal_fsync,
             FsyncPolicy::Always

@@ -232,6 +232,13 @@ pub async fn run(
             Some(delivery)
         }
     };
+    let write_pool = homeostat_http::write_pool::configure(cfg.write_pool);
+    if write_pool != cfg.write_pool {
+        tracing::warn!(
+            ?write_pool,
+            "the write pool was already started in this process; limits.write_threads/write_nice not applied"
+        );
+    }
     let state = AppState {
         storage: tsdb.clone(),
         // Every read route and PromQL query reads through this one querier:

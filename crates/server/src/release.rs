@@ -446,7 +446,14 @@ pub async fn refresh_gate(r: Arc<GateRefresher>, mut stop: watch::Receiver<bool>
             })
             .await;
             match measured {
-                Ok(m) => r.out.set(m),
+                Ok(m) => {
+                    for (svc, mb) in &m {
+                        for b in mb.budgets.iter().filter(|b| b.remaining.is_none()) {
+                            tracing::debug!(service = %svc, slo = %b.slo, "gate refresh: SLO without data; the gate measures it again when asked");
+                        }
+                    }
+                    r.out.set(m)
+                }
                 Err(e) => tracing::error!(error = %e, "measuring gate budgets failed"),
             }
         }

@@ -31,7 +31,7 @@ pub async fn append(
         .plain());
     }
     let storage = st.storage.clone();
-    let report = tokio::task::spawn_blocking(move || storage.append(&series))
+    let report = crate::write_pool::run(move || storage.append(&series))
         .await
         .map_err(|e| {
             ApiError::new(ErrorKind::Internal, format!("append task failed: {e}")).plain()
@@ -83,13 +83,12 @@ async fn remote_write_inner(st: &AppState, body: Body) -> Result<Response, ApiEr
         .await
         .map_err(ApiError::plain)?;
     let max = st.limits.max_decompressed_bytes;
-    let series =
-        tokio::task::spawn_blocking(move || homeostat_wire::remote_write::decode(&body, max))
-            .await
-            .map_err(|e| {
-                ApiError::new(ErrorKind::Internal, format!("decode task failed: {e}")).plain()
-            })?
-            .map_err(|e| ApiError::new(e.kind(), e.to_string()).plain())?;
+    let series = crate::write_pool::run(move || homeostat_wire::remote_write::decode(&body, max))
+        .await
+        .map_err(|e| {
+            ApiError::new(ErrorKind::Internal, format!("decode task failed: {e}")).plain()
+        })?
+        .map_err(|e| ApiError::new(e.kind(), e.to_string()).plain())?;
     let report = append(st, "remote_write", series).await?;
     if report.rejected_total() > 0 {
         return Err(ApiError::bad_data(describe_rejections(&report)).plain());

@@ -117,7 +117,7 @@ pub async fn metrics(State(st): State<AppState>, headers: HeaderMap, body: Body)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     let max = st.limits.max_decompressed_bytes;
-    let decoded = tokio::task::spawn_blocking(move || {
+    let decoded = crate::write_pool::run(move || {
         let raw: Vec<u8> = if gzip {
             let mut out = Vec::new();
             let mut dec = flate2::read::GzDecoder::new(&body[..]).take(max as u64 + 1);

@@ -313,6 +313,7 @@ pub async fn check(
     // The fast path (fresh cache) is pure computation on this thread: no
     // blocking-pool hop, no database read, so a busy machine answers in
     // microseconds.
+    let inline = cached.is_none();
     let (decision, measured_at) = match cached {
         Some(c) => (
             decide(
@@ -325,19 +326,37 @@ pub async fn check(
             c.measured_at,
         ),
         None => {
-            blocking(move || {
+            let (decision, fresh) = blocking(move || {
                 let budgets = measure_budgets(&engine, querier.as_ref(), &own, now);
                 let overrides = store.list_overrides(Some(&svc)).map_err(state_error)?;
+                let d = decide(&policy, &budgets, &overrides, change_type.as_deref(), now);
                 Ok((
-                    decide(&policy, &budgets, &overrides, change_type.as_deref(), now),
-                    now,
+                    d,
+                    MeasuredBudgets {
+                        measured_at: now,
+                        budgets,
+                        overrides,
+                    },
                 ))
             })
-            .await?
+            .await?;
+            // Later answers use this measurement until the background one
+            // replaces it, so one slow answer does not become many.
+            if fresh.budgets.iter().all(|b| b.remaining.is_some()) {
+                let mut m = (*st.gate_budgets.get()).clone();
+                if m.get(&service).is_none_or(|c| c.measured_at <= now) {
+                    m.insert(service.clone(), fresh);
+                    st.gate_budgets.set(m);
+                }
+            }
+            (decision, now)
         }
     };
     let mut v = decision_json(&decision);
     v["measuredAt"] = rfc3339(measured_at);
+    // Whether this answer measured the budgets itself (slow path) or used
+    // the background measurement; lets a caller tell the two apart.
+    v["measuredInline"] = json!(inline);
     Ok(ok(v))
 }
 

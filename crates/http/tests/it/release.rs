@@ -219,3 +219,17 @@ async fn deploys_join_open_incidents_and_rank_as_suspects() {
     let (_, body) = call(&app, get("/api/v1/incidents/INC-1")).await;
     assert!(body.contains("deploy 3 of checkout 1.0-rollback"), "{body}");
 }
+
+#[tokio::test]
+async fn an_inline_measurement_serves_the_next_answers_until_it_is_stale() {
+    let (app, clock) = setup("- {service: checkout, freeze_below_remaining_percent: 10}\n");
+    let first = gate(&app, "service=checkout").await;
+    assert_eq!(first["measuredInline"], true, "{first}");
+    clock.advance(1_000);
+    let second = gate(&app, "service=checkout").await;
+    assert_eq!(second["measuredInline"], false, "{second}");
+    assert_eq!(second["measuredAt"], first["measuredAt"]);
+    assert_eq!(second["allow"], first["allow"]);
+    clock.advance(homeostat_http::GATE_CACHE_MAX_AGE_MS);
+    assert_eq!(gate(&app, "service=checkout").await["measuredInline"], true);
+}
