@@ -43,8 +43,13 @@ pub fn run(config: Option<&Path>, files: &[PathBuf]) -> anyhow::Result<ExitCode>
         let cfg = Config::load(path)?;
         groups.extend(homeostat_rules::load_globs(&cfg.rule_files)?);
         if !cfg.slos.is_empty() {
-            let compiled =
-                homeostat_slo::compile(&cfg.slos, &homeostat_slo::CompileOptions::default());
+            let compiled = homeostat_slo::compile(
+                &cfg.slos,
+                &homeostat_slo::CompileOptions {
+                    windows: cfg.slo_windows.clone(),
+                    ..homeostat_slo::CompileOptions::default()
+                },
+            );
             groups.extend(homeostat_rules::parse_rule_file(
                 "<slo_files>",
                 &compiled.to_yaml(),

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use homeostat_server::Config;
 
 mod alerts;
+mod demo;
 mod incident;
 mod lint;
 mod oncall;
@@ -119,6 +120,22 @@ enum Command {
         #[command(subcommand)]
         command: release::CanaryCommand,
     },
+    /// The closed-loop demo: a server with a simulated fleet, SLOs, on-call
+    /// and a scripted bad deploy that it detects, pages, escalates and rolls
+    /// back by itself; progress on the terminal, everything in the console.
+    Demo {
+        /// Listen address of the demo's server.
+        #[arg(long, default_value = "127.0.0.1:9797")]
+        listen: SocketAddr,
+        /// Where the demo's config files and data go (default: a fresh
+        /// directory under the system's temp dir, printed at start).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Exit after the scenario: 0 when it completed, 1 when a stage did
+        /// not happen within its deadline.
+        #[arg(long)]
+        exit_when_done: bool,
+    },
     /// Print the version.
     Version,
 }
@@ -167,6 +184,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Version => {
             println!("homeostat {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Demo {
+            listen,
+            data_dir,
+            exit_when_done,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                )
+                .init();
+            let code = demo::run(demo::Args {
+                listen,
+                data_dir,
+                exit_when_done,
+            })?;
+            if code != std::process::ExitCode::SUCCESS {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Slo { command } => slo::run(command),

@@ -61,6 +61,11 @@ pub struct FileConfig {
     /// and evaluated as extra rule groups.
     #[serde(default)]
     pub slo_files: Vec<String>,
+    /// Sloth `AlertWindows` files (relative to this file): burn-rate alert
+    /// windows for SLOs of the period each names; other periods keep the
+    /// Workbook's.
+    #[serde(default)]
+    pub slo_windows: Vec<String>,
     /// Where firing and resolved alerts are sent.
     #[serde(default)]
     pub alerting: AlertingSection,
@@ -243,6 +248,8 @@ pub struct Config {
     pub external_url: Option<String>,
     /// Loaded and validated SLO specs (`slo_files`).
     pub slos: Vec<homeostat_slo::SloSpec>,
+    /// Alert windows by period (`slo_windows`).
+    pub slo_windows: Vec<homeostat_slo::AlertWindows>,
     /// Services whose golden signals are recorded.
     pub services: Vec<homeostat_slo::ServiceSignals>,
     /// Validated `oncall:` and `incidents:` sections.
@@ -493,6 +500,7 @@ impl Config {
             alerting,
             external_url: f.external_url.map(|u| u.trim_end_matches('/').to_string()),
             slos,
+            slo_windows: load_windows(&relative_to(&f.slo_windows, path), path)?,
             services: services(&f.services, path)?,
             incidents: IncidentsRuntime { oncall, incidents },
             alertmanager: match &f.alertmanager {
@@ -606,6 +614,32 @@ fn load_slos(patterns: &[String], path: &str) -> Result<Vec<homeostat_slo::SloSp
     };
     let files = homeostat_rules::expand_globs(patterns).map_err(|e| invalid(e.to_string()))?;
     homeostat_slo::load_specs_files(&files).map_err(|e| invalid(e.to_string()))
+}
+
+/// Reads the `slo_windows` files; two files for one period are refused.
+fn load_windows(
+    files: &[String],
+    path: &str,
+) -> Result<Vec<homeostat_slo::AlertWindows>, ConfigError> {
+    let mut out: Vec<homeostat_slo::AlertWindows> = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let invalid = |detail: String| ConfigError::Invalid {
+            path: path.to_string(),
+            field: format!("slo_windows[{i}]"),
+            detail,
+        };
+        let text = std::fs::read_to_string(f).map_err(|e| invalid(format!("{f}: {e}")))?;
+        let w =
+            homeostat_slo::AlertWindows::from_yaml(&text, f).map_err(|e| invalid(e.to_string()))?;
+        if out.iter().any(|o| o.period == w.period) {
+            return Err(invalid(format!(
+                "{f}: a second windows file for the period {}; give one file per period",
+                homeostat_model::format_duration(w.period)
+            )));
+        }
+        out.push(w);
+    }
+    Ok(out)
 }
 
 fn query_backend(q: &QueryBackendSection, path: &str) -> Result<QueryBackend, ConfigError> {

@@ -149,7 +149,7 @@ pub async fn run(
             .await
             .map_err(|e| ServerError::Task(e.to_string()))??;
     let state = homeostat_state::State::from_backend(Arc::new(state));
-    let groups = rules::load_groups(&cfg.rule_files, &cfg.slos, &cfg.services)?;
+    let groups = rules::load_groups(&cfg.rule_files, &cfg.slos, &cfg.slo_windows, &cfg.services)?;
     // Always present, even with no groups: a reload may add some.
     let rule_manager = Arc::new(homeostat_rules::RuleManager::new(
         groups,

@@ -70,8 +70,8 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
     // Validation reads files and compiles SLOs: off the async threads.
     let loaded = tokio::task::spawn_blocking(move || {
         let cfg = Config::load(&path).map_err(|e| e.to_string())?;
-        let groups =
-            load_groups(&cfg.rule_files, &cfg.slos, &cfg.services).map_err(|e| e.to_string())?;
+        let groups = load_groups(&cfg.rule_files, &cfg.slos, &cfg.slo_windows, &cfg.services)
+            .map_err(|e| e.to_string())?;
         Ok::<_, String>((cfg, groups))
     })
     .await

@@ -17,6 +17,7 @@ use crate::notifier::Notifier;
 pub fn load_groups(
     rule_files: &[String],
     slos: &[homeostat_slo::SloSpec],
+    slo_windows: &[homeostat_slo::AlertWindows],
     services: &[homeostat_slo::ServiceSignals],
 ) -> Result<Vec<GroupSpec>, ServerError> {
     let mut groups = homeostat_rules::load_globs(rule_files)?;
@@ -33,7 +34,11 @@ pub fn load_groups(
         )?);
     }
     if !slos.is_empty() {
-        let compiled = homeostat_slo::compile(slos, &homeostat_slo::CompileOptions::default());
+        let opts = homeostat_slo::CompileOptions {
+            windows: slo_windows.to_vec(),
+            ..homeostat_slo::CompileOptions::default()
+        };
+        let compiled = homeostat_slo::compile(slos, &opts);
         groups.extend(homeostat_rules::parse_rule_file(
             "<slo_files>",
             &compiled.to_yaml(),
@@ -152,8 +157,13 @@ mod tests {
         let slo =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/slo/checkout.yaml");
         let slos = homeostat_slo::load_specs_file(&slo).unwrap_or_else(|e| panic!("{e}"));
-        let groups = load_groups(&[format!("{}/*.yml", dir.path().display())], &slos, &[])
-            .unwrap_or_else(|e| panic!("{e}"));
+        let groups = load_groups(
+            &[format!("{}/*.yml", dir.path().display())],
+            &slos,
+            &[],
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(groups[0].name, "a");
         assert!(groups.len() > 2);
         assert!(groups.iter().any(|g| g.file == "<slo_files>"));
@@ -163,12 +173,59 @@ mod tests {
             "groups:\n- name: a\n  rules:\n  - record: x\n    expr: sum(\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let e = load_groups(&[rules.display().to_string()], &[], &[])
+        let e = load_groups(&[rules.display().to_string()], &[], &[], &[])
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(
             e.contains("a.yml: group \"a\": rule 1 (record \"x\"): field `expr`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn slo_windows_files_set_the_alert_windows_of_their_period() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let slo =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/slo/checkout.yaml");
+        let write = |name: &str, text: &str| {
+            std::fs::write(dir.path().join(name), text).unwrap_or_else(|e| panic!("{e}"))
+        };
+        write(
+            "slo.yaml",
+            &std::fs::read_to_string(slo).unwrap_or_else(|e| panic!("{e}")),
+        );
+        write(
+            "windows.yaml",
+            "apiVersion: sloth.slok.dev/v1\nkind: AlertWindows\nspec:\n  sloPeriod: 30d\n  page:\n    quick: {errorBudgetPercent: 0.4, shortWindow: 1m, longWindow: 12m}\n    slow: {errorBudgetPercent: 5, shortWindow: 30m, longWindow: 6h}\n  ticket:\n    quick: {errorBudgetPercent: 10, shortWindow: 2h, longWindow: 1d}\n    slow: {errorBudgetPercent: 10, shortWindow: 6h, longWindow: 3d}\n",
+        );
+        let cfg_path = dir.path().join("homeostat.yaml");
+        std::fs::write(
+            &cfg_path,
+            "slo_files: [slo.yaml]\nslo_windows: [windows.yaml]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let cfg = crate::Config::load(&cfg_path).unwrap_or_else(|e| panic!("{e}"));
+        let groups =
+            load_groups(&[], &cfg.slos, &cfg.slo_windows, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let page = groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .find(|r| r.labels.get("sloth_severity").map(String::as_str) == Some("page"))
+            .unwrap_or_else(|| panic!("no page alert"));
+        assert!(page.expr.contains("ratio_rate12m"), "{}", page.expr);
+        assert!(page.expr.contains("ratio_rate1m{"), "{}", page.expr);
+
+        write(
+            "windows.yaml",
+            "apiVersion: sloth.slok.dev/v1\nkind: Nope\n",
+        );
+        let e = crate::Config::load(&cfg_path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("slo_windows[0]") && e.contains("windows.yaml"),
             "{e}"
         );
     }
