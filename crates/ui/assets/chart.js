@@ -102,7 +102,8 @@ function drawChart(target, result, opts) {
     const g = el("svg:g", { class: `deploy ${m.kind}` });
     g.append(el("svg:title", {}, m.title || m.label));
     g.append(el("svg:line", { class: `marker ${m.kind}`, x1: x, x2: x, y1: T - 4, y2: H - B }));
-    g.append(el("svg:text", { class: `marker-label ${m.kind}`, x: x + 3, y: 9 + row * 10 }, m.label));
+    const nearEnd = x > W - R - 60;
+    g.append(el("svg:text", { class: `marker-label ${m.kind}`, x: nearEnd ? x - 3 : x + 3, y: 9 + row * 10, "text-anchor": nearEnd ? "end" : "start" }, m.label));
     svg.append(g);
   }
   target.append(svg);

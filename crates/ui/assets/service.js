@@ -57,7 +57,7 @@ function render(s, deploysInRange, start, end) {
   }
 
   $("slos").append(table(["SLO", "#objective", "#SLI", "#budget left", "firing"], s.slos.map((o) => [
-    link(sloHref(o.id), o.id), pct(o.objective / 100, 3), pct(o.sli, 3),
+    link(sloHref(o.id), o.id), pct(o.objective, 3), pct(o.sli, 3),
     badge(pct(o.remaining, 1), budgetClass(o.remaining)), o.firing.length ? badge(o.firing.join(", "), "bad") : "",
   ]), "No SLOs name this service."));
   $("incidents").append(table(["incident", "state", "severity", "opened"], s.incidents.map((i) => [

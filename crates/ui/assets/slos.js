@@ -8,7 +8,7 @@
 function listTable(slos, pick) {
   const rows = slos.map((s) => {
     const burn = (s.burnRates.find((w) => w.window === "1h") || {}).burnRate;
-    return [link(sloHref(s.id), s.id), link(serviceHref(s.service), s.service), pct(s.objective / 100, 3), pct(s.sli, 3),
+    return [link(sloHref(s.id), s.id), link(serviceHref(s.service), s.service), pct(s.objective, 3), pct(s.sli, 3),
       badge(pct(s.budget.remaining), budgetClass(s.budget.remaining)),
       s.budget.remainingMinutes === null ? "n/a" : s.budget.remainingMinutes.toFixed(1),
       burn === null || burn === undefined ? "n/a" : `${burn.toFixed(2)}×`,
@@ -34,7 +34,7 @@ async function detail(s, standalone) {
   const d = $("detail");
   if (standalone) { $("title").textContent = `${s.id}`; document.title = `${s.id} — homeostat`; }
   d.replaceChildren(el(standalone ? "p" : "h2", {}, standalone ? "" : `${s.id} — `,
-    `${pct(s.objective / 100, 3)} over ${s.period} for service `, link(serviceHref(s.service), s.service),
+    `${pct(s.objective, 3)} over ${s.period} for service `, link(serviceHref(s.service), s.service),
     standalone ? "" : " · ", standalone ? "" : link(sloHref(s.id), "own page")));
   if (s.description) d.append(el("p", { class: "muted" }, s.description));
   const exhausted = s.budget.exhaustedAt === null ? "not at the current burn rate"
