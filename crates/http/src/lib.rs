@@ -210,6 +210,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/gate/overrides/{id}",
             axum::routing::delete(routes::release::revoke_override),
         )
+        .route("/api/v1/catalog", get(routes::catalog::catalog))
         .route("/api/v1/slos", get(routes::slos::list))
         .route("/api/v1/slos/{id}", get(routes::slos::get))
         .route("/api/v1/slos/{id}/burndown", get(routes::slos::burndown))
@@ -265,26 +266,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/oncall/{schedule}/shifts",
             get(routes::oncall::schedule_shifts),
         )
-        .route("/", get(routes::console::index))
-        .route("/console/query", get(routes::console::query_page))
-        .route("/console/query.js", get(routes::console::query_script))
-        .route("/console/chart.js", get(routes::console::chart_script))
-        .route("/console/slos", get(routes::console::slos_page))
-        .route("/console/slos.js", get(routes::console::slos_script))
-        .route("/console/services", get(routes::console::services_page))
-        .route(
-            "/console/services.js",
-            get(routes::console::services_script),
-        )
-        .route("/console/alerts", get(routes::console::alerts_page))
-        .route("/console/alerts.js", get(routes::console::alerts_script))
-        .route("/console/incidents", get(routes::console::incidents_page))
-        .route("/console/incident", get(routes::console::incident_page))
-        .route("/console/oncall", get(routes::console::oncall_page))
-        .route(
-            "/console/incidents.js",
-            get(routes::console::incidents_script),
-        )
+        .merge(routes::console::router())
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Bodies are read with our own limit so the 413 names it.
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -2,6 +2,7 @@
 
 pub mod alertmanager;
 pub mod analysis;
+pub mod catalog;
 pub mod console;
 pub mod incidents;
 pub mod ingest;

@@ -64,7 +64,7 @@ pub(crate) fn rfc3339(ms: i64) -> Value {
     })
 }
 
-fn deploy_json(d: &Deploy) -> Value {
+pub(crate) fn deploy_json(d: &Deploy) -> Value {
     json!({
         "id": d.id,
         "service": d.service,
@@ -273,6 +273,16 @@ pub async fn check(
         .ok_or_else(|| ApiError::bad_data("service: missing; use ?service=<name>"))?
         .to_string();
     let change_type = p.get("change_type").map(str::to_string);
+    Ok(ok(gate_answer(&st, service, change_type).await?))
+}
+
+/// The gate's answer for `service` as JSON (what `GET /api/v1/gate` sends
+/// in `data`); 404 when neither an SLO nor a policy names the service.
+pub(crate) async fn gate_answer(
+    st: &AppState,
+    service: String,
+    change_type: Option<String>,
+) -> Result<Value, ApiError> {
     let slos = st.slos.get();
     let policies = st.gate.get();
     let own: Vec<_> = slos
@@ -288,11 +298,11 @@ pub async fn check(
         ));
     }
     let Some(policy) = policy else {
-        return Ok(ok(json!({
+        return Ok(json!({
             "allow": true, "service": service, "changeType": change_type,
             "reason": format!("allowed: no error-budget policy gates {service}"),
             "frozen": false, "freezeReasons": [], "slos": [], "override": null,
-        })));
+        }));
     };
     let now = st.clock.now_millis();
     let engine = st.engine.clone();
@@ -357,7 +367,7 @@ pub async fn check(
     // Whether this answer measured the budgets itself (slow path) or used
     // the background measurement; lets a caller tell the two apart.
     v["measuredInline"] = json!(inline);
-    Ok(ok(v))
+    Ok(v)
 }
 
 #[derive(Deserialize)]

@@ -12,7 +12,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use homeostat_model::{ErrorKind, format_duration};
 use homeostat_promql::{Engine, QueryParams, Value};
-use homeostat_slo::{BudgetStatus, STATUS_WINDOWS, SloSpec, budget_ratio_query, burn_down};
+use homeostat_slo::{
+    AlertWindows, BudgetStatus, STATUS_WINDOWS, SloSpec, budget_ratio_query, burn_down,
+};
 use homeostat_storage::Querier;
 use serde_json::{Value as Json_, json};
 
@@ -51,7 +53,7 @@ pub(crate) fn budget_of(
     status(engine, q, spec, now)
 }
 
-fn status(
+pub(crate) fn status(
     engine: &Engine,
     q: &dyn Querier,
     spec: &SloSpec,
@@ -127,12 +129,48 @@ fn encode(spec: &SloSpec, s: &BudgetStatus, firing: &[String]) -> Json_ {
             "window": format_duration(w.window),
             "errorRatio": num(w.error_ratio),
             "burnRate": num(w.burn_rate),
+            "query": budget_ratio_query(spec, w.window),
         })).collect::<Vec<_>>(),
         "firing": firing,
+        "alertTiers": alert_tiers(spec, s.period, firing),
         "labels": spec.labels,
         // For charts: the 1h and 6h burn rates as PromQL, ready for query_range.
         "burnRateQueries": burn_rate_queries,
     })
+}
+
+/// The page and ticket tiers as the compiler writes them (the Workbook's
+/// window pairs scaled to the period): each pair fires when both windows
+/// burn faster than its factor.
+fn alert_tiers(spec: &SloSpec, period: Duration, firing: &[String]) -> Json_ {
+    let w = AlertWindows::google(period);
+    let pair = |p: &homeostat_slo::Window| {
+        json!({
+            "short": format_duration(p.short),
+            "long": format_duration(p.long),
+            "factor": w.burn_factor(p),
+            "budgetPercent": p.error_budget_percent,
+        })
+    };
+    let tiers = [
+        ("page", &spec.page, [w.page_quick, w.page_slow]),
+        ("ticket", &spec.ticket, [w.ticket_quick, w.ticket_slow]),
+    ];
+    json!(
+        tiers
+            .iter()
+            .filter_map(|(severity, tier, pairs)| {
+                let tier = tier.as_ref()?;
+                Some(json!({
+                    "severity": severity,
+                    "alert": tier.name,
+                    "firing": firing.iter().any(|f| f == severity),
+                    "windows": pairs.iter().map(pair).collect::<Vec<_>>(),
+                    "annotations": tier.annotations,
+                }))
+            })
+            .collect::<Vec<_>>()
+    )
 }
 
 async fn blocking<T: Send + 'static>(

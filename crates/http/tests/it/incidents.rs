@@ -408,8 +408,8 @@ async fn oncall_now_at_and_shifts() {
 async fn console_pages_are_served() {
     let (app, _) = app();
     for (uri, text) in [
-        ("/console/incidents", "data-page=\"list\""),
-        ("/console/incident?id=INC-1", "data-page=\"detail\""),
+        ("/console/incidents", "data-page=\"incidents\""),
+        ("/console/incident?id=INC-1", "data-page=\"incident\""),
         ("/console/oncall", "data-page=\"oncall\""),
         ("/console/incidents.js", "detailPage"),
         ("/console/slos", "/console/incidents"),

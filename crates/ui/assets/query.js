@@ -4,7 +4,6 @@
 // inject markup.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const UNITS = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
 
 // "1h30m" or "90" → seconds; null when unreadable.
@@ -18,13 +17,8 @@ function parseDuration(s) {
 }
 
 function clear() {
-  $("error").style.display = "none";
-  for (const id of ["error", "notes", "meta", "chart", "table"]) $(id).replaceChildren();
-}
-
-function showError(msg) {
-  $("error").textContent = msg;
-  $("error").style.display = "block";
+  clearError();
+  for (const id of ["notes", "meta", "chart", "table"]) $(id).replaceChildren();
 }
 
 function mode() { return document.querySelector("input[name=mode]:checked").value; }
@@ -33,7 +27,7 @@ async function run(ev) {
   if (ev) ev.preventDefault();
   clear();
   const expr = $("expr").value.trim();
-  if (!expr) return;
+  if (!expr) return showError("Type a PromQL expression first.");
   const body = new URLSearchParams({ query: expr });
   let url = "/api/v1/query";
   let endText = $("end").value.trim();
@@ -61,7 +55,8 @@ async function run(ev) {
   let resp, json;
   try {
     resp = await fetch(url, { method: "POST", body });
-    json = await resp.json();
+    const text = await resp.text();
+    try { json = JSON.parse(text); } catch { json = { status: "error", error: text.trim() || resp.statusText }; }
   } catch (e) {
     return showError(`request failed: ${e}`);
   }
@@ -78,11 +73,11 @@ async function run(ev) {
     drawChart($("chart"), data.result);
     legend(data.result);
   } else {
-    table(data);
+    resultTable(data);
   }
 }
 
-function table(data) {
+function resultTable(data) {
   const t = $("table");
   const head = el("tr");
   head.append(el("th", {}, "series"), el("th", {}, "value"));

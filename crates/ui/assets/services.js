@@ -3,16 +3,6 @@
 // quantiles for successes and failures, traffic, error ratio, saturation).
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-function showError(msg) { $("error").textContent = msg; $("error").style.display = "block"; }
-
-async function api(path) {
-  const r = await fetch(path);
-  const body = await r.json().catch(() => ({ error: `${r.status} ${r.statusText}` }));
-  if (!r.ok || body.status !== "success") throw new Error(body.error || `${r.status}`);
-  return body.data;
-}
-
 const SIGNALS = [
   ["Latency (seconds)", "service:request_latency_seconds:quantile", (m) => `p${parseFloat(m.quantile) * 100} ${m.outcome}`],
   ["Traffic (requests/s)", "service:requests:rate5m", () => "requests/s"],
@@ -22,20 +12,22 @@ const SIGNALS = [
 
 async function service(name) {
   const box = el("section");
-  box.append(el("h2", {}, name));
+  box.append(el("h2", {}, link(serviceHref(name), name)));
   const grid = el("div", { class: "grid2" });
   box.append(grid);
   $("services").append(box);
   const end = Date.now() / 1000, start = end - 6 * 3600;
   for (const [title, metric, legend] of SIGNALS) {
-    const cell = el("div");
-    cell.append(el("h3", {}, title));
-    grid.append(cell);
+    const cell = el("div", { class: "panel" });
     const q = `${metric}{service=${JSON.stringify(name)}}`;
+    cell.append(el("h3", {}, title, queryLink(q, "query", "6h")));
+    grid.append(cell);
     try {
-      const data = await api(`/api/v1/query_range?query=${encodeURIComponent(q)}&start=${start}&end=${end}&step=60`);
+      const data = await api(`/api/v1/query_range?query=${encodeURIComponent(q)}&start=${start}&end=${end}&step=90`);
       if (!data.result.length) { cell.append(el("p", { class: "muted" }, "No data.")); continue; }
-      drawChart(cell, data.result.map((r) => ({ metric: { __name__: legend(r.metric) }, values: r.values })));
+      const box = el("div", { class: "chart" });
+      cell.append(box);
+      drawChart(box, data.result.map((r) => ({ metric: { __name__: legend(r.metric) }, values: r.values })), { height: 220 });
     } catch (e) { showError(`${name} ${title}: ${e.message}`); }
   }
 }

@@ -1,0 +1,134 @@
+// Charts drawn as SVG by the browser: a time-series line chart of
+// Prometheus-shaped series with optional markers (deploys, rollbacks), and
+// a sparkline. Needs common.js (el).
+"use strict";
+
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+function seriesName(metric) {
+  const name = metric.__name__ || "";
+  const rest = Object.keys(metric).filter((k) => k !== "__name__")
+    .map((k) => `${k}=${JSON.stringify(metric[k])}`);
+  return rest.length ? `${name}{${rest.join(", ")}}` : (name || "{}");
+}
+
+// Round tick spacing (1, 2 or 5 × 10^k) giving about `n` ticks over `span`.
+function niceStep(span, n) {
+  const raw = span / n;
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const f of [1, 2, 5, 10]) if (raw <= f * mag) return f * mag;
+  return 10 * mag;
+}
+
+function tickLabel(v) {
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(1);
+  return String(+v.toPrecision(6));
+}
+
+// Draws `result` (Prometheus matrix entries: {metric, values}) into `target`.
+// opts: {height, x0, x1 (seconds), markers: [{t, label, kind, title}],
+// zeroLine, yFormat}. Returns the SVG, or null without data.
+function drawChart(target, result, opts) {
+  opts = opts || {};
+  const W = 960, H = opts.height || 340, L = 64, R = 12, T = opts.markers && opts.markers.length ? 22 : 10, B = 28;
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  const series = result.map((s) => s.values.map(([t, v]) => [t, parseFloat(v)]));
+  for (const pts of series) for (const [t, v] of pts) {
+    x0 = Math.min(x0, t); x1 = Math.max(x1, t);
+    if (isFinite(v)) { y0 = Math.min(y0, v); y1 = Math.max(y1, v); }
+  }
+  if (!isFinite(y0)) { target.append(el("p", { class: "muted" }, "No data in this range.")); return null; }
+  if (isFinite(opts.x0)) x0 = opts.x0;
+  if (isFinite(opts.x1)) x1 = opts.x1;
+  if (opts.zeroLine) { y0 = Math.min(y0, 0); }
+  if (x1 === x0) { x0 -= 1; x1 += 1; }
+  if (y1 === y0) { y0 -= 1; y1 += 1; }
+  const ys = niceStep(y1 - y0, 5);
+  y0 = Math.floor(y0 / ys) * ys; y1 = Math.ceil(y1 / ys) * ys;
+  const px = (t) => L + (t - x0) / (x1 - x0) * (W - L - R);
+  const py = (v) => T + (y1 - v) / (y1 - y0) * (H - T - B);
+  const fmtY = opts.yFormat || tickLabel;
+
+  const svg = el("svg:svg", { viewBox: `0 0 ${W} ${H}`, role: "img" });
+  for (let v = y0; v <= y1 + ys / 2; v += ys) {
+    svg.append(el("svg:line", { class: "grid", x1: L, x2: W - R, y1: py(v), y2: py(v) }));
+    svg.append(el("svg:text", { x: L - 6, y: py(v) + 4, "text-anchor": "end" }, fmtY(v)));
+  }
+  const xs = niceStep(x1 - x0, 6);
+  const longSpan = x1 - x0 > 2 * 86400;
+  for (let t = Math.ceil(x0 / xs) * xs; t <= x1; t += xs) {
+    const d = new Date(t * 1000);
+    const label = longSpan ? `${d.getMonth() + 1}/${d.getDate()} ${d.toTimeString().slice(0, 5)}` : d.toTimeString().slice(0, 5);
+    svg.append(el("svg:line", { class: "grid", x1: px(t), x2: px(t), y1: T, y2: H - B }));
+    svg.append(el("svg:text", { x: px(t), y: H - B + 16, "text-anchor": "middle" }, label));
+  }
+  svg.append(el("svg:line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }));
+  svg.append(el("svg:line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
+  if (opts.zeroLine && y0 < 0) svg.append(el("svg:line", { class: "zero", x1: L, x2: W - R, y1: py(0), y2: py(0) }));
+
+  // Typical spacing between points; a larger gap (or NaN) breaks the line.
+  series.forEach((pts, i) => {
+    let gap = Infinity;
+    if (pts.length > 1) {
+      const d = pts.slice(1).map((p, j) => p[0] - pts[j][0]).sort((a, b) => a - b);
+      gap = d[Math.floor(d.length / 2)] * 1.5;
+    }
+    let path = "", prev = null;
+    for (const [t, v] of pts) {
+      if (!isFinite(v) || t < x0 || t > x1) { prev = null; continue; }
+      path += `${prev === null || t - prev > gap ? "M" : "L"}${px(t).toFixed(1)},${py(v).toFixed(1)}`;
+      prev = t;
+    }
+    const color = COLORS[i % COLORS.length];
+    if (path) {
+      const p = el("svg:path", { d: path, fill: "none", stroke: color, "stroke-width": 1.5 });
+      p.append(el("svg:title", {}, seriesName(result[i].metric)));
+      svg.append(p);
+    }
+    if (pts.length === 1 && isFinite(pts[0][1])) {
+      svg.append(el("svg:circle", { cx: px(pts[0][0]), cy: py(pts[0][1]), r: 3, fill: color }));
+    }
+  });
+
+  // Markers last, so they sit on top; labels alternate rows when crowded.
+  let lastX = -Infinity, row = 0;
+  for (const m of (opts.markers || []).slice().sort((a, b) => a.t - b.t)) {
+    if (!(m.t >= x0 && m.t <= x1)) continue;
+    const x = px(m.t);
+    row = x - lastX < 70 ? (row + 1) % 2 : 0;
+    lastX = x;
+    const g = el("svg:g", { class: `deploy ${m.kind}` });
+    g.append(el("svg:title", {}, m.title || m.label));
+    g.append(el("svg:line", { class: `marker ${m.kind}`, x1: x, x2: x, y1: T - 4, y2: H - B }));
+    const nearEnd = x > W - R - 60;
+    g.append(el("svg:text", { class: `marker-label ${m.kind}`, x: nearEnd ? x - 3 : x + 3, y: 9 + row * 10, "text-anchor": nearEnd ? "end" : "start" }, m.label));
+    svg.append(g);
+  }
+  target.append(svg);
+  return svg;
+}
+
+// A legend for a chart's series.
+function chartLegend(result) {
+  const d = el("div", { class: "legend" });
+  result.forEach((s, i) => d.append(el("span", { style: "margin-right:1em" },
+    el("span", { class: "swatch", style: `background:${COLORS[i % COLORS.length]}` }), seriesName(s.metric))));
+  return d;
+}
+
+// A small line of [[t, v], …] (no axes), for the catalog.
+function sparkline(points, color) {
+  const W = 120, H = 28;
+  const svg = el("svg:svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img" });
+  const pts = (points || []).map(([t, v]) => [t, parseFloat(v)]).filter(([, v]) => isFinite(v));
+  if (pts.length < 2) return svg;
+  let x0 = pts[0][0], x1 = pts[pts.length - 1][0], y0 = Infinity, y1 = -Infinity;
+  for (const [, v] of pts) { y0 = Math.min(y0, v); y1 = Math.max(y1, v); }
+  if (y1 === y0) { y0 -= 1; y1 += 1; }
+  if (x1 === x0) x1 += 1;
+  const d = pts.map(([t, v], i) => `${i ? "L" : "M"}${((t - x0) / (x1 - x0) * W).toFixed(1)},${(2 + (y1 - v) / (y1 - y0) * (H - 4)).toFixed(1)}`).join("");
+  svg.append(el("svg:path", { d, fill: "none", stroke: color || "#2358c5", "stroke-width": 1.5, "vector-effect": "non-scaling-stroke" }));
+  return svg;
+}

@@ -1,0 +1,152 @@
+// Shared by every console page: DOM helpers, API calls that surface the
+// server's own error message, formatting and links between pages. Plain DOM
+// calls only (no innerHTML with data), so label values cannot inject markup.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+// el("a", {href}, "text") or el("div", {}, child, "text", ...): strings
+// become text nodes, null/undefined/false children are skipped.
+function el(tag, attrs, ...kids) {
+  const e = tag.startsWith("svg:") ? document.createElementNS("http://www.w3.org/2000/svg", tag.slice(4)) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null) e.setAttribute(k, v);
+  for (const k of kids) {
+    if (k === undefined || k === null || k === false) continue;
+    e.append(k instanceof Node ? k : String(k));
+  }
+  return e;
+}
+
+function showError(msg) { const e = $("error"); if (!e) return; e.textContent = msg; e.style.display = "block"; }
+function clearError() { const e = $("error"); if (!e) return; e.textContent = ""; e.style.display = "none"; }
+
+// A query-string parameter; null when absent. URLSearchParams never throws,
+// even on malformed escapes like %ZZ.
+function param(name) { return new URLSearchParams(location.search).get(name); }
+
+async function request(path, init) {
+  let r;
+  try { r = await fetch(path, init); } catch (e) { throw new Error(`${path}: request failed (${e.message})`); }
+  const text = await r.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { body = text; }
+  return { r, body };
+}
+
+// The JSON API's envelope: `data` on success; the server's `error` otherwise.
+async function api(path, init) {
+  const { r, body } = await request(path, init);
+  if (r.ok && body && body.status === "success") return body.data;
+  const msg = body && typeof body === "object" && body.error ? body.error
+    : (typeof body === "string" && body.trim() ? body.trim() : `${r.status} ${r.statusText}`);
+  const err = new Error(msg);
+  err.status = r.status;
+  throw err;
+}
+
+// Alertmanager's API v2 answers plain JSON, and errors as a JSON string.
+async function am(path, init) {
+  const { r, body } = await request(path, init);
+  if (r.ok) return body;
+  const err = new Error(typeof body === "string" && body ? body : (body && body.error) || `${r.status} ${r.statusText}`);
+  err.status = r.status;
+  throw err;
+}
+
+function user() { try { return localStorage.getItem("homeostat.user") || ""; } catch { return ""; } }
+function rememberUser(u) { try { localStorage.setItem("homeostat.user", u); } catch { /* private mode */ } }
+
+function sendJSON(path, method, body, actor) {
+  const headers = { "content-type": "application/json" };
+  if (actor) headers["x-homeostat-user"] = actor;
+  return api(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+const post = (path, body, actor) => sendJSON(path, "POST", body, actor);
+
+// Formatting.
+function pct(v, digits) {
+  return v === null || v === undefined || !isFinite(v) ? "n/a" : `${(v * 100).toFixed(digits === undefined ? 2 : digits)}%`;
+}
+function fmtNum(v) {
+  if (v === null || v === undefined || !isFinite(v)) return "n/a";
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2);
+  return String(+v.toPrecision(4));
+}
+function fmtSeconds(v) {
+  if (v === null || v === undefined || !isFinite(v)) return "n/a";
+  return v < 1 ? `${+(v * 1000).toPrecision(3)} ms` : `${+v.toPrecision(3)} s`;
+}
+function toSec(t) { // RFC 3339 string or seconds → seconds
+  if (t === null || t === undefined) return NaN;
+  return typeof t === "number" ? t : Date.parse(t) / 1000;
+}
+function fmtTime(t) {
+  const s = toSec(t);
+  if (!isFinite(s)) return "—";
+  const d = new Date(s * 1000);
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+function age(t) {
+  const s0 = toSec(t);
+  if (!isFinite(s0)) return "n/a";
+  const s = Math.max(0, Date.now() / 1000 - s0);
+  if (s < 60) return `${Math.round(s)}s`;
+  if (s < 3600) return `${Math.round(s / 60)}m`;
+  if (s < 86400) return `${(s / 3600).toFixed(1)}h`;
+  return `${(s / 86400).toFixed(1)}d`;
+}
+
+// Remaining budget → ok (above 50%), warn, bad (at or below 0 … 10%).
+function budgetClass(r) {
+  if (r === null || r === undefined || !isFinite(r)) return "none";
+  return r <= 0.1 ? "bad" : r <= 0.5 ? "warn" : "ok";
+}
+function badge(text, cls, title) { return el("span", { class: `badge ${cls}`, title }, text); }
+
+// Links between pages.
+function link(href, text, attrs) { return el("a", Object.assign({ href }, attrs || {}), text); }
+const serviceHref = (s) => `/console/service?name=${encodeURIComponent(s)}`;
+const sloHref = (id) => `/console/slo?id=${encodeURIComponent(id)}`;
+const incidentHref = (id) => `/console/incident?id=${encodeURIComponent(id)}`;
+function queryHref(expr, range) {
+  return `/console/query?${new URLSearchParams({ expr, mode: "range", range: range || "1h" })}`;
+}
+function queryLink(expr, text, range) { return link(queryHref(expr, range), text || "query", { class: "small", title: expr }); }
+
+// A table from headers and rows of cells (strings or nodes); `empty` is
+// shown when there are no rows. Headers starting with "#" are numeric.
+function table(headers, rows, empty) {
+  const t = el("table");
+  const head = el("tr");
+  for (const h of headers) head.append(el("th", h.startsWith("#") ? { class: "v" } : {}, h.replace(/^#/, "")));
+  t.append(head);
+  if (!rows.length && empty) t.append(el("tr", {}, el("td", { colspan: headers.length, class: "muted" }, empty)));
+  for (const cells of rows) {
+    const tr = el("tr");
+    cells.forEach((c, i) => tr.append(el("td", headers[i] && headers[i].startsWith("#") ? { class: "v" } : {}, c)));
+    t.append(tr);
+  }
+  return el("div", { class: "scroll" }, t);
+}
+
+function stateBadge(s) { return el("span", { class: `state-${s}` }, s); }
+
+function outcomeBadge(d) {
+  const o = d.outcome;
+  const cls = o === "succeeded" ? "ok" : o === "in_progress" ? "info" : "bad";
+  return badge(o.replace(/_/g, " "), cls);
+}
+
+// Deploys → chart markers: each deploy at its start, a recorded rollback at
+// its own time; failed and rolled-back deploys drawn in red.
+function deployMarkers(deploys) {
+  const out = [];
+  for (const d of deploys || []) {
+    const bad = d.outcome === "failed" || d.outcome === "rolled_back";
+    out.push({ t: toSec(d.startedAt), label: d.version, kind: bad ? "failed" : "deploy", title: `deploy ${d.id}: ${d.service} ${d.version} (${d.outcome})` });
+    if (d.rollback) out.push({ t: toSec(d.rollback.at), label: `↩ ${d.version}`, kind: "rollback", title: `rollback of ${d.version}: ${d.rollback.reason || ""}` });
+  }
+  return out.filter((m) => isFinite(m.t));
+}
