@@ -171,7 +171,7 @@ pub async fn run(
     let slos = Arc::new(homeostat_http::Live::new(cfg.slos.clone()));
     let gate = Arc::new(homeostat_http::Live::new(cfg.gate.clone()));
     let rollback_actions = Arc::new(homeostat_http::Live::new(cfg.rollback.clone()));
-    let analysis = Arc::new(homeostat_canary::AnalysisRegistry::default());
+    let analysis = Arc::new(release::restore_analysis(&state, clock.now_millis()).await?);
     let gate_budgets = Arc::new(homeostat_http::Live::default());
     let reload_status = Arc::new(homeostat_http::ReloadStatus::new(clock.now_millis()));
     telemetry.add_source(Box::new(sources::ReloadSource(reload_status.clone())));
