@@ -10,6 +10,7 @@ use homeostat_model::{format_duration, parse_duration};
 use homeostat_tsdb::FsyncPolicy;
 use serde::Deserialize;
 
+mod dependencies;
 mod incidents;
 pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
 
@@ -96,7 +97,7 @@ pub struct GateSection {
     pub policies: Vec<homeostat_gate::PolicySpec>,
 }
 
-/// `services: [{name, convention, selector, saturation}]`.
+/// `services: [{name, convention, selector, saturation, depends_on}]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSection {
@@ -110,6 +111,10 @@ pub struct ServiceSection {
     pub selector: String,
     /// PromQL for the saturation ratio (0..1), e.g. CPU used over the limit.
     pub saturation: Option<String>,
+    /// Services this one calls (names from `services:` or the SLO files):
+    /// their deploys are suspects in its incidents, transitively.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
 }
 
 /// `alerting: {alertmanagers: [{url: http://host:9093}]}`.
@@ -237,6 +242,8 @@ pub struct Config {
     pub slos: Vec<homeostat_slo::SloSpec>,
     /// Services whose golden signals are recorded.
     pub services: Vec<homeostat_slo::ServiceSignals>,
+    /// `services[].depends_on`: each service's direct dependencies.
+    pub dependencies: BTreeMap<String, Vec<String>>,
     /// Validated `oncall:` and `incidents:` sections.
     pub incidents: IncidentsRuntime,
     /// The built-in Alertmanager, when `alertmanager:` is set.
@@ -441,6 +448,8 @@ impl Config {
                     detail: format!("{}; {}", e.problem, e.fix),
                 }
             })?;
+        let dependencies = dependencies::validate(&f.services, &slos)
+            .map_err(|(field, detail)| invalid(&field, detail))?;
         Ok(Config {
             listen,
             data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("data")),
@@ -462,6 +471,7 @@ impl Config {
             external_url: f.external_url.map(|u| u.trim_end_matches('/').to_string()),
             slos,
             services: services(&f.services, path)?,
+            dependencies,
             incidents: IncidentsRuntime { oncall, incidents },
             alertmanager: match &f.alertmanager {
                 None => None,
