@@ -61,7 +61,7 @@ fn analysis_runs_survive_a_restart() {
         (r1["data"]["id"].as_str(), r2["data"]["id"].as_str()),
         (Some("run-1"), Some("run-2"))
     );
-    wait_for("run-1 to end and run-2 to judge once", 20, || {
+    wait_for("run-1 to end and run-2 to judge once", 90, || {
         get(&s.base, "/api/v1/analysis/run-1")["data"]["phase"] != "Running"
             && !get(&s.base, "/api/v1/analysis/run-2")["data"]["measurements"]
                 .as_array()
@@ -84,7 +84,7 @@ fn analysis_runs_survive_a_restart() {
     let before = running["data"]["measurements"].as_array().unwrap();
     let after = resumed["data"]["measurements"].as_array().unwrap();
     assert_eq!(&after[..before.len()], &before[..], "{resumed}");
-    wait_for("run-2 to finish after the restart", 30, || {
+    wait_for("run-2 to finish after the restart", 90, || {
         get(&s.base, "/api/v1/analysis/run-2")["data"]["phase"] != "Running"
     });
     let done = get(&s.base, "/api/v1/analysis/run-2");
