@@ -234,7 +234,7 @@ impl Classification {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricResult {
     pub name: String,
     pub group: String,
@@ -388,7 +388,7 @@ pub enum Verdict {
     NoData,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupScore {
     pub group: String,
     pub weight: f64,
@@ -398,7 +398,7 @@ pub struct GroupScore {
     pub counted: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Judgment {
     pub verdict: Verdict,
     /// 0–100.

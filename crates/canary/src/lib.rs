@@ -10,11 +10,13 @@
 //! failure and inconclusive limits, like Argo Rollouts' AnalysisRun.
 //!
 //! Pure: samples in, judgment out. Fetching samples (PromQL per side) is
-//! the caller's job.
+//! the caller's job. The run registry writes runs through to a
+//! `homeostat_state::AnalysisStore`, so they survive a restart.
 
 mod analysis;
 mod judge;
 mod mann_whitney;
+mod persist;
 mod registry;
 mod source;
 
@@ -28,5 +30,5 @@ pub use judge::{
 pub use mann_whitney::{
     Alternative, MannWhitney, Method, TestError, hodges_lehmann, mann_whitney_u, median,
 };
-pub use registry::{AnalysisRegistry, RunEntry, RunTarget};
+pub use registry::{AnalysisRegistry, RESUMED, Recorded, Restored, RunEntry, RunTarget};
 pub use source::{JudgeRequest, MetricQuery, PreparedJudge, RequestError, judge_now};

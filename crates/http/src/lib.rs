@@ -99,6 +99,9 @@ pub struct AppState {
     /// Error-budget gate policies (`gate.policies`), replaced at a reload.
     pub gate: Arc<Live<Vec<homeostat_gate::Policy>>>,
     /// Canary analysis runs (`/api/v1/analysis`); the server judges them.
+    /// `services[].depends_on` (service → direct dependencies), for change
+    /// correlation; swapped at a reload.
+    pub dependencies: Arc<Live<std::collections::BTreeMap<String, Vec<String>>>>,
     pub analysis: Arc<homeostat_canary::AnalysisRegistry>,
     /// Budgets of gated services, refreshed by the server every few seconds
     /// so the gate answers without measuring.

@@ -28,7 +28,9 @@ mod postmortem;
 mod service;
 
 pub use alerts::AlertInfo;
-pub use correlate::{CORRELATION_WINDOW_MS, Suspect, rank_suspects};
+pub use correlate::{
+    CORRELATION_WINDOW_MS, DependencyGraph, Suspect, dependency_paths, rank_suspects,
+};
 pub use error::{IncidentError, Result};
 pub use lifecycle::check_transition;
 pub use links::{LinkAction, LinkSigner};

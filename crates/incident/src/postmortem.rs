@@ -33,6 +33,9 @@ pub struct DeployInfo {
     pub version: String,
     pub at: i64,
     pub author: String,
+    /// For a deploy of a declared dependency: the path from the incident's
+    /// service to it (`[checkout, payments]`); empty for its own deploys.
+    pub via: Vec<String>,
 }
 
 /// Renders the postmortem of `incident`. `timeline` is shown in the order
@@ -236,7 +239,7 @@ fn write_changes(o: &mut String, start: i64, deploys: &[DeployInfo]) {
     }
     line(
         o,
-        "Deploys around the incident; offsets are from its start.",
+        "Deploys of the service and of its declared dependencies around the incident; offsets are from its start.",
     );
     line(o, "");
     line(o, "| Time | Offset | Service | Version | Author |");
@@ -252,11 +255,20 @@ fn write_changes(o: &mut String, start: i64, deploys: &[DeployInfo]) {
                 "| {} | {sign}{} | {} | {} | {} |",
                 time(d.at),
                 duration(offset.abs()),
-                cell(&d.service),
+                cell(&service_cell(d)),
                 cell(&d.version),
                 cell(&d.author)
             ),
         );
+    }
+}
+
+/// The service, and for a dependency's deploy how it is one.
+fn service_cell(d: &DeployInfo) -> String {
+    if d.via.is_empty() {
+        d.service.clone()
+    } else {
+        format!("{} (dependency: {})", d.service, d.via.join(" → "))
     }
 }
 

@@ -10,6 +10,7 @@ use homeostat_model::{format_duration, parse_duration};
 use homeostat_tsdb::FsyncPolicy;
 use serde::Deserialize;
 
+mod dependencies;
 mod incidents;
 pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
 
@@ -101,7 +102,7 @@ pub struct GateSection {
     pub policies: Vec<homeostat_gate::PolicySpec>,
 }
 
-/// `services: [{name, convention, selector, saturation}]`.
+/// `services: [{name, convention, selector, saturation, depends_on}]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSection {
@@ -115,6 +116,10 @@ pub struct ServiceSection {
     pub selector: String,
     /// PromQL for the saturation ratio (0..1), e.g. CPU used over the limit.
     pub saturation: Option<String>,
+    /// Services this one calls (names from `services:` or the SLO files):
+    /// their deploys are suspects in its incidents, transitively.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
 }
 
 /// `alerting: {alertmanagers: [{url: http://host:9093}]}`.
@@ -252,6 +257,8 @@ pub struct Config {
     pub slo_windows: Vec<homeostat_slo::AlertWindows>,
     /// Services whose golden signals are recorded.
     pub services: Vec<homeostat_slo::ServiceSignals>,
+    /// `services[].depends_on`: each service's direct dependencies.
+    pub dependencies: BTreeMap<String, Vec<String>>,
     /// Validated `oncall:` and `incidents:` sections.
     pub incidents: IncidentsRuntime,
     /// The built-in Alertmanager, when `alertmanager:` is set.
@@ -479,6 +486,8 @@ impl Config {
                     detail: format!("{}; {}", e.problem, e.fix),
                 }
             })?;
+        let dependencies = dependencies::validate(&f.services, &slos)
+            .map_err(|(field, detail)| invalid(&field, detail))?;
         Ok(Config {
             listen,
             data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("data")),
@@ -502,6 +511,7 @@ impl Config {
             slos,
             slo_windows: load_windows(&relative_to(&f.slo_windows, path), path)?,
             services: services(&f.services, path)?,
+            dependencies,
             incidents: IncidentsRuntime { oncall, incidents },
             alertmanager: match &f.alertmanager {
                 None => None,

@@ -171,7 +171,8 @@ pub async fn run(
     let slos = Arc::new(homeostat_http::Live::new(cfg.slos.clone()));
     let gate = Arc::new(homeostat_http::Live::new(cfg.gate.clone()));
     let rollback_actions = Arc::new(homeostat_http::Live::new(cfg.rollback.clone()));
-    let analysis = Arc::new(homeostat_canary::AnalysisRegistry::default());
+    let dependencies = Arc::new(homeostat_http::Live::new(cfg.dependencies.clone()));
+    let analysis = Arc::new(release::restore_analysis(&state, clock.now_millis()).await?);
     let gate_budgets = Arc::new(homeostat_http::Live::default());
     let reload_status = Arc::new(homeostat_http::ReloadStatus::new(clock.now_millis()));
     telemetry.add_source(Box::new(sources::ReloadSource(reload_status.clone())));
@@ -195,6 +196,7 @@ pub async fn run(
             querier: querier.clone(),
             slos: slos.clone(),
             deploys: state.deploys.clone(),
+            dependencies: dependencies.clone(),
         }),
     ));
     let external_url = cfg
@@ -258,6 +260,7 @@ pub async fn run(
         alertmanager: builtin.as_ref().map(|d| d.am.clone()),
         gate: gate.clone(),
         analysis: analysis.clone(),
+        dependencies: dependencies.clone(),
         gate_budgets: gate_budgets.clone(),
     };
 
@@ -330,6 +333,7 @@ pub async fn run(
             slos,
             gate,
             rollback: rollback_actions.clone(),
+            dependencies,
             incidents: incident_hub.clone(),
             status: reload_status,
             clock: clock.clone(),

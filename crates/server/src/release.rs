@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use homeostat_canary::{AnalysisRegistry, Phase, judge_now};
+use homeostat_canary::AnalysisRegistry;
 use homeostat_incident::{ExternalKind, IncidentService};
 use homeostat_model::Clock;
 use homeostat_promql::Engine;
@@ -17,6 +17,9 @@ use homeostat_storage::Querier;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
+
+mod analysis_runs;
+pub use analysis_runs::restore_analysis;
 
 /// `rollback: {actions: [...], page_window: 1h}` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -144,8 +147,10 @@ pub struct Guardrails {
 }
 
 /// Judges due runs every second, and looks for page-tier burn alerts after
-/// recent deploys every 5 seconds, until `stop`.
+/// recent deploys every 5 seconds, until `stop`. First tries the rollbacks
+/// that failed runs still owe from before a restart.
 pub async fn run(g: Arc<Guardrails>, mut stop: watch::Receiver<bool>) {
+    analysis_runs::resume_rollbacks(&g).await;
     let mut tick: u64 = 0;
     loop {
         tokio::select! {
@@ -160,30 +165,7 @@ pub async fn run(g: Arc<Guardrails>, mut stop: watch::Receiver<bool>) {
                 tokio::spawn(async move { rollback(&g, deploy_id, reason).await });
             }
         }
-        for (id, prepared) in g.analysis.due(now) {
-            let (engine, querier) = (g.engine.clone(), g.querier.clone());
-            let j = match tokio::task::spawn_blocking(move || {
-                judge_now(&engine, querier.as_ref(), &prepared, now)
-            })
-            .await
-            {
-                Ok(j) => j,
-                Err(e) => {
-                    tracing::error!(run = %id, error = %e, "canary judgment task failed");
-                    continue;
-                }
-            };
-            tracing::info!(run = %id, verdict = ?j.verdict, score = j.score, "canary judgment");
-            if let Some((entry, ended)) = g.analysis.record(&id, now, j)
-                && ended
-                && entry.run.phase == Phase::Failed
-                && let Some(deploy_id) = entry.target.deploy_id
-            {
-                let reason = format!("analysis {} failed: {}", entry.run.id, entry.run.message);
-                let g = g.clone();
-                tokio::spawn(async move { rollback(&g, deploy_id, reason).await });
-            }
-        }
+        analysis_runs::judge_due(&g, now).await;
     }
 }
 
@@ -257,8 +239,11 @@ async fn pages_after_deploys(g: &Guardrails, now: i64) -> Vec<(i64, String)> {
     .unwrap_or_default()
 }
 
-/// Rolls back a deploy, once.
-async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) {
+/// Rolls back a deploy, once. Returns whether the matter is settled: the
+/// action was called, had been called before, or there is none for the
+/// service; `false` when the state could not be read or written, so a
+/// failed run's rollback stays pending.
+async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) -> bool {
     let state = g.state.clone();
     let deploy = match tokio::task::spawn_blocking(move || state.deploys.get_deploy(deploy_id))
         .await
@@ -266,13 +251,13 @@ async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) {
         Ok(Ok(Some(d))) => d,
         other => {
             tracing::error!(deploy_id, result = ?other.map(|r| r.map(|d| d.is_some())), "rollback: cannot read the deploy");
-            return;
+            return false;
         }
     };
     let action = g.actions.get().get(&deploy.service).cloned();
     let Some(action) = action else {
         tracing::warn!(service = %deploy.service, "analysis failed but no rollback action is configured for the service");
-        return;
+        return true;
     };
     let now = g.clock.now_millis();
     let shown = match &action {
@@ -290,15 +275,21 @@ async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) {
     let claimed =
         tokio::task::spawn_blocking(move || state.deploys.claim_rollback(deploy_id, &record))
             .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or(false);
-    if !claimed {
-        tracing::info!(
-            deploy_id,
-            "deploy already rolled back; not calling the action again"
-        );
-        return;
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+    match claimed {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(
+                deploy_id,
+                "deploy already rolled back; not calling the action again"
+            );
+            return true;
+        }
+        Err(e) => {
+            tracing::error!(deploy_id, error = %e, "rollback: cannot claim the deploy's rollback");
+            return false;
+        }
     }
     let vars = [
         ("service", deploy.service.clone()),
@@ -393,6 +384,8 @@ async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) {
     if let Ok(Err(e)) | Err(e) = res.map_err(|e| e.to_string()) {
         tracing::error!(deploy_id, error = %e, "recording the rollback failed");
     }
+    // Claimed and called: never again, whatever the bookkeeping did.
+    true
 }
 
 /// How often the budgets behind the gate are measured again.

@@ -22,6 +22,8 @@ pub struct Reloadable {
     pub slos: Arc<Live<Vec<homeostat_slo::SloSpec>>>,
     pub gate: Arc<Live<Vec<homeostat_gate::Policy>>>,
     pub rollback: Arc<Live<std::collections::BTreeMap<String, crate::release::Action>>>,
+    /// `services[].depends_on`, read by change correlation and postmortems.
+    pub dependencies: Arc<Live<std::collections::BTreeMap<String, Vec<String>>>>,
     /// On-call and incident settings (validated with the rest of the file).
     pub incidents: Arc<crate::incidents::IncidentHub>,
     pub status: Arc<ReloadStatus>,
@@ -96,6 +98,7 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
     t.incidents.set_runtime(new.incidents.clone());
     t.gate.set(new.gate.clone());
     t.rollback.set(new.rollback.clone());
+    t.dependencies.set(new.dependencies.clone());
     // The Alertmanager file was validated with the rest; routes, receivers
     // and inhibit rules are swapped together.
     let mut am_summary = String::new();

@@ -6,6 +6,7 @@
 //! metric ingestion, and a single writer is what SQLite does best. Every
 //! trait method is one statement or one transaction.
 
+mod analyses;
 mod audit;
 mod codec;
 mod deploys;

@@ -5,7 +5,7 @@
 use homeostat_state::{Result, StateError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -119,6 +119,37 @@ CREATE TABLE gate_overrides (
     doc TEXT NOT NULL
 ) STRICT;
 CREATE INDEX gate_overrides_service ON gate_overrides (service, created_at);
+";
+
+/// Canary analysis runs, so a restart keeps finished verdicts and resumes
+/// running runs. The run and its judge request are JSON documents; the
+/// measurements are appended one row per judgment instead of rewriting a
+/// growing document on every judgment.
+const V3: &str = "
+CREATE TABLE analysis_runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    service TEXT,
+    deploy_id INTEGER,
+    phase TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    rollback_pending INTEGER NOT NULL,
+    run TEXT NOT NULL,
+    request TEXT NOT NULL,
+    last TEXT
+) STRICT;
+CREATE INDEX analysis_runs_started ON analysis_runs (started_at, seq);
+
+CREATE TABLE analysis_measurements (
+    run_seq INTEGER NOT NULL REFERENCES analysis_runs (seq) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    verdict TEXT NOT NULL,
+    score REAL NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (run_seq, n)
+) STRICT, WITHOUT ROWID;
 ";
 
 /// The version recorded in `schema_version`, 0 for a new database.

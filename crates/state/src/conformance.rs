@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+mod analysis;
+pub use analysis::analyses;
+
 use crate::{
     ActionItem, ActionItemState, AuditEntry, AuditLog, EscalationRecord, EscalationStore,
     EventKind, Incident, IncidentFilter, IncidentId, IncidentState, IncidentStore, NflogEntry,
@@ -30,6 +33,7 @@ pub fn run_all<B: StateBackend + 'static>(fresh: impl Fn() -> Arc<B>) {
     escalations(fresh().as_ref());
     deploys(fresh().as_ref());
     overrides(fresh().as_ref());
+    analyses(fresh().as_ref());
     audit(fresh().as_ref());
     concurrent_appends(fresh());
 }

@@ -1,6 +1,7 @@
 //! Homeostat's persisted state, the contract: plain records (silences, the
 //! notification log, incidents with their timelines and action items,
-//! escalation state, the audit log) and one repository trait per kind of
+//! escalation state, the audit log, deploys, gate overrides, canary
+//! analysis runs) and one repository trait per kind of
 //! record. No SQL here: `homeostat-state-sql` implements the traits on
 //! SQLite, [`MemState`] in memory for engine tests, and the conformance
 //! suite (feature `testing`) checks that every backend behaves alike.
@@ -24,6 +25,7 @@
 //! assert_eq!(state.nflog.last("pager", &entry.group_key).unwrap(), Some(entry));
 //! ```
 
+mod analysis;
 mod audit;
 mod deploy;
 mod error;
@@ -38,6 +40,7 @@ pub mod conformance;
 
 use std::sync::Arc;
 
+pub use analysis::{AnalysisMeasurement, AnalysisRecord, AnalysisStore};
 pub use audit::{AuditEntry, AuditLog};
 pub use deploy::{
     Deploy, DeployFilter, DeployOutcome, DeployStore, GateOverride, OverrideStore, RollbackRecord,
@@ -61,6 +64,7 @@ pub trait StateBackend:
     + AuditLog
     + DeployStore
     + OverrideStore
+    + AnalysisStore
 {
 }
 
@@ -72,6 +76,7 @@ impl<T> StateBackend for T where
         + AuditLog
         + DeployStore
         + OverrideStore
+        + AnalysisStore
 {
 }
 
@@ -86,6 +91,7 @@ pub struct State {
     pub audit: Arc<dyn AuditLog>,
     pub deploys: Arc<dyn DeployStore>,
     pub overrides: Arc<dyn OverrideStore>,
+    pub analyses: Arc<dyn AnalysisStore>,
 }
 
 impl State {
@@ -97,7 +103,8 @@ impl State {
             escalations: backend.clone(),
             audit: backend.clone(),
             deploys: backend.clone(),
-            overrides: backend,
+            overrides: backend.clone(),
+            analyses: backend,
         }
     }
 }

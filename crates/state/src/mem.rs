@@ -12,6 +12,7 @@ use crate::{
     IncidentId, IncidentStore, NflogEntry, NotificationLog, Silence, SilenceStore, TimelineEvent,
     expired_at, new_silence_id,
 };
+use crate::{AnalysisRecord, AnalysisStore};
 use crate::{Deploy, DeployFilter, DeployStore, GateOverride, OverrideStore, RollbackRecord};
 
 /// In-memory state; nothing survives the process.
@@ -31,6 +32,8 @@ struct Inner {
     audit: Vec<AuditEntry>,
     deploys: BTreeMap<i64, Deploy>,
     overrides: Vec<GateOverride>,
+    /// In insertion order.
+    analyses: Vec<AnalysisRecord>,
     next_deploy: i64,
     next_incident: i64,
     next_seq: i64,
@@ -439,6 +442,48 @@ impl OverrideStore for MemState {
         }
         o.revoked_at = Some(at);
         Ok(true)
+    }
+}
+
+impl AnalysisStore for MemState {
+    fn save_analysis(&self, run: &AnalysisRecord) -> Result<()> {
+        run.validate()?;
+        let mut g = self.inner.lock();
+        match g.analyses.iter_mut().find(|a| a.id == run.id) {
+            Some(stored) => {
+                let mut kept = std::mem::take(&mut stored.measurements);
+                kept.extend(run.measurements.iter().skip(kept.len()).cloned());
+                *stored = AnalysisRecord {
+                    measurements: kept,
+                    ..run.clone()
+                };
+            }
+            None => g.analyses.push(run.clone()),
+        }
+        Ok(())
+    }
+
+    fn get_analysis(&self, id: &str) -> Result<Option<AnalysisRecord>> {
+        Ok(self
+            .inner
+            .lock()
+            .analyses
+            .iter()
+            .find(|a| a.id == id)
+            .cloned())
+    }
+
+    fn list_analyses(&self) -> Result<Vec<AnalysisRecord>> {
+        let mut out = self.inner.lock().analyses.clone();
+        out.sort_by_key(|a| a.started_at);
+        Ok(out)
+    }
+
+    fn delete_analysis(&self, id: &str) -> Result<bool> {
+        let mut g = self.inner.lock();
+        let before = g.analyses.len();
+        g.analyses.retain(|a| a.id != id);
+        Ok(g.analyses.len() != before)
     }
 }
 

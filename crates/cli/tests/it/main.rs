@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use homeostat_model::{Labels, Sample, TimeSeries};
 
+mod release;
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()

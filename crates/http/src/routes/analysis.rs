@@ -109,16 +109,17 @@ pub async fn start(
         }
     }
     let now = st.clock.now_millis();
-    let id = st.analysis.start(
-        spec,
-        RunTarget {
-            service: b.service,
-            deploy_id: b.deploy_id,
-        },
-        b.judge,
-        prepared,
-        now,
-    );
+    let target = RunTarget {
+        service: b.service,
+        deploy_id: b.deploy_id,
+    };
+    // The run is written to the state store before it exists.
+    let registry = st.analysis.clone();
+    let id =
+        tokio::task::spawn_blocking(move || registry.start(spec, target, b.judge, prepared, now))
+            .await
+            .map_err(|e| ApiError::new(ErrorKind::Internal, format!("start task failed: {e}")))?
+            .map_err(|e| ApiError::rest(e.kind(), e.to_string()))?;
     let entry = st
         .analysis
         .get(&id)
@@ -153,8 +154,11 @@ pub async fn terminate(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     find(&st, &id)?;
-    st.analysis
-        .terminate(&id, st.clock.now_millis(), "terminated over the API");
+    let (registry, now, run) = (st.analysis.clone(), st.clock.now_millis(), id.clone());
+    tokio::task::spawn_blocking(move || registry.terminate(&run, now, "terminated over the API"))
+        .await
+        .map_err(|e| ApiError::new(ErrorKind::Internal, format!("terminate task failed: {e}")))?
+        .map_err(|e| ApiError::rest(e.kind(), e.to_string()))?;
     Ok(ok(status_json(&find(&st, &id)?)))
 }
 

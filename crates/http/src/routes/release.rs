@@ -502,16 +502,19 @@ pub async fn revoke_override(
     Ok(ok(json!({"revoked": revoked})))
 }
 
-/// `GET /api/v1/incidents/{id}/suspects[?dependencies=a,b]`: deploys of the
-/// incident's service (and the named dependencies) in the hour before it
-/// was detected, the closest to the start of the burn first.
+/// `GET /api/v1/incidents/{id}/suspects[?dependencies=a,b][&declared=false]`:
+/// deploys of the incident's service and of its dependencies in the hour
+/// before it was detected, the closest to the start of the burn first. The
+/// dependencies are the declared ones (`services[].depends_on`, followed
+/// transitively) plus those named in `dependencies` as direct ones;
+/// `declared=false` leaves the declared ones out.
 pub async fn suspects(
     State(st): State<AppState>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(q.as_deref(), b"");
-    let deps: Vec<String> = p
+    let extra: Vec<String> = p
         .get("dependencies")
         .map(|d| {
             d.split(',')
@@ -520,6 +523,20 @@ pub async fn suspects(
                 .collect()
         })
         .unwrap_or_default();
+    let declared = match p.get("declared") {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => {
+            return Err(ApiError::bad_data(format!(
+                "declared: {other:?} is not a boolean; use true or false"
+            )));
+        }
+    };
+    let graph = if declared {
+        st.dependencies.get()
+    } else {
+        Default::default()
+    };
     let id: IncidentId = id
         .parse()
         .map_err(|e: homeostat_state::StateError| ApiError::bad_data(e.to_string()))?;
@@ -542,16 +559,31 @@ pub async fn suspects(
                 ..Default::default()
             })
             .map_err(state_error)?;
+        let deps = homeostat_incident::dependency_paths(&service, &extra, &graph);
         let ranked = homeostat_incident::rank_suspects(&service, &deps, burn, detected, &deploys);
+        let via = |path: &[String]| {
+            if path.is_empty() {
+                Value::Null
+            } else {
+                Value::String(path.join(" → "))
+            }
+        };
         Ok(json!({
             "incident": id.to_string(),
             "service": service,
             "burnStartedAt": rfc3339(burn),
             "detectedAt": rfc3339(detected),
+            "dependencies": deps.iter().map(|(name, path)| json!({
+                "service": name,
+                "dependencyDepth": path.len().saturating_sub(1),
+                "via": via(path),
+            })).collect::<Vec<_>>(),
             "suspects": ranked.iter().map(|s| json!({
                 "rank": s.rank,
                 "leadSeconds": s.lead_ms as f64 / 1000.0,
                 "sameService": s.same_service,
+                "dependencyDepth": s.depth(),
+                "via": via(&s.via),
                 "deploy": deploy_json(&s.deploy),
             })).collect::<Vec<_>>(),
         }))

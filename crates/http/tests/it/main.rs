@@ -55,6 +55,7 @@ fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppStat
         alertmanager: None,
         gate: Default::default(),
         analysis: Default::default(),
+        dependencies: Default::default(),
         gate_budgets: Default::default(),
     }
 }

@@ -233,3 +233,92 @@ async fn an_inline_measurement_serves_the_next_answers_until_it_is_stale() {
     clock.advance(homeostat_http::GATE_CACHE_MAX_AGE_MS);
     assert_eq!(gate(&app, "service=checkout").await["measuredInline"], true);
 }
+
+#[tokio::test]
+async fn declared_dependencies_deploys_are_suspects_with_their_path() {
+    let clock = FakeClock::new(NOW);
+    let mut st = state(store(), Default::default(), EngineOptions::default());
+    st.clock = Arc::new(clock.clone());
+    let graph: std::collections::BTreeMap<String, Vec<String>> = [
+        ("checkout".to_string(), vec!["payments".to_string()]),
+        ("payments".to_string(), vec!["payments-db".to_string()]),
+    ]
+    .into_iter()
+    .collect();
+    let deps = Arc::new(homeostat_http::Live::new(graph));
+    st.dependencies = deps.clone();
+    let app = router(st);
+    for (service, at) in [
+        ("payments-db", NOW - 2 * 60_000),
+        ("checkout", NOW - 10 * 60_000),
+        ("search", NOW - 60_000),
+    ] {
+        let body = format!(
+            r#"{{"service": "{service}", "version": "1", "startedAt": "{}"}}"#,
+            at / 1000
+        );
+        let (s, b) = call(&app, post("/api/v1/deploys", &body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let (s, b) = call(
+        &app,
+        post(
+            "/api/v1/incidents",
+            r#"{"title": "checkout errors", "service": "checkout", "by": "ana"}"#,
+        ),
+    )
+    .await;
+    assert!(s.is_success(), "{b}");
+    let services = |body: &str| -> Vec<(String, u64, Value)> {
+        let v: Value = serde_json::from_str(body).unwrap();
+        v["data"]["suspects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["deploy"]["service"].as_str().unwrap().to_string(),
+                    s["dependencyDepth"].as_u64().unwrap(),
+                    s["via"].clone(),
+                )
+            })
+            .collect()
+    };
+    let (s, body) = call(&app, get("/api/v1/incidents/INC-1/suspects")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        services(&body),
+        [
+            (
+                "payments-db".to_string(),
+                2,
+                Value::from("checkout → payments → payments-db")
+            ),
+            ("checkout".to_string(), 0, Value::Null),
+        ],
+        "{body}"
+    );
+
+    // The query names more; `declared=false` keeps only those.
+    let (_, body) = call(
+        &app,
+        get("/api/v1/incidents/INC-1/suspects?dependencies=search"),
+    )
+    .await;
+    assert_eq!(services(&body).len(), 3, "{body}");
+    let (_, body) = call(
+        &app,
+        get("/api/v1/incidents/INC-1/suspects?dependencies=search&declared=false"),
+    )
+    .await;
+    let got: Vec<String> = services(&body).into_iter().map(|s| s.0).collect();
+    assert_eq!(got, ["search", "checkout"], "{body}");
+    let (s, _) = call(&app, get("/api/v1/incidents/INC-1/suspects?declared=maybe")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // A reload swaps the graph: the answer follows.
+    deps.set(Default::default());
+    let (_, body) = call(&app, get("/api/v1/incidents/INC-1/suspects")).await;
+    let got: Vec<String> = services(&body).into_iter().map(|s| s.0).collect();
+    assert_eq!(got, ["checkout"], "{body}");
+}

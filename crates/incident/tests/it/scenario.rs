@@ -118,12 +118,21 @@ fn impact() -> Impact {
                 version: "v9.1.0".into(),
                 at: T0 + 30 * MIN,
                 author: "eve".into(),
+                via: vec![],
+            },
+            DeployInfo {
+                service: "payments-db".into(),
+                version: "pg 16.4".into(),
+                at: T0 - 7 * MIN,
+                author: "dba-bot".into(),
+                via: vec!["checkout".into(), "payments".into(), "payments-db".into()],
             },
             DeployInfo {
                 service: "checkout".into(),
                 version: "v2.14.0".into(),
                 at: T0 - 12 * MIN,
                 author: "deploy-bot".into(),
+                via: vec![],
             },
         ],
     }

@@ -19,9 +19,11 @@ pub struct ImpactSource {
     pub engine: Engine,
     pub querier: Arc<dyn Querier>,
     pub slos: Arc<Live<Vec<SloSpec>>>,
-    /// Deploys of the incident's service in the hour before it and during
-    /// it are its contributing changes.
+    /// Deploys of the incident's service and of its declared dependencies
+    /// in the hour before it and during it are its contributing changes.
     pub deploys: Arc<dyn homeostat_state::DeployStore>,
+    /// `services[].depends_on`, swapped at a reload.
+    pub dependencies: Arc<Live<homeostat_incident::DependencyGraph>>,
 }
 
 impl ImpactSource {
@@ -30,8 +32,9 @@ impl ImpactSource {
     /// window times its length, over the period's budget. An SLO is
     /// affected when its service is the incident's, or when one of the
     /// incident's alerts carries its `sloth_id`/`slo` label. Contributing
-    /// changes: the service's deploys from an hour before the start to the
-    /// end.
+    /// changes: the deploys of the service and of its declared dependencies
+    /// (transitively, each marked with the path) from an hour before the
+    /// start to the end.
     pub fn impact(&self, i: &Incident, service: &IncidentService, now: i64) -> Impact {
         let start = i.detected_at.unwrap_or(i.created_at).min(i.created_at);
         let end = i.resolved_at.unwrap_or(now).max(start + 1000);
@@ -65,24 +68,34 @@ impl ImpactSource {
             .or(i.labels.get("service").map(String::as_str))
         {
             None => Vec::new(),
-            Some(svc) => self
-                .deploys
-                .list_deploys(&homeostat_state::DeployFilter {
-                    service: Some(svc.to_string()),
-                    since: Some(start - homeostat_incident::CORRELATION_WINDOW_MS),
-                    until: Some(end),
-                    limit: 50,
-                })
-                .unwrap_or_default()
-                .into_iter()
-                .rev()
-                .map(|d| homeostat_incident::DeployInfo {
-                    service: d.service,
-                    version: d.version,
-                    at: d.started_at,
-                    author: d.author.unwrap_or_default(),
-                })
-                .collect(),
+            Some(svc) => {
+                let mut paths =
+                    homeostat_incident::dependency_paths(svc, &[], &self.dependencies.get());
+                paths.insert(svc.to_string(), Vec::new());
+                let mut out: Vec<homeostat_incident::DeployInfo> = paths
+                    .into_iter()
+                    .flat_map(|(dep, via)| {
+                        self.deploys
+                            .list_deploys(&homeostat_state::DeployFilter {
+                                service: Some(dep),
+                                since: Some(start - homeostat_incident::CORRELATION_WINDOW_MS),
+                                until: Some(end),
+                                limit: 50,
+                            })
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(move |d| homeostat_incident::DeployInfo {
+                                service: d.service,
+                                version: d.version,
+                                at: d.started_at,
+                                author: d.author.unwrap_or_default(),
+                                via: via.clone(),
+                            })
+                    })
+                    .collect();
+                out.sort_by(|a, b| (a.at, &a.service).cmp(&(b.at, &b.service)));
+                out
+            }
         };
         Impact { slos, deploys }
     }
@@ -163,11 +176,16 @@ mod tests {
         let specs = homeostat_slo::load_specs(&text, "checkout.yaml").unwrap();
         let deploys = Arc::new(MemState::default());
         use homeostat_state::DeployStore;
-        for (v, at) in [("0.9", T - 3 * 3_600_000), ("1.0", T - 40 * 60_000)] {
+        for (svc, v, at) in [
+            ("checkout", "0.9", T - 3 * 3_600_000),
+            ("checkout", "1.0", T - 40 * 60_000),
+            ("payments-db", "16.4", T - 35 * 60_000),
+            ("search", "7", T - 35 * 60_000),
+        ] {
             deploys
                 .record_deploy(&homeostat_state::Deploy {
                     id: 0,
-                    service: "checkout".into(),
+                    service: svc.into(),
                     version: v.into(),
                     commit: None,
                     author: Some("bo".into()),
@@ -186,6 +204,14 @@ mod tests {
             querier: store,
             slos: Arc::new(Live::new(specs)),
             deploys,
+            dependencies: Arc::new(Live::new(
+                [
+                    ("checkout".to_string(), vec!["payments".to_string()]),
+                    ("payments".to_string(), vec!["payments-db".to_string()]),
+                ]
+                .into_iter()
+                .collect(),
+            )),
         };
         let service = IncidentService::new(Arc::new(MemState::default()));
         let i = service
@@ -200,10 +226,16 @@ mod tests {
         let i = service.resolve(i.id, "ana", T).unwrap();
         let impact = src.impact(&i, &service, T);
         assert_eq!(impact.slos.len(), 1);
-        // The deploy 10 minutes before the incident contributes; the one 3h
-        // earlier does not.
+        // The deploy 10 minutes before the incident contributes, and the
+        // one of a dependency two hops away, marked; the one 3h earlier and
+        // the unrelated service's do not.
         let versions: Vec<&str> = impact.deploys.iter().map(|d| d.version.as_str()).collect();
-        assert_eq!(versions, ["1.0"]);
+        assert_eq!(versions, ["1.0", "16.4"]);
+        assert_eq!(
+            impact.deploys[1].via,
+            ["checkout", "payments", "payments-db"]
+        );
+        assert!(impact.deploys[0].via.is_empty());
         let s = &impact.slos[0];
         assert_eq!(s.id, "checkout-availability");
         // 1% of 30 minutes = 0.3 error-minutes of a 43.2-minute budget.
