@@ -336,6 +336,71 @@ impl IncidentService {
         Ok(())
     }
 
+    /// Puts the service's changes from `since` up to `until` on a newly
+    /// opened incident's timeline at the times they happened: deploys, and
+    /// rollbacks that ran before the incident existed (an automatic
+    /// rollback can be faster than the alert pipeline). Each change appears
+    /// once, however often the incident reopens.
+    pub fn record_recent_changes(
+        &self,
+        id: IncidentId,
+        deploys: &[homeostat_state::Deploy],
+        since: i64,
+        until: i64,
+    ) -> Result<()> {
+        let seen: std::collections::BTreeSet<(String, i64)> = self
+            .store
+            .timeline(id)?
+            .iter()
+            .filter_map(|e| {
+                let d = e.data.get("deploy_id")?.as_i64()?;
+                Some((format!("{:?}", e.kind), d))
+            })
+            .collect();
+        let mut changes = Vec::new();
+        for d in deploys {
+            if (since..=until).contains(&d.started_at) {
+                changes.push((
+                    ExternalKind::Deploy,
+                    d.started_at,
+                    format!("deploy {} of {} {}", d.id, d.service, d.version),
+                    json!({"deploy_id": d.id, "author": d.author, "change_type": d.change_type}),
+                ));
+            }
+            if let Some(rb) = d
+                .rollback
+                .as_ref()
+                .filter(|rb| (since..=until).contains(&rb.at))
+            {
+                let how = match rb.ok {
+                    Some(true) => "called",
+                    Some(false) => "FAILED",
+                    None => "in progress",
+                };
+                changes.push((
+                    ExternalKind::Rollback,
+                    rb.at,
+                    format!(
+                        "automatic rollback of {} {} ({how}): {}",
+                        d.service, d.version, rb.reason
+                    ),
+                    json!({"deploy_id": d.id, "ok": rb.ok}),
+                ));
+            }
+        }
+        changes.sort_by_key(|c| c.1);
+        for (kind, at, summary, data) in changes {
+            let key = (
+                format!("{:?}", kind.event_kind()),
+                data["deploy_id"].as_i64().unwrap_or(-1),
+            );
+            if !seen.contains(&key) {
+                self.record_external(id, kind, &summary, data, at)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn timeline(&self, id: IncidentId) -> Result<Vec<TimelineEvent>> {
         Ok(self.store.timeline(id)?)
     }

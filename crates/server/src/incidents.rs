@@ -29,11 +29,17 @@ pub use impact::ImpactSource;
 use crate::alert_events::{ActionLinks, GroupFlush, IncidentHook, NotificationOutcome};
 use crate::config::IncidentsRuntime;
 
+/// How far back an opening incident looks for its service's changes.
+const RECENT_CHANGES_MS: i64 = 3_600_000;
+
 /// The file in the data dir holding the link-signing secret.
 pub const LINK_SECRET_FILE: &str = "incident-links.key";
 
 pub struct IncidentHub {
     store: Arc<dyn IncidentStore>,
+    /// Read when an incident opens, to put the service's recent deploys and
+    /// rollbacks on its timeline.
+    deploys: Arc<dyn homeostat_state::DeployStore>,
     service: RwLock<IncidentService>,
     escalations: Arc<dyn EscalationStore>,
     runtime: Live<IncidentsRuntime>,
@@ -82,6 +88,7 @@ impl IncidentHub {
     ) -> Self {
         IncidentHub {
             store: state.incidents.clone(),
+            deploys: state.deploys.clone(),
             service: RwLock::new(IncidentService::with_options(
                 state.incidents.clone(),
                 options(&runtime),
@@ -191,6 +198,28 @@ impl IncidentHub {
         }
     }
 
+    /// Deploys and rollbacks of the incident's service in the hour before
+    /// it opened go on its timeline; a failure to read them costs the
+    /// context, not the page.
+    fn record_recent_changes(&self, service: &IncidentService, i: &Incident, at: i64) {
+        let Some(svc) = i.service.clone() else {
+            return;
+        };
+        let since = at - RECENT_CHANGES_MS;
+        let deploys = self.deploys.list_deploys(&homeostat_state::DeployFilter {
+            service: Some(svc),
+            since: Some(since),
+            until: Some(at),
+            limit: 0,
+        });
+        let res = deploys
+            .map_err(IncidentError::from)
+            .and_then(|d| service.record_recent_changes(i.id, &d, since, at));
+        if let Err(e) = res {
+            tracing::warn!(incident = %i.id, error = %e, "recording the service's recent changes failed");
+        }
+    }
+
     fn links_for(&self, i: &Incident) -> ActionLinks {
         ActionLinks {
             incident_id: Some(i.id.to_string()),
@@ -219,6 +248,9 @@ impl IncidentHub {
                 .cloned()
                 .collect();
             let i = service.on_alert_group_firing(&f.group_key, &paging, f.at)?;
+            if !existed {
+                self.record_recent_changes(&service, &i, f.at);
+            }
             // Opened or reopened by this flush: page. Joined: already paging.
             if !existed
                 && i.state == IncidentState::Triggered

@@ -95,11 +95,17 @@ pub fn write_configs(dir: &Path, receiver: &str) -> anyhow::Result<std::path::Pa
 }
 
 fn main_config(receiver: &str) -> String {
-    // The lead adds `depends_on` (frontend: [checkout, catalog], checkout:
-    // [payments]) here once the services section takes it.
+    // The fleet model's dependencies become the config's, so an incident
+    // lists the deploys of what its service calls as suspects.
     let services: String = homeostat_demo::default_services()
         .iter()
-        .map(|s| format!("  - {{name: {0}, selector: 'job=\"{0}\"'}}\n", s.name))
+        .map(|s| {
+            format!(
+                "  - {{name: {0}, selector: 'job=\"{0}\"', depends_on: [{1}]}}\n",
+                s.name,
+                s.depends_on.join(", ")
+            )
+        })
         .collect();
     format!(
         r#"# Written by `homeostat demo`.

@@ -257,3 +257,80 @@ async fn declared_incidents_page_through_the_named_policy() {
         .unwrap();
     assert_eq!(tick(&hub, &got, T0 + 3_000).await, []);
 }
+
+#[tokio::test]
+async fn a_rollback_that_ran_before_the_page_is_on_the_new_incidents_timeline() {
+    let (url, _got) = receiver().await;
+    let cfg = config(&url);
+    let clock = FakeClock::new(T0);
+    let state = homeostat_state::State::from_backend(Arc::new(MemState::default()));
+    let deploy = |version: &str, at: i64| homeostat_state::Deploy {
+        id: 0,
+        service: "checkout".into(),
+        version: version.into(),
+        commit: None,
+        author: Some("dana".into()),
+        environment: "production".into(),
+        change_type: None,
+        started_at: at,
+        finished_at: None,
+        outcome: homeostat_state::DeployOutcome::Succeeded,
+        labels: BTreeMap::new(),
+        rollback: None,
+    };
+    // Two hours old: not part of this story.
+    state
+        .deploys
+        .record_deploy(&deploy("1.0", T0 - 7_200_000))
+        .unwrap();
+    let bad = state
+        .deploys
+        .record_deploy(&deploy("1.1", T0 - 180_000))
+        .unwrap();
+    let rb = homeostat_state::RollbackRecord {
+        at: T0 - 2_000,
+        reason: "page-tier burn alert".into(),
+        action: "http://deployer/rollback".into(),
+        ok: None,
+        detail: Value::Null,
+    };
+    assert!(state.deploys.claim_rollback(bad, &rb).unwrap());
+    state
+        .deploys
+        .finish_rollback(bad, true, &Value::Null)
+        .unwrap();
+
+    let hub = hub(&state, &cfg, &clock);
+    let mut page = alert("CheckoutBurn", "page", 9, None);
+    page.labels.insert("service".into(), "checkout".into());
+    hub.before_notify(&flush("g", vec![page.clone()], T0));
+    let id = hub.service().store().list(&Default::default()).unwrap()[0].id;
+    let timeline = hub.service().timeline(id).unwrap();
+    let changes: Vec<(EventKind, i64, &str)> = timeline
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Deploy | EventKind::Rollback))
+        .map(|e| (e.kind, e.at, e.summary.as_str()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (EventKind::Deploy, T0 - 180_000, "deploy 2 of checkout 1.1"),
+            (
+                EventKind::Rollback,
+                T0 - 2_000,
+                "automatic rollback of checkout 1.1 (called): page-tier burn alert"
+            ),
+        ],
+        "{timeline:?}"
+    );
+    // The same group firing again joins the incident without repeating them.
+    hub.before_notify(&flush("g", vec![page], T0 + 60_000));
+    let again = hub.service().timeline(id).unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Deploy | EventKind::Rollback))
+            .count(),
+        2
+    );
+}
