@@ -1,0 +1,73 @@
+// What every check does with one page: open it with listeners for all
+// that can go wrong, wait for it to settle, read what it shows.
+
+// `/console/incident?id=INC-1` → `incident-INC-1`; `/` → `home`.
+export function shotName(key) {
+  const u = new URL(key, "http://x");
+  let name = u.pathname.replace(/^\/(console\/?)?/, "").replace(/\/+$/, "").replace(/\//g, "-") || "home";
+  const values = [...u.searchParams.values()].filter(Boolean);
+  if (values.length) name += `-${values.join("-")}`;
+  return name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80);
+}
+
+// Opens one page with listeners for everything that can go wrong, waits
+// for it to settle and returns what happened; `events` keeps growing while
+// the page is open.
+export async function visit(ctx, url, origin) {
+  const page = await ctx.newPage();
+  const events = [];
+  let open = true;
+  page.on("console", (m) => {
+    if (!open || m.type() !== "error") return;
+    // A failed resource load names its URL only in the location.
+    const at = m.location()?.url;
+    events.push({ kind: "console-error", detail: at ? `${m.text()} (${at})` : m.text() });
+  });
+  page.on("pageerror", (e) => { if (open) events.push({ kind: "page-error", detail: String(e.message || e) }); });
+  page.on("requestfailed", (r) => {
+    if (open) events.push({ kind: "request-failed", detail: `${r.method()} ${r.url()}: ${r.failure()?.errorText}` });
+  });
+  page.on("response", (r) => {
+    if (open && r.status() >= 400 && new URL(r.url()).origin === origin) {
+      events.push({ kind: "http-status", detail: `${r.request().method()} ${r.url()} → ${r.status()}` });
+    }
+  });
+  let status = 0;
+  try {
+    const resp = await page.goto(url, { waitUntil: "load", timeout: 15000 });
+    status = resp ? resp.status() : 0;
+  } catch (e) {
+    events.push({ kind: "navigation", detail: e.message.split("\n")[0] });
+  }
+  try {
+    await page.waitForLoadState("networkidle", { timeout: 10000 });
+  } catch {
+    events.push({ kind: "never-idle", detail: "the network was still busy 10 s after load" });
+  }
+  // Navigation start → the later of `load` and the last fetch's answer.
+  const loadMs = await page.evaluate(() => {
+    const nav = performance.getEntriesByType("navigation")[0];
+    let end = nav ? nav.loadEventEnd : 0;
+    for (const r of performance.getEntriesByType("resource")) end = Math.max(end, r.responseEnd);
+    return Math.round(end);
+  }).catch(() => -1);
+  return { page, events, status, loadMs, close: async () => { open = false; await page.close(); } };
+}
+
+// Every visible error box the page shows on its own (the console's pages
+// put API failures into #error).
+export async function shownErrors(page) {
+  return page.evaluate(() => {
+    const out = [];
+    for (const e of document.querySelectorAll("#error, .error, [role=alert]")) {
+      const text = e.innerText.trim();
+      if (text && e.getClientRects().length && getComputedStyle(e).visibility !== "hidden") out.push(text);
+    }
+    return out;
+  });
+}
+
+export async function links(page) {
+  return page.evaluate(() => [...document.querySelectorAll("a[href]")].map((a) => a.href));
+}
+
