@@ -105,6 +105,25 @@ if ! (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error > "$WORK/
 fi
 ok "npm ci in tests/browser"
 
+# The crawler itself: over a tiny site with one of every problem it must
+# report each kind and fail, or a clean crawl would prove nothing.
+python3 tests/browser/broken_site.py > "$WORK/broken.port" &
+PIDS+=($!)
+for _ in $(seq 50); do [ -s "$WORK/broken.port" ] && break; sleep 0.1; done
+if node tests/browser/crawl.mjs --base "http://127.0.0.1:$(cat "$WORK/broken.port")" --out "$WORK/broken-shots" \
+    --incident INC-9 > "$WORK/broken.out" 2>&1; then
+  bad "the crawl passes a broken site"; cat "$WORK/broken.out"
+else
+  missing=()
+  for kind in "[page-error]  undefinedFunction" "[console-error]  boom from the page" "[http-status]  GET" \
+      "[shown-error]  it broke" "[broken-link]  the page answers 404" "/api/v1/missing → 404" \
+      "[not-shown]  the server said" "[timeline]" "[postmortem]" "no incidents page"; do
+    grep -qF -- "$kind" "$WORK/broken.out" || missing+=("$kind")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then ok "the crawl reports every kind of problem on a broken site"
+  else bad "the crawl missed on a broken site: ${missing[*]}"; cat "$WORK/broken.out"; fi
+fi
+
 mkdir -p target/screenshots
 started=$SECONDS
 if node tests/browser/crawl.mjs --base "$URL" --out target/screenshots \
