@@ -8,7 +8,8 @@ import json
 import sys
 
 NAV = '<a href="/">home</a> <a href="/console/throws">throws</a> <a href="/console/fetch-fails">fetch</a> ' \
-      '<a href="/console/gone">gone</a> <a href="/api/v1/missing">api</a> <a href="/console/query">query</a>'
+      '<a href="/console/gone">gone</a> <a href="/api/v1/missing">api</a> <a href="/console/query">query</a> ' \
+      '<a href="/console/things">things</a>'
 
 
 def page(body, script=""):
@@ -29,6 +30,11 @@ PAGES = {
         '<form id="f"><textarea id="expr"></textarea><button>run</button></form>',
         "document.getElementById('f').addEventListener('submit', async (ev) => { ev.preventDefault();"
         " await fetch('/api/v1/query', {method: 'POST', body: 'query=sum('}); });"),
+    # A form whose server takes an empty required field.
+    "/console/things": page(
+        '<form id="add"><input name="name" required><button>add</button></form>',
+        "document.getElementById('add').addEventListener('submit', async (ev) => { ev.preventDefault();"
+        " await fetch('/api/v1/things', {method: 'POST', body: '{}'}); });"),
 }
 
 
@@ -52,6 +58,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == "/api/v1/things":
+            return self._send(201, "application/json", json.dumps({"status": "success", "data": {}}))
         self._send(400, "application/json", json.dumps({"status": "error", "error": "parse error: unclosed"}))
 
     def log_message(self, *args):

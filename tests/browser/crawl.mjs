@@ -15,7 +15,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { checkIncident } from "./incident.mjs";
-import { links, shotName, shownErrors, visit } from "./page.mjs";
+import { links, shotName, shownErrors, step, visit } from "./page.mjs";
 import { checkForms } from "./forms.mjs";
 
 const USAGE = "usage: node crawl.mjs --base URL --out DIR [--incident ID] [--incident-expect TEXT]... " +
@@ -65,6 +65,27 @@ function isConsolePage(u) {
 
 const pageKey = (u) => u.pathname + u.search;
 
+// Checks one console page, screenshots the first of each path, and returns
+// the links it shows.
+async function crawlPage(ctx, o, u, key, problem, results, shotPaths) {
+  const v = await visit(ctx, u.href, o.origin);
+  try {
+    for (const e of v.events) problem(key, e.kind, e.detail);
+    if (v.status >= 400) problem(key, "broken-link", `the page answers ${v.status}`);
+    for (const msg of await shownErrors(v.page)) problem(key, "shown-error", msg);
+    const found = await links(v.page).catch(() => []);
+    results.push({ key, url: u.href, status: v.status, coldMs: v.loadMs, loadMs: v.loadMs, links: found.length });
+    if (v.status && v.status < 400 && !shotPaths.has(u.pathname)) {
+      shotPaths.add(u.pathname);
+      await v.page.screenshot({ path: join(o.out, `${shotName(key)}.png`), fullPage: true })
+        .catch((e) => problem(key, "screenshot", e.message.split("\n")[0]));
+    }
+    return found;
+  } finally {
+    await v.close();
+  }
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   mkdirSync(o.out, { recursive: true });
@@ -85,19 +106,13 @@ async function main() {
   while (queue.length) {
     const u = queue.shift();
     const key = pageKey(u);
-    const v = await visit(ctx, u.href, o.origin);
-    for (const e of v.events) problem(key, e.kind, e.detail);
-    if (v.status >= 400) problem(key, "broken-link", `the page answers ${v.status}`);
-    for (const msg of await shownErrors(v.page)) problem(key, "shown-error", msg);
-    const found = await links(v.page).catch(() => []);
-    results.push({ key, url: u.href, status: v.status, coldMs: v.loadMs, loadMs: v.loadMs, links: found.length });
-    // One screenshot per kind of page (the first of each path).
-    if (v.status < 400 && !shotPaths.has(u.pathname)) {
-      shotPaths.add(u.pathname);
-      await v.page.screenshot({ path: join(o.out, `${shotName(key)}.png`), fullPage: true })
-        .catch((e) => problem(key, "screenshot", e.message.split("\n")[0]));
+    step(`page ${key}`);
+    let found = [];
+    try {
+      found = await crawlPage(ctx, o, u, key, problem, results, shotPaths);
+    } catch (e) {
+      problem(key, "error", e.message.split("\n")[0]);
     }
-    await v.close();
     for (const href of found) {
       let t;
       try { t = new URL(href); } catch { problem(key, "bad-link", href); continue; }
@@ -118,16 +133,22 @@ async function main() {
   // Each page once more, as a user moving around the console meets it (the
   // browser started, scripts and fonts cached): that is the number the
   // bound and the target apply to. The first load is printed beside it.
+  step("timing every page once more");
   for (const r of results) {
-    if (r.status >= 400) continue;
-    const v = await visit(ctx, r.url, o.origin);
-    r.loadMs = v.loadMs;
-    await v.close();
+    if (r.status >= 400 || r.status === 0) continue;
+    try {
+      const v = await visit(ctx, r.url, o.origin);
+      r.loadMs = v.loadMs;
+      await v.close();
+    } catch (e) {
+      problem(r.key, "error", e.message.split("\n")[0]);
+    }
     if (r.loadMs > o.maxMs) problem(r.key, "slow", `loaded in ${r.loadMs} ms (bound ${o.maxMs} ms)`);
   }
 
   // Same-origin links out of the console (API, /metrics, postmortems) are
   // fetched once each, not crawled.
+  step(`fetching ${checkedLinks.size} link(s) out of the console`);
   for (const [href, from] of checkedLinks) {
     try {
       const r = await ctx.request.get(href, { timeout: 10000, maxRedirects: 5 });
@@ -139,7 +160,7 @@ async function main() {
   }
 
   if (o.incident) {
-    await checkIncident(ctx, o, problem);
+    await checkIncident(ctx, o, problem).catch((e) => problem(`incident ${o.incident}`, "error", e.message.split("\n")[0]));
   }
   if (o.forms) {
     await checkForms(ctx, o, seen, problem);

@@ -1,48 +1,82 @@
 // The forms check: bad input gets a visible error, and where the server
-// refuses it, the server's own message is shown. Two forms are driven: the
-// PromQL expression on the query page (`sum(` → the parser's error) and the
-// incident declare form with an empty title. The pages are found among the
-// crawled ones, so the check follows the console's layout.
-import { shownErrors, visit } from "./page.mjs";
+// refuses it, the server's own message is shown. Driven: the PromQL
+// expression on the query page (`sum(` → the parser's error), and every form
+// with a required field on every crawled page (one per path), submitted
+// with its first required field empty and the others filled (the incident
+// declare form with an empty title, a role without a user, …). The
+// browser's own `required` check is bypassed to reach the page's and the
+// server's.
+import { newPage, shownErrors, step, visit } from "./page.mjs";
 
 const SUBMIT_WAIT_MS = 5000;
+const QUERY_FIELD = "#expr, textarea[name=expr], textarea[name=query], input[name=expr], input[name=query], textarea";
 
 export async function checkForms(ctx, o, seen, problem) {
   const keys = [...seen];
   const queryPage = keys.find((k) => /^\/console\/query\b/.test(k)) ?? keys.find((k) => /query/.test(k));
   if (!queryPage) problem("forms", "missing", "no query page reachable from /");
-  else await submitBad(ctx, o, problem, queryPage, {
-    what: "PromQL `sum(`",
-    field: "#expr, textarea[name=expr], textarea[name=query], input[name=expr], input[name=query], textarea",
-    value: "sum(",
-    expectServer: true,
-  });
+  else {
+    await submitBad(ctx, o, problem, queryPage, {
+      what: "PromQL `sum(`",
+      field: (page) => page.locator(QUERY_FIELD).first(),
+      value: "sum(",
+      expectServer: true,
+    });
+  }
 
-  const incidentsPage = keys.find((k) => /^\/console\/incidents\b/.test(k));
-  if (!incidentsPage) problem("forms", "missing", "no incidents page reachable from /");
-  else await submitBad(ctx, o, problem, incidentsPage, {
-    what: "declare with an empty title",
-    field: "form input[name=title]",
-    value: "",
-    // Past the browser's own `required` check, to see the server's answer.
-    bypassRequired: true,
-  });
+  let checked = 0;
+  const paths = new Set();
+  for (const key of keys) {
+    const path = key.split("?")[0];
+    if (paths.has(path)) continue;
+    paths.add(path);
+    for (const f of await formsWithRequired(ctx, o, key)) {
+      checked++;
+      await submitBad(ctx, o, problem, key, {
+        what: `${f.name} with ${f.field} empty`,
+        field: (page) => page.locator("form").nth(f.index).locator("[required]").first(),
+        value: "",
+        bypassRequired: true,
+      });
+    }
+  }
+  if (!checked) problem("forms", "missing", "no form with a required field on any crawled page");
+}
+
+// The forms of a page that have a required field and a way to submit.
+async function formsWithRequired(ctx, o, key) {
+  let page;
+  try {
+    page = await newPage(ctx);
+    await page.goto(new URL(key, o.origin).href, { waitUntil: "load", timeout: 15000 });
+    await page.waitForLoadState("networkidle", { timeout: 10000 }).catch(() => {});
+    return await page.evaluate(() => [...document.forms].flatMap((form, index) => {
+      const req = form.querySelector("[required]");
+      const submit = form.querySelector("button:not([type]), button[type=submit], input[type=submit]");
+      if (!req || !submit) return [];
+      return [{ index, name: form.id ? `form#${form.id}` : `form ${index + 1}`, field: req.name || req.id || req.tagName.toLowerCase() }];
+    }));
+  } catch {
+    return []; // the crawl already reported why the page does not open
+  } finally {
+    await page?.close();
+  }
 }
 
 async function submitBad(ctx, o, problem, key, t) {
   const where = `${key} (form: ${t.what})`;
-  const v = await visit(ctx, new URL(key, o.origin).href, o.origin);
-  for (const e of v.events) problem(where, e.kind, e.detail);
+  step(`form ${where}`);
+  let v;
   try {
-    const field = v.page.locator(t.field).first();
+    v = await visit(ctx, new URL(key, o.origin).href, o.origin);
+    for (const e of v.events) problem(where, e.kind, e.detail);
+    const field = t.field(v.page);
     if (!(await field.count())) {
-      problem(where, "missing", `no field matching ${t.field}`);
+      problem(where, "missing", "the field is not on the page");
       return;
     }
     await field.fill(t.value);
     if (t.bypassRequired) {
-      const blocked = await field.evaluate((f) => !!f.form && !f.form.checkValidity());
-      if (blocked) console.log(`forms: ${t.what}: the browser refuses it before sending (required field)`);
       await field.evaluate((f) => {
         f.form.noValidate = true;
         for (const other of f.form.querySelectorAll("input[required], textarea[required]")) {
@@ -66,7 +100,7 @@ async function submitBad(ctx, o, problem, key, t) {
       if (r.status() < 400) {
         problem(where, "accepted", `${r.request().method()} ${r.url()} → ${r.status()}: the server accepted bad input`);
       } else {
-        serverError = typeof body.error === "string" ? body.error : null;
+        serverError = typeof body.error === "string" ? body.error : typeof body === "string" ? body : null;
         if (!serverError) problem(where, "server", `${r.url()} → ${r.status()} without an "error" message`);
       }
     } else if (t.expectServer) {
@@ -90,7 +124,8 @@ async function submitBad(ctx, o, problem, key, t) {
           (boxes.length ? ` (it shows ${JSON.stringify(boxes.join(" | "))})` : "")
         : "no error is shown");
     } else {
-      console.log(`forms: ${t.what}: shown` + (serverError ? ` (server: ${JSON.stringify(serverError)})` : ""));
+      const msg = serverError ? `server: ${JSON.stringify(serverError)}` : "refused in the page";
+      console.log(`forms: ${key}: ${t.what}: error shown (${msg})`);
     }
     // The refusal itself is expected (its 4xx and the browser's note of it);
     // anything else that went wrong while submitting is a problem.
@@ -102,6 +137,6 @@ async function submitBad(ctx, o, problem, key, t) {
   } catch (e) {
     problem(where, "error", e.message.split("\n")[0]);
   } finally {
-    await v.close();
+    await v?.close();
   }
 }

@@ -2,11 +2,12 @@
 // of entries, each `--incident-expect` text among them) and a postmortem
 // link or section, and the postmortem link answers.
 import { join } from "node:path";
-import { shotName, shownErrors, visit } from "./page.mjs";
+import { shotName, shownErrors, step, visit } from "./page.mjs";
 
 export async function checkIncident(ctx, o, problem) {
   const path = `/console/incident?id=${encodeURIComponent(o.incident)}`;
   const where = `${path} (incident check)`;
+  step(where);
   const v = await visit(ctx, new URL(path, o.origin).href, o.origin);
   for (const e of v.events) problem(where, e.kind, e.detail);
   for (const msg of await shownErrors(v.page)) problem(where, "shown-error", msg);

@@ -10,11 +10,26 @@ export function shotName(key) {
   return name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80);
 }
 
+// A starved chromium sometimes fails to open a tab; one retry.
+export async function newPage(ctx) {
+  try {
+    return await ctx.newPage();
+  } catch {
+    await new Promise((r) => setTimeout(r, 1000));
+    return ctx.newPage();
+  }
+}
+
+// Progress on stderr, so a CI log shows where a slow run spends its time.
+export function step(what) {
+  process.stderr.write(`· ${what}\n`);
+}
+
 // Opens one page with listeners for everything that can go wrong, waits
 // for it to settle and returns what happened; `events` keeps growing while
 // the page is open.
 export async function visit(ctx, url, origin) {
-  const page = await ctx.newPage();
+  const page = await newPage(ctx);
   const events = [];
   let open = true;
   page.on("console", (m) => {
