@@ -13,9 +13,8 @@
 // per problem (page, kind, detail) otherwise; exit 2 on bad arguments.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { checkIncident } from "./incident.mjs";
-import { links, shotName, shownErrors, step, visit } from "./page.mjs";
+import { links, Session, shotName, shownErrors, step, visit } from "./page.mjs";
 import { checkForms } from "./forms.mjs";
 
 const USAGE = "usage: node crawl.mjs --base URL --out DIR [--incident ID] [--incident-expect TEXT]... " +
@@ -66,21 +65,19 @@ function isConsolePage(u) {
 const pageKey = (u) => u.pathname + u.search;
 
 // Checks one console page, screenshots the first of each path, and returns
-// the links it shows.
-async function crawlPage(ctx, o, u, key, problem, results, shotPaths) {
+// the links it shows and its row of the report.
+async function crawlPage(ctx, o, u, key, problem, shotPaths) {
   const v = await visit(ctx, u.href, o.origin);
   try {
     for (const e of v.events) problem(key, e.kind, e.detail);
     if (v.status >= 400) problem(key, "broken-link", `the page answers ${v.status}`);
     for (const msg of await shownErrors(v.page)) problem(key, "shown-error", msg);
     const found = await links(v.page).catch(() => []);
-    results.push({ key, url: u.href, status: v.status, coldMs: v.loadMs, loadMs: v.loadMs, links: found.length });
     if (v.status && v.status < 400 && !shotPaths.has(u.pathname)) {
-      shotPaths.add(u.pathname);
       await v.page.screenshot({ path: join(o.out, `${shotName(key)}.png`), fullPage: true })
-        .catch((e) => problem(key, "screenshot", e.message.split("\n")[0]));
+        .then(() => shotPaths.add(u.pathname), (e) => problem(key, "screenshot", e.message.split("\n")[0]));
     }
-    return found;
+    return { found, result: { key, url: u.href, status: v.status, coldMs: v.loadMs, loadMs: v.loadMs, links: found.length } };
   } finally {
     await v.close();
   }
@@ -89,11 +86,8 @@ async function crawlPage(ctx, o, u, key, problem, results, shotPaths) {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   mkdirSync(o.out, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
-  });
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const ctx = new Session(process.env.CHROMIUM || "/usr/bin/chromium");
+  await ctx.ensure();
   const problems = [];
   const problem = (where, kind, detail) => problems.push({ where, kind, detail });
   const results = [];
@@ -108,10 +102,26 @@ async function main() {
     const key = pageKey(u);
     step(`page ${key}`);
     let found = [];
-    try {
-      found = await crawlPage(ctx, o, u, key, problem, results, shotPaths);
-    } catch (e) {
-      problem(key, "error", e.message.split("\n")[0]);
+    // A page whose browser went away under it is checked again in the new
+    // one; what the lost attempt saw is dropped.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const restarts = ctx.restarts;
+      const seenHere = [];
+      const note = (where, kind, detail) => seenHere.push({ where, kind, detail });
+      let result = { key, url: u.href, status: 0, coldMs: -1, loadMs: -1, links: 0 };
+      try {
+        ({ found, result } = await crawlPage(ctx, o, u, key, note, shotPaths));
+      } catch (e) {
+        note(key, "error", e.message.split("\n")[0]);
+      }
+      await ctx.ensure().catch(() => {});
+      if (attempt === 0 && ctx.restarts !== restarts) {
+        step(`page ${key} again`);
+        continue;
+      }
+      problems.push(...seenHere);
+      results.push(result);
+      break;
     }
     for (const href of found) {
       let t;
@@ -136,12 +146,14 @@ async function main() {
   step("timing every page once more");
   for (const r of results) {
     if (r.status >= 400 || r.status === 0) continue;
+    // Problems were the first pass's business; a lost timing keeps the
+    // first load's number.
     try {
       const v = await visit(ctx, r.url, o.origin);
-      r.loadMs = v.loadMs;
+      if (v.loadMs >= 0) r.loadMs = v.loadMs;
       await v.close();
-    } catch (e) {
-      problem(r.key, "error", e.message.split("\n")[0]);
+    } catch {
+      step(`timing ${r.key} failed; keeping the first load's ${r.coldMs} ms`);
     }
     if (r.loadMs > o.maxMs) problem(r.key, "slow", `loaded in ${r.loadMs} ms (bound ${o.maxMs} ms)`);
   }
@@ -165,7 +177,8 @@ async function main() {
   if (o.forms) {
     await checkForms(ctx, o, seen, problem);
   }
-  await browser.close();
+  await ctx.close();
+  if (ctx.restarts) console.log(`note: chromium exited ${ctx.restarts} time(s) during the run and was started again`);
   report(o, results, checkedLinks.size, skipped, problems);
 }
 

@@ -6,7 +6,7 @@
 // declare form with an empty title, a role without a user, …). The
 // browser's own `required` check is bypassed to reach the page's and the
 // server's.
-import { newPage, shownErrors, step, visit } from "./page.mjs";
+import { shownErrors, step, visit } from "./page.mjs";
 
 const SUBMIT_WAIT_MS = 5000;
 const QUERY_FIELD = "#expr, textarea[name=expr], textarea[name=query], input[name=expr], input[name=query], textarea";
@@ -47,7 +47,7 @@ export async function checkForms(ctx, o, seen, problem) {
 async function formsWithRequired(ctx, o, key) {
   let page;
   try {
-    page = await newPage(ctx);
+    page = await ctx.newPage();
     await page.goto(new URL(key, o.origin).href, { waitUntil: "load", timeout: 15000 });
     await page.waitForLoadState("networkidle", { timeout: 10000 }).catch(() => {});
     return await page.evaluate(() => [...document.forms].flatMap((form, index) => {

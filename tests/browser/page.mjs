@@ -1,5 +1,6 @@
 // What every check does with one page: open it with listeners for all
 // that can go wrong, wait for it to settle, read what it shows.
+import { chromium } from "playwright-core";
 
 // `/console/incident?id=INC-1` → `incident-INC-1`; `/` → `home`.
 export function shotName(key) {
@@ -10,26 +11,61 @@ export function shotName(key) {
   return name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80);
 }
 
-// A starved chromium sometimes fails to open a tab; one retry.
-export async function newPage(ctx) {
-  try {
-    return await ctx.newPage();
-  } catch {
-    await new Promise((r) => setTimeout(r, 1000));
-    return ctx.newPage();
+// The browser the checks share. On a starved machine chromium has been seen
+// to exit in the middle of a run (its GPU watchdog); the session then
+// starts a new one, so one lost page does not fail every later check.
+export class Session {
+  constructor(executablePath) {
+    this.executablePath = executablePath;
+    this.browser = null;
+    this.ctx = null;
+    this.restarts = 0;
+  }
+
+  async ensure() {
+    if (this.browser?.isConnected()) return;
+    if (this.browser) {
+      this.restarts++;
+      step("chromium went away; starting a new one");
+    }
+    this.browser = await chromium.launch({
+      executablePath: this.executablePath,
+      args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-gpu-watchdog"],
+    });
+    this.ctx = await this.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  }
+
+  async newPage() {
+    await this.ensure();
+    try {
+      return await this.ctx.newPage();
+    } catch {
+      await new Promise((r) => setTimeout(r, 1000));
+      await this.ensure();
+      return this.ctx.newPage();
+    }
+  }
+
+  get request() {
+    return this.ctx.request;
+  }
+
+  async close() {
+    if (this.browser?.isConnected()) await this.browser.close();
   }
 }
 
 // Progress on stderr, so a CI log shows where a slow run spends its time.
+const started = Date.now();
 export function step(what) {
-  process.stderr.write(`· ${what}\n`);
+  process.stderr.write(`· ${((Date.now() - started) / 1000).toFixed(1)}s ${what}\n`);
 }
 
 // Opens one page with listeners for everything that can go wrong, waits
 // for it to settle and returns what happened; `events` keeps growing while
 // the page is open.
 export async function visit(ctx, url, origin) {
-  const page = await newPage(ctx);
+  const page = await ctx.newPage();
   const events = [];
   let open = true;
   page.on("console", (m) => {
