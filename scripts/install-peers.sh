@@ -11,6 +11,10 @@ command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v curl >/dev/null || need+=(curl)
 # The console checks run the pages in a real (headless) browser.
 command -v chromium >/dev/null || need+=(chromium)
+# ...driven by playwright-core from npm (tests/browser, `npm ci`). Debian's
+# node only when there is none: an image's newer node stays.
+command -v node >/dev/null || need+=(nodejs npm)
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -130,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/metrics", post(routes::otlp::metrics))
         .route("/metrics", get(routes::ops::metrics))
         .route("/-/healthy", get(routes::ops::healthy))
+        .route("/favicon.ico", get(routes::ops::favicon))
         .route("/-/ready", get(routes::ops::ready))
         .route(
             "/-/reload",

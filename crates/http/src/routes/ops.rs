@@ -11,6 +11,15 @@ pub async fn healthy() -> &'static str {
     "Homeostat is Healthy.\n"
 }
 
+/// `GET /favicon.ico`: browsers ask for it on a console page's first visit;
+/// an empty answer keeps a 404 out of the page's error console.
+pub async fn favicon() -> impl IntoResponse {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::CACHE_CONTROL, "public, max-age=86400")],
+    )
+}
+
 pub async fn ready(State(st): State<AppState>) -> impl IntoResponse {
     if st.ready.load(Ordering::Acquire) {
         (StatusCode::OK, "Homeostat is Ready.\n")

@@ -244,6 +244,9 @@ async fn console_pages_are_served() {
     );
     let (_, body) = call(&app, get("/")).await;
     assert!(body.contains(r#"href="/console/query""#), "{body}");
+    // Browsers fetch it on every first visit; a 404 would be a console error.
+    let (s, _) = call(&app, get("/favicon.ico")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, body) = call(&app, get("/console/query")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains(r#"id="expr""#) && body.contains("/console/query.js"));
