@@ -6,7 +6,7 @@
 # timeline), then tests/browser/crawl.mjs drives Debian's headless chromium
 # over every console page reachable from `/`: no console errors, no failed
 # requests, no broken links, load times, the incident's timeline, the
-# forms' error messages, and screenshots in target/screenshots/.
+# forms' error messages, and screenshots in target/screenshots/seeded/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/interop/lib.bash
@@ -124,9 +124,9 @@ else
   else bad "the crawl missed on a broken site: ${missing[*]}"; cat "$WORK/broken.out"; fi
 fi
 
-mkdir -p target/screenshots
+mkdir -p target/screenshots/seeded
 started=$SECONDS
-if timeout 600 node tests/browser/crawl.mjs --base "$URL" --out target/screenshots \
+if timeout 600 node tests/browser/crawl.mjs --base "$URL" --out target/screenshots/seeded \
     --incident INC-1 --incident-expect "rolling back 1.4.2"; then
   ok "console crawl: no problems ($((SECONDS - started)) s)"
 else

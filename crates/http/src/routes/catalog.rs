@@ -149,6 +149,37 @@ fn signal_json(name: &str, expr: &str, service: &str, pts: Option<&Vec<(i64, f64
     })
 }
 
+/// Whether any incident or deploy names `service`.
+async fn has_history(st: &AppState, service: &str) -> Result<bool, ApiError> {
+    let (state, incidents, svc) = (st.state.clone(), st.incidents.clone(), service.to_string());
+    tokio::task::spawn_blocking(move || -> Result<bool, ApiError> {
+        let err = |e: homeostat_state::StateError| ApiError::rest(e.kind(), e.to_string());
+        let deploys = state
+            .deploys
+            .list_deploys(&DeployFilter {
+                service: Some(svc.clone()),
+                limit: 1,
+                ..Default::default()
+            })
+            .map_err(err)?;
+        if !deploys.is_empty() {
+            return Ok(true);
+        }
+        let found = incidents
+            .service()
+            .store()
+            .list(&IncidentFilter {
+                service: Some(svc),
+                limit: Some(1),
+                ..Default::default()
+            })
+            .map_err(err)?;
+        Ok(!found.is_empty())
+    })
+    .await
+    .map_err(|e| ApiError::new(ErrorKind::Internal, format!("catalog task failed: {e}")))?
+}
+
 /// `GET /api/v1/catalog?service=&deploys=`
 pub async fn catalog(
     State(st): State<AppState>,
@@ -183,10 +214,14 @@ pub async fn catalog(
     names.extend(slos.iter().map(|s| s.service.clone()));
     names.extend(st.gate.get().iter().map(|p| p.service.clone()));
     if let Some(s) = &want.service {
-        if !names.contains(s) {
+        // A service without SLOs or signals still has a page when incidents
+        // or deploys name it (an incident links to its service).
+        if !names.contains(s) && !has_history(&st, s).await? {
             return Err(ApiError::rest(
                 ErrorKind::NotFound,
-                format!("unknown service {s:?}: no SLO, golden signal or gate policy names it"),
+                format!(
+                    "unknown service {s:?}: no SLO, golden signal, gate policy, incident or deploy names it"
+                ),
             ));
         }
         names = BTreeSet::from([s.clone()]);

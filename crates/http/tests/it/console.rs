@@ -205,3 +205,30 @@ async fn catalog_lists_slo_services_with_budgets_and_tiers() {
     assert!((tiers[0]["windows"][0]["factor"].as_f64().unwrap() - 14.4).abs() < 0.01);
     assert!(v["data"]["burnRates"][0]["query"].is_string());
 }
+
+#[tokio::test]
+async fn a_service_known_only_from_its_deploys_has_a_catalog_entry() {
+    let app = app(Arc::new(MemStorage::new()), Limits::default());
+    let (s, body) = call(
+        &app,
+        Request::post("/api/v1/deploys")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"service": "search", "version": "2.0"}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, body) = call(
+        &app,
+        Request::get("/api/v1/catalog?service=search")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let svc = &v["data"]["services"][0];
+    assert_eq!(svc["name"], "search");
+    assert_eq!(svc["deploys"][0]["version"], "2.0", "{body}");
+    assert!(svc["slos"].as_array().unwrap().is_empty());
+}
