@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use homeostat_server::Config;
 
 mod alerts;
+#[cfg(test)]
+mod cli_reference;
 mod incident;
 mod lint;
 mod oncall;

@@ -6,6 +6,7 @@
 mod encode;
 mod error;
 mod incidents;
+pub mod openapi;
 pub mod params;
 mod reload;
 mod routes;
@@ -125,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/write", post(routes::ingest::remote_write))
         .route("/v1/metrics", post(routes::otlp::metrics))
         .route("/metrics", get(routes::ops::metrics))
+        .route("/api/openapi.json", get(openapi::serve))
         .route("/-/healthy", get(routes::ops::healthy))
         .route("/-/ready", get(routes::ops::ready))
         .route(
@@ -284,6 +286,7 @@ pub fn router(state: AppState) -> Router {
             "/console/incidents.js",
             get(routes::console::incidents_script),
         )
+        .fallback(routes::ops::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Bodies are read with our own limit so the 413 names it.
         .layer(axum::extract::DefaultBodyLimit::disable())

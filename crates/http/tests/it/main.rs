@@ -3,6 +3,8 @@
 
 mod alertmanager;
 mod incidents;
+mod malformed;
+mod openapi;
 mod query;
 mod release;
 mod rules;
