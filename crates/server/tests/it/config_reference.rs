@@ -54,10 +54,11 @@ fn fields(src: &str) -> Vec<(String, String)> {
             deserialize = false;
         } else if t == "}" {
             current = None;
-        } else if let (Some(s), Some(rest)) = (&current, t.strip_prefix("pub ")) {
-            if let Some((name, _)) = rest.split_once(':') {
-                out.push((s.clone(), name.trim().to_string()));
-            }
+        } else if let (Some(s), Some((name, _))) = (
+            &current,
+            t.strip_prefix("pub ").and_then(|r| r.split_once(':')),
+        ) {
+            out.push((s.clone(), name.trim().to_string()));
         }
     }
     out
