@@ -10,6 +10,8 @@ use homeostat_server::Config;
 
 mod alerts;
 mod demo;
+#[cfg(test)]
+mod cli_reference;
 mod incident;
 mod lint;
 mod oncall;

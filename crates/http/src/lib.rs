@@ -6,6 +6,7 @@
 mod encode;
 mod error;
 mod incidents;
+pub mod openapi;
 pub mod params;
 mod reload;
 mod routes;
@@ -129,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/write", post(routes::ingest::remote_write))
         .route("/v1/metrics", post(routes::otlp::metrics))
         .route("/metrics", get(routes::ops::metrics))
+        .route("/api/openapi.json", get(openapi::serve))
         .route("/-/healthy", get(routes::ops::healthy))
         .route("/favicon.ico", get(routes::ops::favicon))
         .route("/-/ready", get(routes::ops::ready))
@@ -271,6 +273,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::oncall::schedule_shifts),
         )
         .merge(routes::console::router())
+        .fallback(routes::ops::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Bodies are read with our own limit so the 413 names it.
         .layer(axum::extract::DefaultBodyLimit::disable())

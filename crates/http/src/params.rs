@@ -1,11 +1,39 @@
 //! Request parameters as Prometheus's API takes them: repeated `match[]`,
 //! times as Unix seconds or RFC 3339, in the query string or a form body.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use homeostat_model::Timestamp;
 use homeostat_storage::{MatchOp, Matcher};
 use promql_parser::parser::Expr;
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+
+/// Path parameters, like axum's `Path`, but a bad one (not UTF-8 after
+/// percent-decoding, not a number) is answered in the API's JSON error
+/// shape rather than as axum's plain text.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(e) => Err(ApiError::bad_data(path_problem(&e))),
+        }
+    }
+}
+
+/// axum's rejection text without its "Invalid URL" prefix.
+pub fn path_problem(e: &axum::extract::rejection::PathRejection) -> String {
+    let text = e.body_text();
+    format!(
+        "invalid path parameter: {}",
+        text.trim_start_matches("Invalid URL: ")
+    )
+}
 
 /// All parameters of a request, query string first, then a urlencoded body.
 #[derive(Debug, Default)]
@@ -56,17 +84,28 @@ impl Params {
     }
 }
 
-/// Unix seconds (with fraction) or RFC 3339, as milliseconds.
+/// The earliest and latest times a parameter may name, Prometheus's
+/// `minTime`/`maxTime` (about 292 million years either side of 1970), in
+/// ms. Beyond them, arithmetic on the time (lookback, steps) would
+/// overflow.
+pub const MIN_PARAM_TIME: Timestamp = (i64::MIN / 1000 + 62_135_596_801) * 1000;
+pub const MAX_PARAM_TIME: Timestamp = (i64::MAX / 1000 - 62_135_596_801) * 1000 + 999;
+
+/// Unix seconds (with fraction) or RFC 3339, as milliseconds; `None`
+/// outside [`MIN_PARAM_TIME`]..=[`MAX_PARAM_TIME`].
 pub fn parse_time(s: &str) -> Option<Timestamp> {
-    if let Ok(f) = s.parse::<f64>() {
-        if !f.is_finite() {
+    let t = if let Ok(f) = s.parse::<f64>() {
+        let ms = (f * 1000.0).round();
+        if !ms.is_finite() || ms < MIN_PARAM_TIME as f64 || ms > MAX_PARAM_TIME as f64 {
             return None;
         }
-        return Some((f * 1000.0).round() as i64);
-    }
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|d| d.timestamp_millis())
+        ms as i64
+    } else {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()?
+            .timestamp_millis()
+    };
+    (MIN_PARAM_TIME..=MAX_PARAM_TIME).contains(&t).then_some(t)
 }
 
 /// Parses a series selector like `up{job="x"}` into storage matchers.
@@ -112,6 +151,10 @@ mod tests {
         assert_eq!(parse_time("2023-11-14T22:13:20Z"), Some(1_700_000_000_000));
         assert_eq!(parse_time("yesterday"), None);
         assert_eq!(parse_time("NaN"), None);
+        // Out of Prometheus's range: later arithmetic would overflow.
+        assert_eq!(parse_time("-1e18"), None);
+        assert_eq!(parse_time("9223372036854775807"), None);
+        assert!(parse_time("-9000000000000").is_some());
     }
 
     #[test]

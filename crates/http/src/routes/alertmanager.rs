@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use homeostat_alerting::{AlertQuery, Alertmanager, Matchers, ServiceError};
@@ -66,6 +66,24 @@ impl From<ServiceError> for AmError {
 }
 
 type AmResult = Result<Response, AmError>;
+
+/// Path parameters whose rejection (an id that is not UTF-8) is answered
+/// as Alertmanager answers errors, not as axum's plain text.
+pub struct Path<T>(T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = AmError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, AmError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(e) => Err(AmError::bad(crate::params::path_problem(&e))),
+        }
+    }
+}
 
 fn handle(st: &AppState) -> Result<Arc<Alertmanager>, AmError> {
     st.alertmanager.clone().ok_or_else(|| {

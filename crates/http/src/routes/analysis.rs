@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use homeostat_canary::{JudgeRequest, Phase, RunEntry, RunSpec, RunTarget, judge_now};
 use homeostat_model::{ErrorKind, parse_duration};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::params::Path;
 use crate::routes::release::{json_body, ok, rfc3339};
 use crate::{ApiError, AppState};
 

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use homeostat_incident::{IncidentError, LinkAction, render_postmortem};
@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::params::Params;
+use crate::params::{Params, Path};
 use crate::routes::read_body;
 use crate::{ApiError, AppState, Declare};
 
@@ -649,10 +649,15 @@ struct ItemPatch {
 /// `PATCH /api/v1/incidents/{id}/action_items/{item}` `{state}`
 pub async fn patch_action_item(
     State(st): State<AppState>,
-    Path((id, item)): Path<(String, i64)>,
+    Path((id, item)): Path<(String, String)>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
+    let item: i64 = item.parse().map_err(|_| {
+        ApiError::bad_data(format!(
+            "action item: {item:?} is not an action item number"
+        ))
+    })?;
     let b: ItemPatch = json_body(body).await?;
     let state = ActionItemState::from_str(&b.state)
         .map_err(|e| ApiError::bad_data(format!("state: {e}")))?;

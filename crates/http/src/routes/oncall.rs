@@ -5,14 +5,14 @@
 //! config in effect (`IncidentApi::oncall`).
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
-use chrono::{DateTime, TimeDelta, Utc};
+use axum::extract::{RawQuery, State};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use chrono_tz::Tz;
 use homeostat_model::ErrorKind;
 use homeostat_oncall::{OnCall, Schedule, parse_instant, shifts, who_is_on_call};
 use serde_json::{Value, json};
 
-use crate::params::Params;
+use crate::params::{Params, Path};
 use crate::{ApiError, AppState};
 
 /// The widest `shifts` range: rendering is linear in it.
@@ -28,14 +28,22 @@ fn instant(
     tz: Tz,
     default: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, ApiError> {
-    match p.get(name).filter(|s| !s.is_empty()) {
-        None => Ok(default),
+    let t = match p.get(name).filter(|s| !s.is_empty()) {
+        None => return Ok(default),
         Some(s) => parse_instant(s, tz).map_err(|e| {
             ApiError::bad_data(format!(
                 "{name}: {e}; use RFC 3339 like 2026-11-02T09:00:00Z"
             ))
-        }),
+        })?,
+    };
+    // Schedules are rendered from here over days to come: chrono's far
+    // ends (year ±262,143) would overflow that arithmetic.
+    if !(1..=9999).contains(&t.year()) {
+        return Err(ApiError::bad_data(format!(
+            "{name}: {t} is out of range; use a time between the years 1 and 9999"
+        )));
     }
+    Ok(t)
 }
 
 fn now(st: &AppState) -> DateTime<Utc> {

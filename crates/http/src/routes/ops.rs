@@ -2,10 +2,11 @@ use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use homeostat_model::ErrorKind;
 
-use crate::AppState;
+use crate::{ApiError, AppState};
 
 pub async fn healthy() -> &'static str {
     "Homeostat is Healthy.\n"
@@ -111,5 +112,23 @@ pub async fn reload(State(st): State<AppState>) -> (StatusCode, String) {
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("failed to reload config: {e}\n"),
         ),
+    }
+}
+
+/// No route matches: a 404 in the error shape of the API the path is
+/// under, so that API clients read why.
+pub async fn not_found(uri: Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api/v2/") {
+        let msg = format!("no route for {path}");
+        (StatusCode::NOT_FOUND, Json(serde_json::Value::String(msg))).into_response()
+    } else if path.starts_with("/api/") {
+        ApiError::new(
+            ErrorKind::NotFound,
+            format!("no route for {path}; every route is in GET /api/openapi.json"),
+        )
+        .into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "404 page not found\n").into_response()
     }
 }

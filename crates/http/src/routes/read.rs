@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use homeostat_model::{ErrorKind, Labels, is_stale_nan};
 use homeostat_storage::{Matcher, Querier, SelectRequest, StorageError};
 use serde_json::{Value, json};
 
 use crate::encode::format_value;
-use crate::params::Params;
+use crate::params::{Params, Path};
 use crate::routes::params;
 use crate::{ApiError, AppState};
 

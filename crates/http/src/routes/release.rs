@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use homeostat_gate::{Decision, Override, SloBudget, decide, validate_override};
 use homeostat_model::ErrorKind;
@@ -13,7 +13,7 @@ use homeostat_state::{AuditEntry, Deploy, DeployFilter, DeployOutcome, IncidentI
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::params::{Params, parse_time};
+use crate::params::{Params, Path, parse_time};
 use crate::routes::incidents::ACTOR_HEADER;
 use crate::routes::read_body;
 use crate::routes::slos::budget_of;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use homeostat_model::{ErrorKind, format_duration};
 use homeostat_promql::{Engine, QueryParams, Value};
 use homeostat_slo::{
@@ -18,6 +18,7 @@ use homeostat_slo::{
 use homeostat_storage::Querier;
 use serde_json::{Value as Json_, json};
 
+use crate::params::Path;
 use crate::{ApiError, AppState};
 
 /// SLOs without a period of their own use 30 days, like the compiler.

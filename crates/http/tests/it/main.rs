@@ -4,6 +4,8 @@
 mod alertmanager;
 mod console;
 mod incidents;
+mod malformed;
+mod openapi;
 mod query;
 mod release;
 mod rules;
