@@ -9,9 +9,9 @@ use clap::{Parser, Subcommand};
 use homeostat_server::Config;
 
 mod alerts;
-mod demo;
 #[cfg(test)]
 mod cli_reference;
+mod demo;
 mod incident;
 mod lint;
 mod oncall;

@@ -37,6 +37,13 @@ fn routed_paths() -> BTreeSet<String> {
             out.insert(r[..end].to_string());
         }
     }
+    // The console router serves the ui crate's lists.
+    out.extend(homeostat_ui::PAGES.iter().map(|p| p.path.to_string()));
+    out.extend(
+        homeostat_ui::ASSETS
+            .iter()
+            .map(|a| format!("/console/{}", a.name)),
+    );
     out
 }
 
