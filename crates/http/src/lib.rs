@@ -78,6 +78,9 @@ pub struct AppState {
     pub runtime: Arc<RuntimeInfo>,
     /// The SLOs whose budgets `/api/v1/slos` reports (replaced at a reload).
     pub slos: Arc<Live<Vec<homeostat_slo::SloSpec>>>,
+    /// `slo_windows`: the burn-rate windows the SLOs' alerts were compiled
+    /// with, shown as their alert tiers (replaced at a reload).
+    pub slo_windows: Arc<Live<Vec<homeostat_slo::AlertWindows>>>,
     pub limits: Limits,
     pub telemetry: Arc<Telemetry>,
     /// False until the store has replayed its WAL; `/-/ready` answers 503 until then.

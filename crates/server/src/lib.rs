@@ -169,6 +169,7 @@ pub async fn run(
         },
     ));
     let slos = Arc::new(homeostat_http::Live::new(cfg.slos.clone()));
+    let slo_windows = Arc::new(homeostat_http::Live::new(cfg.slo_windows.clone()));
     let gate = Arc::new(homeostat_http::Live::new(cfg.gate.clone()));
     let rollback_actions = Arc::new(homeostat_http::Live::new(cfg.rollback.clone()));
     let dependencies = Arc::new(homeostat_http::Live::new(cfg.dependencies.clone()));
@@ -249,6 +250,7 @@ pub async fn run(
         engine: Engine::new(cfg.query.clone()),
         runtime: Arc::new(runtime),
         slos: slos.clone(),
+        slo_windows: slo_windows.clone(),
         limits: cfg.limits.clone(),
         telemetry,
         ready,
@@ -331,6 +333,7 @@ pub async fn run(
             scraper: scrape_reloader,
             rules: rule_tasks.clone(),
             slos,
+            slo_windows,
             gate,
             rollback: rollback_actions.clone(),
             dependencies,

@@ -20,6 +20,7 @@ pub struct Reloadable {
     pub scraper: ScrapeReloader,
     pub rules: Arc<Mutex<RuleTasks>>,
     pub slos: Arc<Live<Vec<homeostat_slo::SloSpec>>>,
+    pub slo_windows: Arc<Live<Vec<homeostat_slo::AlertWindows>>>,
     pub gate: Arc<Live<Vec<homeostat_gate::Policy>>>,
     pub rollback: Arc<Live<std::collections::BTreeMap<String, crate::release::Action>>>,
     /// `services[].depends_on`, read by change correlation and postmortems.
@@ -95,6 +96,7 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
         .map_err(|e| e.to_string())?;
     let summary = t.rules.lock().await.replace(groups).await;
     t.slos.set(new.slos.clone());
+    t.slo_windows.set(new.slo_windows.clone());
     t.incidents.set_runtime(new.incidents.clone());
     t.gate.set(new.gate.clone());
     t.rollback.set(new.rollback.clone());

@@ -125,12 +125,7 @@ fn compile_one(spec: &SloSpec, opts: &CompileOptions) -> Vec<RuleGroup> {
         spec
     };
     let period = spec.period.unwrap_or(opts.default_period);
-    let windows = opts
-        .windows
-        .iter()
-        .find(|w| w.period == period)
-        .copied()
-        .unwrap_or_else(|| AlertWindows::google(period));
+    let windows = AlertWindows::for_period(&opts.windows, period);
     let ids = id_labels(spec);
     let filter = format!(
         "{{{}}}",

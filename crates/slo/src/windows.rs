@@ -39,6 +39,16 @@ impl AlertWindows {
     /// The Workbook's windows (5m/1h, 30m/6h pages; 2h/1d, 6h/3d tickets)
     /// spending 2 %, 5 %, 10 % and 10 % of the budget; for 30 days this is
     /// 14.4×, 6×, 3× and 1×. The factors scale with the period.
+    /// The windows configured for `period`, else the Workbook's scaled to it
+    /// (what the compiler uses, so what an SLO's alerts really watch).
+    pub fn for_period(configured: &[AlertWindows], period: Duration) -> Self {
+        configured
+            .iter()
+            .find(|w| w.period == period)
+            .copied()
+            .unwrap_or_else(|| AlertWindows::google(period))
+    }
+
     pub fn google(period: Duration) -> Self {
         let w = |pct, short, long| Window {
             error_budget_percent: pct,

@@ -96,7 +96,7 @@ fn num(v: Option<f64>) -> Json_ {
         .map_or(Json_::Null, |v| json!(v))
 }
 
-fn encode(spec: &SloSpec, s: &BudgetStatus, firing: &[String]) -> Json_ {
+fn encode(spec: &SloSpec, s: &BudgetStatus, windows: &[AlertWindows], firing: &[String]) -> Json_ {
     let burn_rate_queries: Vec<Json_> = [STATUS_WINDOWS[2], STATUS_WINDOWS[4]]
         .iter()
         .map(|&w| {
@@ -133,18 +133,23 @@ fn encode(spec: &SloSpec, s: &BudgetStatus, firing: &[String]) -> Json_ {
             "query": budget_ratio_query(spec, w.window),
         })).collect::<Vec<_>>(),
         "firing": firing,
-        "alertTiers": alert_tiers(spec, s.period, firing),
+        "alertTiers": alert_tiers(spec, s.period, windows, firing),
         "labels": spec.labels,
         // For charts: the 1h and 6h burn rates as PromQL, ready for query_range.
         "burnRateQueries": burn_rate_queries,
     })
 }
 
-/// The page and ticket tiers as the compiler writes them (the Workbook's
-/// window pairs scaled to the period): each pair fires when both windows
-/// burn faster than its factor.
-fn alert_tiers(spec: &SloSpec, period: Duration, firing: &[String]) -> Json_ {
-    let w = AlertWindows::google(period);
+/// The page and ticket tiers as the compiler writes them (`slo_windows` for
+/// the period, else the Workbook's window pairs scaled to it): each pair
+/// fires when both windows burn faster than its factor.
+fn alert_tiers(
+    spec: &SloSpec,
+    period: Duration,
+    configured: &[AlertWindows],
+    firing: &[String],
+) -> Json_ {
+    let w = AlertWindows::for_period(configured, period);
     let pair = |p: &homeostat_slo::Window| {
         json!({
             "short": format_duration(p.short),
@@ -202,11 +207,12 @@ fn ok(data: Json_) -> Json<Json_> {
 pub async fn list(State(st): State<AppState>) -> Result<Json<Json_>, ApiError> {
     let now = st.clock.now_millis();
     let slos: Arc<Vec<SloSpec>> = st.slos.get();
+    let windows = st.slo_windows.get();
     let data = blocking(&st, move |e, q| {
         slos.iter()
             .map(|spec| {
                 let (s, firing) = status(e, q, spec, now);
-                encode(spec, &s, &firing)
+                encode(spec, &s, &windows, &firing)
             })
             .collect::<Vec<_>>()
     })
@@ -221,9 +227,10 @@ pub async fn get(
 ) -> Result<Json<Json_>, ApiError> {
     let spec = find(&st, &id)?;
     let now = st.clock.now_millis();
+    let windows = st.slo_windows.get();
     let data = blocking(&st, move |e, q| {
         let (s, firing) = status(e, q, &spec, now);
-        encode(&spec, &s, &firing)
+        encode(&spec, &s, &windows, &firing)
     })
     .await?;
     Ok(ok(data))

@@ -232,3 +232,38 @@ async fn a_service_known_only_from_its_deploys_has_a_catalog_entry() {
     assert_eq!(svc["deploys"][0]["version"], "2.0", "{body}");
     assert!(svc["slos"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn alert_tiers_show_the_configured_slo_windows() {
+    use homeostat_model::FakeClock;
+    let mut st = crate::state(
+        crate::slos::store(),
+        Default::default(),
+        homeostat_promql::EngineOptions::default(),
+    );
+    st.clock = Arc::new(FakeClock::new(120 * 60_000));
+    st.slos = Arc::new(homeostat_http::Live::new(
+        homeostat_slo::load_specs(crate::slos::SPEC, "checkout.yaml").unwrap(),
+    ));
+    let windows = homeostat_slo::AlertWindows::from_yaml(
+        "apiVersion: sloth.slok.dev/v1\nkind: AlertWindows\nspec:\n  sloPeriod: 30d\n  page:\n    quick: {errorBudgetPercent: 0.4, shortWindow: 1m, longWindow: 12m}\n    slow: {errorBudgetPercent: 5, shortWindow: 30m, longWindow: 6h}\n  ticket:\n    quick: {errorBudgetPercent: 10, shortWindow: 2h, longWindow: 1d}\n    slow: {errorBudgetPercent: 10, shortWindow: 6h, longWindow: 3d}\n",
+        "windows.yaml",
+    )
+    .unwrap();
+    st.slo_windows = Arc::new(homeostat_http::Live::new(vec![windows]));
+    let app = homeostat_http::router(st);
+    let (_, body) = call(
+        &app,
+        Request::get("/api/v1/slos/checkout-availability")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let page = &v["data"]["alertTiers"][0]["windows"][0];
+    assert_eq!(
+        (page["short"].as_str(), page["long"].as_str()),
+        (Some("1m"), Some("12m")),
+        "{body}"
+    );
+}

@@ -42,6 +42,7 @@ fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppStat
             storage_retention: "15d".into(),
         }),
         slos: Default::default(),
+        slo_windows: Default::default(),
         limits,
         telemetry: Arc::new(Telemetry::default()),
         ready: Arc::new(AtomicBool::new(true)),
