@@ -83,6 +83,9 @@ async function crawlPage(ctx, o, u, key, problem, shotPaths) {
   }
 }
 
+// Longest one page may take, links and screenshot included.
+const PAGE_DEADLINE_MS = 90000;
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   mkdirSync(o.out, { recursive: true });
@@ -107,15 +110,30 @@ async function main() {
     for (let attempt = 0; attempt < 2; attempt++) {
       const restarts = ctx.restarts;
       const seenHere = [];
+      let hung = false;
       const note = (where, kind, detail) => seenHere.push({ where, kind, detail });
       let result = { key, url: u.href, status: 0, coldMs: -1, loadMs: -1, links: 0 };
       try {
-        ({ found, result } = await crawlPage(ctx, o, u, key, note, shotPaths));
+        // A page whose script never returns (a busy loop) blocks every
+        // call into it; report it and start a new browser instead.
+        let timer;
+        const hung = new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the page did not finish within ${PAGE_DEADLINE_MS / 1000} s (a script busy-looping?)`)), PAGE_DEADLINE_MS);
+        });
+        try {
+          ({ found, result } = await Promise.race([crawlPage(ctx, o, u, key, note, shotPaths), hung]));
+        } finally {
+          clearTimeout(timer);
+        }
       } catch (e) {
         note(key, "error", e.message.split("\n")[0]);
+        if (/did not finish/.test(e.message)) {
+          hung = true;
+          await ctx.browser?.close().catch(() => {});
+        }
       }
       await ctx.ensure().catch(() => {});
-      if (attempt === 0 && ctx.restarts !== restarts) {
+      if (attempt === 0 && ctx.restarts !== restarts && !hung) {
         step(`page ${key} again`);
         continue;
       }

@@ -44,7 +44,10 @@ function drawChart(target, result, opts) {
   if (isFinite(opts.x1)) x1 = opts.x1;
   if (opts.zeroLine) { y0 = Math.min(y0, 0); }
   if (x1 === x0) { x0 -= 1; x1 += 1; }
-  if (y1 === y0) { y0 -= 1; y1 += 1; }
+  // A flat series, or one whose values differ only by float noise: a tick
+  // step below the values' precision would never advance the tick loop.
+  const mag = Math.max(Math.abs(y0), Math.abs(y1));
+  if (y1 - y0 <= mag * 1e-9) { const pad = mag ? mag / 10 : 1; y0 -= pad; y1 += pad; }
   const ys = niceStep(y1 - y0, 5);
   y0 = Math.floor(y0 / ys) * ys; y1 = Math.ceil(y1 / ys) * ys;
   const px = (t) => L + (t - x0) / (x1 - x0) * (W - L - R);
@@ -52,13 +55,14 @@ function drawChart(target, result, opts) {
   const fmtY = opts.yFormat || tickLabel;
 
   const svg = el("svg:svg", { viewBox: `0 0 ${W} ${H}`, role: "img" });
-  for (let v = y0; v <= y1 + ys / 2; v += ys) {
+  for (let i = 0, v = y0; v <= y1 + ys / 2 && i < 50; i++, v = y0 + i * ys) {
     svg.append(el("svg:line", { class: "grid", x1: L, x2: W - R, y1: py(v), y2: py(v) }));
     svg.append(el("svg:text", { x: L - 6, y: py(v) + 4, "text-anchor": "end" }, fmtY(v)));
   }
   const xs = niceStep(x1 - x0, 6);
   const longSpan = x1 - x0 > 2 * 86400;
-  for (let t = Math.ceil(x0 / xs) * xs; t <= x1; t += xs) {
+  const t0 = Math.ceil(x0 / xs) * xs;
+  for (let i = 0, t = t0; t <= x1 && i < 50; i++, t = t0 + i * xs) {
     const d = new Date(t * 1000);
     const label = longSpan ? `${d.getMonth() + 1}/${d.getDate()} ${d.toTimeString().slice(0, 5)}` : d.toTimeString().slice(0, 5);
     svg.append(el("svg:line", { class: "grid", x1: px(t), x2: px(t), y1: T, y2: H - B }));
