@@ -156,17 +156,7 @@ async fn catalog_shape_and_bad_params() {
 
 #[tokio::test]
 async fn catalog_lists_slo_services_with_budgets_and_tiers() {
-    use homeostat_model::FakeClock;
-    let mut st = crate::state(
-        crate::slos::store(),
-        Default::default(),
-        homeostat_promql::EngineOptions::default(),
-    );
-    st.clock = Arc::new(FakeClock::new(120 * 60_000));
-    st.slos = Arc::new(homeostat_http::Live::new(
-        homeostat_slo::load_specs(crate::slos::SPEC, "checkout.yaml").unwrap(),
-    ));
-    let app = homeostat_http::router(st);
+    let app = homeostat_http::router(checkout_state());
     let (s, body) = call(
         &app,
         Request::get("/api/v1/catalog?service=checkout&deploys=2")
@@ -235,16 +225,7 @@ async fn a_service_known_only_from_its_deploys_has_a_catalog_entry() {
 
 #[tokio::test]
 async fn alert_tiers_show_the_configured_slo_windows() {
-    use homeostat_model::FakeClock;
-    let mut st = crate::state(
-        crate::slos::store(),
-        Default::default(),
-        homeostat_promql::EngineOptions::default(),
-    );
-    st.clock = Arc::new(FakeClock::new(120 * 60_000));
-    st.slos = Arc::new(homeostat_http::Live::new(
-        homeostat_slo::load_specs(crate::slos::SPEC, "checkout.yaml").unwrap(),
-    ));
+    let mut st = checkout_state();
     let windows = homeostat_slo::AlertWindows::from_yaml(
         "apiVersion: sloth.slok.dev/v1\nkind: AlertWindows\nspec:\n  sloPeriod: 30d\n  page:\n    quick: {errorBudgetPercent: 0.4, shortWindow: 1m, longWindow: 12m}\n    slow: {errorBudgetPercent: 5, shortWindow: 30m, longWindow: 6h}\n  ticket:\n    quick: {errorBudgetPercent: 10, shortWindow: 2h, longWindow: 1d}\n    slow: {errorBudgetPercent: 10, shortWindow: 6h, longWindow: 3d}\n",
         "windows.yaml",
@@ -266,4 +247,18 @@ async fn alert_tiers_show_the_configured_slo_windows() {
         (Some("1m"), Some("12m")),
         "{body}"
     );
+}
+
+/// The checkout SLO of `slos.rs` over its store, two hours in.
+fn checkout_state() -> homeostat_http::AppState {
+    let mut st = crate::state(
+        crate::slos::store(),
+        Default::default(),
+        homeostat_promql::EngineOptions::default(),
+    );
+    st.clock = Arc::new(homeostat_model::FakeClock::new(120 * 60_000));
+    st.slos = Arc::new(homeostat_http::Live::new(
+        homeostat_slo::load_specs(crate::slos::SPEC, "checkout.yaml").unwrap(),
+    ));
+    st
 }
