@@ -7,6 +7,7 @@
 mod clock;
 mod duration;
 mod error;
+pub mod gofmt;
 mod labels;
 mod sample;
 

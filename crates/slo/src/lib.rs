@@ -34,7 +34,6 @@ mod budget;
 mod compile;
 mod emit;
 mod error;
-mod gofmt;
 mod rules;
 mod signals;
 mod spec;
