@@ -9,6 +9,7 @@ mod duration;
 mod error;
 pub mod gofmt;
 mod labels;
+pub mod rfc3339;
 mod sample;
 
 pub use clock::{Clock, FakeClock, SystemClock};
