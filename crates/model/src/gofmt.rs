@@ -183,8 +183,26 @@ impl Digits {
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
+    escape_into(&mut out, s, false);
+    out.push('"');
+    out
+}
+
+/// The inside of a PromQL string literal holding `s`, valid between `"…"` and
+/// `'…'` alike: [`quote`]'s escapes, except that both quote characters are
+/// written as `\x22` and `\x27`, since Prometheus' lexer accepts `\"` only in
+/// a double-quoted and `\'` only in a single-quoted string.
+pub fn promql_string_contents(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s, true);
+    out
+}
+
+fn escape_into(out: &mut String, s: &str, hex_quotes: bool) {
     for c in s.chars() {
         match c {
+            '"' if hex_quotes => out.push_str("\\x22"),
+            '\'' if hex_quotes => out.push_str("\\x27"),
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             c if is_go_printable(c) => out.push(c),
@@ -202,8 +220,6 @@ pub fn quote(s: &str) -> String {
             c => out.push_str(&format!("\\U{:08x}", c as u32)),
         }
     }
-    out.push('"');
-    out
 }
 
 /// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and
@@ -422,8 +438,11 @@ mod tests {
         #[test]
         fn quote_round_trips_and_escapes_controls(s in any::<String>()) {
             let q = quote(&s);
-            prop_assert_eq!(unquote(&q), Some(s));
+            prop_assert_eq!(unquote(&q), Some(s.clone()));
             prop_assert!(!q.chars().any(char::is_control), "{}", q);
+            let inner = promql_string_contents(&s);
+            prop_assert!(!inner.contains(['"', '\'']), "{}", inner);
+            prop_assert_eq!(unquote(&format!("\"{inner}\"")), Some(s));
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod gofmt;
 mod labels;
 pub mod rfc3339;
 mod sample;
+pub mod template;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use duration::{DurationError, format_duration, parse_duration};
