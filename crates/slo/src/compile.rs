@@ -30,8 +30,7 @@ use std::time::Duration;
 use homeostat_model::format_duration;
 
 use crate::rules::{Mode, Rule, RuleFile, RuleGroup};
-use crate::spec::{AlertTier, Budgeting, Sli, SloSpec};
-use crate::template;
+use crate::spec::{AlertTier, Budgeting, Sli, SloSpec, fill_window};
 use crate::windows::{AlertWindows, Window};
 use homeostat_model::gofmt::{format_f, format_g, quote};
 
@@ -183,8 +182,7 @@ fn sli_metric(window: Duration) -> String {
 
 /// Renders `{{.window}}`; the spec loader has already checked the template.
 fn render(query: &str, window: Duration) -> String {
-    let w = format_duration(window);
-    template::render(query, &w).unwrap_or_else(|_| query.replace("{{.window}}", &w))
+    fill_window(query, &format_duration(window))
 }
 
 fn sli_rules(cx: &Ctx<'_>) -> Vec<Rule> {

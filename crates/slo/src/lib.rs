@@ -37,7 +37,6 @@ mod error;
 mod rules;
 mod signals;
 mod spec;
-mod template;
 mod windows;
 
 pub use budget::{
