@@ -7,8 +7,11 @@
 mod clock;
 mod duration;
 mod error;
+pub mod gofmt;
 mod labels;
+pub mod rfc3339;
 mod sample;
+pub mod template;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use duration::{DurationError, format_duration, parse_duration};
