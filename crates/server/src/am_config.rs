@@ -23,7 +23,8 @@ use crate::config::positive_duration;
 /// is not set, served as the effective config by `/api/v2/status`. Its one
 /// receiver has no integrations: alerts are kept (the API, the console's
 /// alerts page) and paging groups open incidents (`incidents.open_for`),
-/// but nothing is sent.
+/// but nothing is sent. The console's alerts page recognises it by its
+/// first line (`DEFAULT_ROUTE_MARKER` in crates/ui/assets/alerts.js).
 pub const DEFAULT_CONFIG: &str = "\
 # homeostat's built-in default: alertmanager.config_file is not set.
 route:
