@@ -7,6 +7,7 @@
 mod clock;
 mod duration;
 mod error;
+mod field_error;
 pub mod gofmt;
 mod labels;
 pub mod rfc3339;
@@ -16,6 +17,7 @@ pub mod template;
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::ErrorKind;
+pub use field_error::FieldError;
 pub use labels::{
     Label, LabelError, Labels, LabelsBuilder, METRIC_NAME, is_valid_label_name,
     is_valid_metric_name,

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -138,6 +139,11 @@ pub struct Delivery {
     pub external_url: String,
     /// How long notification-log entries are kept.
     pub retention: Duration,
+    /// Whether groups of a receiver without integrations still reach the
+    /// incident hook: set for the built-in default route (whose one
+    /// receiver only records alerts), not for a configured file, where
+    /// such a receiver drops everything; swapped by a reload.
+    pub incidents_without_targets: Arc<AtomicBool>,
     in_flight: Arc<Mutex<HashSet<(String, String)>>>,
 }
 
@@ -161,6 +167,7 @@ impl Delivery {
             stats: Arc::default(),
             external_url,
             retention,
+            incidents_without_targets: Arc::default(),
             in_flight: Arc::default(),
         }
     }
@@ -232,6 +239,13 @@ impl Delivery {
             .cloned()
             .unwrap_or_default();
         if targets.is_empty() {
+            if self.incidents_without_targets.load(Ordering::Relaxed) {
+                // Nothing to send and no log to keep: the hook opens, joins
+                // or resolves the group's incident, which ignores repeats.
+                let hook = self.hook.clone();
+                let group_flush = group_flush(flush);
+                let _ = tokio::task::spawn_blocking(move || hook.before_notify(&group_flush)).await;
+            }
             return;
         }
         let firing: BTreeSet<String> = flush

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use homeostat_canary::AnalysisRegistry;
 use homeostat_incident::{ExternalKind, IncidentService};
-use homeostat_model::Clock;
+use homeostat_model::{Clock, FieldError};
 use homeostat_promql::Engine;
 use homeostat_state::{AuditEntry, DeployOutcome, RollbackRecord, State};
 use homeostat_storage::Querier;
@@ -37,11 +37,11 @@ pub struct RollbackSection {
 pub const DEFAULT_PAGE_WINDOW: Duration = Duration::from_secs(3600);
 
 /// The page window of a validated section.
-pub fn page_window(section: &RollbackSection) -> Result<Duration, (String, String)> {
+pub fn page_window(section: &RollbackSection) -> Result<Duration, FieldError> {
     match &section.page_window {
         None => Ok(DEFAULT_PAGE_WINDOW),
         Some(s) => homeostat_model::parse_duration(s)
-            .map_err(|e| ("rollback.page_window".to_string(), e.to_string())),
+            .map_err(|e| FieldError::new("rollback.page_window", e.to_string())),
     }
 }
 
@@ -73,17 +73,17 @@ pub enum Action {
 
 /// Validates `rollback.actions`: one action per service, exactly one of
 /// webhook or command, an http(s) URL, a non-empty command.
-pub fn validate(section: &RollbackSection) -> Result<BTreeMap<String, Action>, (String, String)> {
+pub fn validate(section: &RollbackSection) -> Result<BTreeMap<String, Action>, FieldError> {
     let mut out = BTreeMap::new();
     for (i, a) in section.actions.iter().enumerate() {
         let at = |f: &str| format!("rollback.actions[{i}].{f}");
         if a.service.trim().is_empty() {
-            return Err((at("service"), "missing service name".into()));
+            return Err(FieldError::new(at("service"), "missing service name"));
         }
         let action = match (&a.webhook, &a.command) {
             (Some(w), None) => {
                 if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
-                    return Err((
+                    return Err(FieldError::new(
                         at("webhook.url"),
                         format!("{:?} is not an http(s) URL", w.url),
                     ));
@@ -97,20 +97,18 @@ pub fn validate(section: &RollbackSection) -> Result<BTreeMap<String, Action>, (
                 Action::Command(c.clone())
             }
             (None, Some(_)) => {
-                return Err((
-                    at("command"),
-                    "empty command; give the program and its arguments".into(),
-                ));
+                return Err(FieldError::new(at("command"), "empty command")
+                    .with_fix("give the program and its arguments"));
             }
             _ => {
-                return Err((
+                return Err(FieldError::new(
                     at("webhook"),
-                    "give exactly one of `webhook` or `command`".into(),
+                    "give exactly one of `webhook` or `command`",
                 ));
             }
         };
         if out.insert(a.service.clone(), action).is_some() {
-            return Err((
+            return Err(FieldError::new(
                 at("service"),
                 format!("service {:?} has two rollback actions", a.service),
             ));
