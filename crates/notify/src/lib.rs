@@ -4,9 +4,13 @@
 //! with retries.
 //!
 //! The payload builders in [`payload`] are pure functions, golden-tested.
-//! [`transport`] does one HTTP POST or SMTP transaction; [`Notifier`]
-//! retries it with backoff and jitter until a deadline ([`RetryPolicy`]),
-//! with the clock, the sleep and the jitter injected. [`resolved`] decides
+//! [`transport`] does one HTTP POST or SMTP transaction; [`Outbound`] is
+//! the one delivery path of the whole process — notifications, pages,
+//! alerts to external Alertmanagers, rollback webhooks — which retries with
+//! backoff and jitter until a deadline ([`RetryPolicy`], with the clock,
+//! the sleep and the jitter injected), bounds each attempt, counts it in
+//! [`OutboundMetrics`] and never logs more of a URL than its origin.
+//! [`Notifier`] builds a receiver's payload and sends it through it. [`resolved`] decides
 //! when a group is worth a notification and which resolved alerts to
 //! report. Receiver targets are read from YAML by [`spec`] and validated
 //! into [`Target`]s. See `docs/notifications.md`.
@@ -47,6 +51,7 @@
 mod error;
 mod gojson;
 mod notification;
+pub mod outbound;
 pub mod payload;
 pub mod resolved;
 mod retry;
@@ -57,6 +62,9 @@ pub mod transport;
 pub use error::{ConfigError, DeliveryError, PayloadError};
 pub use gojson::{GO_ZERO_TIME, rfc3339_nano};
 pub use notification::{AckLinks, AlertData, AlertStatus, GroupNotification};
+pub use outbound::{
+    AttemptOutcome, LatencyHistogram, Outbound, OutboundKind, OutboundMetrics, redact_url,
+};
 pub use resolved::{Plan, SentRecord, plan, should_send};
 pub use retry::{
     DeliveryOutcome, FixedJitter, Jitter, Notifier, RandomJitter, Retrier, RetryPolicy, Sleeper,
