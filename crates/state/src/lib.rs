@@ -52,7 +52,7 @@ pub use incident::{
     IncidentStore, Role, Severity, TimelineEvent, validate_action_item, validate_incident,
 };
 pub use mem::MemState;
-pub use nflog::{NflogEntry, NotificationLog};
+pub use nflog::{NflogEntry, NotificationLog, OutboxEntry, OutboxState};
 pub use silence::{Silence, SilenceMatcher, SilenceStore, expired_at, new_silence_id};
 
 /// Everything a backend implements.
