@@ -62,6 +62,7 @@ fn hub(state: &homeostat_state::State, cfg: &Config, clock: &FakeClock) -> Arc<I
         "http://homeostat.test".into(),
         Arc::new(clock.clone()),
         None,
+        crate::outbound::outbound(Arc::new(clock.clone())).unwrap().0,
     ))
 }
 
