@@ -63,7 +63,8 @@ pub use error::{ConfigError, DeliveryError, PayloadError};
 pub use gojson::{GO_ZERO_TIME, rfc3339_nano};
 pub use notification::{AckLinks, AlertData, AlertStatus, GroupNotification};
 pub use outbound::{
-    AttemptOutcome, LATENCY_BUCKETS, LatencyHistogram, Outbound, OutboundKind, OutboundMetrics, redact_url,
+    AttemptOutcome, LATENCY_BUCKETS, LatencyHistogram, Outbound, OutboundKind, OutboundMetrics,
+    redact_url,
 };
 pub use resolved::{Plan, SentRecord, plan, should_send};
 pub use retry::{

@@ -128,7 +128,8 @@ pub struct OutboundMetrics {
 }
 
 impl OutboundMetrics {
-    fn observe(&self, kind: OutboundKind, outcome: AttemptOutcome, seconds: f64) {
+    /// Counts one attempt of `kind` that took `seconds`.
+    pub fn observe(&self, kind: OutboundKind, outcome: AttemptOutcome, seconds: f64) {
         *self.requests.lock().entry((kind, outcome)).or_default() += 1;
         self.latency
             .lock()

@@ -13,11 +13,8 @@ use crate::ServerError;
 /// The delivery path with the default retry policy on `clock`.
 pub fn outbound(clock: Arc<dyn Clock>) -> Result<(Outbound, OutboundSource), ServerError> {
     let metrics = Arc::new(OutboundMetrics::default());
-    let out = Outbound::new(
-        Retrier::new(RetryPolicy::default(), clock),
-        metrics.clone(),
-    )
-    .map_err(|e| ServerError::Task(format!("outbound http client: {e}")))?;
+    let out = Outbound::new(Retrier::new(RetryPolicy::default(), clock), metrics.clone())
+        .map_err(|e| ServerError::Task(format!("outbound http client: {e}")))?;
     Ok((out, OutboundSource(metrics)))
 }
 
@@ -76,5 +73,40 @@ impl StatsSource for OutboundSource {
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use homeostat_http::Telemetry;
+    use homeostat_notify::{AttemptOutcome, OutboundKind};
+
+    use super::*;
+
+    #[test]
+    fn metrics_are_exposed_as_a_counter_and_a_histogram() {
+        let metrics = Arc::new(OutboundMetrics::default());
+        metrics.observe(OutboundKind::Page, AttemptOutcome::ServerError, 0.02);
+        metrics.observe(OutboundKind::Page, AttemptOutcome::Success, 0.2);
+        let t = Telemetry::default();
+        t.add_source(Box::new(OutboundSource(metrics)));
+        let text = t.render();
+        for line in [
+            "# TYPE homeostat_outbound_requests_total counter",
+            "homeostat_outbound_requests_total{kind=\"page\",outcome=\"server_error\"} 1",
+            "homeostat_outbound_requests_total{kind=\"page\",outcome=\"success\"} 1",
+            "# TYPE homeostat_outbound_request_duration_seconds histogram",
+            "homeostat_outbound_request_duration_seconds_bucket{kind=\"page\",le=\"0.025\"} 1",
+            "homeostat_outbound_request_duration_seconds_bucket{kind=\"page\",le=\"+Inf\"} 2",
+            "homeostat_outbound_request_duration_seconds_count{kind=\"page\"} 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        assert_eq!(
+            text.matches("# TYPE homeostat_outbound_request_duration_seconds")
+                .count(),
+            1,
+            "one TYPE for the histogram family"
+        );
     }
 }

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use homeostat_http::IncidentApi;
 use homeostat_incident::{IncidentOptions, LinkAction};
-use homeostat_oncall::{Escalation, EscalationStatus, EscalationStep, Target};
 use homeostat_notify::OutboundKind;
+use homeostat_oncall::{Escalation, EscalationStatus, EscalationStep, Target};
 use homeostat_state::{
     EscalationRecord, Incident, IncidentId, IncidentState, OutboxEntry, OutboxState, StateError,
 };
@@ -179,7 +179,11 @@ impl IncidentHub {
         let at = step.at.timestamp_millis();
         let mut sends = Vec::new();
         for user in &step.users {
-            if oncall.user(user).and_then(|u| u.webhook_url.as_ref()).is_none() {
+            if oncall
+                .user(user)
+                .and_then(|u| u.webhook_url.as_ref())
+                .is_none()
+            {
                 sends.push((user.clone(), None));
                 continue;
             }
@@ -336,7 +340,9 @@ impl IncidentHub {
         let now = self.clock.now_millis();
         match tokio::task::spawn_blocking(move || nflog.finish(&key, ok, attempts, now)).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(key = %entry.key, error = %e, "recording a page in the outbox failed"),
+            Ok(Err(e)) => {
+                tracing::error!(key = %entry.key, error = %e, "recording a page in the outbox failed")
+            }
             Err(e) => tracing::error!(error = %e, "outbox task failed"),
         }
         ok
@@ -358,7 +364,10 @@ impl IncidentHub {
             }
         };
         if !pending.is_empty() {
-            tracing::info!(pages = pending.len(), "resuming pages owed from before a restart");
+            tracing::info!(
+                pages = pending.len(),
+                "resuming pages owed from before a restart"
+            );
         }
         let mut tasks = Vec::new();
         for entry in pending {
