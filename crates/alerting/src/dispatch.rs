@@ -20,11 +20,11 @@ use homeostat_state::Silence;
 use regex::Regex;
 
 use crate::config::Config;
-use crate::fingerprint::Fingerprint;
 use crate::matcher::Matchers;
 use crate::route::RouteOpts;
 use crate::silence::Silencer;
 use crate::store::{Alert, AlertStore};
+use homeostat_model::Fingerprint;
 
 /// Resolved alerts stay this long after their end once no group has to
 /// report them (Prometheus re-sends resolved alerts for 15 minutes; keeping

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use homeostat_model::{Label, Labels, is_valid_label_name};
 
-use crate::fingerprint::{Fingerprint, fingerprint};
+use homeostat_model::Fingerprint;
 
 /// An alert as a client posts it. Times are ms since the epoch; `None` is
 /// Alertmanager's zero time ("not given").
@@ -122,7 +122,7 @@ pub fn validate(
         return Err(err("endsAt is before startsAt".into()));
     }
     Ok(Alert {
-        fingerprint: fingerprint(&labels),
+        fingerprint: Fingerprint::of(&labels),
         labels,
         annotations: posted.annotations,
         starts_at,

@@ -7,12 +7,14 @@
 mod clock;
 mod duration;
 mod error;
+mod fingerprint;
 mod labels;
 mod sample;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::ErrorKind;
+pub use fingerprint::{Fingerprint, FingerprintError};
 pub use labels::{
     Label, LabelError, Labels, LabelsBuilder, METRIC_NAME, is_valid_label_name,
     is_valid_metric_name,

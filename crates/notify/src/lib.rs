@@ -20,6 +20,7 @@
 //! ```
 //! use std::collections::BTreeMap;
 //! use chrono::{TimeZone, Utc};
+//! use homeostat_model::Fingerprint;
 //! use homeostat_notify::{AlertData, AlertStatus, GroupNotification, payload::webhook};
 //!
 //! let alerts = vec![AlertData {
@@ -29,7 +30,7 @@
 //!     starts_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
 //!     ends_at: None,
 //!     generator_url: String::new(),
-//!     fingerprint: "0123456789abcdef".to_string(),
+//!     fingerprint: Fingerprint(0x0123456789abcdef),
 //! }];
 //! let n = GroupNotification {
 //!     receiver: "ops".to_string(),
@@ -66,7 +67,7 @@ pub use outbound::{
     AttemptOutcome, LATENCY_BUCKETS, LatencyHistogram, Outbound, OutboundKind, OutboundMetrics,
     redact_url,
 };
-pub use resolved::{Plan, SentRecord, plan, should_send};
+pub use resolved::{LastSent, Plan, SentRecord, decide, plan, should_send};
 pub use retry::{
     DeliveryOutcome, FixedJitter, Jitter, Notifier, RandomJitter, Retrier, RetryPolicy, Sleeper,
     TokioSleeper, request,

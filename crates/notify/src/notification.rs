@@ -1,6 +1,7 @@
 //! The input of this crate: one notification for one alert group, as the
 //! dispatcher hands it over. Plain Rust, no wire shape.
 
+use homeostat_model::Fingerprint;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -39,7 +40,7 @@ pub struct AlertData {
     /// zero time).
     pub ends_at: Option<DateTime<Utc>>,
     pub generator_url: String,
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
 }
 
 /// Where a person acknowledges or resolves the page from the notification.
@@ -169,7 +170,7 @@ mod tests {
             starts_at: DateTime::<Utc>::UNIX_EPOCH,
             ends_at: None,
             generator_url: String::new(),
-            fingerprint: "a".into(),
+            fingerprint: Fingerprint(0xa),
         };
         GroupNotification {
             receiver: "team x".into(),

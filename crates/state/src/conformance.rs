@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use homeostat_model::Fingerprint;
 use serde_json::json;
 
 mod analysis;
@@ -162,15 +163,15 @@ pub fn nflog(n: &dyn NotificationLog) {
     let first = NflogEntry {
         receiver: "pager".into(),
         group_key: "g1".into(),
-        firing_fingerprints: vec![1, u64::MAX],
+        firing_fingerprints: vec![Fingerprint(1), Fingerprint(u64::MAX)],
         resolved_fingerprints: vec![],
         sent_at: 1_000,
         expires_at: 100_000,
     };
     n.record(&first).expect("record");
     let second = NflogEntry {
-        firing_fingerprints: vec![u64::MAX],
-        resolved_fingerprints: vec![1],
+        firing_fingerprints: vec![Fingerprint(u64::MAX)],
+        resolved_fingerprints: vec![Fingerprint(1)],
         sent_at: 2_000,
         expires_at: 200_000,
         ..first.clone()

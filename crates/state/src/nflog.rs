@@ -3,6 +3,7 @@
 //! across restarts; and the outbox of single messages (pages to on-call
 //! people), so a restart neither repeats nor forgets one of those either.
 
+use homeostat_model::Fingerprint;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -13,9 +14,10 @@ use crate::error::Result;
 pub struct NflogEntry {
     pub receiver: String,
     pub group_key: String,
-    /// Alert fingerprints that were firing in that notification, sorted.
-    pub firing_fingerprints: Vec<u64>,
-    pub resolved_fingerprints: Vec<u64>,
+    /// Alert fingerprints that were firing in that notification, sorted
+    /// (stored as numbers, as before the type existed).
+    pub firing_fingerprints: Vec<Fingerprint>,
+    pub resolved_fingerprints: Vec<Fingerprint>,
     pub sent_at: i64,
     /// After this the entry is garbage (the dispatcher's retention).
     pub expires_at: i64,

@@ -90,7 +90,7 @@ fn alert(name: &str, severity: &str, fp: u64, ends_at: Option<i64>) -> AlertInfo
         )]),
         starts_at: T0 - 60_000,
         ends_at,
-        fingerprint: fp,
+        fingerprint: homeostat_model::Fingerprint(fp),
     }
 }
 
