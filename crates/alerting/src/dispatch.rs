@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use homeostat_model::Labels;
+use homeostat_model::{Labels, Timestamp};
 use homeostat_state::Silence;
 use regex::Regex;
 
@@ -39,8 +39,8 @@ pub struct Flush {
     pub group_key: String,
     pub group_labels: Labels,
     pub repeat_interval: Duration,
-    /// When the flush happened, ms since the epoch.
-    pub at: i64,
+    /// When the flush happened.
+    pub at: Timestamp,
     /// Firing and resolved (at `at`) alerts, silenced and inhibited ones
     /// left out, sorted by labels.
     pub alerts: Vec<Arc<Alert>>,

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use homeostat_model::Fingerprint;
+use homeostat_model::{Fingerprint, Timestamp};
 use homeostat_state::{
     EventKind, Incident, IncidentFilter, IncidentId, IncidentState, Severity, StateError,
     TimelineEvent,
@@ -21,9 +21,9 @@ pub struct AlertInfo {
     pub annotations: BTreeMap<String, String>,
     /// When it started firing; 0 or less means unknown, and the time of
     /// the call is used instead.
-    pub starts_at: i64,
+    pub starts_at: Timestamp,
     /// When it resolved, if it has.
-    pub ends_at: Option<i64>,
+    pub ends_at: Option<Timestamp>,
     pub fingerprint: Fingerprint,
 }
 

@@ -62,7 +62,7 @@ pub mod transport;
 
 pub use error::{ConfigError, DeliveryError, PayloadError};
 pub use gojson::{GO_ZERO_TIME, rfc3339_nano};
-pub use notification::{AckLinks, AlertData, AlertStatus, GroupNotification};
+pub use notification::{AckLinks, AlertData, AlertStatus, GroupNotification, utc_from_millis};
 pub use outbound::{
     AttemptOutcome, LATENCY_BUCKETS, LatencyHistogram, Outbound, OutboundKind, OutboundMetrics,
     redact_url,

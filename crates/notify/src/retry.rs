@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use homeostat_model::Clock;
 
 use crate::error::{DeliveryError, PayloadError};
-use crate::notification::{AlertStatus, GroupNotification};
+use crate::notification::{AlertStatus, GroupNotification, utc_from_millis};
 use crate::outbound::{Outbound, OutboundKind};
 use crate::payload::{email, pagerduty, slack, webhook};
 use crate::target::{PagerDutyTarget, Target};
@@ -209,9 +209,7 @@ impl Notifier {
     /// Sends `n` to `target` with retries. Without `send_resolved`, resolved
     /// alerts are left out, and a group with nothing else is skipped.
     pub async fn deliver(&self, target: &Target, n: &GroupNotification) -> DeliveryOutcome {
-        let now =
-            DateTime::<Utc>::from_timestamp_millis(self.outbound.retrier().clock.now_millis())
-                .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let now = utc_from_millis(self.outbound.retrier().clock.now_millis());
         let req = match request(target, n, now) {
             Ok(Some(req)) => req,
             Ok(None) => {

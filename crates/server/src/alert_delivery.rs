@@ -12,12 +12,12 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use homeostat_alerting::{Alert, Alertmanager, Flush};
 use homeostat_http::{ExternalMetric, StatsSource};
 use homeostat_model::Fingerprint;
 use homeostat_notify::{
     AckLinks, AlertData, AlertStatus, GroupNotification, LastSent, Notifier, SentRecord, Target,
+    utc_from_millis,
 };
 use homeostat_state::{NflogEntry, NotificationLog};
 use parking_lot::Mutex;
@@ -421,10 +421,9 @@ fn alert_data(a: &Alert, at: i64) -> AlertData {
         },
         labels: label_map(&a.labels),
         annotations: a.annotations.clone(),
-        starts_at: DateTime::<Utc>::from_timestamp_millis(a.starts_at).unwrap_or_default(),
+        starts_at: utc_from_millis(a.starts_at),
         // Alertmanager reports the end only once the alert has resolved.
-        ends_at: resolved
-            .then(|| DateTime::<Utc>::from_timestamp_millis(a.ends_at).unwrap_or_default()),
+        ends_at: resolved.then(|| utc_from_millis(a.ends_at)),
         generator_url: a.generator_url.clone(),
         fingerprint: a.fingerprint,
     }
