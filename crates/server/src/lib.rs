@@ -9,6 +9,7 @@ pub mod am_config;
 pub mod config;
 pub mod incidents;
 pub mod notifier;
+pub mod outbound;
 mod release;
 mod reload;
 mod rules;
@@ -183,6 +184,9 @@ pub async fn run(
         .await
         .map_err(|e| ServerError::Task(e.to_string()))?
         .map_err(|e| ServerError::Task(format!("incident link secret: {e}")))?;
+    // Every outbound HTTP call of the process goes through this one path.
+    let (outbound, outbound_source) = outbound::outbound(clock.clone())?;
+    telemetry.add_source(Box::new(outbound_source));
     // The alert dispatcher reaches it as its `alert_events::IncidentHook`.
     let incident_hub = Arc::new(incidents::IncidentHub::new(
         &state,
@@ -199,6 +203,7 @@ pub async fn run(
             deploys: state.deploys.clone(),
             dependencies: dependencies.clone(),
         }),
+        outbound.clone(),
     ));
     let external_url = cfg
         .external_url
@@ -215,11 +220,7 @@ pub async fn run(
             clock.clone(),
         )?;
         let am = Arc::new(am);
-        let notifier = homeostat_notify::Notifier::new(homeostat_notify::Retrier::new(
-            homeostat_notify::RetryPolicy::default(),
-            clock.clone(),
-        ))
-        .map_err(|e| ServerError::Task(format!("notification client: {e}")))?;
+        let notifier = homeostat_notify::Notifier::with_outbound(outbound.clone());
         let delivery = alert_delivery::Delivery::new(
             am.clone(),
             b.targets.clone(),
@@ -303,9 +304,7 @@ pub async fn run(
         state: state.state.clone(),
         clock: clock.clone(),
         actions: rollback_actions.clone(),
-        http: reqwest::Client::builder()
-            .build()
-            .map_err(|e| ServerError::Task(format!("rollback http client: {e}")))?,
+        outbound: outbound.clone(),
         page_window: cfg.rollback_page_window,
     });
     let guardrails_task = tokio::spawn(release::run(guardrails, stop_rx.clone()));
@@ -330,6 +329,7 @@ pub async fn run(
     let notify_task = tokio::spawn(notifier.clone().run(
         cfg.alerting.alertmanagers.clone(),
         local_am,
+        outbound.clone(),
         stop_rx.clone(),
     ));
     let delivery_task = tokio::spawn(builtin.clone().run(stop_rx.clone()));

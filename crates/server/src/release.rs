@@ -11,12 +11,16 @@ use std::time::Duration;
 use homeostat_canary::AnalysisRegistry;
 use homeostat_incident::{ExternalKind, IncidentService};
 use homeostat_model::{Clock, FieldError};
+use homeostat_notify::{Outbound, OutboundKind, redact_url};
 use homeostat_promql::Engine;
 use homeostat_state::{AuditEntry, DeployOutcome, RollbackRecord, State};
 use homeostat_storage::Querier;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
+
+/// How long one attempt to call a rollback webhook may take.
+const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(30);
 
 mod analysis_runs;
 pub use analysis_runs::restore_analysis;
@@ -139,7 +143,8 @@ pub struct Guardrails {
     pub state: State,
     pub clock: Arc<dyn Clock>,
     pub actions: Arc<homeostat_http::Live<BTreeMap<String, Action>>>,
-    pub http: reqwest::Client,
+    /// The process's outbound delivery path; rollback webhooks go through it.
+    pub outbound: Outbound,
     /// See [`RollbackSection::page_window`].
     pub page_window: Duration,
 }
@@ -301,20 +306,22 @@ async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) -> bool {
                 Some(t) => fill(t, &vars, true),
                 None => json!({"service": deploy.service, "version": deploy.version, "deploy_id": deploy_id, "reason": reason}).to_string(),
             };
-            match g
-                .http
-                .post(url)
-                .header("content-type", "application/json")
-                .body(body)
-                .timeout(Duration::from_secs(30))
-                .send()
-                .await
-            {
-                Ok(r) => (
-                    r.status().is_success(),
-                    json!({"status": r.status().as_u16()}),
-                ),
-                Err(e) => (false, json!({"error": e.to_string()})),
+            // Through the process's outbound path: retried with backoff
+            // like every other outbound call; the claim above makes sure
+            // no other caller runs it too.
+            let out = g
+                .outbound
+                .post_json(
+                    OutboundKind::Rollback,
+                    url,
+                    body.into_bytes(),
+                    ROLLBACK_TIMEOUT,
+                )
+                .await;
+            match (out.status, &out.last_error) {
+                (Some(status), _) => (out.delivered, json!({"status": status})),
+                (None, Some(e)) => (false, json!({"error": e.to_string()})),
+                (None, None) => (out.delivered, json!({})),
             }
         }
         Action::Command(argv) => {
@@ -332,7 +339,12 @@ async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) -> bool {
             }
         }
     };
-    tracing::warn!(deploy_id, service = %deploy.service, ok, action = %shown, "automatic rollback called");
+    // The log names the webhook's origin only: its path may be a secret.
+    let logged = match &action {
+        Action::Webhook { url, .. } => format!("webhook {}", redact_url(url)),
+        Action::Command(_) => shown.clone(),
+    };
+    tracing::warn!(deploy_id, service = %deploy.service, ok, action = %logged, "automatic rollback called");
     let state = g.state.clone();
     let service = deploy.service.clone();
     let summary = format!(
