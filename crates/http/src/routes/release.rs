@@ -427,19 +427,18 @@ pub async fn create_override(
     let state = st.state.clone();
     let saved = o.clone();
     blocking(move || {
-        state.overrides.create_override(&o).map_err(state_error)?;
+        let audit = AuditEntry {
+            seq: 0,
+            at: now,
+            actor: o.author.clone(),
+            action: "gate.override.create".into(),
+            object: format!("gate-override/{}", o.id),
+            detail: json!({"service": o.service, "reason": o.reason, "expires_at": o.expires_at}),
+        };
         state
-            .audit
-            .append(&AuditEntry {
-                seq: 0,
-                at: now,
-                actor: o.author.clone(),
-                action: "gate.override.create".into(),
-                object: format!("gate-override/{}", o.id),
-                detail: json!({"service": o.service, "reason": o.reason, "expires_at": o.expires_at}),
-            })
-            .map_err(state_error)?;
-        Ok(())
+            .overrides
+            .create_override(&o, &audit)
+            .map_err(state_error)
     })
     .await?;
     invalidate(&st, &saved.service);
@@ -479,24 +478,18 @@ pub async fn revoke_override(
     // Any cached measurement may hold the override: drop them all.
     st.gate_budgets.set(Default::default());
     let revoked = blocking(move || {
-        let revoked = state
+        let audit = AuditEntry {
+            seq: 0,
+            at: now,
+            actor,
+            action: "gate.override.revoke".into(),
+            object: format!("gate-override/{id}"),
+            detail: json!({}),
+        };
+        state
             .overrides
-            .revoke_override(&id, now)
-            .map_err(state_error)?;
-        if revoked {
-            state
-                .audit
-                .append(&AuditEntry {
-                    seq: 0,
-                    at: now,
-                    actor,
-                    action: "gate.override.revoke".into(),
-                    object: format!("gate-override/{id}"),
-                    detail: json!({}),
-                })
-                .map_err(state_error)?;
-        }
-        Ok(revoked)
+            .revoke_override(&id, now, &audit)
+            .map_err(state_error)
     })
     .await?;
     Ok(ok(json!({"revoked": revoked})))
