@@ -27,7 +27,7 @@ use homeostat_promql::Engine;
 use homeostat_storage::{Querier, Storage};
 
 pub use encode::format_value;
-pub use error::{ApiError, status_for, status_for_error_type};
+pub use error::{ApiError, Class, Family, answer_for, status_for};
 // The incident API and the live-config cell moved to `homeostat_app`; these
 // names stay until the server's incident modules import them from there.
 pub use homeostat_app::{BasicIncidents, Declare, IncidentApi, Live};
