@@ -86,7 +86,7 @@ pub enum GateAnswer {
         change_type: Option<String>,
     },
     Decided {
-        decision: Decision,
+        decision: Box<Decision>,
         measured_at: i64,
         /// Whether this answer measured the budgets itself (no fresh cache
         /// entry) rather than using the background measurement.
@@ -199,7 +199,7 @@ impl GateService {
         let now = self.clock.now_millis();
         if let Some(c) = self.fresh(service, now) {
             return Ok(GateAnswer::Decided {
-                decision: decide(&policy, &c.budgets, &c.overrides, change_type, now),
+                decision: Box::new(decide(&policy, &c.budgets, &c.overrides, change_type, now)),
                 measured_at: c.measured_at,
                 measured_inline: false,
             });
@@ -210,13 +210,13 @@ impl GateService {
             .await
             .map_err(|e| GateError::Task(e.to_string()))??;
         Ok(GateAnswer::Decided {
-            decision: decide(
+            decision: Box::new(decide(
                 &policy,
                 &measured.budgets,
                 &measured.overrides,
                 change_type,
                 now,
-            ),
+            )),
             measured_at: now,
             measured_inline: true,
         })
