@@ -610,6 +610,19 @@ pub fn deploys(s: &dyn DeployStore) {
     ));
 }
 
+/// An active override of `checkout` (`ovr-1`, 1 000 to 5 000 ms), for tests.
+pub fn sample_override() -> GateOverride {
+    GateOverride {
+        id: "ovr-1".into(),
+        service: "checkout".into(),
+        reason: "launch".into(),
+        author: "ana".into(),
+        created_at: 1_000,
+        expires_at: 5_000,
+        revoked_at: None,
+    }
+}
+
 /// An audit entry for an override change, as the gate service writes it.
 pub fn override_audit(action: &str, id: &str, at: i64) -> AuditEntry {
     AuditEntry {
@@ -623,15 +636,7 @@ pub fn override_audit(action: &str, id: &str, at: i64) -> AuditEntry {
 }
 
 pub fn overrides<S: OverrideStore + AuditLog + ?Sized>(s: &S) {
-    let o = GateOverride {
-        id: "ovr-1".into(),
-        service: "checkout".into(),
-        reason: "launch".into(),
-        author: "ana".into(),
-        created_at: 1_000,
-        expires_at: 5_000,
-        revoked_at: None,
-    };
+    let o = sample_override();
     let create = |id: &str, at| override_audit("gate.override.create", id, at);
     let revoke = |id: &str, at| override_audit("gate.override.revoke", id, at);
     s.create_override(&o, &create("ovr-1", 1_000))

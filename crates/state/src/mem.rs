@@ -513,7 +513,7 @@ impl AnalysisStore for MemState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::override_audit;
+    use crate::conformance::{override_audit, sample_override};
 
     #[test]
     fn passes_the_conformance_suite() {
@@ -524,15 +524,7 @@ mod tests {
     fn an_override_whose_audit_fails_is_not_stored() {
         let s = MemState::default();
         s.close_audit();
-        let o = GateOverride {
-            id: "ovr-1".into(),
-            service: "checkout".into(),
-            reason: "launch".into(),
-            author: "ana".into(),
-            created_at: 1_000,
-            expires_at: 5_000,
-            revoked_at: None,
-        };
+        let o = sample_override();
         let audit = override_audit("gate.override.create", "ovr-1", 1_000);
         assert!(s.create_override(&o, &audit).is_err());
         assert!(s.list_overrides(None).is_ok_and(|l| l.is_empty()));

@@ -1,21 +1,9 @@
 //! An override and its audit record are one transaction: when the audit
 //! insert fails inside it, the override is not stored either.
 
-use homeostat_state::conformance::override_audit;
-use homeostat_state::{AuditLog, GateOverride, OverrideStore};
+use homeostat_state::conformance::{override_audit, sample_override};
+use homeostat_state::{AuditLog, OverrideStore};
 use homeostat_state_sql::{DB_FILE, SqliteState};
-
-fn sample() -> GateOverride {
-    GateOverride {
-        id: "ovr-1".into(),
-        service: "checkout".into(),
-        reason: "launch".into(),
-        author: "ana".into(),
-        created_at: 1_000,
-        expires_at: 5_000,
-        revoked_at: None,
-    }
-}
 
 /// Makes every insert into the audit table fail, as a broken disk would.
 fn close_audit(dir: &std::path::Path) {
@@ -32,7 +20,7 @@ fn an_override_whose_audit_fails_is_not_stored() {
     let dir = tempfile::tempdir().expect("tempdir");
     let state = SqliteState::open(dir.path()).expect("open");
     close_audit(dir.path());
-    let o = sample();
+    let o = sample_override();
     let err = state
         .create_override(&o, &override_audit("gate.override.create", &o.id, 1_000))
         .expect_err("the audit insert fails");
@@ -45,7 +33,7 @@ fn an_override_whose_audit_fails_is_not_stored() {
 fn a_revoke_whose_audit_fails_leaves_the_override_active() {
     let dir = tempfile::tempdir().expect("tempdir");
     let state = SqliteState::open(dir.path()).expect("open");
-    let o = sample();
+    let o = sample_override();
     state
         .create_override(&o, &override_audit("gate.override.create", &o.id, 1_000))
         .expect("create");
