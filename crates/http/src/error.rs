@@ -1,53 +1,93 @@
-//! One place maps error kinds to HTTP statuses and Prometheus's error types.
+//! The one error → HTTP status table, and the envelopes errors are answered
+//! in. A handler says what went wrong (an [`ErrorKind`], or one of PromQL's
+//! finer classes) and which API family answers ([`Family`]); the status and
+//! the body's shape follow from those two, never from the error's text.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use homeostat_model::ErrorKind;
 use homeostat_promql::QueryError;
+use homeostat_storage::StorageError;
 
-/// The HTTP status for an error kind. The only such mapping in homeostat.
-pub fn status_for(kind: ErrorKind) -> StatusCode {
-    match kind {
-        ErrorKind::InvalidInput | ErrorKind::Conflict | ErrorKind::LimitExceeded => {
-            StatusCode::BAD_REQUEST
+/// The API family a route belongs to: it chooses the envelope of an error
+/// (and, for a conflict, the status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Prometheus's HTTP API: `{"status":"error","errorType":..,"error":..}`;
+    /// a conflict is `bad_data` 400, as Prometheus answers it.
+    Prometheus,
+    /// Homeostat's own REST APIs (incidents, deploys, the gate): the same
+    /// JSON envelope, but a conflict (an illegal state change, a concurrent
+    /// write) is `conflict` 409.
+    Rest,
+    /// Ingestion endpoints (remote-write, OTLP): the message as plain text,
+    /// what senders log.
+    Ingest,
+    /// Alertmanager's API v2: the message as a JSON string; conflicts 409.
+    Alertmanager,
+}
+
+/// What went wrong, as the answer classifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Kind(ErrorKind),
+    /// PromQL evaluation failed on valid input (Prometheus's `execution`).
+    Execution,
+    /// The client went away (Prometheus's `canceled`).
+    Canceled,
+}
+
+impl Class {
+    /// A PromQL error's class, as Prometheus's query API answers it
+    /// (`web/api/v1/api.go`).
+    pub fn of_query(e: &QueryError) -> Class {
+        match e {
+            QueryError::BadData(_) => Class::Kind(ErrorKind::InvalidInput),
+            QueryError::Execution(_) | QueryError::Limit(_) => Class::Execution,
+            QueryError::Timeout(_) => Class::Kind(ErrorKind::Timeout),
+            QueryError::Canceled => Class::Canceled,
+            QueryError::Storage(s) => Self::of_storage_in_query(s),
         }
-        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Unavailable | ErrorKind::Timeout => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+
+    fn of_storage_in_query(e: &StorageError) -> Class {
+        match e.kind() {
+            ErrorKind::LimitExceeded => Class::Execution,
+            ErrorKind::Timeout => Class::Kind(ErrorKind::Timeout),
+            _ => Class::Kind(ErrorKind::Internal),
+        }
     }
 }
 
-/// The HTTP status for one of Prometheus's `errorType`s, as its query API
-/// answers them (`web/api/v1/api.go`). Used for PromQL errors, whose type
-/// (`execution`, `canceled`) is finer than an [`ErrorKind`].
-pub fn status_for_error_type(error_type: &str) -> StatusCode {
-    match error_type {
-        "bad_data" => StatusCode::BAD_REQUEST,
-        "execution" => StatusCode::UNPROCESSABLE_ENTITY,
+/// The table: the HTTP status and Prometheus `errorType` of every class of
+/// error, per family. The only such mapping in homeostat.
+pub fn answer_for(class: Class, family: Family) -> (StatusCode, &'static str) {
+    use ErrorKind as K;
+    match (class, family) {
+        (Class::Execution, _) => (StatusCode::UNPROCESSABLE_ENTITY, "execution"),
         // Prometheus's statusClientClosedConnection (nginx's 499).
-        "canceled" => StatusCode::from_u16(499).unwrap_or(StatusCode::REQUEST_TIMEOUT),
-        "timeout" | "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        "not_found" => StatusCode::NOT_FOUND,
-        // Homeostat's own REST APIs (incidents) tell conflicts apart.
-        "conflict" => StatusCode::CONFLICT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        (Class::Canceled, _) => (
+            StatusCode::from_u16(499).unwrap_or(StatusCode::REQUEST_TIMEOUT),
+            "canceled",
+        ),
+        (Class::Kind(K::Conflict), Family::Rest | Family::Alertmanager) => {
+            (StatusCode::CONFLICT, "conflict")
+        }
+        (Class::Kind(K::InvalidInput | K::Conflict | K::LimitExceeded), _) => {
+            (StatusCode::BAD_REQUEST, "bad_data")
+        }
+        (Class::Kind(K::TooLarge), _) => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
+        (Class::Kind(K::NotFound), _) => (StatusCode::NOT_FOUND, "not_found"),
+        (Class::Kind(K::Timeout), _) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+        (Class::Kind(K::Unavailable), _) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        (Class::Kind(K::Internal), _) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
 
-/// Prometheus's `errorType` for an error kind.
-fn error_type(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::InvalidInput
-        | ErrorKind::Conflict
-        | ErrorKind::TooLarge
-        | ErrorKind::LimitExceeded => "bad_data",
-        ErrorKind::NotFound => "not_found",
-        ErrorKind::Timeout => "timeout",
-        ErrorKind::Unavailable => "unavailable",
-        ErrorKind::Internal => "internal",
-    }
+/// The HTTP status for an error kind in `family`.
+pub fn status_for(kind: ErrorKind, family: Family) -> StatusCode {
+    answer_for(Class::Kind(kind), family).0
 }
 
 /// An error answered to a client. Internal errors are logged with their
@@ -56,77 +96,72 @@ fn error_type(kind: ErrorKind) -> &'static str {
 pub struct ApiError {
     pub kind: ErrorKind,
     pub message: String,
-    /// Plain text for ingestion endpoints (what remote-write senders log),
-    /// Prometheus's JSON envelope for the query API.
-    pub json: bool,
-    /// The `errorType` when it is finer than `kind` says (PromQL errors);
-    /// the status then follows [`status_for_error_type`].
-    pub error_type: Option<&'static str>,
+    pub class: Class,
+    pub family: Family,
 }
 
 impl ApiError {
+    /// An error of Prometheus's API family.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
-            json: true,
-            error_type: None,
+            class: Class::Kind(kind),
+            family: Family::Prometheus,
         }
     }
     /// A PromQL error, typed and answered as Prometheus does.
     pub fn query(e: QueryError) -> Self {
         Self {
             kind: e.kind(),
+            class: Class::of_query(&e),
             message: e.to_string(),
-            json: true,
-            error_type: Some(e.error_type()),
+            family: Family::Prometheus,
         }
     }
-    /// For homeostat's own REST APIs (not Prometheus-compatible ones): a
-    /// conflict (an illegal state change, a concurrent write) answers 409
-    /// instead of Prometheus's 400.
+    /// An error of homeostat's own REST APIs (see [`Family::Rest`]).
     pub fn rest(kind: ErrorKind, message: impl Into<String>) -> Self {
-        let mut e = Self::new(kind, message);
-        if kind == ErrorKind::Conflict {
-            e.error_type = Some("conflict");
-        }
-        e
+        Self::new(kind, message).family(Family::Rest)
     }
     pub fn bad_data(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, message)
     }
-    pub fn plain(mut self) -> Self {
-        self.json = false;
+    /// Answered as plain text (ingestion endpoints).
+    pub fn plain(self) -> Self {
+        self.family(Family::Ingest)
+    }
+    pub fn family(mut self, family: Family) -> Self {
+        self.family = family;
         self
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, error_type) = match self.error_type {
-            Some(t) => (status_for_error_type(t), t),
-            None => (status_for(self.kind), error_type(self.kind)),
-        };
-        let message = if self.kind == ErrorKind::Internal || error_type == "internal" {
+        let (status, error_type) = answer_for(self.class, self.family);
+        let internal =
+            self.kind == ErrorKind::Internal || self.class == Class::Kind(ErrorKind::Internal);
+        let message = if internal {
             tracing::error!(error = %self.message, "internal error answering a request");
             "internal error; see the server log".to_string()
         } else {
             self.message
         };
-        if self.json {
-            let body =
-                serde_json::json!({"status": "error", "errorType": error_type, "error": message});
-            (status, Json(body)).into_response()
-        } else {
-            (status, format!("{message}\n")).into_response()
+        match self.family {
+            Family::Prometheus | Family::Rest => {
+                let body = serde_json::json!({"status": "error", "errorType": error_type, "error": message});
+                (status, Json(body)).into_response()
+            }
+            Family::Ingest => (status, format!("{message}\n")).into_response(),
+            Family::Alertmanager => {
+                (status, Json(serde_json::Value::String(message))).into_response()
+            }
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use homeostat_storage::StorageError;
-
     use super::*;
 
     fn answer(e: QueryError) -> (u16, serde_json::Value) {
@@ -176,5 +211,59 @@ mod tests {
         assert_eq!(s, 500);
         assert_eq!(body["errorType"], "internal");
         assert!(!body["error"].as_str().unwrap_or("").contains("secret"));
+    }
+
+    #[test]
+    fn the_family_chooses_the_envelope_and_a_conflicts_status() {
+        let conflict = |family| {
+            let resp = ApiError::new(ErrorKind::Conflict, "taken")
+                .family(family)
+                .into_response();
+            let status = resp.status().as_u16();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            let bytes = rt
+                .block_on(axum::body::to_bytes(resp.into_body(), 1 << 20))
+                .expect("body");
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        };
+        let (s, body) = conflict(Family::Prometheus);
+        assert_eq!(s, 400);
+        assert!(body.contains(r#""errorType":"bad_data""#), "{body}");
+        let (s, body) = conflict(Family::Rest);
+        assert_eq!(s, 409);
+        assert!(body.contains(r#""errorType":"conflict""#), "{body}");
+        assert_eq!(conflict(Family::Ingest), (400, "taken\n".to_string()));
+        assert_eq!(
+            conflict(Family::Alertmanager),
+            (409, r#""taken""#.to_string())
+        );
+    }
+
+    #[test]
+    fn every_kind_has_one_status() {
+        for (kind, status) in [
+            (ErrorKind::InvalidInput, 400),
+            (ErrorKind::LimitExceeded, 400),
+            (ErrorKind::TooLarge, 413),
+            (ErrorKind::NotFound, 404),
+            (ErrorKind::Timeout, 503),
+            (ErrorKind::Unavailable, 503),
+            (ErrorKind::Internal, 500),
+        ] {
+            for family in [
+                Family::Prometheus,
+                Family::Rest,
+                Family::Ingest,
+                Family::Alertmanager,
+            ] {
+                assert_eq!(
+                    status_for(kind, family).as_u16(),
+                    status,
+                    "{kind:?} {family:?}"
+                );
+            }
+        }
     }
 }

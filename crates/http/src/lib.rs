@@ -1,11 +1,11 @@
 //! The HTTP edge: every route and wire shape of homeostat, and the single
-//! mapping from error kinds to HTTP statuses. Handlers decode, enforce limits
-//! and call the storage traits and the PromQL engine; they hold no business
-//! logic of their own.
+//! mapping from error kinds to HTTP statuses. Handlers decode, enforce
+//! limits, call one method of an application service (`homeostat_app`),
+//! the storage traits or the PromQL engine, and encode the answer; they hold
+//! no business logic of their own.
 
 mod encode;
 mod error;
-mod incidents;
 pub mod openapi;
 pub mod params;
 mod reload;
@@ -27,11 +27,12 @@ use homeostat_promql::Engine;
 use homeostat_storage::{Querier, Storage};
 
 pub use encode::format_value;
-pub use error::{ApiError, status_for, status_for_error_type};
-pub use incidents::{BasicIncidents, Declare, IncidentApi};
-pub use reload::{Live, ReloadHandle, ReloadReply, ReloadStatus};
+pub use error::{ApiError, Class, Family, answer_for, status_for};
+// The incident API and the live-config cell moved to `homeostat_app`; these
+// names stay until the server's incident modules import them from there.
+pub use homeostat_app::{BasicIncidents, Declare, IncidentApi, Live};
+pub use reload::{ReloadHandle, ReloadReply, ReloadStatus};
 pub use routes::incidents::ACTOR_HEADER;
-pub use routes::release::{GATE_CACHE_MAX_AGE_MS, MeasuredBudgets, measure_budgets};
 pub use routes::rules::alertmanager_v2_body;
 pub use telemetry::{ExternalMetric, StatsSource, Telemetry};
 
@@ -76,11 +77,8 @@ pub struct AppState {
     /// the query limits (timeout, max samples, lookback, points per series).
     pub engine: Engine,
     pub runtime: Arc<RuntimeInfo>,
-    /// The SLOs whose budgets `/api/v1/slos` reports (replaced at a reload).
-    pub slos: Arc<Live<Vec<homeostat_slo::SloSpec>>>,
-    /// `slo_windows`: the burn-rate windows the SLOs' alerts were compiled
-    /// with, shown as their alert tiers (replaced at a reload).
-    pub slo_windows: Arc<Live<Vec<homeostat_slo::AlertWindows>>>,
+    /// SLO budgets and burn-down (`/api/v1/slos`, the catalog, the console).
+    pub slos: Arc<homeostat_app::SloMeter>,
     pub limits: Limits,
     pub telemetry: Arc<Telemetry>,
     /// False until the store has replayed its WAL; `/-/ready` answers 503 until then.
@@ -100,16 +98,12 @@ pub struct AppState {
     /// The built-in Alertmanager (API v2 under `/api/v2/`); `None` when no
     /// Alertmanager config is loaded, and those routes answer 503.
     pub alertmanager: Option<Arc<homeostat_alerting::Alertmanager>>,
-    /// Error-budget gate policies (`gate.policies`), replaced at a reload.
-    pub gate: Arc<Live<Vec<homeostat_gate::Policy>>>,
+    /// The deploy gate: decisions, its budget cache and overrides.
+    pub gate: Arc<homeostat_app::GateService>,
+    /// Deploys and suspects (`/api/v1/deploys`, `/incidents/{id}/suspects`).
+    pub release: Arc<homeostat_app::ReleaseService>,
     /// Canary analysis runs (`/api/v1/analysis`); the server judges them.
-    /// `services[].depends_on` (service → direct dependencies), for change
-    /// correlation; swapped at a reload.
-    pub dependencies: Arc<Live<std::collections::BTreeMap<String, Vec<String>>>>,
     pub analysis: Arc<homeostat_canary::AnalysisRegistry>,
-    /// Budgets of gated services, refreshed by the server every few seconds
-    /// so the gate answers without measuring.
-    pub gate_budgets: Arc<Live<std::collections::BTreeMap<String, MeasuredBudgets>>>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {

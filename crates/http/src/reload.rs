@@ -1,35 +1,12 @@
 //! Config reloads over HTTP (`POST /-/reload`, as Prometheus's lifecycle
-//! API) and the values a reload swaps while requests keep being served.
+//! API); the values a reload swaps live in `homeostat_app::Live`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use homeostat_model::Timestamp;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
-
-/// A value replaced wholesale at a reload; readers get the current snapshot
-/// and keep it for the rest of their request.
-#[derive(Debug)]
-pub struct Live<T>(RwLock<Arc<T>>);
-
-impl<T> Live<T> {
-    pub fn new(v: T) -> Self {
-        Self(RwLock::new(Arc::new(v)))
-    }
-    pub fn get(&self) -> Arc<T> {
-        self.0.read().clone()
-    }
-    pub fn set(&self, v: T) {
-        *self.0.write() = Arc::new(v);
-    }
-}
-
-impl<T: Default> Default for Live<T> {
-    fn default() -> Self {
-        Self::new(T::default())
-    }
-}
 
 /// The answer to one reload request: a summary of what changed, or why the
 /// new config was refused (the running one stays).

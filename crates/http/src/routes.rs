@@ -34,8 +34,7 @@ pub async fn params(query: Option<String>, body: Body) -> Result<Params, ApiErro
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.to_string().contains("length limit"))
-            || e.to_string().contains("length limit");
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
         if too_large {
             ApiError::new(
                 ErrorKind::TooLarge,

@@ -169,13 +169,12 @@ pub async fn run(
             ..Default::default()
         },
     ));
-    let slos = Arc::new(homeostat_http::Live::new(cfg.slos.clone()));
-    let slo_windows = Arc::new(homeostat_http::Live::new(cfg.slo_windows.clone()));
-    let gate = Arc::new(homeostat_http::Live::new(cfg.gate.clone()));
-    let rollback_actions = Arc::new(homeostat_http::Live::new(cfg.rollback.clone()));
-    let dependencies = Arc::new(homeostat_http::Live::new(cfg.dependencies.clone()));
+    let slos = Arc::new(homeostat_app::Live::new(cfg.slos.clone()));
+    let slo_windows = Arc::new(homeostat_app::Live::new(cfg.slo_windows.clone()));
+    let gate = Arc::new(homeostat_app::Live::new(cfg.gate.clone()));
+    let rollback_actions = Arc::new(homeostat_app::Live::new(cfg.rollback.clone()));
+    let dependencies = Arc::new(homeostat_app::Live::new(cfg.dependencies.clone()));
     let analysis = Arc::new(release::restore_analysis(&state, clock.now_millis()).await?);
-    let gate_budgets = Arc::new(homeostat_http::Live::default());
     let reload_status = Arc::new(homeostat_http::ReloadStatus::new(clock.now_millis()));
     telemetry.add_source(Box::new(sources::ReloadSource(reload_status.clone())));
     let (reload_tx, reload_rx) = mpsc::channel(4);
@@ -256,6 +255,17 @@ pub async fn run(
             "the write pool was already started in this process; limits.write_threads/write_nice not applied"
         );
     }
+    let services = homeostat_app::Wiring {
+        engine: Engine::new(cfg.query.clone()),
+        querier: querier.clone(),
+        state: state.clone(),
+        clock: clock.clone(),
+        slos: slos.clone(),
+        slo_windows: slo_windows.clone(),
+        policies: gate.clone(),
+        dependencies: dependencies.clone(),
+    }
+    .build();
     let state = AppState {
         storage: tsdb.clone(),
         // Every read route and PromQL query reads through this one querier:
@@ -263,8 +273,7 @@ pub async fn run(
         querier,
         engine: Engine::new(cfg.query.clone()),
         runtime: Arc::new(runtime),
-        slos: slos.clone(),
-        slo_windows: slo_windows.clone(),
+        slos: services.slos.clone(),
         limits: cfg.limits.clone(),
         telemetry,
         ready,
@@ -274,10 +283,9 @@ pub async fn run(
         incidents: incident_hub.clone(),
         state: state.clone(),
         alertmanager: Some(builtin.am.clone()),
-        gate: gate.clone(),
+        gate: services.gate.clone(),
+        release: services.release.clone(),
         analysis: analysis.clone(),
-        dependencies: dependencies.clone(),
-        gate_budgets: gate_budgets.clone(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -309,15 +317,7 @@ pub async fn run(
     });
     let guardrails_task = tokio::spawn(release::run(guardrails, stop_rx.clone()));
     let gate_task = tokio::spawn(release::refresh_gate(
-        Arc::new(release::GateRefresher {
-            engine: Engine::new(cfg.query.clone()),
-            querier: state.querier.clone(),
-            clock: clock.clone(),
-            slos: state.slos.clone(),
-            policies: state.gate.clone(),
-            out: gate_budgets,
-            state: state.state.clone(),
-        }),
+        services.gate.clone(),
         stop_rx.clone(),
     ));
     let notifier = notifier::Notifier::new(cfg.alerting.queue_capacity);

@@ -142,7 +142,7 @@ pub struct Guardrails {
     pub querier: Arc<dyn Querier>,
     pub state: State,
     pub clock: Arc<dyn Clock>,
-    pub actions: Arc<homeostat_http::Live<BTreeMap<String, Action>>>,
+    pub actions: Arc<homeostat_app::Live<BTreeMap<String, Action>>>,
     /// The process's outbound delivery path; rollback webhooks go through it.
     pub outbound: Outbound,
     /// See [`RollbackSection::page_window`].
@@ -401,64 +401,15 @@ async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) -> bool {
 /// How often the budgets behind the gate are measured again.
 const GATE_REFRESH: Duration = Duration::from_secs(5);
 
-/// What the gate refresher reads and writes.
-pub struct GateRefresher {
-    pub engine: Engine,
-    pub querier: Arc<dyn Querier>,
-    pub clock: Arc<dyn Clock>,
-    pub slos: Arc<homeostat_http::Live<Vec<homeostat_slo::SloSpec>>>,
-    pub policies: Arc<homeostat_http::Live<Vec<homeostat_gate::Policy>>>,
-    pub out: Arc<homeostat_http::Live<BTreeMap<String, homeostat_http::MeasuredBudgets>>>,
-    pub state: State,
-}
-
-/// Measures the budgets of every gated service every few seconds, so a
-/// gate request reads them instead of running PromQL over the period (the
-/// gate's answer is at most this stale; the response says when it was
-/// measured).
-pub async fn refresh_gate(r: Arc<GateRefresher>, mut stop: watch::Receiver<bool>) {
+/// Has the gate measure the budgets of every gated service every few
+/// seconds, so a gate request reads them instead of running PromQL over
+/// the period. The gate service is the cache's only writer
+/// (`homeostat_app::GateService::refresh`).
+pub async fn refresh_gate(gate: Arc<homeostat_app::GateService>, mut stop: watch::Receiver<bool>) {
     loop {
-        let policies = r.policies.get();
-        if !policies.is_empty() {
-            let now = r.clock.now_millis();
-            let slos = r.slos.get();
-            let (engine, querier, state) = (r.engine.clone(), r.querier.clone(), r.state.clone());
-            let services: Vec<String> = policies.iter().map(|p| p.service.clone()).collect();
-            let measured = tokio::task::spawn_blocking(move || {
-                services
-                    .into_iter()
-                    .map(|svc| {
-                        let own: Vec<_> =
-                            slos.iter().filter(|s| s.service == svc).cloned().collect();
-                        let budgets =
-                            homeostat_http::measure_budgets(&engine, querier.as_ref(), &own, now);
-                        let overrides = state
-                            .overrides
-                            .list_overrides(Some(&svc))
-                            .unwrap_or_default();
-                        (
-                            svc,
-                            homeostat_http::MeasuredBudgets {
-                                measured_at: now,
-                                budgets,
-                                overrides,
-                            },
-                        )
-                    })
-                    .collect::<BTreeMap<_, _>>()
-            })
-            .await;
-            match measured {
-                Ok(m) => {
-                    for (svc, mb) in &m {
-                        for b in mb.budgets.iter().filter(|b| b.remaining.is_none()) {
-                            tracing::debug!(service = %svc, slo = %b.slo, "gate refresh: SLO without data; the gate measures it again when asked");
-                        }
-                    }
-                    r.out.set(m)
-                }
-                Err(e) => tracing::error!(error = %e, "measuring gate budgets failed"),
-            }
+        let g = gate.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || g.refresh()).await {
+            tracing::error!(error = %e, "measuring gate budgets failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(GATE_REFRESH) => {}

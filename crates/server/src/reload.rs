@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use homeostat_http::{Live, ReloadReply, ReloadStatus};
+use homeostat_app::Live;
+use homeostat_http::{ReloadReply, ReloadStatus};
 use homeostat_ingest::ScrapeReloader;
 use homeostat_model::Clock;
 use tokio::sync::{Mutex, mpsc, watch};

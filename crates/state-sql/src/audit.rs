@@ -48,21 +48,26 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Appends `entry` on `conn`, which may be inside a caller's transaction
+/// (an override and its audit entry commit together).
+pub(crate) fn append_on(conn: &rusqlite::Connection, entry: &AuditEntry) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO audit (at, actor, action, object, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.object,
+            to_json(&entry.detail, "detail")?
+        ],
+    )
+    .map_err(be("append audit entry"))?;
+    Ok(conn.last_insert_rowid())
+}
+
 impl AuditLog for SqliteState {
     fn append(&self, entry: &AuditEntry) -> Result<i64> {
-        let conn = self.conn.lock();
-        conn.execute(
-            "INSERT INTO audit (at, actor, action, object, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                entry.at,
-                entry.actor,
-                entry.action,
-                entry.object,
-                to_json(&entry.detail, "detail")?
-            ],
-        )
-        .map_err(be("append audit entry"))?;
-        Ok(conn.last_insert_rowid())
+        append_on(&self.conn.lock(), entry)
     }
 
     fn list_by_object(&self, object: &str, n: usize) -> Result<Vec<AuditEntry>> {

@@ -1,10 +1,11 @@
 use homeostat_state::{
-    Deploy, DeployFilter, DeployStore, GateOverride, OverrideStore, Result, RollbackRecord,
-    StateError,
+    AuditEntry, Deploy, DeployFilter, DeployStore, GateOverride, OverrideStore, Result,
+    RollbackRecord, StateError,
 };
 use rusqlite::{OptionalExtension, params};
 
 use crate::SqliteState;
+use crate::audit::append_on;
 use crate::codec::{be, from_json, to_json};
 
 fn deploy_from(id: i64, doc: &str, rollback: Option<String>) -> Result<Deploy> {
@@ -156,9 +157,10 @@ impl DeployStore for SqliteState {
 }
 
 impl OverrideStore for SqliteState {
-    fn create_override(&self, o: &GateOverride) -> Result<()> {
-        let conn = self.conn.lock();
-        let n = conn
+    fn create_override(&self, o: &GateOverride, audit: &AuditEntry) -> Result<()> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction().map_err(be("create override"))?;
+        let n = tx
             .execute(
                 "INSERT OR IGNORE INTO gate_overrides (id, service, created_at, doc) VALUES (?1, ?2, ?3, ?4)",
                 params![o.id, o.service, o.created_at, to_json(o, "override")?],
@@ -167,7 +169,9 @@ impl OverrideStore for SqliteState {
         if n == 0 {
             return Err(StateError::conflict("override", &o.id, "the id exists"));
         }
-        Ok(())
+        // Dropping `tx` on an error rolls the insert back.
+        append_on(&tx, audit)?;
+        tx.commit().map_err(be("create override"))
     }
 
     fn list_overrides(&self, service: Option<&str>) -> Result<Vec<GateOverride>> {
@@ -191,9 +195,10 @@ impl OverrideStore for SqliteState {
         Ok(out)
     }
 
-    fn revoke_override(&self, id: &str, at: i64) -> Result<bool> {
-        let conn = self.conn.lock();
-        let doc: Option<String> = conn
+    fn revoke_override(&self, id: &str, at: i64, audit: &AuditEntry) -> Result<bool> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction().map_err(be("revoke override"))?;
+        let doc: Option<String> = tx
             .query_row("SELECT doc FROM gate_overrides WHERE id = ?1", [id], |r| {
                 r.get(0)
             })
@@ -207,11 +212,13 @@ impl OverrideStore for SqliteState {
             return Ok(false);
         }
         o.revoked_at = Some(at);
-        conn.execute(
+        tx.execute(
             "UPDATE gate_overrides SET doc = ?2 WHERE id = ?1",
             params![id, to_json(&o, "override")?],
         )
         .map_err(be("revoke override"))?;
+        append_on(&tx, audit)?;
+        tx.commit().map_err(be("revoke override"))?;
         Ok(true)
     }
 }

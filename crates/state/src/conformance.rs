@@ -664,8 +664,9 @@ pub fn deploys(s: &dyn DeployStore) {
     ));
 }
 
-pub fn overrides(s: &dyn OverrideStore) {
-    let o = GateOverride {
+/// An active override of `checkout` (`ovr-1`, 1 000 to 5 000 ms), for tests.
+pub fn sample_override() -> GateOverride {
+    GateOverride {
         id: "ovr-1".into(),
         service: "checkout".into(),
         reason: "launch".into(),
@@ -673,10 +674,29 @@ pub fn overrides(s: &dyn OverrideStore) {
         created_at: 1_000,
         expires_at: 5_000,
         revoked_at: None,
-    };
-    s.create_override(&o).expect("create");
+    }
+}
+
+/// An audit entry for an override change, as the gate service writes it.
+pub fn override_audit(action: &str, id: &str, at: i64) -> AuditEntry {
+    AuditEntry {
+        seq: 0,
+        at,
+        actor: "ana".into(),
+        action: action.into(),
+        object: format!("gate-override/{id}"),
+        detail: json!({}),
+    }
+}
+
+pub fn overrides<S: OverrideStore + AuditLog + ?Sized>(s: &S) {
+    let o = sample_override();
+    let create = |id: &str, at| override_audit("gate.override.create", id, at);
+    let revoke = |id: &str, at| override_audit("gate.override.revoke", id, at);
+    s.create_override(&o, &create("ovr-1", 1_000))
+        .expect("create");
     assert!(matches!(
-        s.create_override(&o),
+        s.create_override(&o, &create("ovr-1", 1_500)),
         Err(StateError::Conflict { .. })
     ));
     let o2 = GateOverride {
@@ -685,7 +705,8 @@ pub fn overrides(s: &dyn OverrideStore) {
         service: "search".into(),
         ..o.clone()
     };
-    s.create_override(&o2).expect("create");
+    s.create_override(&o2, &create("ovr-2", 2_000))
+        .expect("create");
     assert_eq!(
         s.list_overrides(None).expect("list"),
         vec![o2.clone(), o.clone()]
@@ -694,14 +715,39 @@ pub fn overrides(s: &dyn OverrideStore) {
         s.list_overrides(Some("checkout")).expect("list"),
         vec![o.clone()]
     );
-    assert!(s.revoke_override("ovr-1", 3_000).expect("revoke"));
-    assert!(!s.revoke_override("ovr-1", 4_000).expect("revoke twice"));
+    assert!(
+        s.revoke_override("ovr-1", 3_000, &revoke("ovr-1", 3_000))
+            .expect("revoke")
+    );
+    assert!(
+        !s.revoke_override("ovr-1", 4_000, &revoke("ovr-1", 4_000))
+            .expect("revoke twice")
+    );
     assert_eq!(
         s.list_overrides(Some("checkout")).expect("list")[0].revoked_at,
         Some(3_000)
     );
     assert!(matches!(
-        s.revoke_override("nope", 1),
+        s.revoke_override("nope", 1, &revoke("nope", 1)),
         Err(StateError::NotFound { .. })
     ));
+    // Every change that was stored is audited, once; refused ones are not.
+    let actions: Vec<(String, i64)> = s
+        .list_by_object("gate-override/ovr-1", 10)
+        .expect("audit")
+        .into_iter()
+        .map(|e| (e.action, e.at))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("gate.override.create".to_string(), 1_000),
+            ("gate.override.revoke".to_string(), 3_000)
+        ]
+    );
+    assert!(
+        s.list_by_object("gate-override/nope", 10)
+            .expect("audit")
+            .is_empty()
+    );
 }

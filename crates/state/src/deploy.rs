@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::AuditEntry;
 use crate::error::{Result, StateError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -147,12 +148,17 @@ pub struct GateOverride {
     pub revoked_at: Option<i64>,
 }
 
+/// Overrides are audited: every change takes its [`AuditEntry`] and stores
+/// both in one transaction, so there is never an override the audit log
+/// does not explain, nor an audit line for an override that was not stored.
 pub trait OverrideStore: Send + Sync {
-    /// Stores a new override (`id` must be unique).
-    fn create_override(&self, o: &GateOverride) -> Result<()>;
+    /// Stores a new override (`id` must be unique) and `audit`, both or
+    /// neither.
+    fn create_override(&self, o: &GateOverride, audit: &AuditEntry) -> Result<()>;
     /// Every override of `service` (all services when `None`), newest first,
     /// expired and revoked ones included (they are the audit trail).
     fn list_overrides(&self, service: Option<&str>) -> Result<Vec<GateOverride>>;
-    /// Revokes an override; `Ok(false)` when it was already revoked.
-    fn revoke_override(&self, id: &str, at: i64) -> Result<bool>;
+    /// Revokes an override and appends `audit`, both or neither;
+    /// `Ok(false)` (and nothing written) when it was already revoked.
+    fn revoke_override(&self, id: &str, at: i64, audit: &AuditEntry) -> Result<bool>;
 }

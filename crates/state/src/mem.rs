@@ -39,9 +39,34 @@ struct Inner {
     next_incident: i64,
     next_seq: i64,
     next_action_item: i64,
+    /// Set by [`MemState::close_audit`]: every audit write fails.
+    audit_closed: bool,
+}
+
+impl MemState {
+    /// Makes every later audit write fail, as a full disk or a broken
+    /// database would; for tests of what must not happen without an audit
+    /// record.
+    pub fn close_audit(&self) {
+        self.inner.lock().audit_closed = true;
+    }
 }
 
 impl Inner {
+    fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64> {
+        if self.audit_closed {
+            return Err(StateError::backend(
+                "append audit entry",
+                std::io::Error::other("the audit log is closed"),
+            ));
+        }
+        self.next_seq += 1;
+        let mut e = entry.clone();
+        e.seq = self.next_seq;
+        self.audit.push(e);
+        Ok(self.next_seq)
+    }
+
     fn open_incident_for(&self, group_key: &str) -> Option<&Incident> {
         self.incidents
             .values()
@@ -354,12 +379,7 @@ impl EscalationStore for MemState {
 
 impl AuditLog for MemState {
     fn append(&self, entry: &AuditEntry) -> Result<i64> {
-        let mut inner = self.inner.lock();
-        inner.next_seq += 1;
-        let mut e = entry.clone();
-        e.seq = inner.next_seq;
-        inner.audit.push(e);
-        Ok(inner.next_seq)
+        self.inner.lock().append_audit(entry)
     }
 
     fn list_by_object(&self, object: &str, limit: usize) -> Result<Vec<AuditEntry>> {
@@ -455,11 +475,13 @@ impl DeployStore for MemState {
 }
 
 impl OverrideStore for MemState {
-    fn create_override(&self, o: &GateOverride) -> Result<()> {
+    fn create_override(&self, o: &GateOverride, audit: &AuditEntry) -> Result<()> {
+        // One lock over both lists is this backend's transaction.
         let mut g = self.inner.lock();
         if g.overrides.iter().any(|x| x.id == o.id) {
             return Err(StateError::conflict("override", &o.id, "the id exists"));
         }
+        g.append_audit(audit)?;
         g.overrides.push(o.clone());
         Ok(())
     }
@@ -476,15 +498,16 @@ impl OverrideStore for MemState {
         Ok(out)
     }
 
-    fn revoke_override(&self, id: &str, at: i64) -> Result<bool> {
+    fn revoke_override(&self, id: &str, at: i64, audit: &AuditEntry) -> Result<bool> {
         let mut g = self.inner.lock();
-        let Some(o) = g.overrides.iter_mut().find(|o| o.id == id) else {
+        let Some(i) = g.overrides.iter().position(|o| o.id == id) else {
             return Err(StateError::not_found("override", id));
         };
-        if o.revoked_at.is_some() {
+        if g.overrides[i].revoked_at.is_some() {
             return Ok(false);
         }
-        o.revoked_at = Some(at);
+        g.append_audit(audit)?;
+        g.overrides[i].revoked_at = Some(at);
         Ok(true)
     }
 }
@@ -534,9 +557,20 @@ impl AnalysisStore for MemState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conformance::{override_audit, sample_override};
 
     #[test]
     fn passes_the_conformance_suite() {
         crate::conformance::run_all(|| std::sync::Arc::new(MemState::default()));
+    }
+
+    #[test]
+    fn an_override_whose_audit_fails_is_not_stored() {
+        let s = MemState::default();
+        s.close_audit();
+        let o = sample_override();
+        let audit = override_audit("gate.override.create", "ovr-1", 1_000);
+        assert!(s.create_override(&o, &audit).is_err());
+        assert!(s.list_overrides(None).is_ok_and(|l| l.is_empty()));
     }
 }

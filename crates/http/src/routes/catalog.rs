@@ -17,7 +17,6 @@ use serde_json::{Value, json};
 use crate::params::Params;
 use crate::routes::incidents::encode_incident;
 use crate::routes::release::{deploy_json, gate_answer, ok, rfc3339};
-use crate::routes::slos::status;
 use crate::{ApiError, AppState};
 
 /// The sparklines cover the last hour, one point a minute.
@@ -186,16 +185,17 @@ pub async fn catalog(
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let want = parse(q.as_deref())?;
-    let now = st.clock.now_millis();
-    let slos = st.slos.get();
-    let (engine, querier) = (st.engine.clone(), st.querier.clone());
+    let meter = st.slos.clone();
+    let now = meter.now();
+    let slos = meter.specs();
     let slos2 = slos.clone();
+    let (engine, querier) = (st.engine.clone(), st.querier.clone());
     let (signals, budgets) = tokio::task::spawn_blocking(move || {
         let signals = measure_signals(&engine, querier.as_ref(), now);
         let budgets: Vec<Value> = slos2
             .iter()
             .map(|spec| {
-                let (s, firing) = status(&engine, querier.as_ref(), spec, now);
+                let (s, firing) = meter.measure(spec, now);
                 json!({
                     "id": spec.id, "name": spec.name, "service": spec.service,
                     "objective": s.objective,
@@ -212,7 +212,7 @@ pub async fn catalog(
 
     let mut names: BTreeSet<String> = signals.keys().cloned().collect();
     names.extend(slos.iter().map(|s| s.service.clone()));
-    names.extend(st.gate.get().iter().map(|p| p.service.clone()));
+    names.extend(st.gate.policies().iter().map(|p| p.service.clone()));
     if let Some(s) = &want.service {
         // A service without SLOs or signals still has a page when incidents
         // or deploys name it (an incident links to its service).

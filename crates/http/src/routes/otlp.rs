@@ -15,7 +15,7 @@ use prost::Message;
 
 use crate::routes::ingest::{append, describe_rejections};
 use crate::routes::read_body;
-use crate::{AppState, status_for};
+use crate::{AppState, Family, status_for};
 
 #[derive(Clone, PartialEq, Message)]
 struct ExportResponse {
@@ -64,7 +64,7 @@ fn reply(enc: Encoding, status: StatusCode, proto: Vec<u8>, json: serde_json::Va
 }
 
 fn error(st: &AppState, enc: Encoding, kind: ErrorKind, message: String) -> Response {
-    let status = status_for(kind);
+    let status = status_for(kind, Family::Ingest);
     if kind == ErrorKind::Internal {
         tracing::error!(error = %message, "otlp ingestion failed");
     } else {

@@ -1,40 +1,37 @@
 //! Release guardrails over HTTP: deploy events (`/api/v1/deploys`), the
 //! error-budget gate (`/api/v1/gate`) and its overrides
-//! (`/api/v1/gate/overrides`). Budgets are measured as `/api/v1/slos` does;
-//! the decision is `homeostat_gate::decide`.
+//! (`/api/v1/gate/overrides`), and an incident's suspects. Decode, call one
+//! method of `homeostat_app`'s gate or release service, encode.
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use homeostat_gate::{Decision, Override, SloBudget, decide, validate_override};
-use homeostat_model::ErrorKind;
-use homeostat_state::{AuditEntry, Deploy, DeployFilter, DeployOutcome, IncidentId, StateError};
+use homeostat_app::{
+    Expiry, GateAnswer, GateError, NewDeploy, NewOverride, ReleaseError, SuspectQuery,
+};
+use homeostat_gate::{Decision, Override};
+use homeostat_state::{Deploy, DeployFilter, DeployOutcome, IncidentId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::params::{Params, Path, parse_time};
 use crate::routes::incidents::ACTOR_HEADER;
 use crate::routes::read_body;
-use crate::routes::slos::budget_of;
 use crate::{ApiError, AppState};
 
 const MAX_BODY: usize = 64 << 10;
 
-fn state_error(e: StateError) -> ApiError {
+fn gate_error(e: GateError) -> ApiError {
+    ApiError::rest(e.kind(), e.to_string())
+}
+
+fn release_error(e: ReleaseError) -> ApiError {
     ApiError::rest(e.kind(), e.to_string())
 }
 
 pub(crate) fn ok(data: Value) -> Json<Value> {
     Json(json!({"status": "success", "data": data}))
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::new(ErrorKind::Internal, format!("release task failed: {e}")))?
 }
 
 /// Reads a JSON body of at most `limit` bytes into `T`.
@@ -108,56 +105,30 @@ pub async fn record(
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let b: DeployBody = json_body(body, MAX_BODY).await?;
-    let now = st.clock.now_millis();
-    let outcome = match b.outcome.as_deref() {
-        None => {
-            if b.finished_at.is_some() {
-                DeployOutcome::Succeeded
-            } else {
-                DeployOutcome::InProgress
-            }
-        }
-        Some(o) => DeployOutcome::parse(o).ok_or_else(|| {
-            ApiError::bad_data(format!(
-                "outcome: {o:?} is not one of in_progress, succeeded, failed, rolled_back"
-            ))
-        })?,
-    };
-    let d = Deploy {
-        id: 0,
+    let outcome = b
+        .outcome
+        .as_deref()
+        .map(|o| {
+            DeployOutcome::parse(o).ok_or_else(|| {
+                ApiError::bad_data(format!(
+                    "outcome: {o:?} is not one of in_progress, succeeded, failed, rolled_back"
+                ))
+            })
+        })
+        .transpose()?;
+    let d = NewDeploy {
         service: b.service,
         version: b.version,
         commit: b.commit,
         author: b.author,
-        environment: b.environment.unwrap_or_else(|| "production".into()),
+        environment: b.environment,
         change_type: b.change_type,
-        started_at: time_field("startedAt", &b.started_at)?.unwrap_or(now),
+        started_at: time_field("startedAt", &b.started_at)?,
         finished_at: time_field("finishedAt", &b.finished_at)?,
         outcome,
         labels: b.labels,
-        rollback: None,
     };
-    let state = st.state.clone();
-    let saved = blocking(move || {
-        let id = state.deploys.record_deploy(&d).map_err(state_error)?;
-        let saved = state
-            .deploys
-            .get_deploy(id)
-            .map_err(state_error)?
-            .ok_or_else(|| ApiError::new(ErrorKind::Internal, "deploy vanished after insert"))?;
-        // A deploy during an incident of its service is part of its story.
-        homeostat_incident::IncidentService::new(state.incidents.clone())
-            .record_on_open_incidents(
-                &saved.service,
-                homeostat_incident::ExternalKind::Deploy,
-                &format!("deploy {} of {} {}", saved.id, saved.service, saved.version),
-                json!({"deploy_id": saved.id, "author": saved.author, "change_type": saved.change_type}),
-                saved.started_at,
-            )
-            .map_err(|e| ApiError::rest(e.kind(), e.to_string()))?;
-        Ok(saved)
-    })
-    .await?;
+    let saved = st.release.record(d).await.map_err(release_error)?;
     Ok((StatusCode::CREATED, ok(deploy_json(&saved))))
 }
 
@@ -188,50 +159,8 @@ pub async fn list(
         until: opt_time("until")?,
         limit,
     };
-    let store = st.state.deploys.clone();
-    let list = blocking(move || store.list_deploys(&filter).map_err(state_error)).await?;
+    let list = st.release.list(filter).await.map_err(release_error)?;
     Ok(ok(Value::Array(list.iter().map(deploy_json).collect())))
-}
-
-/// A cached budget older than this is measured again inline.
-pub const GATE_CACHE_MAX_AGE_MS: i64 = 30_000;
-
-/// The budgets of a service's SLOs as last measured, with its overrides.
-#[derive(Debug, Clone)]
-pub struct MeasuredBudgets {
-    pub measured_at: i64,
-    pub budgets: Vec<SloBudget>,
-    /// Read with the budgets; creating or revoking an override drops the
-    /// service's entry so the next answer reads them again.
-    pub overrides: Vec<Override>,
-}
-
-/// Forgets the cached measurement of `service` (its overrides changed).
-fn invalidate(st: &AppState, service: &str) {
-    let mut m = (*st.gate_budgets.get()).clone();
-    if m.remove(service).is_some() {
-        st.gate_budgets.set(m);
-    }
-}
-
-/// Measures every SLO of `slos` now: remaining budget and whether its page
-/// tier fires (what the gate decides on).
-pub fn measure_budgets(
-    engine: &homeostat_promql::Engine,
-    q: &dyn homeostat_storage::Querier,
-    slos: &[homeostat_slo::SloSpec],
-    now: i64,
-) -> Vec<SloBudget> {
-    slos.iter()
-        .map(|spec| {
-            let (status, firing) = budget_of(engine, q, spec, now);
-            SloBudget {
-                slo: spec.id.clone(),
-                remaining: status.remaining,
-                page_firing: firing.iter().any(|f| f == "page"),
-            }
-        })
-        .collect()
 }
 
 fn decision_json(d: &Decision) -> Value {
@@ -283,91 +212,33 @@ pub(crate) async fn gate_answer(
     service: String,
     change_type: Option<String>,
 ) -> Result<Value, ApiError> {
-    let slos = st.slos.get();
-    let policies = st.gate.get();
-    let own: Vec<_> = slos
-        .iter()
-        .filter(|s| s.service == service)
-        .cloned()
-        .collect();
-    let policy = policies.iter().find(|p| p.service == service).cloned();
-    if own.is_empty() && policy.is_none() {
-        return Err(ApiError::rest(
-            ErrorKind::NotFound,
-            format!("unknown service {service:?}: no SLOs and no gate policy name it"),
-        ));
-    }
-    let Some(policy) = policy else {
-        return Ok(json!({
+    let answer = st
+        .gate
+        .check(&service, change_type.as_deref())
+        .await
+        .map_err(gate_error)?;
+    Ok(match answer {
+        GateAnswer::Ungated {
+            service,
+            change_type,
+        } => json!({
             "allow": true, "service": service, "changeType": change_type,
             "reason": format!("allowed: no error-budget policy gates {service}"),
             "frozen": false, "freezeReasons": [], "slos": [], "override": null,
-        }));
-    };
-    let now = st.clock.now_millis();
-    let engine = st.engine.clone();
-    let querier = st.querier.clone();
-    let store = st.state.overrides.clone();
-    let svc = service.clone();
-    // Budgets measured by the server's refresher (every few seconds) answer
-    // in microseconds; without a fresh entry the gate measures inline.
-    let cached = st
-        .gate_budgets
-        .get()
-        .get(&service)
-        .filter(|c| now - c.measured_at <= GATE_CACHE_MAX_AGE_MS)
-        // A cached "no data" may be a server that has just started or just
-        // received its first samples: measure again rather than deny on it.
-        .filter(|c| c.budgets.iter().all(|b| b.remaining.is_some()))
-        .cloned();
-    // The fast path (fresh cache) is pure computation on this thread: no
-    // blocking-pool hop, no database read, so a busy machine answers in
-    // microseconds.
-    let inline = cached.is_none();
-    let (decision, measured_at) = match cached {
-        Some(c) => (
-            decide(
-                &policy,
-                &c.budgets,
-                &c.overrides,
-                change_type.as_deref(),
-                now,
-            ),
-            c.measured_at,
-        ),
-        None => {
-            let (decision, fresh) = blocking(move || {
-                let budgets = measure_budgets(&engine, querier.as_ref(), &own, now);
-                let overrides = store.list_overrides(Some(&svc)).map_err(state_error)?;
-                let d = decide(&policy, &budgets, &overrides, change_type.as_deref(), now);
-                Ok((
-                    d,
-                    MeasuredBudgets {
-                        measured_at: now,
-                        budgets,
-                        overrides,
-                    },
-                ))
-            })
-            .await?;
-            // Later answers use this measurement until the background one
-            // replaces it, so one slow answer does not become many.
-            if fresh.budgets.iter().all(|b| b.remaining.is_some()) {
-                let mut m = (*st.gate_budgets.get()).clone();
-                if m.get(&service).is_none_or(|c| c.measured_at <= now) {
-                    m.insert(service.clone(), fresh);
-                    st.gate_budgets.set(m);
-                }
-            }
-            (decision, now)
+        }),
+        GateAnswer::Decided {
+            decision,
+            measured_at,
+            measured_inline,
+        } => {
+            let mut v = decision_json(&decision);
+            v["measuredAt"] = rfc3339(measured_at);
+            // Whether this answer measured the budgets itself (slow path)
+            // or used the background measurement.
+            v["measuredInline"] = json!(measured_inline);
+            v
         }
-    };
-    let mut v = decision_json(&decision);
-    v["measuredAt"] = rfc3339(measured_at);
-    // Whether this answer measured the budgets itself (slow path) or used
-    // the background measurement; lets a caller tell the two apart.
-    v["measuredInline"] = json!(inline);
-    Ok(v)
+    })
 }
 
 #[derive(Deserialize)]
@@ -390,7 +261,6 @@ pub async fn create_override(
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let b: OverrideBody = json_body(body, MAX_BODY).await?;
-    let now = st.clock.now_millis();
     let author = b
         .author
         .filter(|a| !a.trim().is_empty())
@@ -401,48 +271,25 @@ pub async fn create_override(
                 .map(str::to_string)
         })
         .unwrap_or_default();
-    let expires_at = match (time_field("expiresAt", &b.expires_at)?, &b.duration) {
-        (Some(t), None) => t,
-        (None, Some(d)) => {
-            let d = homeostat_model::parse_duration(d)
-                .map_err(|e| ApiError::bad_data(format!("duration: {e}")))?;
-            now + d.as_millis() as i64
-        }
+    let expiry = match (time_field("expiresAt", &b.expires_at)?, &b.duration) {
+        (Some(t), None) => Expiry::At(t),
+        (None, Some(d)) => Expiry::In(
+            homeostat_model::parse_duration(d)
+                .map_err(|e| ApiError::bad_data(format!("duration: {e}")))?,
+        ),
         _ => {
             return Err(ApiError::bad_data(
                 "give exactly one of expiresAt (a time) or duration (e.g. 2h)",
             ));
         }
     };
-    let o = Override {
-        id: format!("ovr-{}", homeostat_state::new_silence_id()),
+    let req = NewOverride {
         service: b.service,
         reason: b.reason,
         author,
-        created_at: now,
-        expires_at,
-        revoked_at: None,
+        expiry,
     };
-    validate_override(&o, &st.gate.get(), now).map_err(|e| ApiError::bad_data(e.to_string()))?;
-    let state = st.state.clone();
-    let saved = o.clone();
-    blocking(move || {
-        state.overrides.create_override(&o).map_err(state_error)?;
-        state
-            .audit
-            .append(&AuditEntry {
-                seq: 0,
-                at: now,
-                actor: o.author.clone(),
-                action: "gate.override.create".into(),
-                object: format!("gate-override/{}", o.id),
-                detail: json!({"service": o.service, "reason": o.reason, "expires_at": o.expires_at}),
-            })
-            .map_err(state_error)?;
-        Ok(())
-    })
-    .await?;
-    invalidate(&st, &saved.service);
+    let saved = st.gate.create_override(req).await.map_err(gate_error)?;
     Ok((StatusCode::CREATED, ok(override_json(&saved))))
 }
 
@@ -453,13 +300,7 @@ pub async fn list_overrides(
 ) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(q.as_deref(), b"");
     let service = p.get("service").map(str::to_string);
-    let store = st.state.overrides.clone();
-    let list = blocking(move || {
-        store
-            .list_overrides(service.as_deref())
-            .map_err(state_error)
-    })
-    .await?;
+    let list = st.gate.list_overrides(service).await.map_err(gate_error)?;
     Ok(ok(Value::Array(list.iter().map(override_json).collect())))
 }
 
@@ -469,36 +310,15 @@ pub async fn revoke_override(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let now = st.clock.now_millis();
     let actor = headers
         .get(ACTOR_HEADER)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("unknown")
-        .to_string();
-    let state = st.state.clone();
-    // Any cached measurement may hold the override: drop them all.
-    st.gate_budgets.set(Default::default());
-    let revoked = blocking(move || {
-        let revoked = state
-            .overrides
-            .revoke_override(&id, now)
-            .map_err(state_error)?;
-        if revoked {
-            state
-                .audit
-                .append(&AuditEntry {
-                    seq: 0,
-                    at: now,
-                    actor,
-                    action: "gate.override.revoke".into(),
-                    object: format!("gate-override/{id}"),
-                    detail: json!({}),
-                })
-                .map_err(state_error)?;
-        }
-        Ok(revoked)
-    })
-    .await?;
+        .unwrap_or("unknown");
+    let revoked = st
+        .gate
+        .revoke_override(&id, actor)
+        .await
+        .map_err(gate_error)?;
     Ok(ok(json!({"revoked": revoked})))
 }
 
@@ -532,62 +352,44 @@ pub async fn suspects(
             )));
         }
     };
-    let graph = if declared {
-        st.dependencies.get()
-    } else {
-        Default::default()
-    };
     let id: IncidentId = id
         .parse()
         .map_err(|e: homeostat_state::StateError| ApiError::bad_data(e.to_string()))?;
-    let state = st.state.clone();
-    let data = blocking(move || {
-        let inc = state.incidents.get(id).map_err(state_error)?;
-        let Some(service) = inc.service.clone() else {
-            return Ok(
-                json!({"incident": id.to_string(), "service": null, "suspects": [],
-                "reason": "the incident names no service"}),
-            );
-        };
-        let detected = inc.created_at;
-        let burn = inc.detected_at.unwrap_or(detected);
-        let deploys = state
-            .deploys
-            .list_deploys(&DeployFilter {
-                since: Some(detected - homeostat_incident::CORRELATION_WINDOW_MS),
-                until: Some(detected),
-                ..Default::default()
-            })
-            .map_err(state_error)?;
-        let deps = homeostat_incident::dependency_paths(&service, &extra, &graph);
-        let ranked = homeostat_incident::rank_suspects(&service, &deps, burn, detected, &deploys);
-        let via = |path: &[String]| {
-            if path.is_empty() {
-                Value::Null
-            } else {
-                Value::String(path.join(" → "))
-            }
-        };
-        Ok(json!({
-            "incident": id.to_string(),
-            "service": service,
-            "burnStartedAt": rfc3339(burn),
-            "detectedAt": rfc3339(detected),
-            "dependencies": deps.iter().map(|(name, path)| json!({
-                "service": name,
-                "dependencyDepth": path.len().saturating_sub(1),
-                "via": via(path),
-            })).collect::<Vec<_>>(),
-            "suspects": ranked.iter().map(|s| json!({
-                "rank": s.rank,
-                "leadSeconds": s.lead_ms as f64 / 1000.0,
-                "sameService": s.same_service,
-                "dependencyDepth": s.depth(),
-                "via": via(&s.via),
-                "deploy": deploy_json(&s.deploy),
-            })).collect::<Vec<_>>(),
-        }))
-    })
-    .await?;
-    Ok(ok(data))
+    let s = st
+        .release
+        .suspects(id, SuspectQuery { extra, declared })
+        .await
+        .map_err(release_error)?;
+    let Some(service) = &s.service else {
+        return Ok(ok(
+            json!({"incident": id.to_string(), "service": null, "suspects": [],
+            "reason": "the incident names no service"}),
+        ));
+    };
+    let via = |path: &[String]| {
+        if path.is_empty() {
+            Value::Null
+        } else {
+            Value::String(path.join(" → "))
+        }
+    };
+    Ok(ok(json!({
+        "incident": id.to_string(),
+        "service": service,
+        "burnStartedAt": rfc3339(s.burn_started_at),
+        "detectedAt": rfc3339(s.detected_at),
+        "dependencies": s.dependencies.iter().map(|(name, path)| json!({
+            "service": name,
+            "dependencyDepth": path.len().saturating_sub(1),
+            "via": via(path),
+        })).collect::<Vec<_>>(),
+        "suspects": s.suspects.iter().map(|x| json!({
+            "rank": x.rank,
+            "leadSeconds": x.lead_ms as f64 / 1000.0,
+            "sameService": x.same_service,
+            "dependencyDepth": x.depth(),
+            "via": via(&x.via),
+            "deploy": deploy_json(&x.deploy),
+        })).collect::<Vec<_>>(),
+    })))
 }

@@ -2,93 +2,22 @@
 //! `/api/v1/slos/<id>` (one SLO: SLI, budget, burn rates per window,
 //! projected exhaustion, alert tiers firing) and `/api/v1/slos/<id>/burndown`
 //! (remaining budget over the period, for the console chart). The numbers
-//! come from `homeostat_slo::BudgetStatus`; this file only measures and
-//! encodes.
+//! come from `homeostat_app::SloMeter`; this file only encodes them.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use homeostat_model::{ErrorKind, format_duration};
-use homeostat_promql::{Engine, QueryParams, Value};
-use homeostat_slo::{
-    AlertWindows, BudgetStatus, STATUS_WINDOWS, SloSpec, budget_ratio_query, burn_down,
-};
-use homeostat_storage::Querier;
+use homeostat_app::{SloError, SloReport};
+use homeostat_model::format_duration;
+use homeostat_slo::{AlertWindows, BudgetStatus, STATUS_WINDOWS, SloSpec, budget_ratio_query};
 use serde_json::{Value as Json_, json};
 
 use crate::params::Path;
 use crate::{ApiError, AppState};
 
-/// SLOs without a period of their own use 30 days, like the compiler.
-const DEFAULT_PERIOD: Duration = Duration::from_secs(30 * 86_400);
-
-/// Points in a burn-down chart.
-const BURNDOWN_POINTS: i64 = 120;
-
-fn period_of(spec: &SloSpec) -> Duration {
-    spec.period.unwrap_or(DEFAULT_PERIOD)
-}
-
-/// The first value of an instant query, `None` without data or on NaN.
-fn scalar_of(engine: &Engine, q: &dyn Querier, expr: &str, t: i64) -> Option<f64> {
-    let out = engine
-        .instant_query(q, expr, t, &QueryParams::default())
-        .ok()?;
-    let v = match out.value {
-        Value::Scalar { v, .. } => v,
-        Value::Vector(v) => v.first()?.v,
-        _ => return None,
-    };
-    v.is_finite().then_some(v)
-}
-
-/// An SLO's budget now and the alert tiers firing, for the gate.
-pub(crate) fn budget_of(
-    engine: &Engine,
-    q: &dyn Querier,
-    spec: &SloSpec,
-    now: i64,
-) -> (BudgetStatus, Vec<String>) {
-    status(engine, q, spec, now)
-}
-
-pub(crate) fn status(
-    engine: &Engine,
-    q: &dyn Querier,
-    spec: &SloSpec,
-    now: i64,
-) -> (BudgetStatus, Vec<String>) {
-    let period = period_of(spec);
-    let period_ratio = scalar_of(engine, q, &budget_ratio_query(spec, period), now);
-    let windows: Vec<(Duration, Option<f64>)> = STATUS_WINDOWS
-        .iter()
-        .map(|&w| (w, scalar_of(engine, q, &budget_ratio_query(spec, w), now)))
-        .collect();
-    let status = BudgetStatus::compute(spec.objective, period, period_ratio, &windows, now);
-    // The alert tiers firing now, as the rule engine records them.
-    let firing = engine
-        .instant_query(
-            q,
-            &format!(
-                "ALERTS{{sloth_id=\"{}\", alertstate=\"firing\"}}",
-                spec.id.replace('\\', "\\\\").replace('"', "\\\"")
-            ),
-            now,
-            &QueryParams::default(),
-        )
-        .ok()
-        .and_then(|o| match o.value {
-            Value::Vector(v) => Some(
-                v.iter()
-                    .filter_map(|s| s.labels.get("sloth_severity").map(str::to_string))
-                    .collect::<Vec<_>>(),
-            ),
-            _ => None,
-        })
-        .unwrap_or_default();
-    (status, firing)
+fn slo_error(e: SloError) -> ApiError {
+    ApiError::new(e.kind(), e.to_string())
 }
 
 fn num(v: Option<f64>) -> Json_ {
@@ -179,44 +108,19 @@ fn alert_tiers(
     )
 }
 
-async fn blocking<T: Send + 'static>(
-    st: &AppState,
-    f: impl FnOnce(&Engine, &dyn Querier) -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    let engine = st.engine.clone();
-    let querier = st.querier.clone();
-    tokio::task::spawn_blocking(move || f(&engine, &*querier))
-        .await
-        .map_err(|e| ApiError::new(ErrorKind::Internal, format!("slo task failed: {e}")))
-}
-
-fn find(st: &AppState, id: &str) -> Result<SloSpec, ApiError> {
-    st.slos
-        .get()
-        .iter()
-        .find(|s| s.id == id)
-        .cloned()
-        .ok_or_else(|| ApiError::new(ErrorKind::NotFound, format!("no SLO with id {id:?}")))
-}
-
 fn ok(data: Json_) -> Json<Json_> {
     Json(json!({"status": "success", "data": data}))
 }
 
+fn encode_report(r: &SloReport, windows: &[AlertWindows]) -> Json_ {
+    encode(&r.spec, &r.status, windows, &r.firing)
+}
+
 /// `GET /api/v1/slos`
 pub async fn list(State(st): State<AppState>) -> Result<Json<Json_>, ApiError> {
-    let now = st.clock.now_millis();
-    let slos: Arc<Vec<SloSpec>> = st.slos.get();
-    let windows = st.slo_windows.get();
-    let data = blocking(&st, move |e, q| {
-        slos.iter()
-            .map(|spec| {
-                let (s, firing) = status(e, q, spec, now);
-                encode(spec, &s, &windows, &firing)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await?;
+    let windows = st.slos.windows();
+    let reports = st.slos.list().await.map_err(slo_error)?;
+    let data: Vec<Json_> = reports.iter().map(|r| encode_report(r, &windows)).collect();
     Ok(ok(json!(data)))
 }
 
@@ -225,92 +129,24 @@ pub async fn get(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Json_>, ApiError> {
-    let spec = find(&st, &id)?;
-    let now = st.clock.now_millis();
-    let windows = st.slo_windows.get();
-    let data = blocking(&st, move |e, q| {
-        let (s, firing) = status(e, q, &spec, now);
-        encode(&spec, &s, &windows, &firing)
-    })
-    .await?;
-    Ok(ok(data))
+    let windows = st.slos.windows();
+    let r = st.slos.get(&id).await.map_err(slo_error)?;
+    Ok(ok(encode_report(&r, &windows)))
 }
 
 /// `GET /api/v1/slos/<id>/burndown`: remaining budget (1 = 100%) at
-/// `BURNDOWN_POINTS` steps over the period ending now, and the burn rate of
-/// each step's slice.
+/// evenly spaced steps over the period ending now.
 pub async fn burndown(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Json_>, ApiError> {
-    let spec = find(&st, &id)?;
-    let now = st.clock.now_millis();
-    let period = period_of(&spec);
-    let step_ms = (period.as_millis() as i64 / BURNDOWN_POINTS).max(1000);
-    let start = now - step_ms * (BURNDOWN_POINTS - 1);
-    let data = blocking(&st, move |e, q| -> Result<Json_, String> {
-        let step = Duration::from_millis(step_ms as u64);
-        let Some((err_q, tot_q)) = homeostat_slo::event_rate_queries(&spec, step) else {
-            // Raw SLIs and timeslice budgets: the bad share per step, each
-            // step weighing the same.
-            let series = range_values(e, q, &budget_ratio_query(&spec, step), start, now, step)?;
-            let totals = vec![1.0; series.len()];
-            let remaining = burn_down(spec.objective, &series, &totals);
-            return Ok(points(start, step_ms, &remaining));
-        };
-        // Rates per second over each slice → events per slice.
-        let secs = step.as_secs_f64();
-        let errs: Vec<f64> = range_values(e, q, &err_q, start, now, step)?
-            .into_iter()
-            .map(|r| r * secs)
-            .collect();
-        let tots: Vec<f64> = range_values(e, q, &tot_q, start, now, step)?
-            .into_iter()
-            .map(|r| r * secs)
-            .collect();
-        let remaining = burn_down(spec.objective, &errs, &tots);
-        Ok(points(start, step_ms, &remaining))
-    })
-    .await?
-    .map_err(|m| ApiError::new(ErrorKind::InvalidInput, m))?;
+    let b = st.slos.burndown(&id).await.map_err(slo_error)?;
+    let points: Vec<Json_> = b
+        .remaining
+        .iter()
+        .map(|(t, v)| json!([*t as f64 / 1000.0, v]))
+        .collect();
     Ok(ok(
-        json!({"id": id, "period": format_duration(period), "remaining": data}),
+        json!({"id": b.id, "period": format_duration(b.period), "remaining": points}),
     ))
-}
-
-/// The first series of a range query as one value per step (0 where absent).
-fn range_values(
-    e: &Engine,
-    q: &dyn Querier,
-    expr: &str,
-    start: i64,
-    end: i64,
-    step: Duration,
-) -> Result<Vec<f64>, String> {
-    let out = e
-        .range_query(q, expr, start, end, step, &QueryParams::default())
-        .map_err(|err| format!("{expr}: {err}"))?;
-    let step_ms = step.as_millis() as i64;
-    let n = ((end - start) / step_ms + 1) as usize;
-    let mut vals = vec![0.0; n];
-    if let Value::Matrix(m) = out.value
-        && let Some(series) = m.first()
-    {
-        for p in &series.samples {
-            let i = ((p.t - start) / step_ms) as usize;
-            if i < n && p.v.is_finite() {
-                vals[i] = p.v;
-            }
-        }
-    }
-    Ok(vals)
-}
-
-fn points(start: i64, step_ms: i64, vals: &[f64]) -> Json_ {
-    json!(
-        vals.iter()
-            .enumerate()
-            .map(|(i, v)| json!([(start + i as i64 * step_ms) as f64 / 1000.0, v]))
-            .collect::<Vec<_>>()
-    )
 }

@@ -225,13 +225,12 @@ async fn a_service_known_only_from_its_deploys_has_a_catalog_entry() {
 
 #[tokio::test]
 async fn alert_tiers_show_the_configured_slo_windows() {
-    let mut st = checkout_state();
     let windows = homeostat_slo::AlertWindows::from_yaml(
         "apiVersion: sloth.slok.dev/v1\nkind: AlertWindows\nspec:\n  sloPeriod: 30d\n  page:\n    quick: {errorBudgetPercent: 0.4, shortWindow: 1m, longWindow: 12m}\n    slow: {errorBudgetPercent: 5, shortWindow: 30m, longWindow: 6h}\n  ticket:\n    quick: {errorBudgetPercent: 10, shortWindow: 2h, longWindow: 1d}\n    slow: {errorBudgetPercent: 10, shortWindow: 6h, longWindow: 3d}\n",
         "windows.yaml",
     )
     .unwrap();
-    st.slo_windows = Arc::new(homeostat_http::Live::new(vec![windows]));
+    let st = checkout_state_with(|w| w.slo_windows.set(vec![windows]));
     let app = homeostat_http::router(st);
     let (_, body) = call(
         &app,
@@ -251,14 +250,19 @@ async fn alert_tiers_show_the_configured_slo_windows() {
 
 /// The checkout SLO of `slos.rs` over its store, two hours in.
 fn checkout_state() -> homeostat_http::AppState {
-    let mut st = crate::state(
+    checkout_state_with(|_| {})
+}
+
+fn checkout_state_with(wire: impl FnOnce(&mut homeostat_app::Wiring)) -> homeostat_http::AppState {
+    crate::state_with(
         crate::slos::store(),
         Default::default(),
         homeostat_promql::EngineOptions::default(),
-    );
-    st.clock = Arc::new(homeostat_model::FakeClock::new(120 * 60_000));
-    st.slos = Arc::new(homeostat_http::Live::new(
-        homeostat_slo::load_specs(crate::slos::SPEC, "checkout.yaml").unwrap(),
-    ));
-    st
+        |w| {
+            w.clock = Arc::new(homeostat_model::FakeClock::new(120 * 60_000));
+            w.slos
+                .set(homeostat_slo::load_specs(crate::slos::SPEC, "checkout.yaml").unwrap());
+            wire(w);
+        },
+    )
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use homeostat_http::{BasicIncidents, router};
+use homeostat_app::BasicIncidents;
+use homeostat_http::router;
 use homeostat_incident::{IncidentService, LinkAction};
 use homeostat_oncall::Oncall;
 use homeostat_state::IncidentId;

@@ -16,6 +16,7 @@ use std::sync::atomic::AtomicBool;
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
+use homeostat_app::Wiring;
 use homeostat_http::{AppState, Limits, RuntimeInfo, Telemetry, router};
 use homeostat_model::{Labels, Sample, SystemClock, TimeSeries};
 use homeostat_promql::{Engine, EngineOptions};
@@ -31,35 +32,52 @@ fn app(store: Arc<MemStorage>, limits: Limits) -> axum::Router {
 }
 
 fn state(store: Arc<MemStorage>, limits: Limits, opts: EngineOptions) -> AppState {
+    state_with(store, limits, opts, |_| {})
+}
+
+/// The state over `store`, its services built after `wire` set the clock
+/// or the config cells (SLOs, gate policies, dependencies) they read.
+fn state_with(
+    store: Arc<MemStorage>,
+    limits: Limits,
+    opts: EngineOptions,
+    wire: impl FnOnce(&mut Wiring),
+) -> AppState {
     let persisted =
         homeostat_state::State::from_backend(Arc::new(homeostat_state::MemState::default()));
+    let mut w = Wiring::new(
+        Engine::new(opts),
+        store.clone(),
+        persisted.clone(),
+        Arc::new(SystemClock),
+    );
+    wire(&mut w);
+    let services = w.build();
     AppState {
-        storage: store.clone(),
-        querier: store,
-        engine: Engine::new(opts),
+        storage: store,
+        querier: w.querier.clone(),
+        engine: w.engine.clone(),
         runtime: Arc::new(RuntimeInfo {
             start_time: 1_700_000_000_000,
             storage_retention: "15d".into(),
         }),
-        slos: Default::default(),
-        slo_windows: Default::default(),
+        slos: services.slos,
         limits,
         telemetry: Arc::new(Telemetry::default()),
         ready: Arc::new(AtomicBool::new(true)),
-        clock: Arc::new(SystemClock),
+        clock: w.clock.clone(),
         rules: Arc::new(homeostat_rules::NoRules),
         reload: homeostat_http::ReloadHandle::disabled(1_700_000_000_000),
-        incidents: Arc::new(homeostat_http::BasicIncidents::new(
+        incidents: Arc::new(homeostat_app::BasicIncidents::new(
             homeostat_incident::IncidentService::new(persisted.incidents.clone()),
             homeostat_oncall::Oncall::default(),
             b"test secret",
         )),
         state: persisted,
         alertmanager: None,
-        gate: Default::default(),
+        gate: services.gate,
+        release: services.release,
         analysis: Default::default(),
-        dependencies: Default::default(),
-        gate_budgets: Default::default(),
     }
 }
 

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use homeostat_alerting::{Alertmanager, Config, Running};
-use homeostat_http::{BasicIncidents, Live, ReloadHandle, ReloadStatus};
+use homeostat_app::BasicIncidents;
+use homeostat_http::{ReloadHandle, ReloadStatus};
 use homeostat_incident::IncidentService;
 use homeostat_model::FakeClock;
 use homeostat_oncall::Oncall;
@@ -37,15 +38,6 @@ const AM_CONFIG: &str =
 /// A server with everything configured; reloads succeed.
 fn full_app() -> axum::Router {
     let clock = FakeClock::new(NOW);
-    let mut st = state(
-        crate::slos::store(),
-        Limits::default(),
-        homeostat_promql::EngineOptions {
-            timeout: Duration::from_secs(10),
-            ..Default::default()
-        },
-    );
-    st.clock = Arc::new(clock.clone());
     let slos = homeostat_slo::load_specs(crate::slos::SPEC, "checkout.yaml").unwrap();
     let known = homeostat_gate::Known {
         slos: slos
@@ -53,15 +45,25 @@ fn full_app() -> axum::Router {
             .map(|s| (s.service.clone(), s.id.clone()))
             .collect(),
     };
-    st.gate = Arc::new(Live::new(
-        homeostat_gate::from_yaml(
-            "- {service: checkout, freeze_below_remaining_percent: 10}\n",
-            &known,
-            "gate.policies",
-        )
-        .unwrap(),
-    ));
-    st.slos = Arc::new(Live::new(slos));
+    let policies = homeostat_gate::from_yaml(
+        "- {service: checkout, freeze_below_remaining_percent: 10}\n",
+        &known,
+        "gate.policies",
+    )
+    .unwrap();
+    let mut st = state_with(
+        crate::slos::store(),
+        Limits::default(),
+        homeostat_promql::EngineOptions {
+            timeout: Duration::from_secs(10),
+            ..Default::default()
+        },
+        |w| {
+            w.clock = Arc::new(clock.clone());
+            w.policies.set(policies);
+            w.slos.set(slos);
+        },
+    );
     st.incidents = Arc::new(BasicIncidents::new(
         IncidentService::new(st.state.incidents.clone()),
         Oncall::from_yaml_str(ONCALL).unwrap(),

@@ -11,14 +11,12 @@ use homeostat_promql::EngineOptions;
 use serde_json::Value;
 
 use crate::slos::{SPEC, store};
-use crate::{call, state};
+use crate::{call, state_with};
 
 const NOW: i64 = 120 * 60_000;
 
 fn setup(policies: &str) -> (axum::Router, FakeClock) {
     let clock = FakeClock::new(NOW);
-    let mut st = state(store(), Default::default(), EngineOptions::default());
-    st.clock = Arc::new(clock.clone());
     let slos = homeostat_slo::load_specs(SPEC, "checkout.yaml").unwrap();
     let known = homeostat_gate::Known {
         slos: slos
@@ -26,10 +24,12 @@ fn setup(policies: &str) -> (axum::Router, FakeClock) {
             .map(|s| (s.service.clone(), s.id.clone()))
             .collect(),
     };
-    st.gate = Arc::new(homeostat_http::Live::new(
-        homeostat_gate::from_yaml(policies, &known, "gate.policies").unwrap(),
-    ));
-    st.slos = Arc::new(homeostat_http::Live::new(slos));
+    let policies = homeostat_gate::from_yaml(policies, &known, "gate.policies").unwrap();
+    let st = state_with(store(), Default::default(), EngineOptions::default(), |w| {
+        w.clock = Arc::new(clock.clone());
+        w.policies.set(policies);
+        w.slos.set(slos);
+    });
     (router(st), clock)
 }
 
@@ -230,23 +230,24 @@ async fn an_inline_measurement_serves_the_next_answers_until_it_is_stale() {
     assert_eq!(second["measuredInline"], false, "{second}");
     assert_eq!(second["measuredAt"], first["measuredAt"]);
     assert_eq!(second["allow"], first["allow"]);
-    clock.advance(homeostat_http::GATE_CACHE_MAX_AGE_MS);
+    clock.advance(homeostat_app::GATE_CACHE_MAX_AGE_MS);
     assert_eq!(gate(&app, "service=checkout").await["measuredInline"], true);
 }
 
 #[tokio::test]
 async fn declared_dependencies_deploys_are_suspects_with_their_path() {
     let clock = FakeClock::new(NOW);
-    let mut st = state(store(), Default::default(), EngineOptions::default());
-    st.clock = Arc::new(clock.clone());
     let graph: std::collections::BTreeMap<String, Vec<String>> = [
         ("checkout".to_string(), vec!["payments".to_string()]),
         ("payments".to_string(), vec!["payments-db".to_string()]),
     ]
     .into_iter()
     .collect();
-    let deps = Arc::new(homeostat_http::Live::new(graph));
-    st.dependencies = deps.clone();
+    let deps = Arc::new(homeostat_app::Live::new(graph));
+    let st = state_with(store(), Default::default(), EngineOptions::default(), |w| {
+        w.clock = Arc::new(clock.clone());
+        w.dependencies = deps.clone();
+    });
     let app = router(st);
     for (service, at) in [
         ("payments-db", NOW - 2 * 60_000),

@@ -9,7 +9,7 @@ use homeostat_model::{FakeClock, Labels, Sample, TimeSeries};
 use homeostat_promql::EngineOptions;
 use homeostat_storage::{Appender, MemStorage};
 
-use crate::{call, state};
+use crate::{call, state_with};
 
 pub(crate) const SPEC: &str = r#"
 version: prometheus/v1
@@ -55,11 +55,11 @@ pub(crate) fn store() -> Arc<MemStorage> {
 }
 
 fn app() -> axum::Router {
-    let mut st = state(store(), Default::default(), EngineOptions::default());
-    st.clock = Arc::new(FakeClock::new(120 * 60_000));
-    st.slos = Arc::new(homeostat_http::Live::new(
-        homeostat_slo::load_specs(SPEC, "checkout.yaml").unwrap(),
-    ));
+    let st = state_with(store(), Default::default(), EngineOptions::default(), |w| {
+        w.clock = Arc::new(FakeClock::new(120 * 60_000));
+        w.slos
+            .set(homeostat_slo::load_specs(SPEC, "checkout.yaml").unwrap());
+    });
     router(st)
 }
 

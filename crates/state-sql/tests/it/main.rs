@@ -2,6 +2,7 @@
 //! durability across reopen, and schema versioning.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod atomic;
 mod conformance;
 mod reopen;
 mod schema;

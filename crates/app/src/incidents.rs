@@ -1,8 +1,9 @@
-//! The contract between the incident routes and whoever runs incidents.
-//! The server implements [`IncidentApi`] with escalation and paging; the
-//! default methods give the plain behaviour over an [`IncidentService`]
-//! ([`BasicIncidents`], for tests and for servers without on-call).
-//! Every method may touch the state store: call them on a blocking thread.
+//! The incident API: the contract between the incident routes and whoever
+//! runs incidents. The server implements [`IncidentApi`] with escalation and
+//! paging; the default methods give the plain behaviour over an
+//! [`IncidentService`] ([`BasicIncidents`], for tests and for servers without
+//! on-call). Every method may touch the state store: call them on a blocking
+//! thread.
 
 use std::sync::Arc;
 

@@ -1,0 +1,108 @@
+//! Homeostat's application services: the use cases that combine the
+//! engines (`slo`, `gate`, `incident`, `promql`) with persisted state and
+//! side effects, each a method with typed input, output and error. The
+//! HTTP edge decodes a request, calls one method here and encodes the
+//! answer; the server builds the services and runs their background work.
+//!
+//! This is the one place where a caching, audit or transaction rule lives:
+//! the gate's budget cache (one writer, a generation so an override change
+//! is never overwritten by an older measurement), overrides stored with
+//! their audit record in one transaction, deploys joined to open incidents.
+//!
+//! No HTTP here: nothing depends on axum or on the server.
+
+mod gate;
+mod incidents;
+mod live;
+mod release;
+mod slo;
+
+use std::sync::Arc;
+
+use homeostat_model::Clock;
+use homeostat_promql::Engine;
+use homeostat_storage::Querier;
+
+pub use gate::{
+    BudgetSource, Expiry, GATE_CACHE_MAX_AGE_MS, GateAnswer, GateError, GateService,
+    MeasuredBudgets, NewOverride,
+};
+pub use incidents::{BasicIncidents, Declare, IncidentApi};
+pub use live::Live;
+pub use release::{NewDeploy, ReleaseError, ReleaseService, SuspectQuery, Suspects};
+pub use slo::{Burndown, SloError, SloMeter, SloReport, period_of};
+
+/// What the services are built from: the engine and stores the server
+/// picked, the clock, and the config cells a reload swaps.
+#[derive(Clone)]
+pub struct Wiring {
+    pub engine: Engine,
+    pub querier: Arc<dyn Querier>,
+    pub state: homeostat_state::State,
+    pub clock: Arc<dyn Clock>,
+    /// The loaded SLOs.
+    pub slos: Arc<Live<Vec<homeostat_slo::SloSpec>>>,
+    /// `slo_windows`: the burn-rate windows the SLOs' alerts were compiled with.
+    pub slo_windows: Arc<Live<Vec<homeostat_slo::AlertWindows>>>,
+    /// `gate.policies`.
+    pub policies: Arc<Live<Vec<homeostat_gate::Policy>>>,
+    /// `services[].depends_on`: service → direct dependencies.
+    pub dependencies: Arc<Live<homeostat_incident::DependencyGraph>>,
+}
+
+impl Wiring {
+    /// Empty config cells around the given engine, stores and clock.
+    pub fn new(
+        engine: Engine,
+        querier: Arc<dyn Querier>,
+        state: homeostat_state::State,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            engine,
+            querier,
+            state,
+            clock,
+            slos: Default::default(),
+            slo_windows: Default::default(),
+            policies: Default::default(),
+            dependencies: Default::default(),
+        }
+    }
+
+    /// The services over this wiring; they share its config cells.
+    pub fn build(&self) -> Services {
+        let slos = Arc::new(SloMeter::new(
+            self.engine.clone(),
+            self.querier.clone(),
+            self.clock.clone(),
+            self.slos.clone(),
+            self.slo_windows.clone(),
+        ));
+        let gate = Arc::new(GateService::new(
+            self.slos.clone(),
+            self.policies.clone(),
+            self.state.overrides.clone(),
+            self.clock.clone(),
+            slos.clone(),
+        ));
+        let release = Arc::new(ReleaseService::new(
+            self.state.clone(),
+            self.clock.clone(),
+            self.dependencies.clone(),
+        ));
+        Services {
+            gate,
+            slos,
+            release,
+        }
+    }
+}
+
+/// The service handles the HTTP edge and the server's tasks hold.
+#[derive(Clone)]
+pub struct Services {
+    pub gate: Arc<GateService>,
+    pub slos: Arc<SloMeter>,
+    pub release: Arc<ReleaseService>,
+}

@@ -1,0 +1,292 @@
+//! The SLO meter: each SLO's error budget now (SLI, remaining budget, burn
+//! rates per window, projected exhaustion, alert tiers firing) and its
+//! burn-down over the period, measured with PromQL over the configured
+//! querier. Behind `/api/v1/slos`, the catalog, the console and the gate.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use homeostat_model::{Clock, ErrorKind};
+use homeostat_promql::{Engine, QueryParams, Value};
+use homeostat_slo::{
+    AlertWindows, BudgetStatus, STATUS_WINDOWS, SloSpec, budget_ratio_query, burn_down,
+};
+use homeostat_storage::Querier;
+
+use crate::Live;
+
+/// SLOs without a period of their own use 30 days, like the compiler.
+const DEFAULT_PERIOD: Duration = Duration::from_secs(30 * 86_400);
+
+/// Points in a burn-down chart.
+const BURNDOWN_POINTS: i64 = 120;
+
+/// The period an SLO's budget covers.
+pub fn period_of(spec: &SloSpec) -> Duration {
+    spec.period.unwrap_or(DEFAULT_PERIOD)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SloError {
+    #[error("no SLO with id {0:?}")]
+    NotFound(String),
+    /// A burn-down query the engine refused (the expression, then why).
+    #[error("{0}")]
+    Query(String),
+    #[error("slo task failed: {0}")]
+    Task(String),
+}
+
+impl SloError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SloError::NotFound(_) => ErrorKind::NotFound,
+            SloError::Query(_) => ErrorKind::InvalidInput,
+            SloError::Task(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+/// One SLO as measured now.
+#[derive(Debug, Clone)]
+pub struct SloReport {
+    pub spec: SloSpec,
+    pub status: BudgetStatus,
+    /// Severities of the SLO's burn alerts firing now (`page`, `ticket`).
+    pub firing: Vec<String>,
+}
+
+/// Remaining budget over the period ending now.
+#[derive(Debug, Clone)]
+pub struct Burndown {
+    pub id: String,
+    pub period: Duration,
+    /// `(ms since the epoch, remaining share)` per step, oldest first.
+    pub remaining: Vec<(i64, f64)>,
+}
+
+/// Measures SLO budgets. The SLO list and the alert windows are swapped at
+/// a reload; every measurement reads them once.
+pub struct SloMeter {
+    engine: Engine,
+    querier: Arc<dyn Querier>,
+    clock: Arc<dyn Clock>,
+    specs: Arc<Live<Vec<SloSpec>>>,
+    windows: Arc<Live<Vec<AlertWindows>>>,
+}
+
+impl SloMeter {
+    pub fn new(
+        engine: Engine,
+        querier: Arc<dyn Querier>,
+        clock: Arc<dyn Clock>,
+        specs: Arc<Live<Vec<SloSpec>>>,
+        windows: Arc<Live<Vec<AlertWindows>>>,
+    ) -> Self {
+        Self {
+            engine,
+            querier,
+            clock,
+            specs,
+            windows,
+        }
+    }
+
+    /// The SLOs in effect now.
+    pub fn specs(&self) -> Arc<Vec<SloSpec>> {
+        self.specs.get()
+    }
+
+    /// `slo_windows`: the burn-rate windows the alerts were compiled with.
+    pub fn windows(&self) -> Arc<Vec<AlertWindows>> {
+        self.windows.get()
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_millis()
+    }
+
+    /// One SLO's budget at `now` and the alert tiers firing. Runs PromQL:
+    /// call it on a blocking thread.
+    pub fn measure(&self, spec: &SloSpec, now: i64) -> (BudgetStatus, Vec<String>) {
+        measure(&self.engine, self.querier.as_ref(), spec, now)
+    }
+
+    /// Every SLO measured now.
+    pub async fn list(self: &Arc<Self>) -> Result<Vec<SloReport>, SloError> {
+        let now = self.now();
+        let specs = self.specs();
+        self.blocking(move |m| {
+            specs
+                .iter()
+                .map(|spec| m.report(spec.clone(), now))
+                .collect()
+        })
+        .await
+    }
+
+    /// One SLO measured now.
+    pub async fn get(self: &Arc<Self>, id: &str) -> Result<SloReport, SloError> {
+        let spec = self.find(id)?;
+        let now = self.now();
+        self.blocking(move |m| m.report(spec, now)).await
+    }
+
+    /// The remaining budget (1 = 100%) at [`BURNDOWN_POINTS`] steps over the
+    /// period ending now.
+    pub async fn burndown(self: &Arc<Self>, id: &str) -> Result<Burndown, SloError> {
+        let spec = self.find(id)?;
+        let now = self.now();
+        let period = period_of(&spec);
+        let step_ms = (period.as_millis() as i64 / BURNDOWN_POINTS).max(1000);
+        let start = now - step_ms * (BURNDOWN_POINTS - 1);
+        let remaining = self
+            .blocking(move |m| m.burndown_values(&spec, start, now, step_ms))
+            .await??;
+        let remaining = remaining
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (start + i as i64 * step_ms, v))
+            .collect();
+        Ok(Burndown {
+            id: id.to_string(),
+            period,
+            remaining,
+        })
+    }
+
+    fn find(&self, id: &str) -> Result<SloSpec, SloError> {
+        self.specs
+            .get()
+            .iter()
+            .find(|s| s.id == id)
+            .cloned()
+            .ok_or_else(|| SloError::NotFound(id.to_string()))
+    }
+
+    fn report(&self, spec: SloSpec, now: i64) -> SloReport {
+        let (status, firing) = self.measure(&spec, now);
+        SloReport {
+            spec,
+            status,
+            firing,
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&SloMeter) -> T + Send + 'static,
+    ) -> Result<T, SloError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || f(&me))
+            .await
+            .map_err(|e| SloError::Task(e.to_string()))
+    }
+
+    fn burndown_values(
+        &self,
+        spec: &SloSpec,
+        start: i64,
+        now: i64,
+        step_ms: i64,
+    ) -> Result<Vec<f64>, SloError> {
+        let (e, q) = (&self.engine, self.querier.as_ref());
+        let step = Duration::from_millis(step_ms as u64);
+        let Some((err_q, tot_q)) = homeostat_slo::event_rate_queries(spec, step) else {
+            // Raw SLIs and timeslice budgets: the bad share per step, each
+            // step weighing the same.
+            let series = range_values(e, q, &budget_ratio_query(spec, step), start, now, step)?;
+            let totals = vec![1.0; series.len()];
+            return Ok(burn_down(spec.objective, &series, &totals));
+        };
+        // Rates per second over each slice → events per slice.
+        let secs = step.as_secs_f64();
+        let errs: Vec<f64> = range_values(e, q, &err_q, start, now, step)?
+            .into_iter()
+            .map(|r| r * secs)
+            .collect();
+        let tots: Vec<f64> = range_values(e, q, &tot_q, start, now, step)?
+            .into_iter()
+            .map(|r| r * secs)
+            .collect();
+        Ok(burn_down(spec.objective, &errs, &tots))
+    }
+}
+
+/// The first value of an instant query, `None` without data or on NaN.
+fn scalar_of(engine: &Engine, q: &dyn Querier, expr: &str, t: i64) -> Option<f64> {
+    let out = engine
+        .instant_query(q, expr, t, &QueryParams::default())
+        .ok()?;
+    let v = match out.value {
+        Value::Scalar { v, .. } => v,
+        Value::Vector(v) => v.first()?.v,
+        _ => return None,
+    };
+    v.is_finite().then_some(v)
+}
+
+fn measure(
+    engine: &Engine,
+    q: &dyn Querier,
+    spec: &SloSpec,
+    now: i64,
+) -> (BudgetStatus, Vec<String>) {
+    let period = period_of(spec);
+    let period_ratio = scalar_of(engine, q, &budget_ratio_query(spec, period), now);
+    let windows: Vec<(Duration, Option<f64>)> = STATUS_WINDOWS
+        .iter()
+        .map(|&w| (w, scalar_of(engine, q, &budget_ratio_query(spec, w), now)))
+        .collect();
+    let status = BudgetStatus::compute(spec.objective, period, period_ratio, &windows, now);
+    // The alert tiers firing now, as the rule engine records them.
+    let firing = engine
+        .instant_query(
+            q,
+            &format!(
+                "ALERTS{{sloth_id=\"{}\", alertstate=\"firing\"}}",
+                spec.id.replace('\\', "\\\\").replace('"', "\\\"")
+            ),
+            now,
+            &QueryParams::default(),
+        )
+        .ok()
+        .and_then(|o| match o.value {
+            Value::Vector(v) => Some(
+                v.iter()
+                    .filter_map(|s| s.labels.get("sloth_severity").map(str::to_string))
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_default();
+    (status, firing)
+}
+
+/// The first series of a range query as one value per step (0 where absent).
+fn range_values(
+    e: &Engine,
+    q: &dyn Querier,
+    expr: &str,
+    start: i64,
+    end: i64,
+    step: Duration,
+) -> Result<Vec<f64>, SloError> {
+    let out = e
+        .range_query(q, expr, start, end, step, &QueryParams::default())
+        .map_err(|err| SloError::Query(format!("{expr}: {err}")))?;
+    let step_ms = step.as_millis() as i64;
+    let n = ((end - start) / step_ms + 1) as usize;
+    let mut vals = vec![0.0; n];
+    if let Value::Matrix(m) = out.value
+        && let Some(series) = m.first()
+    {
+        for p in &series.samples {
+            let i = ((p.t - start) / step_ms) as usize;
+            if i < n && p.v.is_finite() {
+                vals[i] = p.v;
+            }
+        }
+    }
+    Ok(vals)
+}

@@ -1,0 +1,4 @@
+//! The application services over in-memory state with a fake clock.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod gate;
