@@ -292,6 +292,13 @@ mod tests {
             .unwrap();
         assert_eq!(p.queries[0].0, r#"errors{track="baseline"}"#);
         assert_eq!(p.queries[0].1, r#"errors{track="x\x22} or vector(1) #"}"#);
+        // Prometheus' parser reads the value back unchanged.
+        let expr = promql_parser::parser::parse(&p.queries[0].1).unwrap();
+        let promql_parser::parser::Expr::VectorSelector(vs) = expr else {
+            panic!("not a selector: {expr:?}");
+        };
+        let track = vs.matchers.matchers.iter().find(|m| m.name == "track");
+        assert_eq!(track.map(|m| m.value.as_str()), Some("x\"} or vector(1) #"));
     }
 
     #[test]

@@ -60,9 +60,7 @@ impl Template {
             }
             let at = offset + start;
             let after = &rest[start + 2..];
-            let end = after
-                .find("}}")
-                .ok_or(TemplateError::Unterminated { at })?;
+            let end = after.find("}}").ok_or(TemplateError::Unterminated { at })?;
             let action = &after[..end];
             let key = action
                 .trim()
@@ -149,20 +147,25 @@ fn push_escaped(out: &mut String, v: &str, escape: Escape) {
     match escape {
         Escape::None => out.push_str(v),
         Escape::PromqlString => out.push_str(&promql_string_contents(v)),
-        Escape::JsonString => {
-            for c in v.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    '\u{08}' => out.push_str("\\b"),
-                    '\u{0c}' => out.push_str("\\f"),
-                    c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                    c => out.push(c),
-                }
-            }
+        Escape::JsonString => push_json_string_contents(out, v),
+    }
+}
+
+/// The inside of a JSON string literal holding `v`, byte for byte what
+/// `serde_json` writes: `"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f` escaped, other
+/// control characters as `\u00XX`, everything else as is.
+pub fn push_json_string_contents(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
         }
     }
 }
@@ -182,13 +185,19 @@ mod tests {
             t.render(&[("window", "5m")], Escape::None).unwrap(),
             "rate(x[5m]) / rate(y[5m])"
         );
-        assert_eq!(render("no placeholders", &[], Escape::None).unwrap(), "no placeholders");
+        assert_eq!(
+            render("no placeholders", &[], Escape::None).unwrap(),
+            "no placeholders"
+        );
     }
 
     #[test]
     fn errors_name_what_is_wrong() {
         let e = Template::parse("x[{{.win}}]", &["window"]).unwrap_err();
-        assert_eq!(e.to_string(), "unknown placeholder `{{.win}}`; known: {{.window}}");
+        assert_eq!(
+            e.to_string(),
+            "unknown placeholder `{{.win}}`; known: {{.window}}"
+        );
         let e = Template::parse("x[{{.window]", &["window"]).unwrap_err();
         assert_eq!(e, TemplateError::Unterminated { at: 2 });
         for bad in ["{{window}}", "{{.}}", "{{.a b}}", "{{ $labels.x }}", "{{}}"] {
@@ -220,6 +229,14 @@ mod tests {
                 let out = t.render(&[("k", &v)], Escape::PromqlString);
                 prop_assert!(out.is_ok());
             }
+        }
+
+        #[test]
+        fn json_escaping_is_what_serde_json_writes(v in any::<String>()) {
+            let mut out = String::from("\"");
+            push_json_string_contents(&mut out, &v);
+            out.push('"');
+            prop_assert_eq!(Some(out), serde_json::to_string(&v).ok());
         }
 
         #[test]
