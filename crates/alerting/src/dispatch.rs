@@ -15,16 +15,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use homeostat_model::Labels;
+use homeostat_model::{Labels, Timestamp};
 use homeostat_state::Silence;
 use regex::Regex;
 
 use crate::config::Config;
-use crate::fingerprint::Fingerprint;
 use crate::matcher::Matchers;
 use crate::route::RouteOpts;
 use crate::silence::Silencer;
 use crate::store::{Alert, AlertStore};
+use homeostat_model::Fingerprint;
 
 /// Resolved alerts stay this long after their end once no group has to
 /// report them (Prometheus re-sends resolved alerts for 15 minutes; keeping
@@ -39,8 +39,8 @@ pub struct Flush {
     pub group_key: String,
     pub group_labels: Labels,
     pub repeat_interval: Duration,
-    /// When the flush happened, ms since the epoch.
-    pub at: i64,
+    /// When the flush happened.
+    pub at: Timestamp,
     /// Firing and resolved (at `at`) alerts, silenced and inhibited ones
     /// left out, sorted by labels.
     pub alerts: Vec<Arc<Alert>>,

@@ -2,7 +2,7 @@
 //! format of Prometheus Alertmanager 0.25 validated into a [`Config`], its
 //! matcher syntax ([`Matcher`], [`Matchers`]), the routing decision
 //! ([`Route::matching`], group keys), inhibition ([`Inhibitor`]), time
-//! intervals and label-set [`fingerprint`]s. The decisions are those
+//! intervals and label-set fingerprints ([`homeostat_model::Fingerprint`]). The decisions are those
 //! Alertmanager makes for the same file, checked against `amtool` by
 //! `tests/interop/am_routes.sh`.
 //!
@@ -15,7 +15,6 @@
 mod config;
 mod dispatch;
 mod error;
-mod fingerprint;
 mod inhibit;
 mod matcher;
 mod route;
@@ -32,7 +31,6 @@ pub use dispatch::{
     RESOLVED_RETENTION,
 };
 pub use error::ConfigError;
-pub use fingerprint::{Fingerprint, fingerprint};
 pub use inhibit::{InhibitRule, Inhibitor};
 pub use matcher::{MatchType, Matcher, MatcherError, Matchers};
 pub use route::{GroupBy, Route, RouteOpts, TimeIntervals};

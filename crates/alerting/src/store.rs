@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use homeostat_model::{Label, Labels, is_valid_label_name};
+use homeostat_model::{Label, Labels, Timestamp, is_valid_label_name};
 
-use crate::fingerprint::{Fingerprint, fingerprint};
+use homeostat_model::Fingerprint;
 
 /// An alert as a client posts it. Times are ms since the epoch; `None` is
 /// Alertmanager's zero time ("not given").
@@ -18,8 +18,8 @@ use crate::fingerprint::{Fingerprint, fingerprint};
 pub struct PostableAlert {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
-    pub starts_at: Option<i64>,
-    pub ends_at: Option<i64>,
+    pub starts_at: Option<Timestamp>,
+    pub ends_at: Option<Timestamp>,
     pub generator_url: String,
 }
 
@@ -29,10 +29,10 @@ pub struct Alert {
     pub fingerprint: Fingerprint,
     pub labels: Labels,
     pub annotations: BTreeMap<String, String>,
-    pub starts_at: i64,
-    pub ends_at: i64,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
     pub generator_url: String,
-    pub updated_at: i64,
+    pub updated_at: Timestamp,
     /// `endsAt` was not given: it is `updated_at + resolve_timeout`, and an
     /// explicit end posted later wins over it.
     pub timeout: bool,
@@ -122,7 +122,7 @@ pub fn validate(
         return Err(err("endsAt is before startsAt".into()));
     }
     Ok(Alert {
-        fingerprint: fingerprint(&labels),
+        fingerprint: Fingerprint::of(&labels),
         labels,
         annotations: posted.annotations,
         starts_at,

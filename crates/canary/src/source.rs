@@ -1,10 +1,12 @@
 //! Canary judgments over PromQL: each metric is a query with a `{{.group}}`
-//! placeholder (filled with the baseline's and the canary's group value) or
+//! placeholder (filled with the baseline's and the canary's group value,
+//! escaped to stay inside a PromQL string literal) or
 //! a pair of queries, evaluated as range queries over the lookback; every
 //! finite point of every returned series is a sample.
 
 use std::time::Duration;
 
+use homeostat_model::template::{Escape, Template};
 use homeostat_model::{Timestamp, parse_duration};
 use homeostat_promql::{Engine, QueryParams, Value};
 use homeostat_storage::Querier;
@@ -37,6 +39,9 @@ pub struct MetricQuery {
     #[serde(default)]
     pub allow_no_data: bool,
 }
+
+/// The placeholder of a metric's `query`.
+const GROUP: &str = "group";
 
 fn default_group() -> String {
     "default".into()
@@ -138,16 +143,23 @@ impl JudgeRequest {
             let at = format!("metrics[{i}]");
             let pair = match (&m.query, &m.baseline_query, &m.canary_query) {
                 (Some(q), None, None) => {
-                    if !q.contains("{{.group}}") {
+                    let field = format!("{at}.query");
+                    let template =
+                        Template::parse(q, &[GROUP]).map_err(|e| bad(&field, e.to_string()))?;
+                    if !template.uses(GROUP) {
                         return Err(bad(
-                            format!("{at}.query"),
+                            field,
                             "no {{.group}} placeholder: baseline and canary would read the same series; add it or give baseline_query and canary_query",
                         ));
                     }
-                    (
-                        q.replace("{{.group}}", &self.baseline),
-                        q.replace("{{.group}}", &self.canary),
-                    )
+                    // The group values come from the request: escaped, they
+                    // stay inside the label matcher's string literal.
+                    let fill = |group: &str| {
+                        template
+                            .render(&[(GROUP, group)], Escape::PromqlString)
+                            .map_err(|e| bad(&field, e.to_string()))
+                    };
+                    (fill(&self.baseline)?, fill(&self.canary)?)
                 }
                 (None, Some(b), Some(c)) => (b.clone(), c.clone()),
                 _ => {
@@ -244,4 +256,50 @@ pub fn judge_now(engine: &Engine, q: &dyn Querier, p: &PreparedJudge, now: Times
         }
     }
     j
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(query: &str, canary: &str) -> JudgeRequest {
+        JudgeRequest {
+            metrics: vec![MetricQuery {
+                name: "errors".into(),
+                query: Some(query.into()),
+                baseline_query: None,
+                canary_query: None,
+                group: default_group(),
+                direction: Direction::default(),
+                critical: false,
+                allowed_increase: 0.0,
+                allowed_decrease: 0.0,
+                min_samples: default_min_samples(),
+                allow_no_data: false,
+            }],
+            baseline: baseline(),
+            canary: canary.into(),
+            lookback: lookback(),
+            step: step(),
+            config: JudgeConfig::default(),
+        }
+    }
+
+    #[test]
+    fn group_values_stay_inside_the_string_literal() {
+        let p = request(r#"errors{track="{{ .group }}"}"#, "x\"} or vector(1) #")
+            .prepare()
+            .unwrap();
+        assert_eq!(p.queries[0].0, r#"errors{track="baseline"}"#);
+        assert_eq!(p.queries[0].1, r#"errors{track="x\x22} or vector(1) #"}"#);
+    }
+
+    #[test]
+    fn an_unknown_placeholder_is_an_error_naming_it() {
+        let e = request(r#"errors{track="{{.grup}}"}"#, "canary")
+            .prepare()
+            .unwrap_err();
+        assert_eq!(e.field, "metrics[0].query");
+        assert!(e.problem.contains("{{.grup}}"), "{e}");
+    }
 }

@@ -1,6 +1,7 @@
 //! The gate's answer for one change: frozen or not, and whether this change
 //! may ship anyway (an exempt change type, or an active override).
 
+use homeostat_model::rfc3339::rfc3339_seconds;
 use serde::Serialize;
 
 use crate::policy::{NoDataAction, Policy};
@@ -83,12 +84,6 @@ pub struct Decision {
     pub exempt: bool,
     #[serde(rename = "override")]
     pub override_used: Option<Override>,
-}
-
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| ms.to_string())
 }
 
 fn pct(x: f64) -> String {
@@ -177,7 +172,8 @@ pub fn decide(
             "allowed by override {} from {} until {} ({}); frozen because {}",
             o.id,
             o.author,
-            rfc3339(o.expires_at),
+            // Prose for a person: whole seconds.
+            rfc3339_seconds(o.expires_at),
             o.reason,
             reasons.join("; ")
         );

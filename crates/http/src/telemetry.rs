@@ -14,7 +14,8 @@ use parking_lot::Mutex;
 pub struct ExternalMetric {
     pub name: &'static str,
     pub help: &'static str,
-    /// `counter` or `gauge`.
+    /// `counter`, `gauge` or `histogram` (then `name` ends in `_bucket`,
+    /// `_count` or `_sum`).
     pub kind: &'static str,
     pub labels: Vec<(&'static str, String)>,
     pub value: f64,
@@ -188,9 +189,23 @@ impl Telemetry {
                 by_name.entry(m.name).or_default().push(m);
             }
         }
+        let mut family_written = "";
         for (name, ms) in by_name {
-            let _ = writeln!(out, "# HELP {name} {}", ms[0].help);
-            let _ = writeln!(out, "# TYPE {name} {}", ms[0].kind);
+            // A histogram comes as `_bucket`, `_count` and `_sum` series
+            // (adjacent by name) under one HELP/TYPE for the family.
+            let family = if ms[0].kind == "histogram" {
+                ["_bucket", "_count", "_sum"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s))
+                    .unwrap_or(name)
+            } else {
+                name
+            };
+            if family != family_written {
+                let _ = writeln!(out, "# HELP {family} {}", ms[0].help);
+                let _ = writeln!(out, "# TYPE {family} {}", ms[0].kind);
+                family_written = family;
+            }
             for m in ms {
                 let labels: Vec<String> = m
                     .labels

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use homeostat_model::{Fingerprint, Timestamp};
 use homeostat_state::{
     EventKind, Incident, IncidentFilter, IncidentId, IncidentState, Severity, StateError,
     TimelineEvent,
@@ -20,10 +21,10 @@ pub struct AlertInfo {
     pub annotations: BTreeMap<String, String>,
     /// When it started firing; 0 or less means unknown, and the time of
     /// the call is used instead.
-    pub starts_at: i64,
+    pub starts_at: Timestamp,
     /// When it resolved, if it has.
-    pub ends_at: Option<i64>,
-    pub fingerprint: u64,
+    pub ends_at: Option<Timestamp>,
+    pub fingerprint: Fingerprint,
 }
 
 impl AlertInfo {
@@ -277,12 +278,14 @@ impl IncidentService {
 }
 
 /// Fingerprints whose latest alert event on the timeline is `AlertFiring`.
-pub(crate) fn firing_fingerprints(timeline: &[TimelineEvent]) -> BTreeSet<u64> {
+pub(crate) fn firing_fingerprints(timeline: &[TimelineEvent]) -> BTreeSet<Fingerprint> {
     let mut firing = BTreeSet::new();
     for e in timeline {
+        // Stored as the number (`Fingerprint`'s serde form).
         let Some(fp) = e.data.get("fingerprint").and_then(|f| f.as_u64()) else {
             continue;
         };
+        let fp = Fingerprint(fp);
         match e.kind {
             EventKind::AlertFiring => {
                 firing.insert(fp);
@@ -349,7 +352,7 @@ mod tests {
             annotations: BTreeMap::new(),
             starts_at: 0,
             ends_at: None,
-            fingerprint: fp,
+            fingerprint: Fingerprint(fp),
         }
     }
 

@@ -7,12 +7,19 @@
 mod clock;
 mod duration;
 mod error;
+mod field_error;
+mod fingerprint;
+pub mod gofmt;
 mod labels;
+pub mod rfc3339;
 mod sample;
+pub mod template;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::ErrorKind;
+pub use field_error::FieldError;
+pub use fingerprint::{Fingerprint, FingerprintError};
 pub use labels::{
     Label, LabelError, Labels, LabelsBuilder, METRIC_NAME, is_valid_label_name,
     is_valid_metric_name,

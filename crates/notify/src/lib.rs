@@ -4,9 +4,13 @@
 //! with retries.
 //!
 //! The payload builders in [`payload`] are pure functions, golden-tested.
-//! [`transport`] does one HTTP POST or SMTP transaction; [`Notifier`]
-//! retries it with backoff and jitter until a deadline ([`RetryPolicy`]),
-//! with the clock, the sleep and the jitter injected. [`resolved`] decides
+//! [`transport`] does one HTTP POST or SMTP transaction; [`Outbound`] is
+//! the one delivery path of the whole process — notifications, pages,
+//! alerts to external Alertmanagers, rollback webhooks — which retries with
+//! backoff and jitter until a deadline ([`RetryPolicy`], with the clock,
+//! the sleep and the jitter injected), bounds each attempt, counts it in
+//! [`OutboundMetrics`] and never logs more of a URL than its origin.
+//! [`Notifier`] builds a receiver's payload and sends it through it. [`resolved`] decides
 //! when a group is worth a notification and which resolved alerts to
 //! report. Receiver targets are read from YAML by [`spec`] and validated
 //! into [`Target`]s. See `docs/notifications.md`.
@@ -16,6 +20,7 @@
 //! ```
 //! use std::collections::BTreeMap;
 //! use chrono::{TimeZone, Utc};
+//! use homeostat_model::Fingerprint;
 //! use homeostat_notify::{AlertData, AlertStatus, GroupNotification, payload::webhook};
 //!
 //! let alerts = vec![AlertData {
@@ -25,7 +30,7 @@
 //!     starts_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
 //!     ends_at: None,
 //!     generator_url: String::new(),
-//!     fingerprint: "0123456789abcdef".to_string(),
+//!     fingerprint: Fingerprint(0x0123456789abcdef),
 //! }];
 //! let n = GroupNotification {
 //!     receiver: "ops".to_string(),
@@ -47,6 +52,7 @@
 mod error;
 mod gojson;
 mod notification;
+pub mod outbound;
 pub mod payload;
 pub mod resolved;
 mod retry;
@@ -56,8 +62,12 @@ pub mod transport;
 
 pub use error::{ConfigError, DeliveryError, PayloadError};
 pub use gojson::{GO_ZERO_TIME, rfc3339_nano};
-pub use notification::{AckLinks, AlertData, AlertStatus, GroupNotification};
-pub use resolved::{Plan, SentRecord, plan, should_send};
+pub use notification::{AckLinks, AlertData, AlertStatus, GroupNotification, utc_from_millis};
+pub use outbound::{
+    AttemptOutcome, LATENCY_BUCKETS, LatencyHistogram, Outbound, OutboundKind, OutboundMetrics,
+    redact_url,
+};
+pub use resolved::{LastSent, Plan, SentRecord, decide, plan, should_send};
 pub use retry::{
     DeliveryOutcome, FixedJitter, Jitter, Notifier, RandomJitter, Retrier, RetryPolicy, Sleeper,
     TokioSleeper, request,

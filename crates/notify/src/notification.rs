@@ -1,6 +1,7 @@
 //! The input of this crate: one notification for one alert group, as the
 //! dispatcher hands it over. Plain Rust, no wire shape.
 
+use homeostat_model::{Fingerprint, Timestamp};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -34,12 +35,17 @@ pub struct AlertData {
     pub status: AlertStatus,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// A `DateTime` rather than the alert path's `model::Timestamp` (ms):
+    /// this is the webhook's wire shape, and Alertmanager's v4 payload
+    /// carries RFC 3339 times with up to nanosecond precision, which a
+    /// receiver may compare byte for byte. Built from the ms timestamp once,
+    /// by [`utc_from_millis`], where a notification is made.
     pub starts_at: DateTime<Utc>,
     /// `None` while the alert has no known end (Alertmanager then sends Go's
     /// zero time).
     pub ends_at: Option<DateTime<Utc>>,
     pub generator_url: String,
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
 }
 
 /// Where a person acknowledges or resolves the page from the notification.
@@ -169,7 +175,7 @@ mod tests {
             starts_at: DateTime::<Utc>::UNIX_EPOCH,
             ends_at: None,
             generator_url: String::new(),
-            fingerprint: "a".into(),
+            fingerprint: Fingerprint(0xa),
         };
         GroupNotification {
             receiver: "team x".into(),
@@ -216,4 +222,10 @@ mod tests {
         g.retain_alerts(|_| false);
         assert_eq!(g.status, AlertStatus::Resolved);
     }
+}
+
+/// The one conversion from the alert path's ms timestamps to the
+/// notification's `DateTime`; out-of-range values become the Unix epoch.
+pub fn utc_from_millis(ms: Timestamp) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }

@@ -13,10 +13,11 @@ use chrono::{DateTime, Utc};
 use homeostat_model::Clock;
 
 use crate::error::{DeliveryError, PayloadError};
-use crate::notification::{AlertStatus, GroupNotification};
+use crate::notification::{AlertStatus, GroupNotification, utc_from_millis};
+use crate::outbound::{Outbound, OutboundKind};
 use crate::payload::{email, pagerduty, slack, webhook};
 use crate::target::{PagerDutyTarget, Target};
-use crate::transport::{Request, Transport};
+use crate::transport::Request;
 
 /// Backoff and give-up rules.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,7 +98,7 @@ impl Sleeper for TokioSleeper {
 }
 
 /// How a delivery ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryOutcome {
     /// Attempts made; 0 when nothing had to be sent.
     pub attempts: u32,
@@ -106,6 +107,8 @@ pub struct DeliveryOutcome {
     pub delivered: bool,
     /// Nothing to send: only resolved alerts and `send_resolved` is off.
     pub skipped: bool,
+    /// The HTTP status of the last answer, when there was one.
+    pub status: Option<u16>,
 }
 
 /// The injected pieces of a retry loop.
@@ -130,10 +133,11 @@ impl Retrier {
 
     /// Calls `attempt` until it succeeds, fails for good, or the next try
     /// would start after the deadline.
-    pub async fn run<F, Fut>(&self, mut attempt: F) -> DeliveryOutcome
+    pub async fn run<T, F, Fut>(&self, mut attempt: F) -> DeliveryOutcome
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<(), DeliveryError>>,
+        Fut: Future<Output = Result<T, DeliveryError>>,
+        T: Into<Option<u16>>,
     {
         let start = self.clock.now_millis();
         let deadline = start.saturating_add(self.policy.deadline.as_millis() as i64);
@@ -142,18 +146,18 @@ impl Retrier {
         loop {
             attempts += 1;
             let err = match attempt().await {
-                Ok(()) => {
+                Ok(status) => {
                     return DeliveryOutcome {
                         attempts,
                         last_error,
                         delivered: true,
                         skipped: false,
+                        status: status.into(),
                     };
                 }
                 Err(e) => e,
             };
             let retryable = err.is_retryable();
-            tracing::warn!(attempt = attempts, retryable, error = %err, "notification attempt failed");
             let mut delay = self.policy.backoff(attempts, self.jitter.fraction());
             if let DeliveryError::Status {
                 retry_after_secs: Some(secs),
@@ -168,11 +172,15 @@ impl Retrier {
                 .now_millis()
                 .saturating_add(delay.as_millis() as i64);
             if !retryable || resume > deadline {
+                let status = match &last_error {
+                    Some(DeliveryError::Status { status, .. }) => Some(*status),
+                    _ => None,
+                };
                 return DeliveryOutcome {
                     attempts,
                     last_error,
-                    delivered: false,
-                    skipped: false,
+                    status,
+                    ..DeliveryOutcome::default()
                 };
             }
             self.sleeper.sleep(delay).await;
@@ -180,34 +188,35 @@ impl Retrier {
     }
 }
 
-/// Builds payloads, sends them and retries. One per process is enough.
+/// Builds notification payloads and hands them to the [`Outbound`] path.
+/// One per process is enough.
 #[derive(Debug, Clone)]
 pub struct Notifier {
-    transport: Transport,
-    retrier: Retrier,
+    outbound: Outbound,
 }
 
 impl Notifier {
+    /// A notifier with a delivery path (and metrics) of its own.
     pub fn new(retrier: Retrier) -> Result<Self, DeliveryError> {
-        Ok(Self {
-            transport: Transport::new()?,
-            retrier,
-        })
+        Ok(Self::with_outbound(Outbound::new(retrier, Arc::default())?))
+    }
+
+    /// A notifier on the process's shared delivery path.
+    pub fn with_outbound(outbound: Outbound) -> Self {
+        Self { outbound }
     }
 
     /// Sends `n` to `target` with retries. Without `send_resolved`, resolved
     /// alerts are left out, and a group with nothing else is skipped.
     pub async fn deliver(&self, target: &Target, n: &GroupNotification) -> DeliveryOutcome {
-        let now = DateTime::<Utc>::from_timestamp_millis(self.retrier.clock.now_millis())
-            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let now = utc_from_millis(self.outbound.retrier().clock.now_millis());
         let req = match request(target, n, now) {
             Ok(Some(req)) => req,
             Ok(None) => {
                 return DeliveryOutcome {
-                    attempts: 0,
-                    last_error: None,
                     delivered: true,
                     skipped: true,
+                    ..DeliveryOutcome::default()
                 };
             }
             Err(e) => return payload_failure(e),
@@ -236,16 +245,14 @@ impl Notifier {
 
     /// Sends an already built request with retries.
     pub async fn send(&self, req: &Request) -> DeliveryOutcome {
-        self.retrier.run(|| self.transport.send(req)).await
+        self.outbound.send(OutboundKind::Notification, req).await
     }
 }
 
 fn payload_failure(e: PayloadError) -> DeliveryOutcome {
     DeliveryOutcome {
-        attempts: 0,
         last_error: Some(e.into()),
-        delivered: false,
-        skipped: false,
+        ..DeliveryOutcome::default()
     }
 }
 

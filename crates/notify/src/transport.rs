@@ -62,15 +62,22 @@ impl Transport {
         Ok(Self { http })
     }
 
-    /// One attempt.
-    pub async fn send(&self, req: &Request) -> Result<(), DeliveryError> {
+    /// One attempt; the HTTP status of a successful POST.
+    pub async fn send(&self, req: &Request) -> Result<Option<u16>, DeliveryError> {
         match req {
-            Request::Http { url, body, timeout } => self.post(url, body.clone(), *timeout).await,
-            Request::Email { target, message } => send_email(target, message).await,
+            Request::Http { url, body, timeout } => {
+                self.post(url, body.clone(), *timeout).await.map(Some)
+            }
+            Request::Email { target, message } => send_email(target, message).await.map(|()| None),
         }
     }
 
-    async fn post(&self, url: &str, body: Vec<u8>, timeout: Duration) -> Result<(), DeliveryError> {
+    async fn post(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<u16, DeliveryError> {
         let resp = self
             .http
             .post(url)
@@ -79,10 +86,11 @@ impl Transport {
             .body(body)
             .send()
             .await
-            .map_err(|e| DeliveryError::Connection(describe_reqwest(&e)))?;
+            // Without the URL: its path or query may be a secret.
+            .map_err(|e| DeliveryError::Connection(describe_reqwest(&e.without_url())))?;
         let status = resp.status();
         if status.is_success() {
-            return Ok(());
+            return Ok(status.as_u16());
         }
         let retry_after_secs = resp
             .headers()

@@ -4,6 +4,7 @@
 mod aggregate;
 mod binary;
 mod call;
+mod function;
 mod histogram;
 mod range_fns;
 mod selector;

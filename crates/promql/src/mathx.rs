@@ -85,18 +85,10 @@ pub(crate) fn quantile(q: f64, vals: &mut [f64]) -> f64 {
     vals[lower as usize] * (1.0 - weight) + vals[upper as usize] * weight
 }
 
-/// Formats like Go's `strconv.FormatFloat(v, 'f', -1, 64)`, which Prometheus
-/// uses for label values (`count_values`) and in its API.
+/// Prometheus's value format, `strconv.FormatFloat(v, 'f', -1, 64)`: label
+/// values (`count_values`), annotations and the HTTP API.
 pub fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
+    homeostat_model::gofmt::format_f(v, None)
 }
 
 /// Prometheus's label-set hash (xxhash64 over `name 0xff value 0xff …`).

@@ -1,8 +1,10 @@
 //! Matchers rendered as a PromQL series selector, for the HTTP API's `match[]`.
 
+use homeostat_model::gofmt::quote;
 use homeostat_storage::Matcher;
 
-/// `{name="value",...}` with values quoted the way PromQL's lexer reads them.
+/// `{name="value",...}` with values as Go-quoted strings, which PromQL's lexer
+/// reads back unchanged.
 /// A list whose matchers all accept the empty string gets `__name__=~".+"`,
 /// because Prometheus refuses selectors that could match every series; the
 /// storage contract's "all series" then means "all named series".
@@ -15,24 +17,6 @@ pub fn render_selector(matchers: &[Matcher]) -> String {
         parts.push("__name__=~\".+\"".to_string());
     }
     format!("{{{}}}", parts.join(","))
-}
-
-fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

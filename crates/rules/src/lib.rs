@@ -12,7 +12,6 @@
 mod alert;
 mod error;
 mod file;
-mod gofmt;
 mod group;
 mod manager;
 mod snapshot;
@@ -25,11 +24,16 @@ pub use error::{EvalError, RuleError};
 pub use file::{
     GroupSpec, RuleKind, RuleSpec, expand_globs, load_file, load_globs, parse_rule_file,
 };
-pub use gofmt::format_e as format_alert_value;
 pub use group::{EvalContext, Group};
 pub use manager::{ManagerOptions, ReloadSummary, RuleManager};
 pub use snapshot::{AlertSnapshot, GroupSnapshot, Health, NoRules, RuleSnapshot, RulesView};
 pub use template::{TemplateData, expand, humanize, humanize_duration};
+
+/// The alert `value` of the HTTP API, which Prometheus writes with
+/// `strconv.FormatFloat(v, 'e', -1, 64)`.
+pub fn format_alert_value(v: f64) -> String {
+    homeostat_model::gofmt::format_e(v, None)
+}
 
 /// How long a resolved alert is kept (and re-sent) after resolution.
 pub const RESOLVED_RETENTION: Duration = Duration::from_secs(15 * 60);

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::gofmt::{format_f, format_g};
+use homeostat_model::gofmt::{format_f, format_g};
 
 /// What a template can see.
 #[derive(Debug, Clone, Copy)]
@@ -314,7 +314,7 @@ fn printf(format: &str, args: &[V]) -> Result<V, String> {
         match verb {
             's' | 'v' => out.push_str(&arg.render()),
             'd' => out.push_str(&format!("{}", arg.num("printf")? as i64)),
-            'f' => out.push_str(&format_f(arg.num("printf")?, prec.unwrap_or(6))),
+            'f' => out.push_str(&format_f(arg.num("printf")?, Some(prec.unwrap_or(6)))),
             'g' => out.push_str(&format_g(arg.num("printf")?, prec)),
             'e' => out.push_str(&format!("{:.*e}", prec.unwrap_or(6), arg.num("printf")?)),
             other => return Err(format!("printf: unsupported verb %{other}")),

@@ -1,22 +1,24 @@
 //! Delivers the built-in Alertmanager's flushes. A task ticks the
 //! dispatcher; each due group is handed to its own task, so a slow receiver
 //! never holds up the others. Per receiver target the notification log
-//! (`state.nflog`, persisted) and `homeostat_notify::resolved::plan` decide
-//! whether there is news — a new firing alert, a resolution the receiver
-//! saw firing, or `repeat_interval` passed — so that a restart sends
-//! nothing twice and loses nothing. The incident hook sees every group
+//! (`state.nflog`, persisted) and `homeostat_notify::decide` (the one
+//! place the send decision lives) say whether there is news — a new firing
+//! alert, a resolution the receiver saw firing, or `repeat_interval`
+//! passed — so that a restart sends nothing twice and loses nothing. The incident hook sees every group
 //! before it is sent (its ack/resolve links go into the notification) and
 //! the outcome after.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use homeostat_alerting::{Alert, Alertmanager, Flush};
 use homeostat_http::{ExternalMetric, StatsSource};
+use homeostat_model::Fingerprint;
 use homeostat_notify::{
-    AckLinks, AlertData, AlertStatus, GroupNotification, Notifier, SentRecord, Target,
+    AckLinks, AlertData, AlertStatus, GroupNotification, LastSent, Notifier, SentRecord, Target,
+    utc_from_millis,
 };
 use homeostat_state::{NflogEntry, NotificationLog};
 use parking_lot::Mutex;
@@ -138,6 +140,11 @@ pub struct Delivery {
     pub external_url: String,
     /// How long notification-log entries are kept.
     pub retention: Duration,
+    /// Whether groups of a receiver without integrations still reach the
+    /// incident hook: set for the built-in default route (whose one
+    /// receiver only records alerts), not for a configured file, where
+    /// such a receiver drops everything; swapped by a reload.
+    pub incidents_without_targets: Arc<AtomicBool>,
     in_flight: Arc<Mutex<HashSet<(String, String)>>>,
 }
 
@@ -161,6 +168,7 @@ impl Delivery {
             stats: Arc::default(),
             external_url,
             retention,
+            incidents_without_targets: Arc::default(),
             in_flight: Arc::default(),
         }
     }
@@ -232,19 +240,26 @@ impl Delivery {
             .cloned()
             .unwrap_or_default();
         if targets.is_empty() {
+            if self.incidents_without_targets.load(Ordering::Relaxed) {
+                // Nothing to send and no log to keep: the hook opens, joins
+                // or resolves the group's incident, which ignores repeats.
+                let hook = self.hook.clone();
+                let group_flush = group_flush(flush);
+                let _ = tokio::task::spawn_blocking(move || hook.before_notify(&group_flush)).await;
+            }
             return;
         }
-        let firing: BTreeSet<String> = flush
+        let firing: BTreeSet<Fingerprint> = flush
             .alerts
             .iter()
             .filter(|a| !a.is_resolved(flush.at))
-            .map(|a| a.fingerprint.to_string())
+            .map(|a| a.fingerprint)
             .collect();
-        let resolved: BTreeSet<String> = flush
+        let resolved: BTreeSet<Fingerprint> = flush
             .alerts
             .iter()
             .filter(|a| a.is_resolved(flush.at))
-            .map(|a| a.fingerprint.to_string())
+            .map(|a| a.fingerprint)
             .collect();
 
         // Decide per target against its log entry.
@@ -262,9 +277,10 @@ impl Delivery {
                 })
                 .flatten()
                 .filter(|e| e.expires_at > flush.at);
-            let decision = decide(
+            let last = prev.as_ref().map(last_sent);
+            let decision = homeostat_notify::decide(
                 target.send_resolved(),
-                prev.as_ref(),
+                last.as_ref(),
                 &firing,
                 &resolved,
                 flush.at,
@@ -272,9 +288,8 @@ impl Delivery {
             );
             if decision.send {
                 sends.push((i, target.clone(), log_key, decision));
-            } else if let Some(p) = prev
-                && (decision.record.firing != to_set(&p.firing_fingerprints)
-                    || decision.record.resolved != to_set(&p.resolved_fingerprints))
+            } else if let Some(p) = last
+                && decision.record != p.record
             {
                 // Nothing to say, but forget what stopped firing so that
                 // firing again is news.
@@ -374,8 +389,8 @@ impl Delivery {
         let entry = NflogEntry {
             receiver: log_key.to_string(),
             group_key: flush.group_key.to_string(),
-            firing_fingerprints: from_set(&record.firing),
-            resolved_fingerprints: from_set(&record.resolved),
+            firing_fingerprints: record.firing.iter().copied().collect(),
+            resolved_fingerprints: record.resolved.iter().copied().collect(),
             sent_at,
             expires_at: flush.at.saturating_add(self.retention.as_millis() as i64),
         };
@@ -393,56 +408,15 @@ struct FlushRef<'a> {
     at: i64,
 }
 
-/// What to do for one target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    pub send: bool,
-    pub resolved_to_report: BTreeSet<String>,
-    pub record: SentRecord,
-}
-
-/// `resolved::plan` plus Alertmanager's repeat: a group still firing is
-/// sent again once `repeat_interval` has passed since the last send.
-pub fn decide(
-    send_resolved: bool,
-    prev: Option<&NflogEntry>,
-    firing: &BTreeSet<String>,
-    resolved: &BTreeSet<String>,
-    at: i64,
-    repeat_interval: Duration,
-) -> Decision {
-    let prev_record = prev.map(|p| SentRecord {
-        firing: to_set(&p.firing_fingerprints),
-        resolved: to_set(&p.resolved_fingerprints),
-    });
-    let plan = homeostat_notify::plan(send_resolved, prev_record.as_ref(), firing, resolved);
-    let repeat = !plan.send
-        && !firing.is_empty()
-        && prev.is_some_and(|p| at >= p.sent_at.saturating_add(repeat_interval.as_millis() as i64));
-    if repeat {
-        let mut record = plan.record;
-        record.firing = firing.clone();
-        return Decision {
-            send: true,
-            resolved_to_report: plan.resolved_to_report,
-            record,
-        };
+/// The notification log's entry as the send decision reads it.
+fn last_sent(e: &NflogEntry) -> LastSent {
+    LastSent {
+        record: SentRecord {
+            firing: e.firing_fingerprints.iter().copied().collect(),
+            resolved: e.resolved_fingerprints.iter().copied().collect(),
+        },
+        sent_at: e.sent_at,
     }
-    Decision {
-        send: plan.send,
-        resolved_to_report: plan.resolved_to_report,
-        record: plan.record,
-    }
-}
-
-fn to_set(fps: &[u64]) -> BTreeSet<String> {
-    fps.iter().map(|f| format!("{f:016x}")).collect()
-}
-
-fn from_set(set: &BTreeSet<String>) -> Vec<u64> {
-    set.iter()
-        .filter_map(|s| u64::from_str_radix(s, 16).ok())
-        .collect()
 }
 
 fn label_map(l: &homeostat_model::Labels) -> BTreeMap<String, String> {
@@ -461,12 +435,11 @@ fn alert_data(a: &Alert, at: i64) -> AlertData {
         },
         labels: label_map(&a.labels),
         annotations: a.annotations.clone(),
-        starts_at: DateTime::<Utc>::from_timestamp_millis(a.starts_at).unwrap_or_default(),
+        starts_at: utc_from_millis(a.starts_at),
         // Alertmanager reports the end only once the alert has resolved.
-        ends_at: resolved
-            .then(|| DateTime::<Utc>::from_timestamp_millis(a.ends_at).unwrap_or_default()),
+        ends_at: resolved.then(|| utc_from_millis(a.ends_at)),
         generator_url: a.generator_url.clone(),
-        fingerprint: a.fingerprint.to_string(),
+        fingerprint: a.fingerprint,
     }
 }
 
@@ -519,7 +492,7 @@ fn group_flush(flush: &Flush) -> GroupFlush {
                 annotations: a.annotations.clone(),
                 starts_at: a.starts_at,
                 ends_at: a.is_resolved(flush.at).then_some(a.ends_at),
-                fingerprint: a.fingerprint.0,
+                fingerprint: a.fingerprint,
             })
             .collect(),
         at: flush.at,

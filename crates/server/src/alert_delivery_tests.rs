@@ -163,16 +163,20 @@ async fn restart_neither_repeats_nor_forgets() {
 
 #[test]
 fn repeat_interval_resends_a_still_firing_group() {
-    let firing = BTreeSet::from(["00000000000000aa".to_string()]);
+    // The rule itself is tested in `homeostat_notify::resolved`; this is
+    // the notification log's entry read into it.
+    let firing = BTreeSet::from([homeostat_model::Fingerprint(0xaa)]);
     let prev = NflogEntry {
         receiver: "r".into(),
         group_key: "g".into(),
-        firing_fingerprints: vec![0xaa],
+        firing_fingerprints: vec![homeostat_model::Fingerprint(0xaa)],
         resolved_fingerprints: vec![],
         sent_at: 1_000,
         expires_at: i64::MAX,
     };
+    let prev = last_sent(&prev);
     let hour = Duration::from_secs(3600);
+    let decide = homeostat_notify::decide;
     let d = decide(true, Some(&prev), &firing, &BTreeSet::new(), 2_000, hour);
     assert!(!d.send);
     let d = decide(

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use homeostat_model::Timestamp;
+
 pub use homeostat_incident::AlertInfo;
 
 /// One alert group about to be notified to one receiver.
@@ -21,8 +23,8 @@ pub struct GroupFlush {
     /// Every alert of the group, firing and resolved (`ends_at` set and in
     /// the past for resolved ones).
     pub alerts: Vec<AlertInfo>,
-    /// Notification time, ms since the epoch.
-    pub at: i64,
+    /// Notification time.
+    pub at: Timestamp,
 }
 
 /// Links put into the notification so a person can act on it.
@@ -41,7 +43,7 @@ pub struct NotificationOutcome {
     pub delivered: bool,
     pub attempts: u32,
     pub error: Option<String>,
-    pub at: i64,
+    pub at: Timestamp,
 }
 
 /// Implemented by the incident side; called on a blocking thread (it may

@@ -2,7 +2,9 @@
 //! configuration file (Alertmanager's format, read by
 //! `homeostat-alerting`), validated at startup and at every reload, with
 //! each receiver's `*_configs` turned into notification targets through
-//! `homeostat-notify`'s validating specs (one parser per field).
+//! `homeostat-notify`'s validating specs (one parser per field). Without a
+//! file, [`DEFAULT_CONFIG`] runs, so the Alertmanager API answers from the
+//! first start.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,10 +12,34 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use homeostat_alerting::Receiver;
-use homeostat_model::parse_duration;
+use homeostat_model::FieldError;
 use homeostat_notify::Target;
 use homeostat_notify::spec::{EmailSpec, PagerDutySpec, SlackSpec, TargetsSpec, WebhookSpec};
 use serde::Deserialize;
+
+use crate::config::positive_duration;
+
+/// The built-in Alertmanager's configuration while `alertmanager.config_file`
+/// is not set, served as the effective config by `/api/v2/status`. Its one
+/// receiver has no integrations: alerts are kept (the API, the console's
+/// alerts page) and paging groups open incidents (`incidents.open_for`),
+/// but nothing is sent. The console's alerts page recognises it by its
+/// first line (`DEFAULT_ROUTE_MARKER` in crates/ui/assets/alerts.js).
+pub const DEFAULT_CONFIG: &str = "\
+# homeostat's built-in default: alertmanager.config_file is not set.
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 5s
+  group_interval: 1m
+  repeat_interval: 4h
+receivers:
+  - name: default
+";
+
+/// How long expired silences and notification-log entries are kept by
+/// default, like Alertmanager's `--data.retention`.
+const DEFAULT_RETENTION: Duration = Duration::from_secs(120 * 3600);
 
 /// `alertmanager: {config_file, resolve_timeout, retention}`.
 #[derive(Debug, Default, Deserialize)]
@@ -31,9 +57,10 @@ pub struct AlertmanagerSection {
 /// The validated built-in Alertmanager settings.
 #[derive(Debug, Clone)]
 pub struct BuiltinAlertmanager {
-    pub config_file: PathBuf,
+    /// The file read; `None` for the built-in default route.
+    pub config_file: Option<PathBuf>,
     pub config: Arc<homeostat_alerting::Config>,
-    /// The file's text, served by `/api/v2/status`.
+    /// The file's text (or [`DEFAULT_CONFIG`]), served by `/api/v2/status`.
     pub original: String,
     pub resolve_timeout: Duration,
     pub retention: Duration,
@@ -50,58 +77,95 @@ impl BuiltinAlertmanager {
             resolve_timeout: self.resolve_timeout,
         }
     }
+
+    /// Whether this is the built-in default route rather than a file.
+    pub fn is_default(&self) -> bool {
+        self.config_file.is_none()
+    }
 }
 
-/// Loads the Alertmanager file named by the section; errors are
-/// `(field, detail)` with the file and the offending receiver named.
+/// The `alertmanager:` section: the file it names, or the default route.
+pub fn validate(
+    section: Option<&AlertmanagerSection>,
+    config_path: &str,
+) -> Result<BuiltinAlertmanager, FieldError> {
+    match section {
+        Some(s) => load(s, config_path),
+        None => builtin_default(),
+    }
+}
+
+/// The built-in default route (see [`DEFAULT_CONFIG`]).
+pub fn builtin_default() -> Result<BuiltinAlertmanager, FieldError> {
+    let config = homeostat_alerting::Config::parse(DEFAULT_CONFIG)
+        .map_err(|e| FieldError::new("alertmanager", format!("built-in default: {e}")))?;
+    from_config(
+        None,
+        config,
+        DEFAULT_CONFIG.to_string(),
+        None,
+        DEFAULT_RETENTION,
+    )
+}
+
+/// Loads the Alertmanager file named by the section; errors name the
+/// file and the offending receiver.
 pub fn load(
     section: &AlertmanagerSection,
     config_path: &str,
-) -> Result<BuiltinAlertmanager, (String, String)> {
+) -> Result<BuiltinAlertmanager, FieldError> {
     let base = Path::new(config_path).parent().unwrap_or(Path::new(""));
     let file = if Path::new(&section.config_file).is_absolute() {
         PathBuf::from(&section.config_file)
     } else {
         base.join(&section.config_file)
     };
-    let field = |f: &str| format!("alertmanager.{f}");
+    let at = |f: &str| format!("alertmanager.{f}");
     let original = std::fs::read_to_string(&file).map_err(|e| {
-        (
-            field("config_file"),
+        FieldError::new(
+            at("config_file"),
             format!("cannot read {}: {e}", file.display()),
         )
     })?;
     let config = homeostat_alerting::Config::from_yaml_str(&original, &file)
-        .map_err(|e| (field("config_file"), e.to_string()))?;
-    let dur = |name: &str, v: &Option<String>| -> Result<Option<Duration>, (String, String)> {
-        match v {
-            None => Ok(None),
-            Some(s) => match parse_duration(s) {
-                Ok(d) if !d.is_zero() => Ok(Some(d)),
-                Ok(_) => Err((field(name), "must be greater than zero".into())),
-                Err(e) => Err((field(name), e.to_string())),
-            },
-        }
-    };
-    let resolve_timeout =
-        dur("resolve_timeout", &section.resolve_timeout)?.unwrap_or(config.global.resolve_timeout);
+        .map_err(|e| FieldError::new(at("config_file"), e.to_string()))?;
+    let resolve_timeout = positive_duration(&at("resolve_timeout"), &section.resolve_timeout)?;
     let retention =
-        dur("retention", &section.retention)?.unwrap_or(Duration::from_secs(120 * 3600));
+        positive_duration(&at("retention"), &section.retention)?.unwrap_or(DEFAULT_RETENTION);
+    from_config(Some(file), config, original, resolve_timeout, retention)
+}
+
+fn from_config(
+    file: Option<PathBuf>,
+    config: homeostat_alerting::Config,
+    original: String,
+    resolve_timeout: Option<Duration>,
+    retention: Duration,
+) -> Result<BuiltinAlertmanager, FieldError> {
     let mut targets = BTreeMap::new();
     for (i, r) in config.receivers.iter().enumerate() {
-        let list = receiver_targets(r).map_err(|(f, d)| {
-            (
-                field("config_file"),
-                format!("{}: receivers[{i}] ({:?}).{f}: {d}", file.display(), r.name),
+        let list = receiver_targets(r).map_err(|e| {
+            let name = file.as_ref().map_or_else(
+                || "built-in default".to_string(),
+                |f| f.display().to_string(),
+            );
+            FieldError::new(
+                "alertmanager.config_file",
+                format!(
+                    "{name}: receivers[{i}] ({:?}).{}: {}",
+                    r.name,
+                    e.field,
+                    e.detail()
+                ),
             )
         })?;
         targets.insert(r.name.clone(), list);
     }
     Ok(BuiltinAlertmanager {
         config_file: file,
+        resolve_timeout: resolve_timeout.unwrap_or(config.global.resolve_timeout),
         config: Arc::new(config),
         original,
-        resolve_timeout,
         retention,
         targets,
     })
@@ -113,14 +177,15 @@ fn literal(v: &Option<String>) -> Option<String> {
 }
 
 /// Alertmanager's typed receiver → notify's target specs → validated targets.
-fn receiver_targets(r: &Receiver) -> Result<Vec<Target>, (String, String)> {
+fn receiver_targets(r: &Receiver) -> Result<Vec<Target>, FieldError> {
     let mut spec = TargetsSpec::default();
     for (j, w) in r.webhook_configs.iter().enumerate() {
         let url = w.url.clone().ok_or_else(|| {
-            (
+            FieldError::new(
                 format!("webhook_configs[{j}].url_file"),
-                "url_file is not supported; write the url".to_string(),
+                "url_file is not supported",
             )
+            .with_fix("write the url")
         })?;
         spec.webhook_configs.push(WebhookSpec {
             url,
@@ -131,10 +196,11 @@ fn receiver_targets(r: &Receiver) -> Result<Vec<Target>, (String, String)> {
     }
     for (j, s) in r.slack_configs.iter().enumerate() {
         let api_url = s.api_url.clone().ok_or_else(|| {
-            (
+            FieldError::new(
                 format!("slack_configs[{j}].api_url_file"),
-                "api_url_file is not supported; write the api_url".to_string(),
+                "api_url_file is not supported",
             )
+            .with_fix("write the api_url")
         })?;
         spec.slack_configs.push(SlackSpec {
             api_url,
@@ -147,11 +213,11 @@ fn receiver_targets(r: &Receiver) -> Result<Vec<Target>, (String, String)> {
     }
     for (j, p) in r.pagerduty_configs.iter().enumerate() {
         let routing_key = p.routing_key.clone().ok_or_else(|| {
-            (
+            FieldError::new(
                 format!("pagerduty_configs[{j}].service_key"),
-                "the Events API v1 service_key is not supported; use routing_key (Events API v2)"
-                    .to_string(),
+                "the Events API v1 service_key is not supported",
             )
+            .with_fix("use routing_key (Events API v2)")
         })?;
         spec.pagerduty_configs.push(PagerDutySpec {
             routing_key,
@@ -180,8 +246,7 @@ fn receiver_targets(r: &Receiver) -> Result<Vec<Target>, (String, String)> {
         });
     }
     spec.validate()
-        .map_err(|e| (String::new(), e.to_string()))
-        .map_err(|(_, d)| ("integration".to_string(), d))
+        .map_err(|e| FieldError::new("integration", e.to_string()))
 }
 
 #[cfg(test)]
@@ -207,17 +272,30 @@ mod tests {
         assert_eq!(b.retention, Duration::from_secs(120 * 3600));
         assert_eq!(b.targets["hook"].len(), 1);
         assert!(b.targets["none"].is_empty());
+        assert!(!b.is_default());
 
         std::fs::write(
             dir.path().join("am.yml"),
             "route: {receiver: hook}\nreceivers:\n- name: hook\n  webhook_configs: [{url: 'ftp://x'}]\n",
         )
         .unwrap();
-        let (field, detail) = load(&s, &cfg).unwrap_err();
-        assert_eq!(field, "alertmanager.config_file");
-        assert!(detail.contains("receivers[0] (\"hook\")"), "{detail}");
+        let e = load(&s, &cfg).unwrap_err();
+        assert_eq!(e.field, "alertmanager.config_file");
+        assert!(e.problem.contains("receivers[0] (\"hook\")"), "{e}");
         std::fs::write(dir.path().join("am.yml"), "route: {receiver: nobody}\n").unwrap();
-        let (_, detail) = load(&s, &cfg).unwrap_err();
-        assert!(detail.contains("nobody"), "{detail}");
+        let e = load(&s, &cfg).unwrap_err();
+        assert!(e.problem.contains("nobody"), "{e}");
+    }
+
+    #[test]
+    fn the_default_route_keeps_alerts_in_one_receiver_without_integrations() {
+        let b = builtin_default().unwrap();
+        assert!(b.is_default());
+        assert_eq!(b.original, DEFAULT_CONFIG);
+        assert_eq!(b.config.route.opts.receiver, "default");
+        assert_eq!(b.config.receivers.len(), 1);
+        assert!(b.targets["default"].is_empty());
+        assert_eq!(b.resolve_timeout, Duration::from_secs(300));
+        assert_eq!(b.retention, DEFAULT_RETENTION);
     }
 }

@@ -1,18 +1,32 @@
 //! `homeostat.yaml`: the file format (serde types, unknown fields refused)
-//! and its validation into the settings the server runs with.
+//! and its validation into the settings the server runs with. Each section
+//! is validated beside its type (`config/<section>.rs`, `am_config.rs`,
+//! `release.rs`) and reports a [`FieldError`]; [`Config::validate`] only
+//! puts the sections together and names the file.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use homeostat_model::{format_duration, parse_duration};
+use homeostat_model::{FieldError, parse_duration};
 use homeostat_tsdb::FsyncPolicy;
 use serde::Deserialize;
 
+mod alerting;
 mod dependencies;
+mod gate;
 mod incidents;
+mod query;
+mod services;
+mod slo;
+mod storage;
+pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
+pub use gate::GateSection;
 pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
+pub use query::{QueryBackend, QueryBackendSection, QuerySection};
+pub use services::ServiceSection;
+pub use storage::{LimitsSection, StorageSection};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -24,12 +38,8 @@ pub enum ConfigError {
     },
     #[error("config file {path}: {detail}")]
     Parse { path: String, detail: String },
-    #[error("config file {path}: field `{field}`: {detail}")]
-    Invalid {
-        path: String,
-        field: String,
-        detail: String,
-    },
+    #[error("config file {path}: field `{}`: {}", .error.field, .error.detail())]
+    Invalid { path: String, error: FieldError },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,7 +94,8 @@ pub struct FileConfig {
     /// (docs/incidents.md).
     #[serde(default)]
     pub incidents: IncidentsSection,
-    /// The built-in Alertmanager: `{config_file: alertmanager.yml}`.
+    /// The built-in Alertmanager's configuration: `{config_file:
+    /// alertmanager.yml}`. Without it the built-in default route runs.
     pub alertmanager: Option<crate::am_config::AlertmanagerSection>,
     /// Error-budget deploy gates (docs/gate.md).
     #[serde(default)]
@@ -92,140 +103,6 @@ pub struct FileConfig {
     /// Automatic rollback actions per service (docs/gate.md).
     #[serde(default)]
     pub rollback: crate::release::RollbackSection,
-}
-
-/// `gate: {policies: [...]}`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GateSection {
-    #[serde(default)]
-    pub policies: Vec<homeostat_gate::PolicySpec>,
-}
-
-/// `services: [{name, convention, selector, saturation, depends_on}]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceSection {
-    pub name: String,
-    /// `prometheus` (`http_requests_total`, `http_request_duration_seconds`,
-    /// label `code`; the default) or `opentelemetry`
-    /// (`http_server_request_duration_seconds`, `http_response_status_code`).
-    pub convention: Option<String>,
-    /// Label matchers without braces selecting the service's series, e.g. `job="checkout"`.
-    #[serde(default)]
-    pub selector: String,
-    /// PromQL for the saturation ratio (0..1), e.g. CPU used over the limit.
-    pub saturation: Option<String>,
-    /// Services this one calls (names from `services:` or the SLO files):
-    /// their deploys are suspects in its incidents, transitively.
-    #[serde(default)]
-    pub depends_on: Vec<String>,
-}
-
-/// `alerting: {alertmanagers: [{url: http://host:9093}]}`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertingSection {
-    #[serde(default)]
-    pub alertmanagers: Vec<AlertmanagerSection>,
-    /// How often a still-firing alert is re-sent. Defaults to 1m.
-    pub resend_delay: Option<String>,
-    /// Most alerts waiting to be sent; the oldest are dropped beyond it. Defaults to 10000.
-    pub queue_capacity: Option<usize>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertmanagerSection {
-    /// Base URL; alerts are posted to `<url>/api/v2/alerts`.
-    pub url: String,
-    /// Per-request deadline. Defaults to 10s.
-    pub timeout: Option<String>,
-}
-
-/// The validated `alerting` section.
-#[derive(Debug, Clone)]
-pub struct AlertingConfig {
-    pub alertmanagers: Vec<AlertmanagerConfig>,
-    pub resend_delay: Duration,
-    pub queue_capacity: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct AlertmanagerConfig {
-    /// Without a trailing slash.
-    pub url: String,
-    pub timeout: Duration,
-}
-
-/// `query_backend:` — `{kind: embedded}` (default) or `{kind: remote,
-/// read_url: ..., api_url: ..., timeout: 30s, headers: {...}}`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QueryBackendSection {
-    /// `embedded` or `remote`.
-    pub kind: Option<String>,
-    /// Remote-read endpoint, e.g. `http://prom:9090/api/v1/read`.
-    pub read_url: Option<String>,
-    /// HTTP API base, e.g. `http://prom:9090`; derived from `read_url` when
-    /// that ends in `/api/v1/read`.
-    pub api_url: Option<String>,
-    /// Per-request deadline. Defaults to 30s.
-    pub timeout: Option<String>,
-    /// Sent with every request, e.g. `Authorization` or `X-Scope-OrgID`.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Largest accepted response, decompressed. Defaults to 512 MiB.
-    pub max_response_bytes: Option<usize>,
-}
-
-/// The validated query backend.
-#[derive(Debug, Clone, Default)]
-pub enum QueryBackend {
-    /// Queries read the embedded store that ingestion writes to.
-    #[default]
-    Embedded,
-    /// Queries read a remote Prometheus-compatible server; ingestion still
-    /// writes to the embedded store.
-    Remote(homeostat_remote::RemoteConfig),
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StorageSection {
-    pub retention: Option<String>,
-    pub block_duration: Option<String>,
-    /// `always`, `never`, or a duration such as `1s`.
-    pub wal_fsync: Option<String>,
-    pub max_active_series: Option<usize>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsSection {
-    pub max_request_body_bytes: Option<usize>,
-    pub max_decompressed_bytes: Option<usize>,
-    pub max_series_per_request: Option<usize>,
-    /// Threads decoding and appending writes (default: one per core).
-    pub write_threads: Option<usize>,
-    /// How much lower than request threads the write threads run (nice
-    /// increment, 0..=19, default 5): under full-speed ingest, reads such as
-    /// the deploy gate keep answering in milliseconds.
-    pub write_nice: Option<i32>,
-}
-
-/// PromQL limits; each maps onto one `homeostat_promql::EngineOptions` field.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QuerySection {
-    /// Longest a query may run (a request's `timeout` can only shorten it).
-    pub timeout: Option<String>,
-    /// Most samples one query may load.
-    pub max_samples: Option<usize>,
-    /// How far back an instant selector looks for a sample.
-    pub lookback_delta: Option<String>,
-    /// Most points per series a range query may return.
-    pub max_points_per_series: Option<usize>,
 }
 
 /// Validated settings.
@@ -261,8 +138,9 @@ pub struct Config {
     pub dependencies: BTreeMap<String, Vec<String>>,
     /// Validated `oncall:` and `incidents:` sections.
     pub incidents: IncidentsRuntime,
-    /// The built-in Alertmanager, when `alertmanager:` is set.
-    pub alertmanager: Option<crate::am_config::BuiltinAlertmanager>,
+    /// The built-in Alertmanager: the file `alertmanager.config_file`
+    /// names, else the built-in default route.
+    pub alertmanager: crate::am_config::BuiltinAlertmanager,
     /// Validated `gate.policies`.
     pub gate: Vec<homeostat_gate::Policy>,
     /// Validated `rollback.actions`, by service.
@@ -293,215 +171,67 @@ impl Config {
         Ok(cfg)
     }
 
-    /// The embedded default: listen on loopback, data in ./data, scrape itself.
+    /// The embedded default: listen on loopback, data in ./data, scrape
+    /// itself, the built-in Alertmanager with its default route.
     pub fn default_config() -> Config {
         // The default file config always validates; a failure here is a bug.
         Self::validate(FileConfig::default(), "<defaults>")
             .unwrap_or_else(|e| panic!("default config invalid: {e}"))
     }
 
+    /// Validates every section of `f`, read from the file `path` (relative
+    /// file names in it are resolved against its directory).
     pub fn validate(f: FileConfig, path: &str) -> Result<Config, ConfigError> {
-        let invalid = |field: &str, detail: String| ConfigError::Invalid {
+        Self::sections(f, path).map_err(|error| ConfigError::Invalid {
             path: path.to_string(),
-            field: field.to_string(),
-            detail,
-        };
-        let dur =
-            |field: &str, v: &Option<String>, default: &str| -> Result<Duration, ConfigError> {
-                let s = v.as_deref().unwrap_or(default);
-                let d = parse_duration(s).map_err(|e| invalid(field, e.to_string()))?;
-                if d.is_zero() {
-                    return Err(invalid(field, "must be greater than zero".into()));
-                }
-                Ok(d)
-            };
-        let listen_s = f
-            .listen
-            .clone()
-            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+            error,
+        })
+    }
+
+    fn sections(f: FileConfig, path: &str) -> Result<Config, FieldError> {
+        let listen_s = f.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
         let listen: SocketAddr = listen_s.parse().map_err(|_| {
-            invalid(
+            FieldError::new(
                 "listen",
                 format!("{listen_s:?} is not an address like 127.0.0.1:9797"),
             )
         })?;
-        let retention = dur("storage.retention", &f.storage.retention, "15d")?;
-        let block_duration = dur("storage.block_duration", &f.storage.block_duration, "2h")?;
-        if block_duration < Duration::from_secs(60) {
-            return Err(invalid(
-                "storage.block_duration",
-                "must be at least 1m".into(),
-            ));
-        }
-        let wal_fsync = match f.storage.wal_fsync.as_deref().unwrap_or("1s") {
-            "always" => FsyncPolicy::Always,
-            "never" => FsyncPolicy::Never,
-            other => FsyncPolicy::Interval(parse_duration(other).map_err(|e| {
-                invalid(
-                    "storage.wal_fsync",
-                    format!("expected always, never or a duration: {e}"),
-                )
-            })?),
-        };
-        let d = homeostat_http::Limits::default();
-        let limits = homeostat_http::Limits {
-            max_request_body_bytes: f
-                .limits
-                .max_request_body_bytes
-                .unwrap_or(d.max_request_body_bytes),
-            max_decompressed_bytes: f
-                .limits
-                .max_decompressed_bytes
-                .unwrap_or(d.max_decompressed_bytes),
-            max_series_per_request: f
-                .limits
-                .max_series_per_request
-                .unwrap_or(d.max_series_per_request),
-        };
-        for (field, v) in [
-            (
-                "limits.max_request_body_bytes",
-                limits.max_request_body_bytes,
-            ),
-            (
-                "limits.max_decompressed_bytes",
-                limits.max_decompressed_bytes,
-            ),
-            (
-                "limits.max_series_per_request",
-                limits.max_series_per_request,
-            ),
-        ] {
-            if v == 0 {
-                return Err(invalid(field, "must be greater than zero".into()));
-            }
-        }
-        let dw = homeostat_http::write_pool::WritePoolOptions::default();
-        let write_pool = homeostat_http::write_pool::WritePoolOptions {
-            threads: match f.limits.write_threads {
-                Some(0) => {
-                    return Err(invalid(
-                        "limits.write_threads",
-                        "must be greater than zero".into(),
-                    ));
-                }
-                Some(n) => n,
-                None => dw.threads,
-            },
-            nice: match f.limits.write_nice {
-                Some(n) if !(0..=19).contains(&n) => {
-                    return Err(invalid(
-                        "limits.write_nice",
-                        format!("{n} is outside 0..=19 (0 = same priority as requests)"),
-                    ));
-                }
-                Some(n) => n,
-                None => dw.nice,
-            },
-        };
-        let dq = homeostat_promql::EngineOptions::default();
-        let query = homeostat_promql::EngineOptions {
-            timeout: dur(
-                "query.timeout",
-                &f.query.timeout,
-                &format_duration(dq.timeout),
-            )?,
-            lookback_delta: dur(
-                "query.lookback_delta",
-                &f.query.lookback_delta,
-                &format_duration(dq.lookback_delta),
-            )?,
-            max_samples: f.query.max_samples.unwrap_or(dq.max_samples),
-            max_points_per_series: f
-                .query
-                .max_points_per_series
-                .unwrap_or(dq.max_points_per_series),
-            ..dq
-        };
-        for (field, v) in [
-            ("query.max_samples", query.max_samples),
-            ("query.max_points_per_series", query.max_points_per_series),
-        ] {
-            if v == 0 {
-                return Err(invalid(field, "must be greater than zero".into()));
-            }
-        }
+        let storage = f.storage.validate()?;
+        let (limits, write_pool) = f.limits.validate()?;
+        let query = f.query.validate()?;
         homeostat_ingest::validate(&f.global, &f.scrape_configs)
-            .map_err(|e| invalid("scrape_configs", e.to_string()))?;
-        let query_backend = query_backend(&f.query_backend, path)?;
-        let evaluation_interval = dur(
+            .map_err(|e| FieldError::new("scrape_configs", e.to_string()))?;
+        let query_backend = f.query_backend.validate()?;
+        let evaluation_interval = duration_or(
             "global.evaluation_interval",
             &f.global.evaluation_interval,
             "1m",
         )?;
-        let mut alertmanagers = Vec::new();
-        for (i, am) in f.alerting.alertmanagers.iter().enumerate() {
-            let field = format!("alerting.alertmanagers[{i}]");
-            let url = am.url.trim_end_matches('/').to_string();
-            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 9 {
-                return Err(invalid(
-                    &format!("{field}.url"),
-                    format!("{:?} is not an http(s) URL like http://host:9093", am.url),
-                ));
-            }
-            alertmanagers.push(AlertmanagerConfig {
-                url,
-                timeout: dur(&format!("{field}.timeout"), &am.timeout, "10s")?,
-            });
-        }
-        let alerting = AlertingConfig {
-            alertmanagers,
-            resend_delay: dur("alerting.resend_delay", &f.alerting.resend_delay, "1m")?,
-            queue_capacity: match f.alerting.queue_capacity {
-                Some(0) => {
-                    return Err(invalid(
-                        "alerting.queue_capacity",
-                        "must be greater than zero".into(),
-                    ));
-                }
-                Some(n) => n,
-                None => 10_000,
-            },
-        };
+        let alerting = f.alerting.validate()?;
         let oncall =
-            incidents::oncall(f.oncall.clone()).map_err(|detail| ConfigError::Invalid {
-                path: path.to_string(),
-                field: "oncall".into(),
-                detail,
-            })?;
-        let incidents = incidents::incidents(&f.incidents, &oncall)
-            .map_err(|(field, detail)| invalid(&field, detail))?;
-        let slos = load_slos(&relative_to(&f.slo_files, path), path)?;
-        let known = homeostat_gate::Known {
-            slos: slos
-                .iter()
-                .map(|s| (s.service.clone(), s.id.clone()))
-                .collect(),
-        };
-        let gate =
-            homeostat_gate::validate(&f.gate.policies, &known, "gate.policies").map_err(|e| {
-                ConfigError::Invalid {
-                    path: path.to_string(),
-                    field: e.field,
-                    detail: format!("{}; {}", e.problem, e.fix),
-                }
-            })?;
-        let dependencies = dependencies::validate(&f.services, &slos)
-            .map_err(|(field, detail)| invalid(&field, detail))?;
+            incidents::oncall(f.oncall.clone()).map_err(|e| FieldError::new("oncall", e))?;
+        let incidents = incidents::incidents(&f.incidents, &oncall)?;
+        let slos = slo::load_slos(&relative_to(&f.slo_files, path))?;
+        let gate = f.gate.validate(&slos)?;
+        let dependencies = dependencies::validate(&f.services, &slos)?;
         Ok(Config {
             listen,
             data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("data")),
-            retention,
-            block_duration,
-            wal_fsync,
-            max_active_series: f.storage.max_active_series.filter(|&n| n > 0),
+            retention: storage.retention,
+            block_duration: storage.block_duration,
+            wal_fsync: storage.wal_fsync,
+            max_active_series: storage.max_active_series,
             limits,
             write_pool,
             query,
             global: f.global,
             scrape_configs: f.scrape_configs,
             self_scrape: f.self_scrape.unwrap_or(true),
-            self_scrape_interval: dur("self_scrape_interval", &f.self_scrape_interval, "10s")?,
+            self_scrape_interval: duration_or(
+                "self_scrape_interval",
+                &f.self_scrape_interval,
+                "10s",
+            )?,
             query_backend,
             rule_files: relative_to(&f.rule_files, path),
             slo_files: relative_to(&f.slo_files, path),
@@ -509,89 +239,57 @@ impl Config {
             alerting,
             external_url: f.external_url.map(|u| u.trim_end_matches('/').to_string()),
             slos,
-            slo_windows: load_windows(&relative_to(&f.slo_windows, path), path)?,
-            services: services(&f.services, path)?,
+            slo_windows: slo::load_windows(&relative_to(&f.slo_windows, path))?,
+            services: services::validate(&f.services)?,
             dependencies,
             incidents: IncidentsRuntime { oncall, incidents },
-            alertmanager: match &f.alertmanager {
-                None => None,
-                Some(section) => Some(
-                    crate::am_config::load(section, path)
-                        .map_err(|(field, detail)| invalid(&field, detail))?,
-                ),
-            },
+            alertmanager: crate::am_config::validate(f.alertmanager.as_ref(), path)?,
             gate,
-            rollback: crate::release::validate(&f.rollback).map_err(|(field, detail)| {
-                ConfigError::Invalid {
-                    path: path.to_string(),
-                    field,
-                    detail,
-                }
-            })?,
-            rollback_page_window: crate::release::page_window(&f.rollback).map_err(
-                |(field, detail)| ConfigError::Invalid {
-                    path: path.to_string(),
-                    field,
-                    detail,
-                },
-            )?,
+            rollback: crate::release::validate(&f.rollback)?,
+            rollback_page_window: crate::release::page_window(&f.rollback)?,
             source: None,
         })
     }
 }
 
-/// Validates `services:`: names are label values, selectors and saturation
-/// queries must parse, and no service is declared twice.
-fn services(
-    list: &[ServiceSection],
-    path: &str,
-) -> Result<Vec<homeostat_slo::ServiceSignals>, ConfigError> {
-    let mut out: Vec<homeostat_slo::ServiceSignals> = Vec::new();
-    for (i, s) in list.iter().enumerate() {
-        let invalid = |field: &str, detail: String| ConfigError::Invalid {
-            path: path.to_string(),
-            field: format!("services[{i}].{field}"),
-            detail,
-        };
-        if s.name.trim().is_empty() {
-            return Err(invalid("name", "missing service name".into()));
-        }
-        if out.iter().any(|o| o.service == s.name) {
-            return Err(invalid(
-                "name",
-                format!("service {:?} is declared twice", s.name),
-            ));
-        }
-        let convention = match s.convention.as_deref() {
-            None | Some("prometheus") => homeostat_slo::Convention::Prometheus,
-            Some("opentelemetry") => homeostat_slo::Convention::OpenTelemetry,
-            Some(other) => {
-                return Err(invalid(
-                    "convention",
-                    format!("unknown convention {other:?}; use prometheus or opentelemetry"),
-                ));
-            }
-        };
-        if !s.selector.trim().is_empty() {
-            let q = format!("up{{{}}}", s.selector);
-            promql_parser::parser::parse(&q).map_err(|e| {
-                invalid(
-                    "selector",
-                    format!("{:?} is not a label selector: {e}", s.selector),
-                )
-            })?;
-        }
-        if let Some(q) = &s.saturation {
-            promql_parser::parser::parse(q).map_err(|e| invalid("saturation", e.to_string()))?;
-        }
-        out.push(homeostat_slo::ServiceSignals {
-            service: s.name.clone(),
-            convention,
-            selector: s.selector.clone(),
-            saturation: s.saturation.clone(),
-        });
+/// A duration field that must be greater than zero, `default` when unset.
+pub(crate) fn duration_or(
+    field: &str,
+    value: &Option<String>,
+    default: &str,
+) -> Result<Duration, FieldError> {
+    match positive_duration(field, value)? {
+        Some(d) => Ok(d),
+        None => parse_duration(default).map_err(|e| FieldError::new(field, e.to_string())),
     }
-    Ok(out)
+}
+
+/// An optional duration field that, when set, must be greater than zero.
+pub(crate) fn positive_duration(
+    field: &str,
+    value: &Option<String>,
+) -> Result<Option<Duration>, FieldError> {
+    match value {
+        None => Ok(None),
+        Some(s) => match parse_duration(s) {
+            Ok(d) if !d.is_zero() => Ok(Some(d)),
+            Ok(_) => Err(FieldError::new(field, "must be greater than zero")),
+            Err(e) => Err(FieldError::new(field, e.to_string())),
+        },
+    }
+}
+
+/// A count or size that must be greater than zero.
+pub(crate) fn positive(field: &str, n: usize) -> Result<usize, FieldError> {
+    if n == 0 {
+        return Err(FieldError::new(field, "must be greater than zero"));
+    }
+    Ok(n)
+}
+
+/// Whether `url` (without a trailing slash) looks like an http(s) base URL.
+pub(crate) fn http_url(url: &str) -> bool {
+    (url.starts_with("http://") || url.starts_with("https://")) && url.len() >= 9
 }
 
 /// Glob patterns relative to the config file's directory, as Prometheus
@@ -610,115 +308,12 @@ fn relative_to(patterns: &[String], path: &str) -> Vec<String> {
         .collect()
 }
 
-/// Loads every SLO spec file matching the patterns, all at once: OpenSLO
-/// documents may refer across files, and SLO ids must be unique across all
-/// of them (the loader checks both).
-fn load_slos(patterns: &[String], path: &str) -> Result<Vec<homeostat_slo::SloSpec>, ConfigError> {
-    if patterns.is_empty() {
-        return Ok(Vec::new());
-    }
-    let invalid = |detail: String| ConfigError::Invalid {
-        path: path.to_string(),
-        field: "slo_files".into(),
-        detail,
-    };
-    let files = homeostat_rules::expand_globs(patterns).map_err(|e| invalid(e.to_string()))?;
-    homeostat_slo::load_specs_files(&files).map_err(|e| invalid(e.to_string()))
-}
-
-/// Reads the `slo_windows` files; two files for one period are refused.
-fn load_windows(
-    files: &[String],
-    path: &str,
-) -> Result<Vec<homeostat_slo::AlertWindows>, ConfigError> {
-    let mut out: Vec<homeostat_slo::AlertWindows> = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        let invalid = |detail: String| ConfigError::Invalid {
-            path: path.to_string(),
-            field: format!("slo_windows[{i}]"),
-            detail,
-        };
-        let text = std::fs::read_to_string(f).map_err(|e| invalid(format!("{f}: {e}")))?;
-        let w =
-            homeostat_slo::AlertWindows::from_yaml(&text, f).map_err(|e| invalid(e.to_string()))?;
-        if out.iter().any(|o| o.period == w.period) {
-            return Err(invalid(format!(
-                "{f}: a second windows file for the period {}; give one file per period",
-                homeostat_model::format_duration(w.period)
-            )));
-        }
-        out.push(w);
-    }
-    Ok(out)
-}
-
-fn query_backend(q: &QueryBackendSection, path: &str) -> Result<QueryBackend, ConfigError> {
-    let invalid = |field: &str, detail: String| ConfigError::Invalid {
-        path: path.to_string(),
-        field: format!("query_backend.{field}"),
-        detail,
-    };
-    match q.kind.as_deref().unwrap_or("embedded") {
-        "embedded" => {
-            // Remote settings under `kind: embedded` are a mistake that would
-            // otherwise go unnoticed until someone wonders why data is local.
-            let stray = [
-                ("read_url", q.read_url.is_some()),
-                ("api_url", q.api_url.is_some()),
-                ("timeout", q.timeout.is_some()),
-                ("headers", !q.headers.is_empty()),
-                ("max_response_bytes", q.max_response_bytes.is_some()),
-            ];
-            if let Some((field, _)) = stray.iter().find(|(_, set)| *set) {
-                return Err(invalid(field, "only used with `kind: remote`".to_string()));
-            }
-            Ok(QueryBackend::Embedded)
-        }
-        "remote" => {
-            let read_url = q
-                .read_url
-                .clone()
-                .ok_or_else(|| invalid("read_url", "required with `kind: remote`".into()))?;
-            let api_url = match &q.api_url {
-                Some(u) => u.clone(),
-                None => read_url
-                    .trim_end_matches('/')
-                    .strip_suffix("/api/v1/read")
-                    .map(str::to_string)
-                    .ok_or_else(|| {
-                        invalid(
-                            "api_url",
-                            "required when read_url does not end in /api/v1/read".into(),
-                        )
-                    })?,
-            };
-            let mut rc = homeostat_remote::RemoteConfig::new(read_url, api_url);
-            if let Some(t) = &q.timeout {
-                rc.timeout = parse_duration(t).map_err(|e| invalid("timeout", e.to_string()))?;
-            }
-            if let Some(n) = q.max_response_bytes {
-                rc.max_response_bytes = n;
-            }
-            rc.headers = q
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            rc.validate().map_err(|e| invalid(&e.field, e.detail))?;
-            Ok(QueryBackend::Remote(rc))
-        }
-        other => Err(invalid(
-            "kind",
-            format!("{other:?}: expected embedded or remote"),
-        )),
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn parse(yaml: &str) -> Result<Config, ConfigError> {
+    /// Validates a config given as YAML, read from a file named `t`.
+    pub(crate) fn parse(yaml: &str) -> Result<Config, ConfigError> {
         let f: FileConfig = serde_norway::from_str(yaml).map_err(|e| ConfigError::Parse {
             path: "t".into(),
             detail: e.to_string(),
@@ -727,35 +322,16 @@ mod tests {
     }
 
     #[test]
-    fn defaults_and_errors_name_the_field() {
+    fn defaults_and_errors_name_the_file_and_field() {
         let c = parse("{}").unwrap();
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
-        assert_eq!(c.retention, Duration::from_secs(15 * 86400));
         assert!(c.self_scrape);
-        let e = parse("storage: {retention: 5x}").unwrap_err().to_string();
-        assert!(e.contains("storage.retention"), "{e}");
         let e = parse("listen: nowhere").unwrap_err().to_string();
         assert!(e.contains("listen"), "{e}");
-        let e = parse("storage: {retnetion: 1d}").unwrap_err().to_string();
-        assert!(e.contains("retnetion"), "{e}");
-        let e = parse("limits: {max_series_per_request: 0}")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("max_series_per_request"), "{e}");
-        let e = parse("limits: {write_nice: 25}").unwrap_err().to_string();
-        assert!(
-            e.contains("limits.write_nice") && e.contains("0..=19"),
-            "{e}"
-        );
-        let e = parse("limits: {write_threads: 0}").unwrap_err().to_string();
-        assert!(e.contains("limits.write_threads"), "{e}");
-        let w = parse("limits: {write_threads: 3, write_nice: 0}")
-            .unwrap()
-            .write_pool;
-        assert_eq!((w.threads, w.nice), (3, 0));
+        let e = parse("self_scrape_interval: 0s").unwrap_err().to_string();
         assert_eq!(
-            parse("storage: {wal_fsync: always}").unwrap().wal_fsync,
-            FsyncPolicy::Always
+            e,
+            "config file t: field `self_scrape_interval`: must be greater than zero"
         );
     }
 
@@ -774,7 +350,8 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let c = Config::load(&main).unwrap_or_else(|e| panic!("{e}"));
-        let am = c.alertmanager.unwrap_or_else(|| panic!("no alertmanager"));
+        let am = c.alertmanager;
+        assert!(am.config_file.is_some());
         assert_eq!(am.retention, Duration::from_secs(3600));
         assert_eq!(am.resolve_timeout, Duration::from_secs(300));
         std::fs::write(&main, "alertmanager: {config_file: missing.yml}\n")
@@ -805,27 +382,13 @@ mod tests {
     }
 
     #[test]
-    fn rules_and_alerting() {
-        let c = parse("{}").unwrap();
-        assert!(c.rule_files.is_empty() && c.alerting.alertmanagers.is_empty());
-        assert_eq!(c.evaluation_interval, Duration::from_secs(60));
-        assert_eq!(c.alerting.resend_delay, Duration::from_secs(60));
-        let c = parse(
-            "global: {evaluation_interval: 15s}\nrule_files: ['rules/*.yml']\nslo_files: [slo.yaml]\nalerting: {alertmanagers: [{url: 'http://am:9093/'}]}",
-        )
-        .unwrap();
-        assert_eq!(c.evaluation_interval, Duration::from_secs(15));
-        assert_eq!(c.rule_files, vec!["rules/*.yml".to_string()]);
-        assert_eq!(c.alerting.alertmanagers[0].url, "http://am:9093");
-        assert_eq!(c.alerting.alertmanagers[0].timeout, Duration::from_secs(10));
-        let e = parse("alerting: {alertmanagers: [{url: 'am:9093'}]}")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("alerting.alertmanagers[0].url"), "{e}");
-        let e = parse("alerting: {alertmanager: []}")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("alertmanager"), "{e}");
+    fn without_alertmanager_section_the_default_route_runs() {
+        let am = parse("{}").unwrap().alertmanager;
+        assert!(am.config_file.is_none());
+        assert_eq!(am.original, crate::am_config::DEFAULT_CONFIG);
+        assert_eq!(am.config.route.opts.receiver, "default");
+        assert_eq!(am.targets.keys().collect::<Vec<_>>(), ["default"]);
+        assert!(am.targets["default"].is_empty());
     }
 
     #[test]
@@ -837,145 +400,5 @@ mod tests {
         assert_eq!(c.query.max_samples, d.max_samples);
         assert_eq!(c.query.lookback_delta, d.lookback_delta);
         assert_eq!(c.query.max_points_per_series, d.max_points_per_series);
-    }
-
-    #[test]
-    fn query_section_maps_to_engine_options() {
-        let d = parse("{}").unwrap().query;
-        assert_eq!(d.timeout, Duration::from_secs(120));
-        assert_eq!(d.lookback_delta, Duration::from_secs(300));
-        assert_eq!(d.max_points_per_series, 11_000);
-        let q = parse(
-            "query: {timeout: 30s, max_samples: 1000, lookback_delta: 1m, max_points_per_series: 500}",
-        )
-        .unwrap()
-        .query;
-        assert_eq!(q.timeout, Duration::from_secs(30));
-        assert_eq!(q.max_samples, 1000);
-        assert_eq!(q.lookback_delta, Duration::from_secs(60));
-        assert_eq!(q.max_points_per_series, 500);
-        for (yaml, field) in [
-            ("query: {timeout: 0s}", "query.timeout"),
-            ("query: {max_samples: 0}", "query.max_samples"),
-            ("query: {lookback_delta: soon}", "query.lookback_delta"),
-            ("query: {max_points: 5}", "max_points"),
-        ] {
-            let e = parse(yaml).unwrap_err().to_string();
-            assert!(e.contains(field), "{yaml}: {e}");
-        }
-    }
-
-    #[test]
-    fn query_backend() {
-        assert!(matches!(
-            parse("{}").unwrap().query_backend,
-            QueryBackend::Embedded
-        ));
-        let c = parse(
-            "query_backend: {kind: remote, read_url: 'http://prom:9090/api/v1/read', timeout: 5s, headers: {X-Scope-OrgID: t1}}",
-        )
-        .unwrap();
-        let QueryBackend::Remote(r) = c.query_backend else {
-            panic!("expected remote")
-        };
-        assert_eq!(r.api_url, "http://prom:9090");
-        assert_eq!(r.timeout, Duration::from_secs(5));
-        assert_eq!(
-            r.headers,
-            vec![("X-Scope-OrgID".to_string(), "t1".to_string())]
-        );
-        for (yaml, field) in [
-            ("query_backend: {kind: remote}", "query_backend.read_url"),
-            ("query_backend: {kind: mimir}", "query_backend.kind"),
-            (
-                "query_backend: {read_url: 'http://p/api/v1/read'}",
-                "query_backend.read_url",
-            ),
-            (
-                "query_backend: {kind: remote, read_url: 'http://p/read'}",
-                "query_backend.api_url",
-            ),
-            (
-                "query_backend: {kind: remote, read_url: 'p:9090/api/v1/read'}",
-                "query_backend.read_url",
-            ),
-            (
-                "query_backend: {kind: remote, read_url: 'http://p/api/v1/read', timeout: 0s}",
-                "query_backend.timeout",
-            ),
-            (
-                "query_backend: {kind: remote, read_url: 'http://p/api/v1/read', timeout: soon}",
-                "query_backend.timeout",
-            ),
-            (
-                "query_backend: {kind: remote, read_url: 'http://p/api/v1/read', headers: {'a b': x}}",
-                "query_backend.headers.a b",
-            ),
-            ("query_backend: {kind: remote, raed_url: x}", "raed_url"),
-        ] {
-            let e = parse(yaml).unwrap_err().to_string();
-            assert!(e.contains(field), "{yaml}: {e}");
-        }
-    }
-
-    #[test]
-    fn slo_files_load_relative_to_the_config_and_errors_name_the_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let spec = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/slo/checkout.yaml"),
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("a.yaml"), &spec).unwrap();
-        std::fs::write(dir.path().join("bad.yaml"), "version: prometheus/v1\nservice: x\nslos: [{name: s, objective: 120, sli: {raw: {error_ratio_query: 'x'}}}]\n").unwrap();
-        let cfg = dir.path().join("homeostat.yaml");
-        std::fs::write(&cfg, "slo_files: [a.yaml]\n").unwrap();
-        let c = Config::load(&cfg).unwrap();
-        assert_eq!(c.slos.len(), 1);
-        assert_eq!(c.slos[0].id, "checkout-availability");
-        std::fs::write(&cfg, "slo_files: [a.yaml, a.yaml]\n").unwrap();
-        let e = Config::load(&cfg).unwrap_err().to_string();
-        assert!(
-            e.contains("slo_files") && e.contains("duplicate SLO id"),
-            "{e}"
-        );
-        std::fs::write(&cfg, "slo_files: [bad.yaml]\n").unwrap();
-        let e = Config::load(&cfg).unwrap_err().to_string();
-        assert!(
-            e.contains("slo_files") && e.contains("bad.yaml") && e.contains("objective"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn services_declare_golden_signals_and_errors_name_the_entry() {
-        let c = parse(
-            "services: [{name: checkout, selector: 'job=\"checkout\"', saturation: 'avg(x)'}, {name: api, convention: opentelemetry}]",
-        )
-        .unwrap();
-        assert_eq!(c.services.len(), 2);
-        assert_eq!(
-            c.services[1].convention,
-            homeostat_slo::Convention::OpenTelemetry
-        );
-        for (yaml, field) in [
-            ("services: [{name: ''}]", "services[0].name"),
-            ("services: [{name: a}, {name: a}]", "services[1].name"),
-            (
-                "services: [{name: a, convention: zipkin}]",
-                "services[0].convention",
-            ),
-            (
-                "services: [{name: a, selector: 'job='}]",
-                "services[0].selector",
-            ),
-            (
-                "services: [{name: a, saturation: 'sum('}]",
-                "services[0].saturation",
-            ),
-            ("services: [{name: a, lables: {}}]", "lables"),
-        ] {
-            let e = parse(yaml).unwrap_err().to_string();
-            assert!(e.contains(field), "{yaml}: {e}");
-        }
     }
 }

@@ -55,7 +55,11 @@ pub struct IncidentHub {
     /// Wakes the ticker when an escalation starts.
     wake: tokio::sync::Notify,
     impact: Option<ImpactSource>,
-    http: reqwest::Client,
+    /// The process's outbound delivery path; pages go through it.
+    outbound: homeostat_notify::Outbound,
+    /// Pages owed and sent (the outbox), so a restart neither repeats nor
+    /// forgets one.
+    nflog: Arc<dyn homeostat_state::NotificationLog>,
 }
 
 impl std::fmt::Debug for IncidentHub {
@@ -85,6 +89,7 @@ impl IncidentHub {
         server_url: String,
         clock: Arc<dyn Clock>,
         impact: Option<ImpactSource>,
+        outbound: homeostat_notify::Outbound,
     ) -> Self {
         IncidentHub {
             store: state.incidents.clone(),
@@ -101,10 +106,8 @@ impl IncidentHub {
             escalation_lock: Mutex::new(()),
             wake: tokio::sync::Notify::new(),
             impact,
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            outbound,
+            nflog: state.nflog.clone(),
         }
     }
 

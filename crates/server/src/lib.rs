@@ -9,6 +9,7 @@ pub mod am_config;
 pub mod config;
 pub mod incidents;
 pub mod notifier;
+pub mod outbound;
 mod release;
 mod reload;
 mod rules;
@@ -182,6 +183,9 @@ pub async fn run(
         .await
         .map_err(|e| ServerError::Task(e.to_string()))?
         .map_err(|e| ServerError::Task(format!("incident link secret: {e}")))?;
+    // Every outbound HTTP call of the process goes through this one path.
+    let (outbound, outbound_source) = outbound::outbound(clock.clone())?;
+    telemetry.add_source(Box::new(outbound_source));
     // The alert dispatcher reaches it as its `alert_events::IncidentHook`.
     let incident_hub = Arc::new(incidents::IncidentHub::new(
         &state,
@@ -198,41 +202,51 @@ pub async fn run(
             deploys: state.deploys.clone(),
             dependencies: dependencies.clone(),
         }),
+        outbound.clone(),
     ));
     let external_url = cfg
         .external_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let builtin = match &cfg.alertmanager {
-        None => None,
-        Some(b) => {
-            let am = homeostat_alerting::Alertmanager::new(
-                b.running(),
-                state.silences.clone(),
-                clock.clone(),
-            )?;
-            let am = Arc::new(am);
-            let notifier = homeostat_notify::Notifier::new(homeostat_notify::Retrier::new(
-                homeostat_notify::RetryPolicy::default(),
-                clock.clone(),
-            ))
-            .map_err(|e| ServerError::Task(format!("notification client: {e}")))?;
-            let delivery = alert_delivery::Delivery::new(
-                am.clone(),
-                b.targets.clone(),
-                notifier,
-                state.nflog.clone(),
-                incident_hub.clone(),
-                external_url.clone(),
-                b.retention,
-            );
-            telemetry.add_source(Box::new(alert_delivery::AlertmanagerSource {
-                am: am.clone(),
-                stats: delivery.stats.clone(),
-            }));
-            tracing::info!(config_file = %b.config_file.display(), receivers = b.targets.len(), "built-in alertmanager enabled");
-            Some(delivery)
+    // Always running: the file `alertmanager.config_file` names, or the
+    // built-in default route, so the Alertmanager API answers from the
+    // first start.
+    let builtin = {
+        let b = &cfg.alertmanager;
+        let am = homeostat_alerting::Alertmanager::new(
+            b.running(),
+            state.silences.clone(),
+            clock.clone(),
+        )?;
+        let am = Arc::new(am);
+        let notifier = homeostat_notify::Notifier::with_outbound(outbound.clone());
+        let delivery = alert_delivery::Delivery::new(
+            am.clone(),
+            b.targets.clone(),
+            notifier,
+            state.nflog.clone(),
+            incident_hub.clone(),
+            external_url.clone(),
+            b.retention,
+        );
+        delivery
+            .incidents_without_targets
+            .store(b.is_default(), std::sync::atomic::Ordering::Relaxed);
+        telemetry.add_source(Box::new(alert_delivery::AlertmanagerSource {
+            am: am.clone(),
+            stats: delivery.stats.clone(),
+        }));
+        match &b.config_file {
+            Some(f) => {
+                tracing::info!(config_file = %f.display(), receivers = b.targets.len(), "built-in alertmanager enabled");
+            }
+            None => {
+                tracing::info!(
+                    "built-in alertmanager runs its default route (alertmanager.config_file is not set)"
+                );
+            }
         }
+        delivery
     };
     let write_pool = homeostat_http::write_pool::configure(cfg.write_pool);
     if write_pool != cfg.write_pool {
@@ -268,7 +282,7 @@ pub async fn run(
         reload: homeostat_http::ReloadHandle::new(reload_tx, reload_status.clone()),
         incidents: incident_hub.clone(),
         state: state.clone(),
-        alertmanager: builtin.as_ref().map(|d| d.am.clone()),
+        alertmanager: Some(builtin.am.clone()),
         gate: services.gate.clone(),
         release: services.release.clone(),
         analysis: analysis.clone(),
@@ -298,9 +312,7 @@ pub async fn run(
         state: state.state.clone(),
         clock: clock.clone(),
         actions: rollback_actions.clone(),
-        http: reqwest::Client::builder()
-            .build()
-            .map_err(|e| ServerError::Task(format!("rollback http client: {e}")))?,
+        outbound: outbound.clone(),
         page_window: cfg.rollback_page_window,
     });
     let guardrails_task = tokio::spawn(release::run(guardrails, stop_rx.clone()));
@@ -310,19 +322,17 @@ pub async fn run(
     ));
     let notifier = notifier::Notifier::new(cfg.alerting.queue_capacity);
     // Without external Alertmanagers, the rule engine's alerts go to the
-    // built-in one in-process.
-    let local_am = match (&builtin, cfg.alerting.alertmanagers.is_empty()) {
-        (Some(d), true) => Some(d.am.clone()),
-        _ => None,
-    };
+    // built-in one in-process, when its routes come from a file: the
+    // default route would open incidents for rules nobody routed.
+    let local_am = (!cfg.alertmanager.is_default() && cfg.alerting.alertmanagers.is_empty())
+        .then(|| builtin.am.clone());
     let notify_task = tokio::spawn(notifier.clone().run(
         cfg.alerting.alertmanagers.clone(),
         local_am,
+        outbound.clone(),
         stop_rx.clone(),
     ));
-    let delivery_task = builtin
-        .clone()
-        .map(|d| tokio::spawn(d.run(stop_rx.clone())));
+    let delivery_task = tokio::spawn(builtin.clone().run(stop_rx.clone()));
     let rule_tasks = Arc::new(tokio::sync::Mutex::new(rules::RuleTasks::start(
         rule_manager.clone(),
         notifier.clone(),
@@ -367,9 +377,7 @@ pub async fn run(
     let _ = gate_task.await;
     rule_tasks.lock().await.stop().await;
     let _ = notify_task.await;
-    if let Some(t) = delivery_task {
-        let _ = t.await;
-    }
+    let _ = delivery_task.await;
     let _ = maint.await;
     if let Some(s) = sync {
         let _ = s.await;

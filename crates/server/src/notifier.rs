@@ -1,11 +1,14 @@
 //! Sends alerts to Alertmanager-compatible endpoints: a bounded queue (the
 //! oldest alerts are dropped when it is full, as Prometheus does) drained by
-//! one task that posts batches to every configured `<url>/api/v2/alerts`.
+//! one task that posts batches to every configured `<url>/api/v2/alerts`
+//! through the process's outbound delivery path.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
+use homeostat_notify::{Outbound, OutboundKind, RetryPolicy};
 use homeostat_rules::Notification;
 use parking_lot::Mutex;
 use tokio::sync::{Notify, watch};
@@ -14,6 +17,15 @@ use crate::config::AlertmanagerConfig;
 
 /// Most alerts posted in one request.
 const MAX_BATCH: usize = 64;
+
+/// Retries of a push to an Alertmanager: short, since newer alerts queue
+/// behind it and firing alerts are sent again at the next evaluation.
+pub const PUSH_RETRY: RetryPolicy = RetryPolicy {
+    initial: Duration::from_millis(500),
+    factor: 2.0,
+    max: Duration::from_secs(5),
+    deadline: Duration::from_secs(10),
+};
 
 #[derive(Debug, Default)]
 pub struct NotifierStats {
@@ -72,15 +84,19 @@ impl Notifier {
         q.drain(..n).collect()
     }
 
-    /// Drains the queue to every Alertmanager until `stop` changes. Without
-    /// Alertmanagers configured, alerts are discarded.
+    /// Drains the queue to every Alertmanager until `stop` changes, through
+    /// the process's outbound path (retried for at most
+    /// [`PUSH_RETRY`]'s deadline: the rule engine sends firing alerts again
+    /// at its next evaluation anyway). Without Alertmanagers configured,
+    /// alerts are discarded.
     pub async fn run(
         self: Arc<Self>,
         targets: Vec<AlertmanagerConfig>,
         local: Option<Arc<homeostat_alerting::Alertmanager>>,
+        outbound: Outbound,
         mut stop: watch::Receiver<bool>,
     ) {
-        let client = reqwest::Client::new();
+        let outbound = outbound.with_policy(PUSH_RETRY);
         loop {
             let batch = self.next_batch();
             if batch.is_empty() {
@@ -96,28 +112,32 @@ impl Notifier {
                 continue;
             }
             let body = homeostat_http::alertmanager_v2_body(&batch);
-            for am in &targets {
-                let url = format!("{}/api/v2/alerts", am.url);
-                let res = client
-                    .post(&url)
-                    .header("Content-Type", "application/json")
-                    .timeout(am.timeout)
-                    .body(body.clone())
-                    .send()
-                    .await;
-                match res {
-                    Ok(r) if r.status().is_success() => {
+            // Concurrently: a slow or retrying Alertmanager does not hold
+            // up the others.
+            let sends: Vec<_> = targets
+                .iter()
+                .map(|am| {
+                    let outbound = outbound.clone();
+                    let url = format!("{}/api/v2/alerts", am.url);
+                    let body = body.clone().into_bytes();
+                    let timeout = am.timeout;
+                    tokio::spawn(async move {
+                        outbound
+                            .post_json(OutboundKind::Alertmanager, &url, body, timeout)
+                            .await
+                    })
+                })
+                .collect();
+            for send in sends {
+                match send.await {
+                    Ok(o) if o.delivered => {
                         self.stats
                             .sent_total
                             .fetch_add(batch.len() as u64, Ordering::Relaxed);
                     }
-                    Ok(r) => {
+                    // The outbound path logged the target and why.
+                    _ => {
                         self.stats.errors_total.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(url = %url, status = %r.status(), alerts = batch.len(), "alertmanager refused alerts");
-                    }
-                    Err(e) => {
-                        self.stats.errors_total.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(url = %url, error = %e, alerts = batch.len(), "sending alerts failed");
                     }
                 }
             }
@@ -163,13 +183,18 @@ impl Notifier {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::time::Duration;
 
     use axum::Router;
     use axum::extract::State;
     use axum::routing::post;
 
     use super::*;
+
+    fn outbound() -> Outbound {
+        crate::outbound::outbound(Arc::new(homeostat_model::SystemClock))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
+    }
 
     fn alert(name: &str) -> Notification {
         Notification {
@@ -211,7 +236,7 @@ mod tests {
         );
         let n = Notifier::new(10);
         let (stop_tx, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(n.clone().run(vec![], Some(am.clone()), stop_rx));
+        let task = tokio::spawn(n.clone().run(vec![], Some(am.clone()), outbound(), stop_rx));
         n.enqueue(vec![alert("Down"), alert("Up")]);
         for _ in 0..100 {
             if am.counts().0 == 2 {
@@ -258,6 +283,7 @@ mod tests {
                 timeout: Duration::from_secs(5),
             }],
             None,
+            outbound(),
             stop_rx,
         ));
         n.enqueue(vec![alert("Down")]);

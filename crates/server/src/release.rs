@@ -10,13 +10,17 @@ use std::time::Duration;
 
 use homeostat_canary::AnalysisRegistry;
 use homeostat_incident::{ExternalKind, IncidentService};
-use homeostat_model::Clock;
+use homeostat_model::{Clock, FieldError};
+use homeostat_notify::{Outbound, OutboundKind, redact_url};
 use homeostat_promql::Engine;
 use homeostat_state::{AuditEntry, DeployOutcome, RollbackRecord, State};
 use homeostat_storage::Querier;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
+
+/// How long one attempt to call a rollback webhook may take.
+const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(30);
 
 mod analysis_runs;
 pub use analysis_runs::restore_analysis;
@@ -37,11 +41,11 @@ pub struct RollbackSection {
 pub const DEFAULT_PAGE_WINDOW: Duration = Duration::from_secs(3600);
 
 /// The page window of a validated section.
-pub fn page_window(section: &RollbackSection) -> Result<Duration, (String, String)> {
+pub fn page_window(section: &RollbackSection) -> Result<Duration, FieldError> {
     match &section.page_window {
         None => Ok(DEFAULT_PAGE_WINDOW),
         Some(s) => homeostat_model::parse_duration(s)
-            .map_err(|e| ("rollback.page_window".to_string(), e.to_string())),
+            .map_err(|e| FieldError::new("rollback.page_window", e.to_string())),
     }
 }
 
@@ -73,17 +77,17 @@ pub enum Action {
 
 /// Validates `rollback.actions`: one action per service, exactly one of
 /// webhook or command, an http(s) URL, a non-empty command.
-pub fn validate(section: &RollbackSection) -> Result<BTreeMap<String, Action>, (String, String)> {
+pub fn validate(section: &RollbackSection) -> Result<BTreeMap<String, Action>, FieldError> {
     let mut out = BTreeMap::new();
     for (i, a) in section.actions.iter().enumerate() {
         let at = |f: &str| format!("rollback.actions[{i}].{f}");
         if a.service.trim().is_empty() {
-            return Err((at("service"), "missing service name".into()));
+            return Err(FieldError::new(at("service"), "missing service name"));
         }
         let action = match (&a.webhook, &a.command) {
             (Some(w), None) => {
                 if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
-                    return Err((
+                    return Err(FieldError::new(
                         at("webhook.url"),
                         format!("{:?} is not an http(s) URL", w.url),
                     ));
@@ -97,20 +101,18 @@ pub fn validate(section: &RollbackSection) -> Result<BTreeMap<String, Action>, (
                 Action::Command(c.clone())
             }
             (None, Some(_)) => {
-                return Err((
-                    at("command"),
-                    "empty command; give the program and its arguments".into(),
-                ));
+                return Err(FieldError::new(at("command"), "empty command")
+                    .with_fix("give the program and its arguments"));
             }
             _ => {
-                return Err((
+                return Err(FieldError::new(
                     at("webhook"),
-                    "give exactly one of `webhook` or `command`".into(),
+                    "give exactly one of `webhook` or `command`",
                 ));
             }
         };
         if out.insert(a.service.clone(), action).is_some() {
-            return Err((
+            return Err(FieldError::new(
                 at("service"),
                 format!("service {:?} has two rollback actions", a.service),
             ));
@@ -141,7 +143,8 @@ pub struct Guardrails {
     pub state: State,
     pub clock: Arc<dyn Clock>,
     pub actions: Arc<homeostat_app::Live<BTreeMap<String, Action>>>,
-    pub http: reqwest::Client,
+    /// The process's outbound delivery path; rollback webhooks go through it.
+    pub outbound: Outbound,
     /// See [`RollbackSection::page_window`].
     pub page_window: Duration,
 }
@@ -303,20 +306,22 @@ async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) -> bool {
                 Some(t) => fill(t, &vars, true),
                 None => json!({"service": deploy.service, "version": deploy.version, "deploy_id": deploy_id, "reason": reason}).to_string(),
             };
-            match g
-                .http
-                .post(url)
-                .header("content-type", "application/json")
-                .body(body)
-                .timeout(Duration::from_secs(30))
-                .send()
-                .await
-            {
-                Ok(r) => (
-                    r.status().is_success(),
-                    json!({"status": r.status().as_u16()}),
-                ),
-                Err(e) => (false, json!({"error": e.to_string()})),
+            // Through the process's outbound path: retried with backoff
+            // like every other outbound call; the claim above makes sure
+            // no other caller runs it too.
+            let out = g
+                .outbound
+                .post_json(
+                    OutboundKind::Rollback,
+                    url,
+                    body.into_bytes(),
+                    ROLLBACK_TIMEOUT,
+                )
+                .await;
+            match (out.status, &out.last_error) {
+                (Some(status), _) => (out.delivered, json!({"status": status})),
+                (None, Some(e)) => (false, json!({"error": e.to_string()})),
+                (None, None) => (out.delivered, json!({})),
             }
         }
         Action::Command(argv) => {
@@ -334,7 +339,12 @@ async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) -> bool {
             }
         }
     };
-    tracing::warn!(deploy_id, service = %deploy.service, ok, action = %shown, "automatic rollback called");
+    // The log names the webhook's origin only: its path may be a secret.
+    let logged = match &action {
+        Action::Webhook { url, .. } => format!("webhook {}", redact_url(url)),
+        Action::Command(_) => shown.clone(),
+    };
+    tracing::warn!(deploy_id, service = %deploy.service, ok, action = %logged, "automatic rollback called");
     let state = g.state.clone();
     let service = deploy.service.clone();
     let summary = format!(

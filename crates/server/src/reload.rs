@@ -32,8 +32,8 @@ pub struct Reloadable {
     pub clock: Arc<dyn Clock>,
     /// Address of this server, for the self-scrape job.
     pub self_addr: String,
-    /// The built-in Alertmanager, when it was configured at startup.
-    pub alertmanager: Option<crate::alert_delivery::Delivery>,
+    /// The built-in Alertmanager (a file's routes or the default route).
+    pub alertmanager: crate::alert_delivery::Delivery,
 }
 
 /// Serves reload requests from HTTP and SIGHUP until `stop`.
@@ -104,14 +104,18 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
     t.dependencies.set(new.dependencies.clone());
     // The Alertmanager file was validated with the rest; routes, receivers
     // and inhibit rules are swapped together.
-    let mut am_summary = String::new();
-    if let (Some(d), Some(b)) = (&t.alertmanager, &new.alertmanager) {
-        let am = d.am.clone();
-        let running = b.running();
-        let _ = tokio::task::spawn_blocking(move || am.reload(running)).await;
-        *d.targets.lock() = b.targets.clone();
-        am_summary = format!("; alertmanager: {} receivers", b.targets.len());
-    }
+    let (d, b) = (&t.alertmanager, &new.alertmanager);
+    let am = d.am.clone();
+    let routes = b.running();
+    let _ = tokio::task::spawn_blocking(move || am.reload(routes)).await;
+    *d.targets.lock() = b.targets.clone();
+    d.incidents_without_targets
+        .store(b.is_default(), std::sync::atomic::Ordering::Relaxed);
+    let am_summary = if b.is_default() {
+        String::new()
+    } else {
+        format!("; alertmanager: {} receivers", b.targets.len())
+    };
 
     let restart_only = restart_only_changes(running, &new);
     if !restart_only.is_empty() {
@@ -170,8 +174,10 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.external_url != new.external_url {
         out.push("external_url");
     }
-    if old.alertmanager.is_some() != new.alertmanager.is_some() {
-        out.push("alertmanager (turning it on or off)");
+    // The routes are swapped either way; whether the rule engine's alerts
+    // go through them is decided at startup.
+    if old.alertmanager.is_default() != new.alertmanager.is_default() {
+        out.push("alertmanager (setting or removing config_file)");
     }
     out
 }

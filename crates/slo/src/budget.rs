@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::spec::fill_window;
 use crate::{Budgeting, Sli, SloSpec};
 
 /// The windows reported for every SLO besides its period, shortest first.
@@ -33,10 +34,10 @@ pub fn error_ratio_query(spec: &SloSpec, window: Duration) -> String {
             total_query,
         } => format!(
             "(({}) or vector(0)) / clamp_min(({}), 1e-12)",
-            fill(error_query, &w),
-            fill(total_query, &w)
+            fill_window(error_query, &w),
+            fill_window(total_query, &w)
         ),
-        Sli::Raw { error_ratio_query } => fill(error_ratio_query, &w),
+        Sli::Raw { error_ratio_query } => fill_window(error_ratio_query, &w),
         Sli::Latency { .. } => unreachable_latency(),
     }
 }
@@ -73,17 +74,11 @@ pub fn event_rate_queries(spec: &SloSpec, window: Duration) -> Option<(String, S
             error_query,
             total_query,
         } => Some((
-            format!("({}) or vector(0)", fill(error_query, &w)),
-            fill(total_query, &w),
+            format!("({}) or vector(0)", fill_window(error_query, &w)),
+            fill_window(total_query, &w),
         )),
         Sli::Raw { .. } | Sli::Latency { .. } => None,
     }
-}
-
-/// Specs are validated on load, so rendering cannot fail here; a query that
-/// somehow would is passed through for PromQL to report.
-fn fill(query: &str, window: &str) -> String {
-    crate::template::render(query, window).unwrap_or_else(|_| query.to_string())
 }
 
 /// `to_events` never returns a latency SLI; an empty query would make

@@ -29,11 +29,10 @@ use std::time::Duration;
 
 use homeostat_model::format_duration;
 
-use crate::gofmt::{format_f, format_g, quote};
 use crate::rules::{Mode, Rule, RuleFile, RuleGroup};
-use crate::spec::{AlertTier, Budgeting, Sli, SloSpec};
-use crate::template;
+use crate::spec::{AlertTier, Budgeting, Sli, SloSpec, fill_window};
 use crate::windows::{AlertWindows, Window};
+use homeostat_model::gofmt::{format_f, format_g, quote};
 
 /// How to compile.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,8 +182,7 @@ fn sli_metric(window: Duration) -> String {
 
 /// Renders `{{.window}}`; the spec loader has already checked the template.
 fn render(query: &str, window: Duration) -> String {
-    let w = format_duration(window);
-    template::render(query, &w).unwrap_or_else(|_| query.replace("{{.window}}", &w))
+    fill_window(query, &format_duration(window))
 }
 
 fn sli_rules(cx: &Ctx<'_>) -> Vec<Rule> {
@@ -206,7 +204,10 @@ fn sli_rules(cx: &Ctx<'_>) -> Vec<Rule> {
     if let Some((slice, name, target)) = slices {
         let ratio = error_ratio(&cx.spec.sli, slice, homeostat);
         let expr = match target {
-            Some(t) => format!("(\n{ratio}) > bool {}\n", format_g(round_ratio(1.0 - t))),
+            Some(t) => format!(
+                "(\n{ratio}) > bool {}\n",
+                format_g(round_ratio(1.0 - t), None)
+            ),
             None => ratio,
         };
         rules.push(Rule {
@@ -344,7 +345,7 @@ fn meta_rules(cx: &Ctx<'_>) -> Vec<Rule> {
         ("sloth_version", cx.opts.version.clone()),
         ("sloth_mode", mode.to_string()),
         ("sloth_spec", cx.spec.format.as_str().to_string()),
-        ("sloth_objective", format_f(cx.spec.objective)),
+        ("sloth_objective", format_f(cx.spec.objective, None)),
     ] {
         info.labels.insert(k.to_string(), v);
     }
@@ -367,21 +368,21 @@ fn meta_rules(cx: &Ctx<'_>) -> Vec<Rule> {
             .insert("homeostat_slice".into(), format_duration(slice));
         if let Some(t) = target {
             info.labels
-                .insert("homeostat_slice_target".into(), format_g(t));
+                .insert("homeostat_slice_target".into(), format_g(t, None));
         }
     }
     vec![
         rule(
             "slo:objective:ratio",
-            format!("vector({})", format_g(objective_ratio)),
+            format!("vector({})", format_g(objective_ratio, None)),
         ),
         rule(
             "slo:error_budget:ratio",
-            format!("vector(1-{})", format_g(objective_ratio)),
+            format!("vector(1-{})", format_g(objective_ratio, None)),
         ),
         rule(
             "slo:time_period:days",
-            format!("vector({})", format_g(days)),
+            format!("vector({})", format_g(days, None)),
         ),
         rule(
             "slo:current_burn_rate:ratio",
@@ -410,12 +411,12 @@ fn alert_rules(cx: &Ctx<'_>) -> Vec<Rule> {
 
 fn alert(cx: &Ctx<'_>, tier: &AlertTier, severity: &str, quick: &Window, slow: &Window) -> Rule {
     let f = &cx.filter;
-    let budget = format_g((100.0 - cx.spec.objective) / 100.0);
+    let budget = format_g((100.0 - cx.spec.objective) / 100.0, None);
     let cond = |window: Duration, factor: f64| {
         format!(
             "max({}{f} > ({} * {budget})) without ({WINDOW_LABEL})",
             sli_metric(window),
-            format_g(factor)
+            format_g(factor, None)
         )
     };
     let pair = |win: &Window, pad: &str| {
@@ -442,8 +443,8 @@ fn alert(cx: &Ctx<'_>, tier: &AlertTier, severity: &str, quick: &Window, slow: &
                         "{mwmb}and on(sloth_id, sloth_service, sloth_slo)\n(\n    avg_over_time({TOTAL_EVENTS}{}{f}[{}]) * {} >= {}\n)\n",
                         format_duration(cx.windows.page_quick.short),
                         format_duration(long),
-                        format_g(long.as_secs_f64()),
-                        format_g(cx.opts.min_page_events),
+                        format_g(long.as_secs_f64(), None),
+                        format_g(cx.opts.min_page_events, None),
                     )
                 }
                 _ => mwmb,

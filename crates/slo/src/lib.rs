@@ -34,11 +34,9 @@ mod budget;
 mod compile;
 mod emit;
 mod error;
-mod gofmt;
 mod rules;
 mod signals;
 mod spec;
-mod template;
 mod windows;
 
 pub use budget::{

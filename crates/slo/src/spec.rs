@@ -17,8 +17,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
+use homeostat_model::template::{self, Escape, Template};
+
 use crate::error::SpecError;
-use crate::template;
 
 /// The spec format a [`SloSpec`] was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -426,15 +427,21 @@ impl DocCtx<'_> {
                 "write a PromQL query using `[{{.window}}]`",
             ));
         }
-        if !template::has_window(query) {
+        let template = Template::parse(query, &[WINDOW]).map_err(|e| {
+            self.invalid(path, e.to_string(), "use only `{{.window}}` inside `{{ }}`")
+        })?;
+        if !template.uses(WINDOW) {
             return Err(self.invalid(
                 path,
                 "the query has no `{{.window}}` placeholder, so every alert window would measure the same range",
                 "write the range as `[{{.window}}]`, e.g. `sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))`",
             ));
         }
-        let rendered = template::render(query, "1m")
-            .map_err(|e| self.invalid(path, e, "use only `{{.window}}` inside `{{ }}`"))?;
+        let rendered = template
+            .render(&[(WINDOW, "1m")], Escape::None)
+            .map_err(|e| {
+                self.invalid(path, e.to_string(), "use only `{{.window}}` inside `{{ }}`")
+            })?;
         promql_parser::parser::parse(&rendered).map_err(|e| {
             self.invalid(
                 path,
@@ -486,6 +493,17 @@ fn doc_field(document: usize, path: &str) -> String {
     } else {
         format!("document {}, {path}", document + 1)
     }
+}
+
+/// The one placeholder of SLI queries.
+const WINDOW: &str = "window";
+
+/// Fills `{{.window}}` of a query [`check_query`](DocCtx::check_query)
+/// accepted. The window is a duration homeostat renders (`5m`), written
+/// as is inside `[…]`. A query that somehow does not render is passed
+/// through for PromQL to report.
+pub(crate) fn fill_window(query: &str, window: &str) -> String {
+    template::render(query, &[(WINDOW, window)], Escape::None).unwrap_or_else(|_| query.to_string())
 }
 
 #[cfg(test)]

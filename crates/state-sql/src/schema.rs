@@ -5,7 +5,7 @@
 use homeostat_state::{Result, StateError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -150,6 +150,24 @@ CREATE TABLE analysis_measurements (
     reason TEXT NOT NULL,
     PRIMARY KEY (run_seq, n)
 ) STRICT, WITHOUT ROWID;
+";
+
+/// The outbox of the notification log: pages to on-call people, recorded
+/// before the first attempt and finished after the last, so a restart
+/// resumes a pending one and never repeats a finished one.
+const V4: &str = "
+CREATE TABLE outbox (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    finished_at INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX outbox_pending ON outbox (kind, state, created_at);
+CREATE INDEX outbox_expires_at ON outbox (expires_at);
 ";
 
 /// The version recorded in `schema_version`, 0 for a new database.

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use homeostat_model::Fingerprint;
 use serde_json::json;
 
 mod analysis;
@@ -15,8 +16,8 @@ pub use analysis::analyses;
 use crate::{
     ActionItem, ActionItemState, AuditEntry, AuditLog, EscalationRecord, EscalationStore,
     EventKind, Incident, IncidentFilter, IncidentId, IncidentState, IncidentStore, NflogEntry,
-    NotificationLog, Role, Severity, Silence, SilenceMatcher, SilenceStore, StateBackend,
-    StateError, TimelineEvent,
+    NotificationLog, OutboxEntry, OutboxState, Role, Severity, Silence, SilenceMatcher,
+    SilenceStore, StateBackend, StateError, TimelineEvent,
 };
 use crate::{
     Deploy, DeployFilter, DeployOutcome, DeployStore, GateOverride, OverrideStore, RollbackRecord,
@@ -26,6 +27,7 @@ use crate::{
 pub fn run_all<B: StateBackend + 'static>(fresh: impl Fn() -> Arc<B>) {
     silences(fresh().as_ref());
     nflog(fresh().as_ref());
+    outbox(fresh().as_ref());
     incidents(fresh().as_ref());
     open_incident_per_group(fresh().as_ref());
     timeline(fresh().as_ref());
@@ -161,15 +163,15 @@ pub fn nflog(n: &dyn NotificationLog) {
     let first = NflogEntry {
         receiver: "pager".into(),
         group_key: "g1".into(),
-        firing_fingerprints: vec![1, u64::MAX],
+        firing_fingerprints: vec![Fingerprint(1), Fingerprint(u64::MAX)],
         resolved_fingerprints: vec![],
         sent_at: 1_000,
         expires_at: 100_000,
     };
     n.record(&first).expect("record");
     let second = NflogEntry {
-        firing_fingerprints: vec![u64::MAX],
-        resolved_fingerprints: vec![1],
+        firing_fingerprints: vec![Fingerprint(u64::MAX)],
+        resolved_fingerprints: vec![Fingerprint(1)],
         sent_at: 2_000,
         expires_at: 200_000,
         ..first.clone()
@@ -188,6 +190,58 @@ pub fn nflog(n: &dyn NotificationLog) {
     assert_eq!(n.gc(50_000).expect("gc"), 1, "expires_at == now is gone");
     assert_eq!(n.last("slack", "g1").expect("last"), None);
     assert_eq!(n.last("pager", "g1").expect("last"), Some(second));
+}
+
+pub fn outbox(n: &dyn NotificationLog) {
+    let page = |key: &str, created_at| OutboxEntry {
+        key: key.into(),
+        kind: "page".into(),
+        doc: json!({"user": "ana", "body": {"level": 1}}),
+        created_at,
+        expires_at: created_at + 100_000,
+        state: OutboxState::Pending,
+        attempts: 0,
+        finished_at: None,
+    };
+    let a = page("page/1/1000/0/ana", 1_000);
+    let b = page("page/1/1000/0/bo", 900);
+    assert!(n.enqueue(&a).expect("enqueue"));
+    assert!(n.enqueue(&b).expect("enqueue"));
+    assert!(!n.enqueue(&a).expect("enqueue again"), "a key is owed once");
+    let other_kind = OutboxEntry {
+        kind: "remediation".into(),
+        ..page("rem/1", 800)
+    };
+    assert!(n.enqueue(&other_kind).expect("enqueue"));
+    assert_eq!(
+        n.pending("page").expect("pending"),
+        vec![b.clone(), a.clone()],
+        "oldest first, by kind"
+    );
+
+    n.finish(&a.key, true, 3, 5_000).expect("finish");
+    n.finish(&b.key, false, 7, 6_000).expect("finish");
+    n.finish("page/unknown", true, 1, 6_000)
+        .expect("unknown key");
+    assert!(n.pending("page").expect("pending").is_empty());
+    let done = n.outbox_entry(&a.key).expect("get").expect("kept");
+    assert_eq!(done.state, OutboxState::Delivered);
+    assert_eq!((done.attempts, done.finished_at), (3, Some(5_000)));
+    assert_eq!(
+        n.outbox_entry(&b.key).expect("get").map(|e| e.state),
+        Some(OutboxState::Failed)
+    );
+    assert!(
+        !n.enqueue(&a).expect("enqueue delivered"),
+        "a delivered message is not owed again"
+    );
+
+    assert_eq!(
+        n.gc(a.expires_at).expect("gc"),
+        3,
+        "expires_at == now is gone"
+    );
+    assert_eq!(n.outbox_entry(&a.key).expect("get"), None);
 }
 
 pub fn incidents(s: &dyn IncidentStore) {

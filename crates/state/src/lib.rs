@@ -11,12 +11,13 @@
 //! from the caller; no backend reads the clock.
 //!
 //! ```
+//! use homeostat_model::Fingerprint;
 //! use homeostat_state::{MemState, NflogEntry, State};
 //! let state = State::from_backend(std::sync::Arc::new(MemState::default()));
 //! let entry = NflogEntry {
 //!     receiver: "pager".into(),
 //!     group_key: "{}:{alertname=\"Down\"}".into(),
-//!     firing_fingerprints: vec![1, 2],
+//!     firing_fingerprints: vec![Fingerprint(1), Fingerprint(2)],
 //!     resolved_fingerprints: vec![],
 //!     sent_at: 1_000,
 //!     expires_at: 5_000,
@@ -52,7 +53,7 @@ pub use incident::{
     IncidentStore, Role, Severity, TimelineEvent, validate_action_item, validate_incident,
 };
 pub use mem::MemState;
-pub use nflog::{NflogEntry, NotificationLog};
+pub use nflog::{NflogEntry, NotificationLog, OutboxEntry, OutboxState};
 pub use silence::{Silence, SilenceMatcher, SilenceStore, expired_at, new_silence_id};
 
 /// Everything a backend implements.

@@ -9,8 +9,8 @@ use crate::error::{Result, StateError};
 use crate::incident::{validate_action_item, validate_incident};
 use crate::{
     ActionItem, AuditEntry, AuditLog, EscalationRecord, EscalationStore, Incident, IncidentFilter,
-    IncidentId, IncidentStore, NflogEntry, NotificationLog, Silence, SilenceStore, TimelineEvent,
-    expired_at, new_silence_id,
+    IncidentId, IncidentStore, NflogEntry, NotificationLog, OutboxEntry, OutboxState, Silence,
+    SilenceStore, TimelineEvent, expired_at, new_silence_id,
 };
 use crate::{AnalysisRecord, AnalysisStore};
 use crate::{Deploy, DeployFilter, DeployStore, GateOverride, OverrideStore, RollbackRecord};
@@ -25,6 +25,7 @@ pub struct MemState {
 struct Inner {
     silences: BTreeMap<String, Silence>,
     nflog: BTreeMap<(String, String), NflogEntry>,
+    outbox: BTreeMap<String, OutboxEntry>,
     incidents: BTreeMap<IncidentId, Incident>,
     events: Vec<TimelineEvent>,
     action_items: BTreeMap<i64, ActionItem>,
@@ -137,9 +138,52 @@ impl NotificationLog for MemState {
 
     fn gc(&self, now: i64) -> Result<usize> {
         let mut inner = self.inner.lock();
-        let before = inner.nflog.len();
+        let before = inner.nflog.len() + inner.outbox.len();
         inner.nflog.retain(|_, e| e.expires_at > now);
-        Ok(before - inner.nflog.len())
+        inner.outbox.retain(|_, e| e.expires_at > now);
+        Ok(before - inner.nflog.len() - inner.outbox.len())
+    }
+
+    fn enqueue(&self, entry: &OutboxEntry) -> Result<bool> {
+        let mut inner = self.inner.lock();
+        if inner.outbox.contains_key(&entry.key) {
+            return Ok(false);
+        }
+        let mut e = entry.clone();
+        e.state = OutboxState::Pending;
+        e.finished_at = None;
+        inner.outbox.insert(e.key.clone(), e);
+        Ok(true)
+    }
+
+    fn pending(&self, kind: &str) -> Result<Vec<OutboxEntry>> {
+        let mut out: Vec<OutboxEntry> = self
+            .inner
+            .lock()
+            .outbox
+            .values()
+            .filter(|e| e.kind == kind && e.state == OutboxState::Pending)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (a.created_at, &a.key).cmp(&(b.created_at, &b.key)));
+        Ok(out)
+    }
+
+    fn finish(&self, key: &str, delivered: bool, attempts: u32, at: i64) -> Result<()> {
+        if let Some(e) = self.inner.lock().outbox.get_mut(key) {
+            e.state = if delivered {
+                OutboxState::Delivered
+            } else {
+                OutboxState::Failed
+            };
+            e.attempts = attempts;
+            e.finished_at = Some(at);
+        }
+        Ok(())
+    }
+
+    fn outbox_entry(&self, key: &str) -> Result<Option<OutboxEntry>> {
+        Ok(self.inner.lock().outbox.get(key).cloned())
     }
 }
 

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::TsdbError;
 use crate::chunk::{self, MAX_SAMPLES_PER_CHUNK, XorEncoder};
 use crate::head::postings::Postings;
+use crate::varint::{self, VarintError, put_uvarint, unzigzag, zigzag};
 
 /// Version 2: 4-bit first delta-of-delta bucket and integer value deltas in
 /// chunks, varint index.
@@ -101,21 +102,6 @@ fn corrupt(path: &Path, offset: u64, detail: impl Into<String>) -> TsdbError {
 
 fn put_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_le_bytes());
-}
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 /// Encodes samples into chunks of at most [`MAX_SAMPLES_PER_CHUNK`].
@@ -263,15 +249,20 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
     fn uvarint(&mut self) -> Result<u64, TsdbError> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let b = self.take(1)?[0];
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(v);
+        match varint::uvarint(&self.buf[self.pos..]) {
+            Ok((v, n)) => {
+                self.pos += n;
+                Ok(v)
             }
+            Err(VarintError::Truncated) => {
+                Err(corrupt(self.path, self.buf.len() as u64, "index truncated"))
+            }
+            Err(VarintError::Overlong) => Err(corrupt(
+                self.path,
+                (self.pos + varint::MAX_LEN) as u64,
+                "varint too long",
+            )),
         }
-        Err(corrupt(self.path, self.pos as u64, "varint too long"))
     }
     fn count(&mut self) -> Result<usize, TsdbError> {
         let v = self.uvarint()?;

@@ -11,6 +11,8 @@
 
 use homeostat_model::Sample;
 
+use crate::varint::{self, unzigzag, zigzag};
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChunkError {
     #[error("chunk too short: expected more bits at sample {0}")]
@@ -62,16 +64,8 @@ impl BitWriter {
         }
     }
 
-    fn write_uvarint(&mut self, mut v: u64) {
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                self.write_bits(byte as u64, 8);
-                return;
-            }
-            self.write_bits((byte | 0x80) as u64, 8);
-        }
+    fn write_uvarint(&mut self, v: u64) {
+        varint::encode_with(v, |b| self.write_bits(u64::from(b), 8));
     }
 }
 
@@ -110,24 +104,10 @@ impl<'a> BitReader<'a> {
     }
 
     fn read_uvarint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let byte = self.read_bits(8)?;
-            v |= (byte & 0x7f) << (7 * i);
-            if byte & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
+        // Both truncation and overlong input make the chunk unreadable; the
+        // caller reports either as a bad varint at its sample.
+        varint::decode_with(|| self.read_bits(8).map(|b| b as u8)).ok()
     }
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 /// Value-delta buckets after an integral value: (prefix, prefix length, value bits).

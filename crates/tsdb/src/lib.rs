@@ -17,6 +17,7 @@ mod head;
 mod maintenance;
 mod options;
 mod stats;
+pub mod varint;
 pub mod wal;
 
 pub use compact::compact;

@@ -1,6 +1,7 @@
 // The alerts page (/console/alerts[?alertname=]): alert groups from the
-// built-in Alertmanager (/api/v2/alerts/groups), or the rule engine's
-// alerts (/api/v1/alerts) when none is configured. Each alert links to its
+// built-in Alertmanager (/api/v2/alerts/groups), and the rule engine's
+// alerts (/api/v1/alerts) when it does not take them (its default route) or
+// does not answer. Each alert links to its
 // SLO, service, runbook, open incident and its rule's expression; groups
 // and alerts have silence buttons; silences can be expired.
 "use strict";
@@ -82,8 +83,13 @@ function silenceButton(labels, what, text) {
   return b;
 }
 
+// The first line of the built-in default route's config (DEFAULT_CONFIG in
+// crates/server/src/am_config.rs), as /api/v2/status serves it.
+const DEFAULT_ROUTE_MARKER = "# homeostat's built-in default";
+
 async function renderGroups() {
-  const groups = await am("/api/v2/alerts/groups");
+  const [groups, status] = await Promise.all([am("/api/v2/alerts/groups"), am("/api/v2/status")]);
+  const defaultRoute = ((status.config || {}).original || "").startsWith(DEFAULT_ROUTE_MARKER);
   const rows = [];
   for (const g of groups) {
     const alerts = g.alerts.filter((a) => matchesFilter(a.labels));
@@ -100,19 +106,26 @@ async function renderGroups() {
         state === "active" ? silenceButton(a.labels, a.labels.alertname || "the alert", "silence") : ""]);
     }
   }
-  $("groups").replaceChildren(table(["group", "receiver / alert", "state", "since", "summary", "links", ""], rows, "No alerts."));
+  const grouped = table(["group", "receiver / alert", "state", "since", "summary", "links", ""], rows, "No alerts.");
+  if (!defaultRoute) { $("groups").replaceChildren(grouped); return; }
+  $("groups").replaceChildren(grouped, ...await ruleAlerts("The built-in Alertmanager runs its default route (alertmanager.config_file is not set), which does not take the rule engine's alerts: here they are, without routing or silences."));
 }
 
-// Without the built-in Alertmanager: the rule engine's own alerts.
-async function renderRuleAlerts() {
+// The rule engine's own alerts, after a note saying why they are shown.
+async function ruleAlerts(note) {
   const data = await api("/api/v1/alerts");
   const rows = data.alerts.filter((a) => matchesFilter(a.labels)).map((a) => [
     a.labels.alertname || "", el("span", { class: "m small" }, labelText(a.labels)),
     el("span", { class: a.state === "firing" ? "bad" : "warn" }, a.state), a.activeAt ? `${age(a.activeAt)} ago` : "",
     (a.annotations || {}).summary || "", alertLinks(a.labels, a.annotations || {}),
   ]);
-  $("groups").replaceChildren(el("p", { class: "muted small" }, "The built-in Alertmanager is not configured (alertmanager.config_file): these are the rule engine's alerts, without routing or silences."),
-    table(["alert", "labels", "state", "since", "summary", "links"], rows, "No alerts."));
+  return [el("p", { class: "muted small" }, note),
+    table(["alert", "labels", "state", "since", "summary", "links"], rows, "No alerts.")];
+}
+
+// Without the built-in Alertmanager: the rule engine's own alerts.
+async function renderRuleAlerts() {
+  $("groups").replaceChildren(...await ruleAlerts("The built-in Alertmanager is not configured (alertmanager.config_file): these are the rule engine's alerts, without routing or silences."));
 }
 
 async function renderSilences() {

@@ -1,6 +1,6 @@
 use chrono::{TimeZone, Utc};
-use homeostat_alerting::{Config, Inhibitor, fingerprint};
-use homeostat_model::Labels;
+use homeostat_alerting::{Config, Inhibitor};
+use homeostat_model::{Fingerprint, Labels};
 
 fn load(yaml: &str) -> Config {
     Config::parse(yaml).expect("valid config")
@@ -220,11 +220,11 @@ mute_time_intervals:
 #[test]
 fn fingerprints_are_stable() {
     let a = Labels::from_pairs(&[("alertname", "Down"), ("job", "api")]);
-    let fp = fingerprint(&a);
+    let fp = Fingerprint::of(&a);
     assert_eq!(fp.to_string().len(), 16);
-    assert_eq!(fp, fingerprint(&a.clone()));
+    assert_eq!(fp, Fingerprint::of(&a.clone()));
     assert_ne!(
         fp,
-        fingerprint(&Labels::from_pairs(&[("alertname", "Down")]))
+        Fingerprint::of(&Labels::from_pairs(&[("alertname", "Down")]))
     );
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use homeostat_model::{Labels, Sample, TimeSeries};
 
+mod alertmanager;
 mod release;
 
 fn free_port() -> u16 {

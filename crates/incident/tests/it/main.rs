@@ -32,7 +32,7 @@ pub fn alert(fingerprint: u64, name: &str, extra: &[(&str, &str)], starts_at: i6
         annotations: BTreeMap::new(),
         starts_at,
         ends_at: None,
-        fingerprint,
+        fingerprint: homeostat_model::Fingerprint(fingerprint),
     }
 }
 

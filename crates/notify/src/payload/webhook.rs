@@ -40,7 +40,8 @@ pub struct WebhookAlert<'a> {
     pub ends_at: String,
     #[serde(rename = "generatorURL")]
     pub generator_url: &'a str,
-    pub fingerprint: &'a str,
+    /// [`Fingerprint`](homeostat_model::Fingerprint)'s hex rendering.
+    pub fingerprint: String,
 }
 
 /// The message for `n`, keeping at most `max_alerts` alerts (0: all).
@@ -82,7 +83,7 @@ fn alert(a: &AlertData) -> WebhookAlert<'_> {
         starts_at: gojson::rfc3339_nano(&a.starts_at),
         ends_at: gojson::rfc3339_nano_or_zero(a.ends_at.as_ref()),
         generator_url: &a.generator_url,
-        fingerprint: &a.fingerprint,
+        fingerprint: a.fingerprint.to_string(),
     }
 }
 

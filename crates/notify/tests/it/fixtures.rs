@@ -47,7 +47,7 @@ fn alert(instance: &str, status: AlertStatus, fingerprint: &str) -> AlertData {
             AlertStatus::Resolved => Some(at(10, 2, 15, 0)),
         },
         generator_url: "http://prom:9090/graph?g0.expr=latency%3E0.5&g0.tab=1".into(),
-        fingerprint: fingerprint.into(),
+        fingerprint: fingerprint.parse().unwrap(),
     }
 }
 

@@ -2,10 +2,15 @@
 
 use std::collections::BTreeSet;
 
+use homeostat_model::Fingerprint;
 use homeostat_notify::{SentRecord, plan, should_send};
 
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
+/// A distinct fingerprint per short alert name (its bytes).
+fn set(items: &[&str]) -> BTreeSet<Fingerprint> {
+    items
+        .iter()
+        .map(|s| Fingerprint(s.bytes().fold(0, |a, b| a << 8 | u64::from(b))))
+        .collect()
 }
 
 fn rec(firing: &[&str], resolved: &[&str]) -> SentRecord {

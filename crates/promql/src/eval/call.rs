@@ -1,10 +1,11 @@
 //! Function calls: dispatch, per-element math, time, labels and sorting.
 
-use chrono::{Datelike, TimeZone, Timelike, Utc};
+use chrono::{TimeZone, Utc};
 use homeostat_model::{Label, Labels, METRIC_NAME, is_valid_label_name};
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{Call, Expr};
 
+use super::function::{DateFn, Function, RangeFn};
 use super::range_fns::{self as rf, Window};
 use super::{Evaluator, RangeArg, Series, Steps, Val, WindowCursor, merge_same_labels};
 use crate::QueryError;
@@ -15,81 +16,6 @@ fn unwrap_parens(e: &Expr) -> &Expr {
         Expr::Paren(p) => unwrap_parens(&p.expr),
         e => e,
     }
-}
-
-fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
-    Some(match name {
-        "abs" => f64::abs,
-        "ceil" => f64::ceil,
-        "floor" => f64::floor,
-        "exp" => f64::exp,
-        "sqrt" => f64::sqrt,
-        "ln" => f64::ln,
-        "log2" => f64::log2,
-        "log10" => f64::log10,
-        "sin" => f64::sin,
-        "cos" => f64::cos,
-        "tan" => f64::tan,
-        "asin" => f64::asin,
-        "acos" => f64::acos,
-        "atan" => f64::atan,
-        "sinh" => f64::sinh,
-        "cosh" => f64::cosh,
-        "tanh" => f64::tanh,
-        "asinh" => f64::asinh,
-        "acosh" => f64::acosh,
-        "atanh" => f64::atanh,
-        "deg" => |v| v * 180.0 / std::f64::consts::PI,
-        "rad" => |v| v * std::f64::consts::PI / 180.0,
-        "sgn" => |v: f64| {
-            if v > 0.0 {
-                1.0
-            } else if v < 0.0 {
-                -1.0
-            } else {
-                v
-            }
-        },
-        _ => return None,
-    })
-}
-
-fn date_fn(name: &str) -> Option<fn(chrono::DateTime<Utc>) -> f64> {
-    Some(match name {
-        "day_of_month" => |t| t.day() as f64,
-        "day_of_week" => |t| t.weekday().num_days_from_sunday() as f64,
-        "day_of_year" => |t| t.ordinal() as f64,
-        "days_in_month" => |t| {
-            let (y, m) = (t.year(), t.month());
-            let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-            let first_next = Utc.with_ymd_and_hms(ny, nm, 1, 0, 0, 0).single();
-            let first = Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single();
-            match (first, first_next) {
-                (Some(a), Some(b)) => (b - a).num_days() as f64,
-                _ => f64::NAN,
-            }
-        },
-        "hour" => |t| t.hour() as f64,
-        "minute" => |t| t.minute() as f64,
-        "month" => |t| t.month() as f64,
-        "year" => |t| t.year() as f64,
-        _ => return None,
-    })
-}
-
-/// Functions that keep the metric name of their input.
-fn keeps_name(name: &str) -> bool {
-    matches!(
-        name,
-        "last_over_time"
-            | "first_over_time"
-            | "sort"
-            | "sort_desc"
-            | "sort_by_label"
-            | "sort_by_label_desc"
-            | "label_replace"
-            | "label_join"
-    )
 }
 
 /// Labels `absent()` reports: the selector's equality matchers.
@@ -163,14 +89,17 @@ impl Evaluator<'_> {
                 QueryError::BadData(format!("missing argument {} of {name}()", i + 1))
             })
         };
-        match name {
-            "time" => {
+        let Some(func) = Function::parse(name) else {
+            return Err(unsupported(name));
+        };
+        match func {
+            Function::Time => {
                 return Ok(Val::Scalar(
                     (0..steps.n).map(|i| steps.ts(i) as f64 / 1000.0).collect(),
                 ));
             }
-            "pi" => return Ok(Val::Scalar(vec![std::f64::consts::PI; steps.n])),
-            "vector" => {
+            Function::Pi => return Ok(Val::Scalar(vec![std::f64::consts::PI; steps.n])),
+            Function::Vector => {
                 let v = self.eval_scalar(arg(0)?, steps)?;
                 return Ok(Val::Vector(vec![Series {
                     labels: Labels::empty(),
@@ -178,7 +107,7 @@ impl Evaluator<'_> {
                     vals: v.into_iter().map(Some).collect(),
                 }]));
             }
-            "scalar" => {
+            Function::Scalar => {
                 let v = self.eval_vector(arg(0)?, steps)?;
                 return Ok(Val::Scalar(
                     (0..steps.n)
@@ -192,7 +121,7 @@ impl Evaluator<'_> {
                         .collect(),
                 ));
             }
-            "absent" => {
+            Function::Absent => {
                 let e = arg(0)?;
                 let v = self.eval_vector(e, steps)?;
                 let vals = (0..steps.n)
@@ -204,7 +133,7 @@ impl Evaluator<'_> {
                     vals,
                 }]));
             }
-            "timestamp" => {
+            Function::Timestamp => {
                 let e = unwrap_parens(arg(0)?);
                 if let Expr::VectorSelector(vs) = e {
                     return Ok(Val::Vector(self.eval_selector_timestamps(vs, steps)?));
@@ -220,12 +149,11 @@ impl Evaluator<'_> {
                 }
                 return Ok(Val::Vector(v));
             }
-            "label_replace" => return self.label_replace(&args, steps),
-            "label_join" => return self.label_join(&args, steps),
-            "sort" | "sort_desc" => {
+            Function::LabelReplace => return self.label_replace(&args, steps),
+            Function::LabelJoin => return self.label_join(&args, steps),
+            Function::Sort { desc } => {
                 let mut v = self.eval_vector(arg(0)?, steps)?;
                 if steps.n == 1 {
-                    let desc = name == "sort_desc";
                     v.sort_by(|a, b| {
                         let (x, y) = (a.vals[0].unwrap_or(f64::NAN), b.vals[0].unwrap_or(f64::NAN));
                         match (x.is_nan(), y.is_nan()) {
@@ -239,13 +167,12 @@ impl Evaluator<'_> {
                 }
                 return Ok(Val::Vector(v));
             }
-            "sort_by_label" | "sort_by_label_desc" => {
+            Function::SortByLabel { desc } => {
                 let mut v = self.eval_vector(arg(0)?, steps)?;
                 let mut names = Vec::new();
                 for e in &args[1..] {
                     names.push(self.eval_string(e, steps)?);
                 }
-                let desc = name == "sort_by_label_desc";
                 v.sort_by(|a, b| {
                     let mut ord = std::cmp::Ordering::Equal;
                     for n in &names {
@@ -262,26 +189,25 @@ impl Evaluator<'_> {
                 });
                 return Ok(Val::Vector(v));
             }
-            "histogram_quantile" => {
+            Function::HistogramQuantile => {
                 let q = self.eval_scalar(arg(0)?, steps)?;
                 let v = self.eval_vector(arg(1)?, steps)?;
                 return Ok(Val::Vector(self.histogram_quantile(&q, v, steps)?));
             }
-            "histogram_fraction" => {
+            Function::HistogramFraction => {
                 let lo = self.eval_scalar(arg(0)?, steps)?;
                 let hi = self.eval_scalar(arg(1)?, steps)?;
                 let v = self.eval_vector(arg(2)?, steps)?;
                 return Ok(Val::Vector(self.histogram_fraction(&lo, &hi, v, steps)?));
             }
-            "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
-            | "histogram_stdvar" => {
+            Function::NativeHistogramOnly => {
                 // Native histograms only: float samples are ignored.
                 for e in &args {
                     self.eval(e, steps)?;
                 }
                 return Ok(Val::Vector(Vec::new()));
             }
-            "round" => {
+            Function::Round => {
                 let mut v = self.eval_vector(arg(0)?, steps)?;
                 let to = match args.get(1) {
                     Some(e) => self.eval_scalar(e, steps)?,
@@ -298,14 +224,14 @@ impl Evaluator<'_> {
                 }
                 return Ok(Val::Vector(v));
             }
-            "clamp" | "clamp_min" | "clamp_max" => {
+            Function::Clamp | Function::ClampMin | Function::ClampMax => {
                 let mut v = self.eval_vector(arg(0)?, steps)?;
-                let (lo, hi) = match name {
-                    "clamp" => (
+                let (lo, hi) = match func {
+                    Function::Clamp => (
                         Some(self.eval_scalar(arg(1)?, steps)?),
                         Some(self.eval_scalar(arg(2)?, steps)?),
                     ),
-                    "clamp_min" => (Some(self.eval_scalar(arg(1)?, steps)?), None),
+                    Function::ClampMin => (Some(self.eval_scalar(arg(1)?, steps)?), None),
                     _ => (None, Some(self.eval_scalar(arg(1)?, steps)?)),
                 };
                 for s in &mut v {
@@ -326,19 +252,29 @@ impl Evaluator<'_> {
                 v.retain(|s| !s.is_empty());
                 return Ok(Val::Vector(v));
             }
-            _ => {}
-        }
-        if let Some(f) = math_fn(name) {
-            let mut v = self.eval_vector(arg(0)?, steps)?;
-            for s in &mut v {
-                s.drop_name = true;
-                for x in s.vals.iter_mut().flatten() {
-                    *x = f(*x);
+            Function::Math(f) => {
+                let mut v = self.eval_vector(arg(0)?, steps)?;
+                for s in &mut v {
+                    s.drop_name = true;
+                    for x in s.vals.iter_mut().flatten() {
+                        *x = f.apply(*x);
+                    }
                 }
+                return Ok(Val::Vector(v));
             }
-            return Ok(Val::Vector(v));
+            Function::Date(f) => return self.eval_date_call(f, &args, steps),
+            Function::AbsentOverTime | Function::Range(_) => {}
         }
-        if let Some(f) = date_fn(name) {
+        self.eval_range_call(c, func, &args, steps)
+    }
+
+    fn eval_date_call(
+        &mut self,
+        f: DateFn,
+        args: &[&Expr],
+        steps: &Steps,
+    ) -> Result<Val, QueryError> {
+        {
             let mut v = match args.first() {
                 Some(e) => self.eval_vector(e, steps)?,
                 None => vec![Series {
@@ -353,19 +289,19 @@ impl Evaluator<'_> {
                 s.drop_name = true;
                 for x in s.vals.iter_mut().flatten() {
                     *x = match Utc.timestamp_opt(*x as i64, 0).single() {
-                        Some(t) => f(t),
+                        Some(t) => f.apply(t),
                         None => f64::NAN,
                     };
                 }
             }
-            return Ok(Val::Vector(v));
+            Ok(Val::Vector(v))
         }
-        self.eval_range_call(c, &args, steps)
     }
 
     fn eval_range_call(
         &mut self,
         c: &Call,
+        func: Function,
         args: &[&Expr],
         steps: &Steps,
     ) -> Result<Val, QueryError> {
@@ -376,9 +312,7 @@ impl Evaluator<'_> {
                 Expr::MatrixSelector(_) | Expr::Subquery(_)
             )
         }) else {
-            return Err(QueryError::Execution(format!(
-                "function {name}() is not supported"
-            )));
+            return Err(unsupported(name));
         };
         // Scalar parameters other than the range vector.
         let mut params: Vec<Vec<f64>> = Vec::new();
@@ -389,22 +323,26 @@ impl Evaluator<'_> {
             params.push(self.eval_scalar(e, steps)?);
         }
         let arg = self.eval_range_arg(range_expr, steps)?;
-        if name == "absent_over_time" {
-            let vals = (0..steps.n)
-                .map(|i| {
-                    (0..arg.series.len())
-                        .all(|s| arg.window(s, i).is_empty())
-                        .then_some(1.0)
-                })
-                .collect();
-            return Ok(Val::Vector(vec![Series {
-                labels: absent_labels(unwrap_parens(range_expr)),
-                drop_name: false,
-                vals,
-            }]));
-        }
-        match name {
-            "quantile_over_time" => {
+        let range_fn = match func {
+            Function::Range(f) => f,
+            Function::AbsentOverTime => {
+                let vals = (0..steps.n)
+                    .map(|i| {
+                        (0..arg.series.len())
+                            .all(|s| arg.window(s, i).is_empty())
+                            .then_some(1.0)
+                    })
+                    .collect();
+                return Ok(Val::Vector(vec![Series {
+                    labels: absent_labels(unwrap_parens(range_expr)),
+                    drop_name: false,
+                    vals,
+                }]));
+            }
+            _ => return Err(unsupported(name)),
+        };
+        match range_fn {
+            RangeFn::QuantileOverTime => {
                 for &q in &params[0] {
                     if q.is_nan() || !(0.0..=1.0).contains(&q) {
                         self.annotations.warn(format!(
@@ -414,7 +352,7 @@ impl Evaluator<'_> {
                     }
                 }
             }
-            "double_exponential_smoothing" => {
+            RangeFn::DoubleExponentialSmoothing => {
                 for (&sf, &tf) in params[0].iter().zip(&params[1]) {
                     if sf <= 0.0 || sf >= 1.0 {
                         return Err(QueryError::Execution(format!(
@@ -430,12 +368,8 @@ impl Evaluator<'_> {
             }
             _ => {}
         }
-        let keep = keeps_name(name);
-        let Some(func) = RangeFn::parse(name) else {
-            return Err(QueryError::Execution(format!(
-                "function {name}() is not supported"
-            )));
-        };
+        let keep = func.keeps_name();
+        let func = range_fn;
         let deadline = self.deadline();
         let timed_out = std::sync::atomic::AtomicBool::new(false);
         let compute = |s: usize| -> Option<Vec<Option<f64>>> {
@@ -522,7 +456,7 @@ impl Evaluator<'_> {
         let mut out = Vec::with_capacity(n);
         for (s, vals) in results.into_iter().enumerate() {
             let Some(vals) = vals else { continue };
-            if matches!(name, "rate" | "increase") {
+            if func.expects_counter() {
                 self.counter_name_info(&arg, s);
             }
             out.push(Series {
@@ -618,6 +552,10 @@ impl Evaluator<'_> {
     }
 }
 
+fn unsupported(name: &str) -> QueryError {
+    QueryError::Execution(format!("function {name}() is not supported"))
+}
+
 pub(crate) fn set_label(labels: &Labels, name: &str, value: &str) -> Labels {
     let mut v: Vec<Label> = labels.iter().filter(|l| l.name != name).cloned().collect();
     if !value.is_empty() {
@@ -629,71 +567,6 @@ pub(crate) fn set_label(labels: &Labels, name: &str, value: &str) -> Labels {
 
 /// Below this many windows (series × steps) a call runs on one thread.
 const PARALLEL_WORK: usize = 200_000;
-
-/// Range-vector functions, resolved once per call rather than per window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RangeFn {
-    Rate,
-    Increase,
-    Delta,
-    Irate,
-    Idelta,
-    Deriv,
-    PredictLinear,
-    Resets,
-    Changes,
-    AvgOverTime,
-    SumOverTime,
-    CountOverTime,
-    MinOverTime,
-    MaxOverTime,
-    TsOfMinOverTime,
-    TsOfMaxOverTime,
-    LastOverTime,
-    FirstOverTime,
-    TsOfLastOverTime,
-    TsOfFirstOverTime,
-    PresentOverTime,
-    StddevOverTime,
-    StdvarOverTime,
-    MadOverTime,
-    QuantileOverTime,
-    DoubleExponentialSmoothing,
-}
-
-impl RangeFn {
-    fn parse(name: &str) -> Option<RangeFn> {
-        Some(match name {
-            "rate" => RangeFn::Rate,
-            "increase" => RangeFn::Increase,
-            "delta" => RangeFn::Delta,
-            "irate" => RangeFn::Irate,
-            "idelta" => RangeFn::Idelta,
-            "deriv" => RangeFn::Deriv,
-            "predict_linear" => RangeFn::PredictLinear,
-            "resets" => RangeFn::Resets,
-            "changes" => RangeFn::Changes,
-            "avg_over_time" => RangeFn::AvgOverTime,
-            "sum_over_time" => RangeFn::SumOverTime,
-            "count_over_time" => RangeFn::CountOverTime,
-            "min_over_time" => RangeFn::MinOverTime,
-            "max_over_time" => RangeFn::MaxOverTime,
-            "ts_of_min_over_time" => RangeFn::TsOfMinOverTime,
-            "ts_of_max_over_time" => RangeFn::TsOfMaxOverTime,
-            "last_over_time" => RangeFn::LastOverTime,
-            "first_over_time" => RangeFn::FirstOverTime,
-            "ts_of_last_over_time" => RangeFn::TsOfLastOverTime,
-            "ts_of_first_over_time" => RangeFn::TsOfFirstOverTime,
-            "present_over_time" => RangeFn::PresentOverTime,
-            "stddev_over_time" => RangeFn::StddevOverTime,
-            "stdvar_over_time" => RangeFn::StdvarOverTime,
-            "mad_over_time" => RangeFn::MadOverTime,
-            "quantile_over_time" => RangeFn::QuantileOverTime,
-            "double_exponential_smoothing" => RangeFn::DoubleExponentialSmoothing,
-            _ => return None,
-        })
-    }
-}
 
 fn range_value(f: RangeFn, w: &Window, params: &[Vec<f64>], i: usize) -> Option<f64> {
     let s = w.samples;

@@ -6,14 +6,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use homeostat_model::FieldError;
+
 use super::ServiceSection;
 
 /// Validates every `depends_on` list; returns the graph (service → direct
-/// dependencies) or the field and what is wrong with the fix.
+/// dependencies).
 pub(super) fn validate(
     services: &[ServiceSection],
     slos: &[homeostat_slo::SloSpec],
-) -> Result<BTreeMap<String, Vec<String>>, (String, String)> {
+) -> Result<BTreeMap<String, Vec<String>>, FieldError> {
     let known: BTreeSet<&str> = services
         .iter()
         .map(|s| s.name.as_str())
@@ -25,33 +27,32 @@ pub(super) fn validate(
         for (j, d) in s.depends_on.iter().enumerate() {
             let field = format!("services[{i}].depends_on[{j}]");
             if d.trim().is_empty() {
-                return Err((field, "empty service name; remove it".into()));
+                return Err(FieldError::new(field, "empty service name").with_fix("remove it"));
             }
             if *d == s.name {
-                return Err((
+                return Err(FieldError::new(
                     field,
-                    format!(
-                        "service {:?} cannot depend on itself; remove it (its own deploys are always suspects)",
-                        s.name
-                    ),
-                ));
+                    format!("service {:?} cannot depend on itself", s.name),
+                )
+                .with_fix("remove it (its own deploys are always suspects)"));
             }
             if !known.contains(d.as_str()) {
                 let names: Vec<&str> = known.iter().copied().collect();
-                return Err((
-                    field,
-                    format!(
-                        "unknown service {d:?}; declare it under `services:` (a `name` is enough) or in an SLO file, or fix the name (known: {})",
+                return Err(
+                    FieldError::new(field, format!("unknown service {d:?}")).with_fix(format!(
+                        "declare it under `services:` (a `name` is enough) or in an SLO file, or fix the name (known: {})",
                         if names.is_empty() {
                             "none".to_string()
                         } else {
                             names.join(", ")
                         }
-                    ),
-                ));
+                    )),
+                );
             }
             if deps.contains(d) {
-                return Err((field, format!("{d:?} is listed twice; remove one")));
+                return Err(
+                    FieldError::new(field, format!("{d:?} is listed twice")).with_fix("remove one")
+                );
             }
             deps.push(d.clone());
         }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use homeostat_alerting::Matchers;
-use homeostat_model::parse_duration;
+use homeostat_model::{FieldError, parse_duration};
 use homeostat_oncall::Oncall;
 use serde::Deserialize;
 
@@ -110,9 +110,6 @@ impl IncidentsConfig {
     }
 }
 
-/// A content error: the field (below `incidents.`/`oncall.`) and what is wrong.
-pub type Invalid = (String, String);
-
 /// Reads `oncall:` with the on-call crate's validation (its messages
 /// already name `oncall.<field>` and the fix).
 pub fn oncall(value: Option<serde_norway::Value>) -> Result<Oncall, String> {
@@ -123,14 +120,13 @@ pub fn oncall(value: Option<serde_norway::Value>) -> Result<Oncall, String> {
 }
 
 /// Validates `incidents:` against the on-call config it pages through.
-pub fn incidents(s: &IncidentsSection, oncall: &Oncall) -> Result<IncidentsConfig, Invalid> {
+pub fn incidents(s: &IncidentsSection, oncall: &Oncall) -> Result<IncidentsConfig, FieldError> {
     let parse = |field: String, text: &str| {
-        let m = Matchers::parse(text).map_err(|e| (field.clone(), e.to_string()))?;
+        let m = Matchers::parse(text).map_err(|e| FieldError::new(field.clone(), e.to_string()))?;
         if m.is_empty() {
-            return Err((
-                field,
-                "empty matcher; write it like severity=\"page\"".into(),
-            ));
+            return Err(
+                FieldError::new(field, "empty matcher").with_fix("write it like severity=\"page\"")
+            );
         }
         Ok(m)
     };
@@ -142,7 +138,7 @@ pub fn incidents(s: &IncidentsSection, oncall: &Oncall) -> Result<IncidentsConfi
             .map(|(i, t)| parse(format!("incidents.open_for[{i}]"), t))
             .collect::<Result<_, _>>()?,
     };
-    let known = |field: String, id: &str| -> Result<String, Invalid> {
+    let known = |field: String, id: &str| -> Result<String, FieldError> {
         if oncall.escalation_policy(id).is_some() {
             return Ok(id.to_string());
         }
@@ -151,17 +147,16 @@ pub fn incidents(s: &IncidentsSection, oncall: &Oncall) -> Result<IncidentsConfi
             .keys()
             .map(String::as_str)
             .collect();
-        Err((
-            field,
-            format!(
-                "unknown escalation policy {id:?}; define it under oncall.escalation_policies (defined: {})",
+        Err(
+            FieldError::new(field, format!("unknown escalation policy {id:?}")).with_fix(format!(
+                "define it under oncall.escalation_policies (defined: {})",
                 if have.is_empty() {
                     "none".to_string()
                 } else {
                     have.join(", ")
                 }
-            ),
-        ))
+            )),
+        )
     };
     let mut escalation = Vec::new();
     for (i, r) in s.escalation.iter().enumerate() {
@@ -181,17 +176,16 @@ pub fn incidents(s: &IncidentsSection, oncall: &Oncall) -> Result<IncidentsConfi
     };
     let reopen_window = match &s.reopen_window {
         None => Duration::from_secs(3600),
-        Some(t) => {
-            parse_duration(t).map_err(|e| ("incidents.reopen_window".to_string(), e.to_string()))?
-        }
+        Some(t) => parse_duration(t)
+            .map_err(|e| FieldError::new("incidents.reopen_window", e.to_string()))?,
     };
     let link_base_url = match &s.link_base_url {
         None => None,
         Some(u) => {
             let u = u.trim_end_matches('/');
-            if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() < 9 {
-                return Err((
-                    "incidents.link_base_url".into(),
+            if !super::http_url(u) {
+                return Err(FieldError::new(
+                    "incidents.link_base_url",
                     format!("{u:?} is not an http(s) URL like https://homeostat.example.com"),
                 ));
             }

@@ -2,7 +2,11 @@
 //! escalation (records in the state store, so a restart resumes them),
 //! pages the users of each due level by POSTing a small JSON document to
 //! their `webhook_url`, and records the escalation and each page on the
-//! incident's timeline. An incident that is no longer `triggered`
+//! incident's timeline. A page goes through the process's one outbound
+//! path (retried like a notification) and is recorded in the notification
+//! log's outbox before the escalation moves past it, so a restart resumes
+//! a page still owed ([`IncidentHub::resume_pages`]) and never sends a
+//! delivered one again. An incident that is no longer `triggered`
 //! (acknowledged, mitigated, resolved) stops escalating at the next tick,
 //! whoever changed it.
 
@@ -11,8 +15,12 @@ use std::time::Duration;
 
 use homeostat_http::IncidentApi;
 use homeostat_incident::{IncidentOptions, LinkAction};
+use homeostat_notify::OutboundKind;
 use homeostat_oncall::{Escalation, EscalationStatus, EscalationStep, Target};
-use homeostat_state::{EscalationRecord, Incident, IncidentId, IncidentState, StateError};
+use homeostat_state::{
+    EscalationRecord, Incident, IncidentId, IncidentState, OutboxEntry, OutboxState, StateError,
+};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -22,12 +30,36 @@ use super::{IncidentHub, utc};
 /// moved earlier is noticed soon.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
+/// How long one attempt to page a person may take.
+const PAGE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a page's outbox entry is kept after it was owed: long enough
+/// that a restart never sends a finished page again.
+const PAGE_RETENTION_MS: i64 = 7 * 24 * 3_600_000;
+/// The outbox kind of pages.
+const PAGE_KIND: &str = "page";
+
 /// One level of one escalation, due now.
 #[derive(Debug, Clone)]
 pub struct Page {
     pub incident: Incident,
     pub policy: String,
     pub step: EscalationStep,
+    /// Per user of the step, the page owed to them: `None` when the user
+    /// has no `webhook_url`, or the outbox already held it (a restart
+    /// between recording the page and advancing the escalation; the resumed
+    /// page is sent by [`resume_pages`]).
+    sends: Vec<(String, Option<OutboxEntry>)>,
+}
+
+/// What a page's outbox entry holds: enough to send it again after a
+/// restart. The URL is not stored (it may carry a secret, and a reload may
+/// change it); it is looked up by user at each send.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PageDoc {
+    incident: IncidentId,
+    user: String,
+    level: u32,
+    body: serde_json::Value,
 }
 
 impl IncidentHub {
@@ -102,6 +134,18 @@ impl IncidentHub {
         };
         let policy = esc.policy_id().to_string();
         let deadline = esc.next_deadline().map(|d| d.timestamp_millis());
+        // The pages are owed before the escalation moves past them, so a
+        // restart in between resumes them rather than losing them.
+        let mut pages = Vec::new();
+        for step in steps {
+            let sends = self.owe_pages(oncall, &incident, &policy, &step, now)?;
+            pages.push(Page {
+                incident: incident.clone(),
+                policy: policy.clone(),
+                step,
+                sends,
+            });
+        }
         if matches!(esc.status(), EscalationStatus::Active) {
             let state_json = serde_json::to_value(&esc)
                 .map_err(|e| StateError::backend("serialise escalation", e))?;
@@ -119,29 +163,91 @@ impl IncidentHub {
                 now,
             );
         }
-        let pages = steps
-            .into_iter()
-            .map(|step| Page {
-                incident: incident.clone(),
-                policy: policy.clone(),
-                step,
-            })
-            .collect();
         Ok((pages, deadline))
     }
 
-    /// Pages every user of the step and records the escalation and each
-    /// delivery on the timeline.
+    /// Records in the outbox the page each user of `step` is owed.
+    fn owe_pages(
+        &self,
+        oncall: &homeostat_oncall::Oncall,
+        incident: &Incident,
+        policy: &str,
+        step: &EscalationStep,
+        now: i64,
+    ) -> Result<Vec<(String, Option<OutboxEntry>)>, StateError> {
+        let level = step.level as u32 + 1;
+        let at = step.at.timestamp_millis();
+        let mut sends = Vec::new();
+        for user in &step.users {
+            if oncall
+                .user(user)
+                .and_then(|u| u.webhook_url.as_ref())
+                .is_none()
+            {
+                sends.push((user.clone(), None));
+                continue;
+            }
+            let doc = PageDoc {
+                incident: incident.id,
+                user: user.clone(),
+                level,
+                body: self.page_body(incident, policy, step, user, level),
+            };
+            let entry = OutboxEntry {
+                key: format!("page/{}/{at}/{}/{user}", incident.id, step.level),
+                kind: PAGE_KIND.to_string(),
+                doc: serde_json::to_value(&doc)
+                    .map_err(|e| StateError::backend("serialise page", e))?,
+                created_at: now,
+                expires_at: now.saturating_add(PAGE_RETENTION_MS),
+                state: OutboxState::Pending,
+                attempts: 0,
+                finished_at: None,
+            };
+            let fresh = self.nflog.enqueue(&entry)?;
+            sends.push((user.clone(), fresh.then_some(entry)));
+        }
+        Ok(sends)
+    }
+
+    fn page_body(
+        &self,
+        i: &Incident,
+        policy: &str,
+        step: &EscalationStep,
+        user: &str,
+        level: u32,
+    ) -> serde_json::Value {
+        json!({
+            "version": "1",
+            "kind": "page",
+            "incident": i.id.to_string(),
+            "title": i.title,
+            "severity": i.severity,
+            "state": i.state,
+            "service": i.service,
+            "policy": policy,
+            "level": level,
+            "round": step.round,
+            "user": user,
+            "runbookUrls": i.runbook_urls,
+            "ackUrl": self.link(i.id, LinkAction::Acknowledge, user),
+            "resolveUrl": self.link(i.id, LinkAction::Resolve, user),
+            "url": self.console_url(i.id),
+        })
+    }
+
+    /// Pages every user of the step (with retries, through the outbound
+    /// path) and records the escalation and each delivery on the timeline.
     pub async fn deliver(self: &Arc<Self>, page: Page) {
         let id = page.incident.id;
         let level = page.step.level as u32 + 1;
         let at = page.step.at.timestamp_millis();
-        let rt = self.runtime.get();
         let mut outcomes = Vec::new();
-        for user in &page.step.users {
-            let url = rt.oncall.user(user).and_then(|u| u.webhook_url.clone());
-            let ok = match url {
-                Some(url) => self.post_page(&url, &page, user, level).await,
+        for (user, entry) in &page.sends {
+            let ok = match entry {
+                Some(entry) => self.send_page(entry).await,
+                None if self.owes_url(user) => continue,
                 None => {
                     tracing::warn!(incident = %id, user, "user has no webhook_url; page not sent");
                     false
@@ -179,54 +285,124 @@ impl IncidentHub {
         }
     }
 
-    async fn post_page(&self, url: &str, page: &Page, user: &str, level: u32) -> bool {
-        let i = &page.incident;
-        let body = json!({
-            "version": "1",
-            "kind": "page",
-            "incident": i.id.to_string(),
-            "title": i.title,
-            "severity": i.severity,
-            "state": i.state,
-            "service": i.service,
-            "policy": page.policy,
-            "level": level,
-            "round": page.step.round,
-            "user": user,
-            "runbookUrls": i.runbook_urls,
-            "ackUrl": self.link(i.id, LinkAction::Acknowledge, user),
-            "resolveUrl": self.link(i.id, LinkAction::Resolve, user),
-            "url": self.console_url(i.id),
-        });
-        // Two tries: a page matters more than a duplicate; the next level
-        // follows anyway if both fail.
-        for attempt in 0..2 {
-            let request = self
-                .http
-                .post(url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_string());
-            match request.send().await {
-                Ok(r) if r.status().is_success() => {
-                    tracing::info!(incident = %i.id, user, level, "paged");
-                    return true;
-                }
-                Ok(r) => {
-                    tracing::warn!(incident = %i.id, user, status = %r.status(), attempt, "page refused")
-                }
-                Err(e) => {
-                    tracing::warn!(incident = %i.id, user, error = %e, attempt, "page failed")
+    /// Whether `user` has a webhook: a page owed to them but not in this
+    /// batch is being resumed elsewhere.
+    fn owes_url(&self, user: &str) -> bool {
+        self.runtime
+            .get()
+            .oncall
+            .user(user)
+            .is_some_and(|u| u.webhook_url.is_some())
+    }
+
+    /// Sends one owed page and marks it finished in the outbox; whether it
+    /// was delivered.
+    async fn send_page(&self, entry: &OutboxEntry) -> bool {
+        let (ok, attempts) = match serde_json::from_value::<PageDoc>(entry.doc.clone()) {
+            Ok(doc) => {
+                let url = self
+                    .runtime
+                    .get()
+                    .oncall
+                    .user(&doc.user)
+                    .and_then(|u| u.webhook_url.clone());
+                match url {
+                    Some(url) => {
+                        let out = self
+                            .outbound
+                            .post_json(
+                                OutboundKind::Page,
+                                &url,
+                                doc.body.to_string().into_bytes(),
+                                PAGE_TIMEOUT,
+                            )
+                            .await;
+                        if out.delivered {
+                            tracing::info!(incident = %doc.incident, user = %doc.user, level = doc.level, attempts = out.attempts, "paged");
+                        } else {
+                            tracing::warn!(incident = %doc.incident, user = %doc.user, level = doc.level, attempts = out.attempts, "page not delivered");
+                        }
+                        (out.delivered, out.attempts)
+                    }
+                    None => {
+                        tracing::warn!(incident = %doc.incident, user = %doc.user, "user has no webhook_url any more; page not sent");
+                        (false, 0)
+                    }
                 }
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            Err(e) => {
+                tracing::error!(key = %entry.key, error = %e, "unreadable page in the outbox (written by another version?)");
+                (false, 0)
+            }
+        };
+        let nflog = self.nflog.clone();
+        let key = entry.key.clone();
+        let now = self.clock.now_millis();
+        match tokio::task::spawn_blocking(move || nflog.finish(&key, ok, attempts, now)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(key = %entry.key, error = %e, "recording a page in the outbox failed")
+            }
+            Err(e) => tracing::error!(error = %e, "outbox task failed"),
         }
-        false
+        ok
+    }
+
+    /// Sends every page still owed from before a restart, and records each
+    /// on its incident's timeline. Returns when all were tried.
+    pub async fn resume_pages(self: &Arc<Self>) {
+        let nflog = self.nflog.clone();
+        let pending = match tokio::task::spawn_blocking(move || nflog.pending(PAGE_KIND)).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "reading owed pages failed");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "outbox task failed");
+                return;
+            }
+        };
+        if !pending.is_empty() {
+            tracing::info!(
+                pages = pending.len(),
+                "resuming pages owed from before a restart"
+            );
+        }
+        let mut tasks = Vec::new();
+        for entry in pending {
+            let hub = self.clone();
+            tasks.push(tokio::spawn(async move {
+                let ok = hub.send_page(&entry).await;
+                let Ok(doc) = serde_json::from_value::<PageDoc>(entry.doc) else {
+                    return;
+                };
+                let h = hub.clone();
+                let recorded = tokio::task::spawn_blocking(move || {
+                    h.service().record_notification(
+                        doc.incident,
+                        &format!("page {}", doc.user),
+                        ok,
+                        h.clock.now_millis(),
+                    )
+                })
+                .await;
+                if let Ok(Err(e)) = recorded {
+                    tracing::error!(incident = %doc.incident, error = %e, "recording a page failed");
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
     }
 }
 
 /// Runs until `stop`: advance escalations at each deadline (at least every
 /// [`MAX_SLEEP`], and at once when one starts), page in the background.
 pub async fn run_escalations(hub: Arc<IncidentHub>, mut stop: watch::Receiver<bool>) {
+    let h = hub.clone();
+    tokio::spawn(async move { h.resume_pages().await });
     loop {
         let now = hub.clock.now_millis();
         let h = hub.clone();

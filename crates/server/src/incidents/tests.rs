@@ -55,6 +55,18 @@ fn config(url: &str) -> Config {
 }
 
 fn hub(state: &homeostat_state::State, cfg: &Config, clock: &FakeClock) -> Arc<IncidentHub> {
+    let outbound = crate::outbound::outbound(Arc::new(clock.clone()))
+        .unwrap()
+        .0;
+    hub_with(state, cfg, clock, outbound)
+}
+
+fn hub_with(
+    state: &homeostat_state::State,
+    cfg: &Config,
+    clock: &FakeClock,
+    outbound: homeostat_notify::Outbound,
+) -> Arc<IncidentHub> {
     Arc::new(IncidentHub::new(
         state,
         cfg.incidents.clone(),
@@ -62,6 +74,7 @@ fn hub(state: &homeostat_state::State, cfg: &Config, clock: &FakeClock) -> Arc<I
         "http://homeostat.test".into(),
         Arc::new(clock.clone()),
         None,
+        outbound,
     ))
 }
 
@@ -77,7 +90,7 @@ fn alert(name: &str, severity: &str, fp: u64, ends_at: Option<i64>) -> AlertInfo
         )]),
         starts_at: T0 - 60_000,
         ends_at,
-        fingerprint: fp,
+        fingerprint: homeostat_model::Fingerprint(fp),
     }
 }
 
@@ -334,3 +347,6 @@ async fn a_rollback_that_ran_before_the_page_is_on_the_new_incidents_timeline() 
         2
     );
 }
+
+#[path = "page_restart_tests.rs"]
+mod page_restart;

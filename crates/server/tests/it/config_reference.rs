@@ -4,8 +4,28 @@
 
 /// The sources of the file format's sections (the `oncall:` section has
 /// its own reference, docs/oncall.md).
-const SOURCES: [(&str, &str); 7] = [
+const SOURCES: [(&str, &str); 12] = [
     ("server/src/config.rs", include_str!("../../src/config.rs")),
+    (
+        "server/src/config/storage.rs",
+        include_str!("../../src/config/storage.rs"),
+    ),
+    (
+        "server/src/config/query.rs",
+        include_str!("../../src/config/query.rs"),
+    ),
+    (
+        "server/src/config/alerting.rs",
+        include_str!("../../src/config/alerting.rs"),
+    ),
+    (
+        "server/src/config/services.rs",
+        include_str!("../../src/config/services.rs"),
+    ),
+    (
+        "server/src/config/gate.rs",
+        include_str!("../../src/config/gate.rs"),
+    ),
     (
         "server/src/config/incidents.rs",
         include_str!("../../src/config/incidents.rs"),

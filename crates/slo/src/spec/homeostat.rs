@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::{AlertTier, Budgeting, Calendar, CalendarUnit, DocCtx, Sli, SloSpec, SpecFormat};
 use crate::error::SpecError;
-use crate::gofmt::format_g;
+use homeostat_model::gofmt::format_g;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -310,12 +310,12 @@ fn latency(ctx: &DocCtx<'_>, path: &str, l: LatencyDoc) -> Result<Sli, SpecError
     if let Some(buckets) = &l.buckets
         && !buckets.contains(&threshold)
     {
-        let list: Vec<String> = buckets.iter().map(|b| format_g(*b)).collect();
+        let list: Vec<String> = buckets.iter().map(|b| format_g(*b, None)).collect();
         return Err(ctx.invalid(
             &at,
             format!(
                 "threshold {} is not a bucket boundary of {metric} (buckets {})",
-                format_g(threshold),
+                format_g(threshold, None),
                 list.join(", ")
             ),
             "use one of the listed boundaries, or add the threshold to the histogram's buckets in the instrumented service",
@@ -361,7 +361,7 @@ fn latency(ctx: &DocCtx<'_>, path: &str, l: LatencyDoc) -> Result<Sli, SpecError
 /// Go's shortest form (`1`, `0.3`); Prometheus 3 normalises integers to
 /// `1.0` on scrape, so both forms are matched when they differ.
 fn le_matcher(threshold: f64) -> String {
-    let go = format_g(threshold);
+    let go = format_g(threshold, None);
     if go.contains(['.', 'e']) {
         format!("=\"{go}\"")
     } else {

@@ -1,5 +1,6 @@
 //! What is written survives dropping the store and opening it again.
 
+use homeostat_model::Fingerprint;
 use homeostat_state::conformance::sample_incident;
 use homeostat_state::{
     AuditEntry, AuditLog, EscalationRecord, EscalationStore, EventKind, IncidentStore, NflogEntry,
@@ -28,8 +29,8 @@ fn everything_survives_reopen() {
     let nflog = NflogEntry {
         receiver: "pager".into(),
         group_key: "g".into(),
-        firing_fingerprints: vec![u64::MAX, 3],
-        resolved_fingerprints: vec![7],
+        firing_fingerprints: vec![Fingerprint(u64::MAX), Fingerprint(3)],
+        resolved_fingerprints: vec![Fingerprint(7)],
         sent_at: 10,
         expires_at: 20,
     };

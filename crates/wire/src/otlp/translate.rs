@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use homeostat_model::gofmt::format_f;
 use homeostat_model::{Label, Labels, METRIC_NAME, Sample, TimeSeries, is_stale_nan, stale_nan};
 
 use super::attributes;
@@ -288,7 +289,8 @@ impl MetricCtx<'_> {
         if !p.bucket_counts.is_empty() {
             for (bound, count) in p.explicit_bounds.iter().zip(&p.bucket_counts) {
                 cumulative = cumulative.saturating_add(*count);
-                let le = format_float(*bound);
+                // `le` and `quantile` as Prometheus writes them: `FormatFloat(v, 'f', -1)`.
+                let le = format_f(*bound, None);
                 let sample = Sample::new(t, value(cumulative as f64));
                 self.emit(i, &labels, &bucket, Some(("le", &le)), sample)?;
             }
@@ -332,7 +334,7 @@ impl MetricCtx<'_> {
             if !(0.0..=1.0).contains(&q.quantile) {
                 return Err(self.point_err(i, format!("quantile {} is outside [0, 1]", q.quantile)));
             }
-            let label = format_float(q.quantile);
+            let label = format_f(q.quantile, None);
             let sample = Sample::new(t, value(q.value));
             self.emit(i, &labels, name, Some(("quantile", &label)), sample)?;
         }
@@ -348,18 +350,6 @@ impl MetricCtx<'_> {
 /// no-recorded-value flag may produce.
 fn not_stale(v: f64) -> f64 {
     if is_stale_nan(v) { f64::NAN } else { v }
-}
-
-/// `le` and `quantile` values the way Prometheus clients write them: shortest
-/// round-trip decimal, no exponent, `+Inf` for infinity.
-fn format_float(v: f64) -> String {
-    if v == f64::INFINITY {
-        "+Inf".to_string()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".to_string()
-    } else {
-        v.to_string()
-    }
 }
 
 #[cfg(test)]
