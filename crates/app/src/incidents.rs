@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use homeostat_incident::{Impact, IncidentError, IncidentService, LinkAction, LinkSigner};
 use homeostat_oncall::{Escalation, Oncall};
-use homeostat_state::{Incident, IncidentId, IncidentState, Role, Severity};
+use homeostat_state::{AuditEntry, AuditLog, Incident, IncidentId, IncidentState, Role, Severity};
+use serde_json::json;
 
 /// A hand-declared incident.
 #[derive(Debug, Clone)]
@@ -109,5 +110,87 @@ impl IncidentApi for BasicIncidents {
     }
     fn verify_link(&self, id: IncidentId, action: LinkAction, user: &str, token: &str) -> bool {
         self.links.verify(id, action, user, token)
+    }
+}
+
+/// Declares an incident by hand and records who did it in the audit log.
+/// The audit write is best effort: an incident that pages must not be
+/// refused because the audit log failed (the failure is logged).
+pub fn declare_audited(
+    api: &dyn IncidentApi,
+    audit: &dyn AuditLog,
+    d: &Declare,
+    at: i64,
+) -> Result<Incident, IncidentError> {
+    let i = api.declare(d, at)?;
+    record(
+        audit,
+        at,
+        &d.by,
+        "declare",
+        i.id,
+        json!({"title": i.title, "escalation_policy": d.escalation_policy}),
+    );
+    Ok(i)
+}
+
+/// Moves an incident to `to` ([`IncidentApi::transition`]) and records the
+/// step (`action`: ack, mitigate, resolve, reopen) in the audit log, best
+/// effort as for [`declare_audited`].
+pub fn transition_audited(
+    api: &dyn IncidentApi,
+    audit: &dyn AuditLog,
+    id: IncidentId,
+    to: IncidentState,
+    by: &str,
+    action: &str,
+    at: i64,
+) -> Result<Incident, IncidentError> {
+    let i = api.transition(id, to, by, at)?;
+    record(audit, at, by, action, id, json!({"state": i.state}));
+    Ok(i)
+}
+
+/// Gives `user` a role in the incident and records who did it, best
+/// effort as for [`declare_audited`].
+pub fn assign_role_audited(
+    api: &dyn IncidentApi,
+    audit: &dyn AuditLog,
+    id: IncidentId,
+    role: Role,
+    user: &str,
+    by: &str,
+    at: i64,
+) -> Result<Incident, IncidentError> {
+    let i = api.service().assign_role(id, role, user, by, at)?;
+    record(
+        audit,
+        at,
+        by,
+        "assign_role",
+        id,
+        json!({"role": role, "user": user}),
+    );
+    Ok(i)
+}
+
+fn record(
+    audit: &dyn AuditLog,
+    at: i64,
+    actor: &str,
+    action: &str,
+    id: IncidentId,
+    detail: serde_json::Value,
+) {
+    let entry = AuditEntry {
+        seq: 0,
+        at,
+        actor: actor.to_string(),
+        action: format!("incident.{action}"),
+        object: format!("incident/{id}"),
+        detail,
+    };
+    if let Err(e) = audit.append(&entry) {
+        tracing::warn!(error = %e, incident = %id, "writing the audit log failed");
     }
 }

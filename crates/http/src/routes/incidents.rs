@@ -14,8 +14,8 @@ use axum::response::{Html, IntoResponse, Response};
 use homeostat_incident::{IncidentError, LinkAction, render_postmortem};
 use homeostat_model::ErrorKind;
 use homeostat_state::{
-    ActionItem, ActionItemState, AuditEntry, Incident, IncidentFilter, IncidentId, IncidentState,
-    Role, Severity, TimelineEvent,
+    ActionItem, ActionItemState, Incident, IncidentFilter, IncidentId, IncidentState, Role,
+    Severity, TimelineEvent,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -89,20 +89,6 @@ fn actor(by: Option<String>, headers: &HeaderMap) -> Result<String, ApiError> {
                 "say who acts: a \"by\" field in the body or an X-Homeostat-User header",
             )
         })
-}
-
-fn audit(st: &AppState, at: i64, actor: &str, action: &str, id: IncidentId, detail: Value) {
-    let entry = AuditEntry {
-        seq: 0,
-        at,
-        actor: actor.to_string(),
-        action: format!("incident.{action}"),
-        object: format!("incident/{id}"),
-        detail,
-    };
-    if let Err(e) = st.state.audit.append(&entry) {
-        tracing::warn!(error = %e, incident = %id, "writing the audit log failed");
-    }
 }
 
 pub(crate) fn encode_incident(i: &Incident) -> Value {
@@ -243,19 +229,9 @@ pub async fn declare(
         by,
     };
     let at = st.clock.now_millis();
-    let api = st.incidents.clone();
-    let st2 = st.clone();
+    let (api, log) = (st.incidents.clone(), st.state.audit.clone());
     let i = blocking(move || {
-        let i = api.declare(&d, at).map_err(incident_error)?;
-        audit(
-            &st2,
-            at,
-            &d.by,
-            "declare",
-            i.id,
-            json!({"title": i.title, "escalation_policy": d.escalation_policy}),
-        );
-        Ok(i)
+        homeostat_app::declare_audited(api.as_ref(), log.as_ref(), &d, at).map_err(incident_error)
     })
     .await?;
     Ok((StatusCode::CREATED, ok(encode_incident(&i))).into_response())
@@ -337,12 +313,10 @@ async fn step(
         }
     };
     let at = st.clock.now_millis();
-    let api = st.incidents.clone();
-    let st2 = st.clone();
+    let (api, log) = (st.incidents.clone(), st.state.audit.clone());
     let i = blocking(move || {
-        let i = api.transition(id, to, &by, at).map_err(incident_error)?;
-        audit(&st2, at, &by, action, id, json!({"state": i.state}));
-        Ok(i)
+        homeostat_app::transition_audited(api.as_ref(), log.as_ref(), id, to, &by, action, at)
+            .map_err(incident_error)
     })
     .await?;
     if html {
@@ -522,22 +496,10 @@ pub async fn assign_role(
     let by = actor(b.by, &headers)?;
     let role = Role::from_str(&b.role).map_err(|e| ApiError::bad_data(format!("role: {e}")))?;
     let at = st.clock.now_millis();
-    let api = st.incidents.clone();
-    let st2 = st.clone();
+    let (api, log) = (st.incidents.clone(), st.state.audit.clone());
     let i = blocking(move || {
-        let i = api
-            .service()
-            .assign_role(id, role, &b.user, &by, at)
-            .map_err(incident_error)?;
-        audit(
-            &st2,
-            at,
-            &by,
-            "assign_role",
-            id,
-            json!({"role": role, "user": b.user}),
-        );
-        Ok(i)
+        homeostat_app::assign_role_audited(api.as_ref(), log.as_ref(), id, role, &b.user, &by, at)
+            .map_err(incident_error)
     })
     .await?;
     Ok(ok(encode_incident(&i)))
