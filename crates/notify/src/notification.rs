@@ -155,6 +155,12 @@ impl GroupNotification {
     }
 }
 
+/// The one conversion from the alert path's ms timestamps to the
+/// notification's `DateTime`; out-of-range values become the Unix epoch.
+pub fn utc_from_millis(ms: Timestamp) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -222,10 +228,4 @@ mod tests {
         g.retain_alerts(|_| false);
         assert_eq!(g.status, AlertStatus::Resolved);
     }
-}
-
-/// The one conversion from the alert path's ms timestamps to the
-/// notification's `DateTime`; out-of-range values become the Unix epoch.
-pub fn utc_from_millis(ms: Timestamp) -> DateTime<Utc> {
-    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }

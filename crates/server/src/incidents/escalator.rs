@@ -351,18 +351,28 @@ impl IncidentHub {
     /// Sends every page still owed from before a restart, and records each
     /// on its incident's timeline. Returns when all were tried.
     pub async fn resume_pages(self: &Arc<Self>) {
+        let owed = self.owed_pages().await;
+        self.send_owed(owed).await;
+    }
+
+    /// The pages still owed. Read before the ticker starts, so that pages
+    /// the ticker owes later are not sent twice.
+    async fn owed_pages(&self) -> Vec<OutboxEntry> {
         let nflog = self.nflog.clone();
-        let pending = match tokio::task::spawn_blocking(move || nflog.pending(PAGE_KIND)).await {
+        match tokio::task::spawn_blocking(move || nflog.pending(PAGE_KIND)).await {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "reading owed pages failed");
-                return;
+                Vec::new()
             }
             Err(e) => {
                 tracing::error!(error = %e, "outbox task failed");
-                return;
+                Vec::new()
             }
-        };
+        }
+    }
+
+    async fn send_owed(self: &Arc<Self>, pending: Vec<OutboxEntry>) {
         if !pending.is_empty() {
             tracing::info!(
                 pages = pending.len(),
@@ -401,8 +411,9 @@ impl IncidentHub {
 /// Runs until `stop`: advance escalations at each deadline (at least every
 /// [`MAX_SLEEP`], and at once when one starts), page in the background.
 pub async fn run_escalations(hub: Arc<IncidentHub>, mut stop: watch::Receiver<bool>) {
+    let owed = hub.owed_pages().await;
     let h = hub.clone();
-    tokio::spawn(async move { h.resume_pages().await });
+    tokio::spawn(async move { h.send_owed(owed).await });
     loop {
         let now = hub.clock.now_millis();
         let h = hub.clone();
