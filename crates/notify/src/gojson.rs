@@ -8,21 +8,14 @@ use serde::Serialize;
 
 /// What Go's zero `time.Time` marshals to; Alertmanager sends it as `endsAt`
 /// of an alert without a known end.
-pub const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+pub use homeostat_model::rfc3339::GO_ZERO_TIME;
 
-/// Formats like Go's `time.RFC3339Nano` on a UTC time: fractional seconds
-/// with trailing zeros trimmed, no fraction at all when it is zero.
+/// Formats like Go's `time.RFC3339Nano` on a UTC time (the one rendering in
+/// `model::rfc3339`): fractional seconds with trailing zeros trimmed, no
+/// fraction at all when it is zero.
 pub fn rfc3339_nano(t: &DateTime<Utc>) -> String {
-    let mut out = t.format("%Y-%m-%dT%H:%M:%S").to_string();
     // chrono folds a leap second into nanos ≥ 1e9; Go has no leap seconds.
-    let nanos = t.nanosecond() % 1_000_000_000;
-    if nanos != 0 {
-        let frac = format!("{nanos:09}");
-        out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
-    }
-    out.push('Z');
-    out
+    homeostat_model::rfc3339::go_rfc3339_nano(t.timestamp(), t.nanosecond() % 1_000_000_000)
 }
 
 /// The same, with `None` as Go's zero time.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use homeostat_canary::AnalysisRegistry;
 use homeostat_incident::{ExternalKind, IncidentService};
+use homeostat_model::template::{self, Escape, Template};
 use homeostat_model::{Clock, FieldError};
 use homeostat_notify::{Outbound, OutboundKind, redact_url};
 use homeostat_promql::Engine;
@@ -92,12 +93,18 @@ pub fn validate(section: &RollbackSection) -> Result<BTreeMap<String, Action>, F
                         format!("{:?} is not an http(s) URL", w.url),
                     ));
                 }
+                if let Some(b) = &w.body {
+                    check_template(b, at("webhook.body"))?;
+                }
                 Action::Webhook {
                     url: w.url.clone(),
                     body: w.body.clone(),
                 }
             }
             (None, Some(c)) if !c.is_empty() && !c[0].trim().is_empty() => {
+                for (j, arg) in c.iter().enumerate() {
+                    check_template(arg, at(&format!("command[{j}]")))?;
+                }
                 Action::Command(c.clone())
             }
             (None, Some(_)) => {
@@ -121,18 +128,15 @@ pub fn validate(section: &RollbackSection) -> Result<BTreeMap<String, Action>, F
     Ok(out)
 }
 
-fn fill(template: &str, vars: &[(&str, String)], json_escape: bool) -> String {
-    let mut s = template.to_string();
-    for (k, v) in vars {
-        let v = if json_escape {
-            let q = serde_json::to_string(v).unwrap_or_default();
-            q[1..q.len().saturating_sub(1)].to_string()
-        } else {
-            v.clone()
-        };
-        s = s.replace(&format!("{{{{.{k}}}}}"), &v);
-    }
-    s
+/// The placeholders a rollback body or command may use.
+const ROLLBACK_KEYS: &[&str] = &["service", "version", "deploy_id", "reason"];
+
+/// Checks a body or command template at load, so a typo such as
+/// `{{.sevice}}` is refused by name instead of reaching a deploy system.
+fn check_template(src: &str, field: String) -> Result<(), FieldError> {
+    Template::parse(src, ROLLBACK_KEYS)
+        .map(|_| ())
+        .map_err(|e| FieldError::new(field, e.to_string()))
 }
 
 /// What the ticker needs.
@@ -263,8 +267,10 @@ async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) -> bool {
         return true;
     };
     let now = g.clock.now_millis();
+    // What the rollback record, the audit log, the API and the console
+    // show: a webhook's origin only, since its path or query may be a secret.
     let shown = match &action {
-        Action::Webhook { url, .. } => format!("webhook {url}"),
+        Action::Webhook { url, .. } => format!("webhook {}", redact_url(url)),
         Action::Command(argv) => format!("command {}", argv.join(" ")),
     };
     let record = RollbackRecord {
@@ -294,57 +300,66 @@ async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) -> bool {
             return false;
         }
     }
+    let deploy_id_text = deploy_id.to_string();
     let vars = [
-        ("service", deploy.service.clone()),
-        ("version", deploy.version.clone()),
-        ("deploy_id", deploy_id.to_string()),
-        ("reason", reason.clone()),
+        ("service", deploy.service.as_str()),
+        ("version", deploy.version.as_str()),
+        ("deploy_id", deploy_id_text.as_str()),
+        ("reason", reason.as_str()),
     ];
     let (ok, detail) = match &action {
         Action::Webhook { url, body } => {
             let body = match body {
-                Some(t) => fill(t, &vars, true),
-                None => json!({"service": deploy.service, "version": deploy.version, "deploy_id": deploy_id, "reason": reason}).to_string(),
+                Some(t) => template::render(t, &vars, Escape::JsonString),
+                None => Ok(json!({"service": deploy.service, "version": deploy.version, "deploy_id": deploy_id, "reason": reason}).to_string()),
             };
-            // Through the process's outbound path: retried with backoff
-            // like every other outbound call; the claim above makes sure
-            // no other caller runs it too.
-            let out = g
-                .outbound
-                .post_json(
-                    OutboundKind::Rollback,
-                    url,
-                    body.into_bytes(),
-                    ROLLBACK_TIMEOUT,
-                )
-                .await;
-            match (out.status, &out.last_error) {
-                (Some(status), _) => (out.delivered, json!({"status": status})),
-                (None, Some(e)) => (false, json!({"error": e.to_string()})),
-                (None, None) => (out.delivered, json!({})),
+            // Checked at load, so this fails only if the check and the
+            // render disagree; the rollback is then recorded as failed.
+            match body {
+                Err(e) => (false, json!({"error": format!("body template: {e}")})),
+                Ok(body) => {
+                    // Through the process's outbound path: retried with backoff
+                    // like every other outbound call; the claim above makes sure
+                    // no other caller runs it too.
+                    let out = g
+                        .outbound
+                        .post_json(
+                            OutboundKind::Rollback,
+                            url,
+                            body.into_bytes(),
+                            ROLLBACK_TIMEOUT,
+                        )
+                        .await;
+                    match (out.status, &out.last_error) {
+                        (Some(status), _) => (out.delivered, json!({"status": status})),
+                        (None, Some(e)) => (false, json!({"error": e.to_string()})),
+                        (None, None) => (out.delivered, json!({})),
+                    }
+                }
             }
         }
         Action::Command(argv) => {
-            let argv: Vec<String> = argv.iter().map(|a| fill(a, &vars, false)).collect();
-            match tokio::process::Command::new(&argv[0])
-                .args(&argv[1..])
-                .output()
-                .await
-            {
-                Ok(o) => (
-                    o.status.success(),
-                    json!({"exit": o.status.code(), "stderr": String::from_utf8_lossy(&o.stderr).chars().take(500).collect::<String>()}),
-                ),
-                Err(e) => (false, json!({"error": e.to_string()})),
+            let argv: Result<Vec<String>, _> = argv
+                .iter()
+                .map(|a| template::render(a, &vars, Escape::None))
+                .collect();
+            match argv {
+                Err(e) => (false, json!({"error": format!("command template: {e}")})),
+                Ok(argv) => match tokio::process::Command::new(&argv[0])
+                    .args(&argv[1..])
+                    .output()
+                    .await
+                {
+                    Ok(o) => (
+                        o.status.success(),
+                        json!({"exit": o.status.code(), "stderr": String::from_utf8_lossy(&o.stderr).chars().take(500).collect::<String>()}),
+                    ),
+                    Err(e) => (false, json!({"error": e.to_string()})),
+                },
             }
         }
     };
-    // The log names the webhook's origin only: its path may be a secret.
-    let logged = match &action {
-        Action::Webhook { url, .. } => format!("webhook {}", redact_url(url)),
-        Action::Command(_) => shown.clone(),
-    };
-    tracing::warn!(deploy_id, service = %deploy.service, ok, action = %logged, "automatic rollback called");
+    tracing::warn!(deploy_id, service = %deploy.service, ok, action = %shown, "automatic rollback called");
     let state = g.state.clone();
     let service = deploy.service.clone();
     let summary = format!(
@@ -415,5 +430,53 @@ pub async fn refresh_gate(gate: Arc<homeostat_app::GateService>, mut stop: watch
             _ = tokio::time::sleep(GATE_REFRESH) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(webhook_body: Option<&str>, command: Option<&[&str]>) -> RollbackSection {
+        RollbackSection {
+            actions: vec![ActionSpec {
+                service: "checkout".into(),
+                webhook: webhook_body.map(|b| WebhookSpec {
+                    url: "https://deployer.example/hooks/SECRET".into(),
+                    body: Some(b.into()),
+                }),
+                command: command.map(|c| c.iter().map(|s| s.to_string()).collect()),
+            }],
+            page_window: None,
+        }
+    }
+
+    #[test]
+    fn placeholders_are_checked_at_load_and_named() {
+        let ok = section(
+            Some(r#"{"svc":"{{.service}}","why":"{{ .reason }}"}"#),
+            None,
+        );
+        assert!(validate(&ok).is_ok());
+        let typo = section(Some(r#"{"svc":"{{.sevice}}"}"#), None);
+        let e = validate(&typo).expect_err("unknown key refused");
+        assert_eq!(e.field, "rollback.actions[0].webhook.body");
+        assert!(e.problem.contains("sevice"), "{e:?}");
+        let cmd = section(None, Some(&["deployctl", "undo", "{{.deploy_id}", "x"]));
+        let e = validate(&cmd).expect_err("unterminated refused");
+        assert_eq!(e.field, "rollback.actions[0].command[2]");
+    }
+
+    #[test]
+    fn values_are_json_escaped_in_a_body_and_verbatim_in_argv() {
+        let vars = [("reason", "burn \"fast\"\n")];
+        assert_eq!(
+            template::render(r#"{"r":"{{.reason}}"}"#, &vars, Escape::JsonString).expect("renders"),
+            r#"{"r":"burn \"fast\"\n"}"#
+        );
+        assert_eq!(
+            template::render("--why={{.reason}}", &vars, Escape::None).expect("renders"),
+            "--why=burn \"fast\"\n"
+        );
     }
 }
