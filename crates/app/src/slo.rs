@@ -215,15 +215,7 @@ impl SloMeter {
 
 /// The first value of an instant query, `None` without data or on NaN.
 fn scalar_of(engine: &Engine, q: &dyn Querier, expr: &str, t: i64) -> Option<f64> {
-    let out = engine
-        .instant_query(q, expr, t, &QueryParams::default())
-        .ok()?;
-    let v = match out.value {
-        Value::Scalar { v, .. } => v,
-        Value::Vector(v) => v.first()?.v,
-        _ => return None,
-    };
-    v.is_finite().then_some(v)
+    engine.instant_scalar(q, expr, t)
 }
 
 fn measure(

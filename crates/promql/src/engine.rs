@@ -74,6 +74,21 @@ impl Engine {
         self.run(querier, expr, t, t, 0, params)
     }
 
+    /// The first value of an instant query with default parameters, `None`
+    /// on an error, without data or when it is not finite: what budget and
+    /// impact arithmetic needs from a ratio query.
+    pub fn instant_scalar(&self, querier: &dyn Querier, expr: &str, t: Timestamp) -> Option<f64> {
+        let out = self
+            .instant_query(querier, expr, t, &QueryParams::default())
+            .ok()?;
+        let v = match out.value {
+            crate::Value::Scalar { v, .. } => v,
+            crate::Value::Vector(v) => v.first()?.v,
+            _ => return None,
+        };
+        v.is_finite().then_some(v)
+    }
+
     /// Evaluates `expr` at every `step` from `start` to `end` inclusive; the
     /// result is always a matrix (or a parse/type error).
     pub fn range_query(

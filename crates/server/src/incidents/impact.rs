@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use homeostat_http::Live;
 use homeostat_incident::{Impact, IncidentService, SloImpact};
-use homeostat_promql::{Engine, QueryParams, Value};
+use homeostat_promql::Engine;
 use homeostat_slo::{SloSpec, error_ratio_query};
 use homeostat_state::{EventKind, Incident};
 use homeostat_storage::Querier;
@@ -101,16 +101,7 @@ impl ImpactSource {
     }
 
     fn scalar(&self, expr: &str, t: i64) -> Option<f64> {
-        let out = self
-            .engine
-            .instant_query(self.querier.as_ref(), expr, t, &QueryParams::default())
-            .ok()?;
-        let v = match out.value {
-            Value::Scalar { v, .. } => v,
-            Value::Vector(v) => v.first()?.v,
-            _ => return None,
-        };
-        v.is_finite().then_some(v)
+        self.engine.instant_scalar(self.querier.as_ref(), expr, t)
     }
 }
 
