@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use homeostat_alerting::{AlertQuery, Alertmanager, Matchers, ServiceError};
 use homeostat_model::ErrorKind;
+use homeostat_model::rfc3339::rfc3339;
 use regex::Regex;
 use serde_json::{Value, json};
 
@@ -271,7 +272,7 @@ pub async fn status(State(st): State<AppState>) -> AmResult {
     Ok(Json(json!({
         "cluster": {"status": "disabled", "peers": []},
         "config": {"original": running.original},
-        "uptime": wire::time(am.started_at()),
+        "uptime": rfc3339(am.started_at()),
         "versionInfo": {
             "version": env!("CARGO_PKG_VERSION"),
             "revision": option_env!("HOMEOSTAT_REVISION").unwrap_or("unknown"),

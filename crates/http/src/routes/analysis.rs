@@ -17,7 +17,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::params::Path;
-use crate::routes::release::{json_body, ok, rfc3339};
+use crate::routes::release::{json_body, ok};
+use homeostat_model::rfc3339::rfc3339;
 use crate::{ApiError, AppState};
 
 const MAX_BODY: usize = 256 << 10;
@@ -69,7 +70,7 @@ fn status_json(e: &RunEntry) -> Value {
         "failed": n(homeostat_canary::Verdict::Fail),
         "inconclusive": n(homeostat_canary::Verdict::Marginal) + n(homeostat_canary::Verdict::NoData),
         "startedAt": rfc3339(r.started_at),
-        "finishedAt": r.finished_at.map_or(Value::Null, rfc3339),
+        "finishedAt": r.finished_at.map(rfc3339),
         "measurements": r.measurements.iter().map(|m| json!({
             "at": rfc3339(m.at), "verdict": m.verdict, "score": m.score, "reason": m.reason,
         })).collect::<Vec<_>>(),

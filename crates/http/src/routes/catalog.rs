@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 use crate::params::Params;
 use crate::routes::incidents::encode_incident;
-use crate::routes::release::{deploy_json, gate_answer, ok, rfc3339};
+use crate::routes::release::{deploy_json, gate_answer, ok};
+use homeostat_model::rfc3339::rfc3339;
 use crate::{ApiError, AppState};
 
 /// The sparklines cover the last hour, one point a minute.

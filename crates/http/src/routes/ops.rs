@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use homeostat_model::ErrorKind;
+use homeostat_model::rfc3339::go_rfc3339_nano_millis;
 
 use crate::{ApiError, AppState};
 
@@ -69,11 +70,6 @@ pub async fn metadata() -> Json<serde_json::Value> {
 /// runtime fields are answered with what they mean here: the parallelism
 /// tokio sees, no memory limit, no GC settings.
 pub async fn runtimeinfo(State(st): State<AppState>) -> Json<serde_json::Value> {
-    let rfc3339 = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-            .unwrap_or_default()
-    };
     let cwd = std::env::current_dir()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
@@ -84,12 +80,12 @@ pub async fn runtimeinfo(State(st): State<AppState>) -> Json<serde_json::Value> 
     Json(serde_json::json!({
         "status": "success",
         "data": {
-            "startTime": rfc3339(st.runtime.start_time),
+            "startTime": go_rfc3339_nano_millis(st.runtime.start_time),
             "CWD": cwd,
             "hostname": hostname,
-            "serverTime": rfc3339(st.clock.now_millis()),
+            "serverTime": go_rfc3339_nano_millis(st.clock.now_millis()),
             "reloadConfigSuccess": st.reload.status.last_successful(),
-            "lastConfigTime": rfc3339(st.reload.status.last_success_at()),
+            "lastConfigTime": go_rfc3339_nano_millis(st.reload.status.last_success_at()),
             "corruptionCount": 0,
             "goroutineCount": 0,
             "GOMAXPROCS": procs,

@@ -364,7 +364,7 @@ async fn oncall_now_at_and_shifts() {
     assert_eq!(s, StatusCode::OK, "{body}");
     let v = json(&body);
     assert_eq!(v["data"]["onCall"]["user"], "bob");
-    assert_eq!(v["data"]["nextHandoff"], "2026-01-03T09:00:00Z");
+    assert_eq!(v["data"]["nextHandoff"], "2026-01-03T09:00:00.000Z");
     let (s, body) = call(&app, get("/api/v1/oncall")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(json(&body)["data"][0]["schedule"], "primary");
