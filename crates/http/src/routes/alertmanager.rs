@@ -21,9 +21,9 @@ use homeostat_model::rfc3339::rfc3339;
 use regex::Regex;
 use serde_json::{Value, json};
 
-use crate::{ApiError, AppState, Family};
 use crate::params::Params;
 use crate::routes::read_body;
+use crate::{ApiError, AppState, Family};
 
 /// Largest alert or silence post (a 10,000-alert batch fits comfortably).
 const MAX_BODY_BYTES: usize = 16 << 20;
@@ -68,10 +68,12 @@ fn handle(st: &AppState) -> Result<Arc<Alertmanager>, ApiError> {
 
 /// Runs engine work that may lock or touch the state store off the async
 /// threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        ApiError::alertmanager(ErrorKind::Internal, format!("task failed: {e}"))
-    })
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::alertmanager(ErrorKind::Internal, format!("task failed: {e}")))
 }
 
 /// `POST /api/v2/alerts`: an array of postableAlert. Valid alerts are kept
@@ -197,7 +199,8 @@ pub async fn get_silences(State(st): State<AppState>, RawQuery(raw): RawQuery) -
             )
         })
     })
-    .await?.map_err(service_error)?;
+    .await?
+    .map_err(service_error)?;
     Ok(Json(body).into_response())
 }
 
@@ -210,7 +213,9 @@ pub async fn post_silence(State(st): State<AppState>, body: Body) -> AmResult {
     let posted: wire::PostedSilence = serde_json::from_slice(&bytes)
         .map_err(|e| bad(format!("body is not a postableSilence: {e}")))?;
     let silence = posted.into_state(am.now()).map_err(bad)?;
-    let id = blocking(move || am.put_silence(silence)).await?.map_err(service_error)?;
+    let id = blocking(move || am.put_silence(silence))
+        .await?
+        .map_err(service_error)?;
     Ok(Json(json!({"silenceID": id})).into_response())
 }
 
@@ -221,14 +226,17 @@ pub async fn get_silence(State(st): State<AppState>, Path(id): Path<String>) -> 
         let now = am.now();
         am.silence(&id).map(|s| wire::gettable_silence(&s, now))
     })
-    .await?.map_err(service_error)?;
+    .await?
+    .map_err(service_error)?;
     Ok(Json(body).into_response())
 }
 
 /// `DELETE /api/v2/silence/{id}`: expires it now.
 pub async fn delete_silence(State(st): State<AppState>, Path(id): Path<String>) -> AmResult {
     let am = handle(&st)?;
-    blocking(move || am.expire_silence(&id)).await?.map_err(service_error)?;
+    blocking(move || am.expire_silence(&id))
+        .await?
+        .map_err(service_error)?;
     Ok(StatusCode::OK.into_response())
 }
 

@@ -12,13 +12,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use homeostat_canary::{JudgeRequest, Phase, RunEntry, RunSpec, RunTarget, judge_now};
+use homeostat_model::rfc3339::rfc3339;
 use homeostat_model::{ErrorKind, parse_duration};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::params::Path;
 use crate::routes::release::{json_body, ok};
-use homeostat_model::rfc3339::rfc3339;
 use crate::{ApiError, AppState};
 
 const MAX_BODY: usize = 256 << 10;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use homeostat_model::ErrorKind;
+use homeostat_model::rfc3339::rfc3339;
 use homeostat_promql::{QueryParams, Value as PromValue};
 use homeostat_state::{DeployFilter, IncidentFilter, IncidentState};
 use serde_json::{Value, json};
@@ -17,7 +18,6 @@ use serde_json::{Value, json};
 use crate::params::Params;
 use crate::routes::incidents::encode_incident;
 use crate::routes::release::{deploy_json, gate_answer, ok};
-use homeostat_model::rfc3339::rfc3339;
 use crate::{ApiError, AppState};
 
 /// The sparklines cover the last hour, one point a minute.

@@ -40,7 +40,10 @@ fn alert_json(a: &AlertSnapshot) -> Value {
         "value": format_alert_value(a.value),
     });
     if let (Some(since), Some(obj)) = (a.keep_firing_since, o.as_object_mut()) {
-        obj.insert("keepFiringSince".into(), json!(go_rfc3339_nano_millis(since)));
+        obj.insert(
+            "keepFiringSince".into(),
+            json!(go_rfc3339_nano_millis(since)),
+        );
     }
     o
 }
