@@ -30,7 +30,7 @@ pub async fn judge(State(st): State<AppState>, body: Body) -> Result<Json<Value>
         .prepare()
         .map_err(|e| ApiError::bad_data(e.to_string()))?;
     let now = st.clock.now_millis();
-    let (engine, querier) = (st.engine.clone(), st.querier.clone());
+    let (engine, querier) = (st.query.engine.clone(), st.query.querier.clone());
     let j =
         tokio::task::spawn_blocking(move || judge_now(&engine, querier.as_ref(), &prepared, now))
             .await
@@ -99,10 +99,10 @@ pub async fn start(
         .prepare()
         .map_err(|e| ApiError::bad_data(format!("judge.{e}")))?;
     if let Some(id) = b.deploy_id {
-        let store = st.state.deploys.clone();
-        let found = tokio::task::spawn_blocking(move || store.get_deploy(id))
+        let found = st
+            .release
+            .get(id)
             .await
-            .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?
             .map_err(|e| ApiError::rest(e.kind(), e.to_string()))?;
         if found.is_none() {
             return Err(ApiError::bad_data(format!(

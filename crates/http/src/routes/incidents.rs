@@ -220,11 +220,8 @@ pub async fn declare(
         by,
     };
     let at = st.clock.now_millis();
-    let (api, log) = (st.incidents.clone(), st.state.audit.clone());
-    let i = blocking(move || {
-        homeostat_app::declare_audited(api.as_ref(), log.as_ref(), &d, at).map_err(incident_error)
-    })
-    .await?;
+    let desk = st.incidents.clone();
+    let i = blocking(move || desk.declare_audited(&d, at).map_err(incident_error)).await?;
     Ok((StatusCode::CREATED, ok(encode_incident(&i))).into_response())
 }
 
@@ -304,9 +301,9 @@ async fn step(
         }
     };
     let at = st.clock.now_millis();
-    let (api, log) = (st.incidents.clone(), st.state.audit.clone());
+    let desk = st.incidents.clone();
     let i = blocking(move || {
-        homeostat_app::transition_audited(api.as_ref(), log.as_ref(), id, to, &by, action, at)
+        desk.transition_audited(id, to, &by, action, at)
             .map_err(incident_error)
     })
     .await?;
@@ -487,9 +484,9 @@ pub async fn assign_role(
     let by = actor(b.by, &headers)?;
     let role = Role::from_str(&b.role).map_err(|e| ApiError::bad_data(format!("role: {e}")))?;
     let at = st.clock.now_millis();
-    let (api, log) = (st.incidents.clone(), st.state.audit.clone());
+    let desk = st.incidents.clone();
     let i = blocking(move || {
-        homeostat_app::assign_role_audited(api.as_ref(), log.as_ref(), id, role, &b.user, &by, at)
+        desk.assign_role_audited(id, role, &b.user, &by, at)
             .map_err(incident_error)
     })
     .await?;
