@@ -113,65 +113,88 @@ impl IncidentApi for BasicIncidents {
     }
 }
 
-/// Declares an incident by hand and records who did it in the audit log.
-/// The audit write is best effort: an incident that pages must not be
-/// refused because the audit log failed (the failure is logged).
-pub fn declare_audited(
-    api: &dyn IncidentApi,
-    audit: &dyn AuditLog,
-    d: &Declare,
-    at: i64,
-) -> Result<Incident, IncidentError> {
-    let i = api.declare(d, at)?;
-    record(
-        audit,
-        at,
-        &d.by,
-        "declare",
-        i.id,
-        json!({"title": i.title, "escalation_policy": d.escalation_policy}),
-    );
-    Ok(i)
+/// The incident API together with the audit log that changes made by hand
+/// are recorded in: the handle the HTTP edge holds, so it reaches neither
+/// the state store nor the audit log on its own. It derefs to the
+/// [`IncidentApi`] for everything that is not audited.
+#[derive(Clone)]
+pub struct IncidentDesk {
+    api: Arc<dyn IncidentApi>,
+    audit: Arc<dyn AuditLog>,
 }
 
-/// Moves an incident to `to` ([`IncidentApi::transition`]) and records the
-/// step (`action`: ack, mitigate, resolve, reopen) in the audit log, best
-/// effort as for [`declare_audited`].
-pub fn transition_audited(
-    api: &dyn IncidentApi,
-    audit: &dyn AuditLog,
-    id: IncidentId,
-    to: IncidentState,
-    by: &str,
-    action: &str,
-    at: i64,
-) -> Result<Incident, IncidentError> {
-    let i = api.transition(id, to, by, at)?;
-    record(audit, at, by, action, id, json!({"state": i.state}));
-    Ok(i)
+impl std::ops::Deref for IncidentDesk {
+    type Target = dyn IncidentApi;
+    fn deref(&self) -> &Self::Target {
+        self.api.as_ref()
+    }
 }
 
-/// Gives `user` a role in the incident and records who did it, best
-/// effort as for [`declare_audited`].
-pub fn assign_role_audited(
-    api: &dyn IncidentApi,
-    audit: &dyn AuditLog,
-    id: IncidentId,
-    role: Role,
-    user: &str,
-    by: &str,
-    at: i64,
-) -> Result<Incident, IncidentError> {
-    let i = api.service().assign_role(id, role, user, by, at)?;
-    record(
-        audit,
-        at,
-        by,
-        "assign_role",
-        id,
-        json!({"role": role, "user": user}),
-    );
-    Ok(i)
+impl IncidentDesk {
+    pub fn new(api: Arc<dyn IncidentApi>, audit: Arc<dyn AuditLog>) -> Self {
+        Self { api, audit }
+    }
+
+    /// Declares an incident by hand and records who did it in the audit
+    /// log. The audit write is best effort: an incident that pages must not
+    /// be refused because the audit log failed (the failure is logged).
+    pub fn declare_audited(&self, d: &Declare, at: i64) -> Result<Incident, IncidentError> {
+        let i = self.api.declare(d, at)?;
+        record(
+            self.audit.as_ref(),
+            at,
+            &d.by,
+            "declare",
+            i.id,
+            json!({"title": i.title, "escalation_policy": d.escalation_policy}),
+        );
+        Ok(i)
+    }
+
+    /// Moves an incident to `to` ([`IncidentApi::transition`]) and records
+    /// the step (`action`: ack, mitigate, resolve, reopen) in the audit
+    /// log, best effort as for [`IncidentDesk::declare_audited`].
+    pub fn transition_audited(
+        &self,
+        id: IncidentId,
+        to: IncidentState,
+        by: &str,
+        action: &str,
+        at: i64,
+    ) -> Result<Incident, IncidentError> {
+        let i = self.api.transition(id, to, by, at)?;
+        record(
+            self.audit.as_ref(),
+            at,
+            by,
+            action,
+            id,
+            json!({"state": i.state}),
+        );
+        Ok(i)
+    }
+
+    /// Gives `user` a role in the incident and records who did it, best
+    /// effort as for [`IncidentDesk::declare_audited`].
+    pub fn assign_role_audited(
+        &self,
+        id: IncidentId,
+        role: Role,
+        user: &str,
+        by: &str,
+        at: i64,
+    ) -> Result<Incident, IncidentError> {
+        let i = self.api.service().assign_role(id, role, user, by, at)?;
+        record(
+            self.audit.as_ref(),
+            at,
+            by,
+            "assign_role",
+            id,
+            json!({"role": role, "user": user}),
+        );
+        Ok(i)
+    }
 }
 
 fn record(

@@ -27,9 +27,7 @@ pub use gate::{
     BudgetSource, Expiry, GATE_CACHE_MAX_AGE_MS, GateAnswer, GateError, GateService,
     MeasuredBudgets, NewOverride,
 };
-pub use incidents::{
-    BasicIncidents, Declare, IncidentApi, assign_role_audited, declare_audited, transition_audited,
-};
+pub use incidents::{BasicIncidents, Declare, IncidentApi, IncidentDesk};
 pub use live::Live;
 pub use release::{NewDeploy, ReleaseError, ReleaseService, SuspectQuery, Suspects};
 pub use slo::{Burndown, SloError, SloMeter, SloReport, period_of};

@@ -147,6 +147,34 @@ impl ReleaseService {
         blocking(move || Ok(store.list_deploys(&filter)?)).await
     }
 
+    /// The deploy with this id, if one was recorded.
+    pub async fn get(&self, id: i64) -> Result<Option<Deploy>, ReleaseError> {
+        let store = self.state.deploys.clone();
+        blocking(move || Ok(store.get_deploy(id)?)).await
+    }
+
+    /// The last `limit` deploys of each of `services`, newest first.
+    pub async fn latest_per_service(
+        &self,
+        services: Vec<String>,
+        limit: usize,
+    ) -> Result<BTreeMap<String, Vec<Deploy>>, ReleaseError> {
+        let store = self.state.deploys.clone();
+        blocking(move || {
+            let mut out = BTreeMap::new();
+            for service in services {
+                let list = store.list_deploys(&DeployFilter {
+                    service: Some(service.clone()),
+                    limit,
+                    ..Default::default()
+                })?;
+                out.insert(service, list);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// Deploys of the incident's service and of its dependencies in the
     /// hour before it was detected, the closest to the start of the burn
     /// first.

@@ -97,13 +97,13 @@ pub fn deploy(server: &Server, cmd: DeployCommand) -> anyhow::Result<()> {
             );
             let list = data(&get(server, &path)?)?;
             println!(
-                "{:<6} {:<20} {:<16} {:<12} {:<21} AUTHOR",
+                "{:<6} {:<20} {:<16} {:<12} {:<24} AUTHOR",
                 "ID", "SERVICE", "VERSION", "OUTCOME", "STARTED"
             );
             for d in list.as_array().into_iter().flatten() {
                 let s = |k: &str| d[k].as_str().unwrap_or("-").to_string();
                 println!(
-                    "{:<6} {:<20} {:<16} {:<12} {:<21} {}",
+                    "{:<6} {:<20} {:<16} {:<12} {:<24} {}",
                     d["id"],
                     s("service"),
                     s("version"),

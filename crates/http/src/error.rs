@@ -123,6 +123,10 @@ impl ApiError {
     pub fn rest(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self::new(kind, message).family(Family::Rest)
     }
+    /// An error of the Alertmanager API v2 (see [`Family::Alertmanager`]).
+    pub fn alertmanager(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self::new(kind, message).family(Family::Alertmanager)
+    }
     pub fn bad_data(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, message)
     }

@@ -66,8 +66,10 @@ pub struct RuntimeInfo {
     pub storage_retention: String,
 }
 
+/// The read path: where ingestion appends, what reads and PromQL read
+/// from, and the limits both enforce.
 #[derive(Clone)]
-pub struct AppState {
+pub struct QueryHandles {
     /// Where ingestion appends.
     pub storage: Arc<dyn Storage>,
     /// What every read route (series, labels, PromQL) reads from. The server
@@ -76,31 +78,45 @@ pub struct AppState {
     /// Evaluates `/api/v1/query` and `/api/v1/query_range`; its options carry
     /// the query limits (timeout, max samples, lookback, points per series).
     pub engine: Engine,
-    pub runtime: Arc<RuntimeInfo>,
-    /// SLO budgets and burn-down (`/api/v1/slos`, the catalog, the console).
-    pub slos: Arc<homeostat_app::SloMeter>,
     pub limits: Limits,
+}
+
+/// The process itself: what `/-/ready`, `/-/reload`, `/metrics` and the
+/// status routes answer from.
+#[derive(Clone)]
+pub struct OpsHandles {
+    pub runtime: Arc<RuntimeInfo>,
     pub telemetry: Arc<Telemetry>,
     /// False until the store has replayed its WAL; `/-/ready` answers 503 until then.
     pub ready: Arc<AtomicBool>,
+    /// `POST /-/reload` and the last reload's outcome.
+    pub reload: ReloadHandle,
+}
+
+/// What every handler reaches: a handful of handles, each an engine or an
+/// application service. The state store is not among them: what a route
+/// reads or writes there goes through a service method.
+#[derive(Clone)]
+pub struct AppState {
+    pub query: QueryHandles,
+    pub ops: OpsHandles,
     pub clock: Arc<dyn Clock>,
+    /// SLO budgets and burn-down (`/api/v1/slos`, the catalog, the console).
+    pub slos: Arc<homeostat_app::SloMeter>,
     /// The rule engine's groups and alerts (`/api/v1/rules`, `/api/v1/alerts`);
     /// `homeostat_rules::NoRules` when none are loaded.
     pub rules: Arc<dyn homeostat_rules::RulesView>,
-    /// `POST /-/reload` and the last reload's outcome.
-    pub reload: ReloadHandle,
-    /// Persisted state (silences, notification log, incidents, escalations,
-    /// audit) behind the `state` traits; SQLite in `<data_dir>/state.db`.
-    pub state: homeostat_state::State,
     /// Incidents, on-call and escalation (`/api/v1/incidents`,
-    /// `/api/v1/oncall`); the server's hub pages, [`BasicIncidents`] does not.
-    pub incidents: Arc<dyn IncidentApi>,
+    /// `/api/v1/oncall`), with the audit log of changes made by hand; the
+    /// server's hub pages, [`BasicIncidents`] does not.
+    pub incidents: homeostat_app::IncidentDesk,
     /// The built-in Alertmanager (API v2 under `/api/v2/`); `None` when no
     /// Alertmanager config is loaded, and those routes answer 503.
     pub alertmanager: Option<Arc<homeostat_alerting::Alertmanager>>,
     /// The deploy gate: decisions, its budget cache and overrides.
     pub gate: Arc<homeostat_app::GateService>,
-    /// Deploys and suspects (`/api/v1/deploys`, `/incidents/{id}/suspects`).
+    /// Deploys and suspects (`/api/v1/deploys`, `/incidents/{id}/suspects`,
+    /// the catalog's last deploys).
     pub release: Arc<homeostat_app::ReleaseService>,
     /// Canary analysis runs (`/api/v1/analysis`); the server judges them.
     pub analysis: Arc<homeostat_canary::AnalysisRegistry>,
@@ -114,7 +130,7 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
         .unwrap_or_else(|| "other".into());
     let start = Instant::now();
     let resp = next.run(req).await;
-    st.telemetry.observe_request(
+    st.ops.telemetry.observe_request(
         &handler,
         resp.status().as_u16(),
         start.elapsed().as_secs_f64(),

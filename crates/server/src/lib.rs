@@ -266,22 +266,25 @@ pub async fn run(
         dependencies: dependencies.clone(),
     }
     .build();
-    let state = AppState {
-        storage: tsdb.clone(),
-        // Every read route and PromQL query reads through this one querier:
-        // the embedded store, or a remote server (`query_backend`).
-        querier,
-        engine: Engine::new(cfg.query.clone()),
-        runtime: Arc::new(runtime),
-        slos: services.slos.clone(),
-        limits: cfg.limits.clone(),
-        telemetry,
-        ready,
+    let app_state = AppState {
+        query: homeostat_http::QueryHandles {
+            storage: tsdb.clone(),
+            // Every read route and PromQL query reads through this one
+            // querier: the embedded store, or a remote server (`query_backend`).
+            querier,
+            engine: Engine::new(cfg.query.clone()),
+            limits: cfg.limits.clone(),
+        },
+        ops: homeostat_http::OpsHandles {
+            runtime: Arc::new(runtime),
+            telemetry,
+            ready,
+            reload: homeostat_http::ReloadHandle::new(reload_tx, reload_status.clone()),
+        },
         clock: clock.clone(),
+        slos: services.slos.clone(),
         rules: rule_manager.clone(),
-        reload: homeostat_http::ReloadHandle::new(reload_tx, reload_status.clone()),
-        incidents: incident_hub.clone(),
-        state: state.clone(),
+        incidents: homeostat_app::IncidentDesk::new(incident_hub.clone(), state.audit.clone()),
         alertmanager: Some(builtin.am.clone()),
         gate: services.gate.clone(),
         release: services.release.clone(),
@@ -308,8 +311,8 @@ pub async fn run(
     let guardrails = Arc::new(release::Guardrails {
         analysis,
         engine: Engine::new(cfg.query.clone()),
-        querier: state.querier.clone(),
-        state: state.state.clone(),
+        querier: app_state.query.querier.clone(),
+        state: state.clone(),
         clock: clock.clone(),
         actions: rollback_actions.clone(),
         outbound: outbound.clone(),
@@ -358,7 +361,7 @@ pub async fn run(
     ));
 
     tracing::info!(url = %format!("http://{addr}"), data_dir = %cfg.data_dir.display(), "homeostat is serving");
-    let app = homeostat_http::router(state);
+    let app = homeostat_http::router(app_state);
     let mut http_stop = stop_rx.clone();
     let http = tokio::spawn(async move {
         axum::serve(listener, app)

@@ -17,93 +17,63 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use homeostat_alerting::{AlertQuery, Alertmanager, Matchers, ServiceError};
 use homeostat_model::ErrorKind;
+use homeostat_model::rfc3339::rfc3339;
 use regex::Regex;
 use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::params::Params;
 use crate::routes::read_body;
+use crate::{ApiError, AppState, Family};
 
 /// Largest alert or silence post (a 10,000-alert batch fits comfortably).
 const MAX_BODY_BYTES: usize = 16 << 20;
 
-/// An error as Alertmanager answers it: the message as a JSON string.
-pub struct AmError(StatusCode, String);
-
-impl AmError {
-    fn bad(message: impl Into<String>) -> Self {
-        AmError(StatusCode::BAD_REQUEST, message.into())
-    }
+/// A refused request, as Alertmanager answers it (a JSON string, 400).
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::alertmanager(ErrorKind::InvalidInput, message)
 }
 
-impl IntoResponse for AmError {
-    fn into_response(self) -> Response {
-        if self.0.is_server_error() {
-            tracing::error!(error = %self.1, "alertmanager api error");
-        }
-        (self.0, Json(Value::String(self.1))).into_response()
-    }
+fn service_error(e: ServiceError) -> ApiError {
+    ApiError::alertmanager(e.kind(), e.to_string())
 }
 
-impl From<ServiceError> for AmError {
-    fn from(e: ServiceError) -> Self {
-        let status = match e.kind() {
-            ErrorKind::InvalidInput | ErrorKind::LimitExceeded => StatusCode::BAD_REQUEST,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorKind::Unavailable | ErrorKind::Timeout => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %e, "alertmanager state failed");
-            "internal error; see the server log".to_string()
-        } else {
-            e.to_string()
-        };
-        AmError(status, message)
-    }
-}
-
-type AmResult = Result<Response, AmError>;
+type AmResult = Result<Response, ApiError>;
 
 /// Path parameters whose rejection (an id that is not UTF-8) is answered
 /// as Alertmanager answers errors, not as axum's plain text.
 pub struct Path<T>(T);
 
 impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
-    type Rejection = AmError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         state: &S,
-    ) -> Result<Self, AmError> {
+    ) -> Result<Self, ApiError> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
-            Err(e) => Err(AmError::bad(crate::params::path_problem(&e))),
+            Err(e) => Err(bad(crate::params::path_problem(&e))),
         }
     }
 }
 
-fn handle(st: &AppState) -> Result<Arc<Alertmanager>, AmError> {
+fn handle(st: &AppState) -> Result<Arc<Alertmanager>, ApiError> {
     st.alertmanager.clone().ok_or_else(|| {
-        AmError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "alertmanager is not configured: set alertmanager.config_file in homeostat's config"
-                .into(),
+        ApiError::alertmanager(
+            ErrorKind::Unavailable,
+            "alertmanager is not configured: set alertmanager.config_file in homeostat's config",
         )
     })
 }
 
 /// Runs engine work that may lock or touch the state store off the async
 /// threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AmError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        AmError(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("task failed: {e}"),
-        )
-    })
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::alertmanager(ErrorKind::Internal, format!("task failed: {e}")))
 }
 
 /// `POST /api/v2/alerts`: an array of postableAlert. Valid alerts are kept
@@ -112,12 +82,12 @@ pub async fn post_alerts(State(st): State<AppState>, body: Body) -> AmResult {
     let am = handle(&st)?;
     let bytes = read_body(body, MAX_BODY_BYTES)
         .await
-        .map_err(|e| AmError(StatusCode::PAYLOAD_TOO_LARGE, e.message))?;
+        .map_err(|e| e.family(Family::Alertmanager))?;
     let posted: Vec<wire::PostedAlert> = serde_json::from_slice(&bytes).map_err(|e| {
         am.stats
             .invalid
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        AmError::bad(format!(
+        bad(format!(
             "body is not a JSON array of alerts (postableAlerts): {e}"
         ))
     })?;
@@ -136,37 +106,37 @@ pub async fn post_alerts(State(st): State<AppState>, body: Body) -> AmResult {
     if errors.is_empty() {
         Ok(StatusCode::OK.into_response())
     } else {
-        Err(AmError::bad(errors.join("; ")))
+        Err(bad(errors.join("; ")))
     }
 }
 
-fn flag(p: &Params, name: &str) -> Result<bool, AmError> {
+fn flag(p: &Params, name: &str) -> Result<bool, ApiError> {
     match p.get(name) {
         None | Some("") => Ok(true),
         Some("true") => Ok(true),
         Some("false") => Ok(false),
-        Some(v) => Err(AmError::bad(format!(
+        Some(v) => Err(bad(format!(
             "{name}: {v:?} is not a boolean (true or false)"
         ))),
     }
 }
 
-fn filter(p: &Params) -> Result<Matchers, AmError> {
+fn filter(p: &Params) -> Result<Matchers, ApiError> {
     let mut out = Matchers::default();
     for f in p.all("filter") {
-        let m = Matchers::parse(f).map_err(|e| AmError::bad(format!("filter: {e}")))?;
+        let m = Matchers::parse(f).map_err(|e| bad(format!("filter: {e}")))?;
         out.extend(m);
     }
     Ok(out)
 }
 
-fn query(raw: Option<String>) -> Result<AlertQuery, AmError> {
+fn query(raw: Option<String>) -> Result<AlertQuery, ApiError> {
     let p = Params::parse(raw.as_deref(), b"");
     let receiver = match p.get("receiver").filter(|r| !r.is_empty()) {
         None => None,
         Some(r) => Some(
             Regex::new(&format!("^(?:{r})$"))
-                .map_err(|e| AmError::bad(format!("receiver: invalid regex {r:?}: {e}")))?,
+                .map_err(|e| bad(format!("receiver: invalid regex {r:?}: {e}")))?,
         ),
     };
     Ok(AlertQuery {
@@ -194,7 +164,7 @@ pub async fn get_alerts(State(st): State<AppState>, RawQuery(raw): RawQuery) -> 
 }
 
 fn json_bytes(body: Result<Vec<u8>, serde_json::Error>) -> AmResult {
-    let body = body.map_err(|e| AmError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let body = body.map_err(|e| ApiError::alertmanager(ErrorKind::Internal, e.to_string()))?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body,
@@ -229,7 +199,8 @@ pub async fn get_silences(State(st): State<AppState>, RawQuery(raw): RawQuery) -
             )
         })
     })
-    .await??;
+    .await?
+    .map_err(service_error)?;
     Ok(Json(body).into_response())
 }
 
@@ -238,11 +209,13 @@ pub async fn post_silence(State(st): State<AppState>, body: Body) -> AmResult {
     let am = handle(&st)?;
     let bytes = read_body(body, MAX_BODY_BYTES)
         .await
-        .map_err(|e| AmError(StatusCode::PAYLOAD_TOO_LARGE, e.message))?;
+        .map_err(|e| e.family(Family::Alertmanager))?;
     let posted: wire::PostedSilence = serde_json::from_slice(&bytes)
-        .map_err(|e| AmError::bad(format!("body is not a postableSilence: {e}")))?;
-    let silence = posted.into_state(am.now()).map_err(AmError::bad)?;
-    let id = blocking(move || am.put_silence(silence)).await??;
+        .map_err(|e| bad(format!("body is not a postableSilence: {e}")))?;
+    let silence = posted.into_state(am.now()).map_err(bad)?;
+    let id = blocking(move || am.put_silence(silence))
+        .await?
+        .map_err(service_error)?;
     Ok(Json(json!({"silenceID": id})).into_response())
 }
 
@@ -253,14 +226,17 @@ pub async fn get_silence(State(st): State<AppState>, Path(id): Path<String>) -> 
         let now = am.now();
         am.silence(&id).map(|s| wire::gettable_silence(&s, now))
     })
-    .await??;
+    .await?
+    .map_err(service_error)?;
     Ok(Json(body).into_response())
 }
 
 /// `DELETE /api/v2/silence/{id}`: expires it now.
 pub async fn delete_silence(State(st): State<AppState>, Path(id): Path<String>) -> AmResult {
     let am = handle(&st)?;
-    blocking(move || am.expire_silence(&id)).await??;
+    blocking(move || am.expire_silence(&id))
+        .await?
+        .map_err(service_error)?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -271,7 +247,7 @@ pub async fn status(State(st): State<AppState>) -> AmResult {
     Ok(Json(json!({
         "cluster": {"status": "disabled", "peers": []},
         "config": {"original": running.original},
-        "uptime": wire::time(am.started_at()),
+        "uptime": rfc3339(am.started_at()),
         "versionInfo": {
             "version": env!("CARGO_PKG_VERSION"),
             "revision": option_env!("HOMEOSTAT_REVISION").unwrap_or("unknown"),

@@ -12,12 +12,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use homeostat_canary::{JudgeRequest, Phase, RunEntry, RunSpec, RunTarget, judge_now};
+use homeostat_model::rfc3339::rfc3339;
 use homeostat_model::{ErrorKind, parse_duration};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::params::Path;
-use crate::routes::release::{json_body, ok, rfc3339};
+use crate::routes::release::{json_body, ok};
 use crate::{ApiError, AppState};
 
 const MAX_BODY: usize = 256 << 10;
@@ -29,7 +30,7 @@ pub async fn judge(State(st): State<AppState>, body: Body) -> Result<Json<Value>
         .prepare()
         .map_err(|e| ApiError::bad_data(e.to_string()))?;
     let now = st.clock.now_millis();
-    let (engine, querier) = (st.engine.clone(), st.querier.clone());
+    let (engine, querier) = (st.query.engine.clone(), st.query.querier.clone());
     let j =
         tokio::task::spawn_blocking(move || judge_now(&engine, querier.as_ref(), &prepared, now))
             .await
@@ -69,7 +70,7 @@ fn status_json(e: &RunEntry) -> Value {
         "failed": n(homeostat_canary::Verdict::Fail),
         "inconclusive": n(homeostat_canary::Verdict::Marginal) + n(homeostat_canary::Verdict::NoData),
         "startedAt": rfc3339(r.started_at),
-        "finishedAt": r.finished_at.map_or(Value::Null, rfc3339),
+        "finishedAt": r.finished_at.map(rfc3339),
         "measurements": r.measurements.iter().map(|m| json!({
             "at": rfc3339(m.at), "verdict": m.verdict, "score": m.score, "reason": m.reason,
         })).collect::<Vec<_>>(),
@@ -98,10 +99,10 @@ pub async fn start(
         .prepare()
         .map_err(|e| ApiError::bad_data(format!("judge.{e}")))?;
     if let Some(id) = b.deploy_id {
-        let store = st.state.deploys.clone();
-        let found = tokio::task::spawn_blocking(move || store.get_deploy(id))
+        let found = st
+            .release
+            .get(id)
             .await
-            .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?
             .map_err(|e| ApiError::rest(e.kind(), e.to_string()))?;
         if found.is_none() {
             return Err(ApiError::bad_data(format!(

@@ -10,13 +10,14 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use homeostat_model::ErrorKind;
+use homeostat_model::rfc3339::rfc3339;
 use homeostat_promql::{QueryParams, Value as PromValue};
 use homeostat_state::{DeployFilter, IncidentFilter, IncidentState};
 use serde_json::{Value, json};
 
 use crate::params::Params;
 use crate::routes::incidents::encode_incident;
-use crate::routes::release::{deploy_json, gate_answer, ok, rfc3339};
+use crate::routes::release::{deploy_json, gate_answer, ok};
 use crate::{ApiError, AppState};
 
 /// The sparklines cover the last hour, one point a minute.
@@ -150,21 +151,21 @@ fn signal_json(name: &str, expr: &str, service: &str, pts: Option<&Vec<(i64, f64
 
 /// Whether any incident or deploy names `service`.
 async fn has_history(st: &AppState, service: &str) -> Result<bool, ApiError> {
-    let (state, incidents, svc) = (st.state.clone(), st.incidents.clone(), service.to_string());
-    tokio::task::spawn_blocking(move || -> Result<bool, ApiError> {
-        let err = |e: homeostat_state::StateError| ApiError::rest(e.kind(), e.to_string());
-        let deploys = state
-            .deploys
-            .list_deploys(&DeployFilter {
-                service: Some(svc.clone()),
-                limit: 1,
-                ..Default::default()
-            })
-            .map_err(err)?;
-        if !deploys.is_empty() {
-            return Ok(true);
-        }
-        let found = incidents
+    let deploys = st
+        .release
+        .list(DeployFilter {
+            service: Some(service.to_string()),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| ApiError::rest(e.kind(), e.to_string()))?;
+    if !deploys.is_empty() {
+        return Ok(true);
+    }
+    let (incidents, svc) = (st.incidents.clone(), service.to_string());
+    tokio::task::spawn_blocking(move || {
+        incidents
             .service()
             .store()
             .list(&IncidentFilter {
@@ -172,8 +173,8 @@ async fn has_history(st: &AppState, service: &str) -> Result<bool, ApiError> {
                 limit: Some(1),
                 ..Default::default()
             })
-            .map_err(err)?;
-        Ok(!found.is_empty())
+            .map(|found| !found.is_empty())
+            .map_err(|e| ApiError::rest(e.kind(), e.to_string()))
     })
     .await
     .map_err(|e| ApiError::new(ErrorKind::Internal, format!("catalog task failed: {e}")))?
@@ -189,7 +190,7 @@ pub async fn catalog(
     let now = meter.now();
     let slos = meter.specs();
     let slos2 = slos.clone();
-    let (engine, querier) = (st.engine.clone(), st.querier.clone());
+    let (engine, querier) = (st.query.engine.clone(), st.query.querier.clone());
     let (signals, budgets) = tokio::task::spawn_blocking(move || {
         let signals = measure_signals(&engine, querier.as_ref(), now);
         let budgets: Vec<Value> = slos2
@@ -227,12 +228,9 @@ pub async fn catalog(
         names = BTreeSet::from([s.clone()]);
     }
 
-    let state = st.state.clone();
     let incidents = st.incidents.clone();
-    let list: Vec<String> = names.iter().cloned().collect();
-    let limit = want.deploys;
-    let (open, deploys) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let open = incidents
+    let open = tokio::task::spawn_blocking(move || {
+        incidents
             .service()
             .store()
             .list(&IncidentFilter {
@@ -244,23 +242,15 @@ pub async fn catalog(
                 limit: Some(500),
                 ..Default::default()
             })
-            .map_err(|e| ApiError::rest(e.kind(), e.to_string()))?;
-        let mut deploys = BTreeMap::new();
-        for s in list {
-            let d = state
-                .deploys
-                .list_deploys(&DeployFilter {
-                    service: Some(s.clone()),
-                    limit,
-                    ..Default::default()
-                })
-                .map_err(|e| ApiError::rest(e.kind(), e.to_string()))?;
-            deploys.insert(s, d);
-        }
-        Ok((open, deploys))
+            .map_err(|e| ApiError::rest(e.kind(), e.to_string()))
     })
     .await
     .map_err(|e| ApiError::new(ErrorKind::Internal, format!("catalog task failed: {e}")))??;
+    let deploys = st
+        .release
+        .latest_per_service(names.iter().cloned().collect(), want.deploys)
+        .await
+        .map_err(|e| ApiError::rest(e.kind(), e.to_string()))?;
 
     let mut services = Vec::new();
     for name in &names {

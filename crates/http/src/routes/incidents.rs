@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use homeostat_incident::{IncidentError, LinkAction, render_postmortem};
 use homeostat_model::ErrorKind;
+use homeostat_model::rfc3339::rfc3339;
 use homeostat_state::{
     ActionItem, ActionItemState, Incident, IncidentFilter, IncidentId, IncidentState, Role,
     Severity, TimelineEvent,
@@ -41,16 +42,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::new(ErrorKind::Internal, format!("incident task failed: {e}")))?
-}
-
-pub(crate) fn time(ms: i64) -> Value {
-    chrono::DateTime::from_timestamp_millis(ms).map_or(Value::Null, |t| {
-        json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-    })
-}
-
-fn opt_time(ms: Option<i64>) -> Value {
-    ms.map_or(Value::Null, time)
 }
 
 fn ok(data: Value) -> Json<Value> {
@@ -99,11 +90,11 @@ pub(crate) fn encode_incident(i: &Incident) -> Value {
         "state": i.state,
         "service": i.service,
         "groupKey": i.group_key,
-        "createdAt": time(i.created_at),
-        "detectedAt": opt_time(i.detected_at),
-        "acknowledgedAt": opt_time(i.acknowledged_at),
-        "mitigatedAt": opt_time(i.mitigated_at),
-        "resolvedAt": opt_time(i.resolved_at),
+        "createdAt": rfc3339(i.created_at),
+        "detectedAt": i.detected_at.map(rfc3339),
+        "acknowledgedAt": i.acknowledged_at.map(rfc3339),
+        "mitigatedAt": i.mitigated_at.map(rfc3339),
+        "resolvedAt": i.resolved_at.map(rfc3339),
         "roles": i.roles,
         "runbookUrls": i.runbook_urls,
         "labels": i.labels,
@@ -113,7 +104,7 @@ pub(crate) fn encode_incident(i: &Incident) -> Value {
 fn encode_event(e: &TimelineEvent) -> Value {
     json!({
         "seq": e.seq,
-        "at": time(e.at),
+        "at": rfc3339(e.at),
         "kind": e.kind,
         "actor": e.actor,
         "summary": e.summary,
@@ -129,8 +120,8 @@ fn encode_item(a: &ActionItem) -> Value {
         "owner": a.owner,
         "due": a.due.map(|d| d.to_string()),
         "state": a.state,
-        "createdAt": time(a.created_at),
-        "updatedAt": time(a.updated_at),
+        "createdAt": rfc3339(a.created_at),
+        "updatedAt": rfc3339(a.updated_at),
     })
 }
 
@@ -229,11 +220,8 @@ pub async fn declare(
         by,
     };
     let at = st.clock.now_millis();
-    let (api, log) = (st.incidents.clone(), st.state.audit.clone());
-    let i = blocking(move || {
-        homeostat_app::declare_audited(api.as_ref(), log.as_ref(), &d, at).map_err(incident_error)
-    })
-    .await?;
+    let desk = st.incidents.clone();
+    let i = blocking(move || desk.declare_audited(&d, at).map_err(incident_error)).await?;
     Ok((StatusCode::CREATED, ok(encode_incident(&i))).into_response())
 }
 
@@ -313,9 +301,9 @@ async fn step(
         }
     };
     let at = st.clock.now_millis();
-    let (api, log) = (st.incidents.clone(), st.state.audit.clone());
+    let desk = st.incidents.clone();
     let i = blocking(move || {
-        homeostat_app::transition_audited(api.as_ref(), log.as_ref(), id, to, &by, action, at)
+        desk.transition_audited(id, to, &by, action, at)
             .map_err(incident_error)
     })
     .await?;
@@ -496,9 +484,9 @@ pub async fn assign_role(
     let by = actor(b.by, &headers)?;
     let role = Role::from_str(&b.role).map_err(|e| ApiError::bad_data(format!("role: {e}")))?;
     let at = st.clock.now_millis();
-    let (api, log) = (st.incidents.clone(), st.state.audit.clone());
+    let desk = st.incidents.clone();
     let i = blocking(move || {
-        homeostat_app::assign_role_audited(api.as_ref(), log.as_ref(), id, role, &b.user, &by, at)
+        desk.assign_role_audited(id, role, &b.user, &by, at)
             .map_err(incident_error)
     })
     .await?;

@@ -17,29 +17,30 @@ pub async fn append(
     series: Vec<TimeSeries>,
 ) -> Result<AppendReport, ApiError> {
     let n_series = series.len();
-    if n_series > st.limits.max_series_per_request {
-        st.telemetry
+    if n_series > st.query.limits.max_series_per_request {
+        st.ops
+            .telemetry
             .requests_rejected_total
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Err(ApiError::new(
             ErrorKind::LimitExceeded,
             format!(
                 "request has {n_series} series, more than the limit max_series_per_request={}",
-                st.limits.max_series_per_request
+                st.query.limits.max_series_per_request
             ),
         )
         .plain());
     }
-    let storage = st.storage.clone();
+    let storage = st.query.storage.clone();
     let report = crate::write_pool::run(move || storage.append(&series))
         .await
         .map_err(|e| {
             ApiError::new(ErrorKind::Internal, format!("append task failed: {e}")).plain()
         })?
         .map_err(|e| ApiError::new(e.kind(), e.to_string()).plain())?;
-    st.telemetry.ingested(source, report.accepted);
+    st.ops.telemetry.ingested(source, report.accepted);
     for (reason, n) in &report.rejected {
-        st.telemetry.rejected(source, reason.as_str(), *n);
+        st.ops.telemetry.rejected(source, reason.as_str(), *n);
     }
     Ok(report)
 }
@@ -68,7 +69,8 @@ pub async fn remote_write(State(st): State<AppState>, body: Body) -> Response {
         Ok(resp) => resp,
         Err(e) => {
             if e.kind != ErrorKind::Internal && e.kind != ErrorKind::Unavailable {
-                st.telemetry
+                st.ops
+                    .telemetry
                     .requests_rejected_total
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::debug!(error = %e.message, "remote write rejected");
@@ -79,10 +81,10 @@ pub async fn remote_write(State(st): State<AppState>, body: Body) -> Response {
 }
 
 async fn remote_write_inner(st: &AppState, body: Body) -> Result<Response, ApiError> {
-    let body = read_body(body, st.limits.max_request_body_bytes)
+    let body = read_body(body, st.query.limits.max_request_body_bytes)
         .await
         .map_err(ApiError::plain)?;
-    let max = st.limits.max_decompressed_bytes;
+    let max = st.query.limits.max_decompressed_bytes;
     let series = crate::write_pool::run(move || homeostat_wire::remote_write::decode(&body, max))
         .await
         .map_err(|e| {

@@ -9,7 +9,8 @@ use axum::extract::{RawQuery, State};
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use chrono_tz::Tz;
 use homeostat_model::ErrorKind;
-use homeostat_oncall::{OnCall, Schedule, parse_instant, shifts, who_is_on_call};
+use homeostat_model::rfc3339::rfc3339;
+use homeostat_oncall::{OnCall, Schedule, Shift, parse_instant, shifts, who_is_on_call};
 use serde_json::{Value, json};
 
 use crate::params::{Params, Path};
@@ -50,22 +51,36 @@ fn now(st: &AppState) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(st.clock.now_millis()).unwrap_or_default()
 }
 
+/// Homeostat's API form of an on-call instant (milliseconds, `Z`).
+fn time(t: DateTime<Utc>) -> String {
+    rfc3339(t.timestamp_millis())
+}
+
+fn encode_shift(sh: &Shift) -> Value {
+    json!({
+        "user": sh.user,
+        "start": time(sh.start),
+        "end": time(sh.end),
+        "sources": sh.sources,
+    })
+}
+
 fn encode_now(s: &Schedule, at: DateTime<Utc>, who: Option<OnCall>) -> Value {
     json!({
         "schedule": s.id,
         "timeZone": s.time_zone.name(),
-        "at": at,
+        "at": time(at),
         "onCall": who.as_ref().map(|w| json!({
             "user": w.user,
             "source": w.source,
-            "shiftStart": w.shift_start,
-            "shiftEnd": w.shift_end,
+            "shiftStart": w.shift_start.map(time),
+            "shiftEnd": w.shift_end.map(time),
         })),
         // The next handoff is when the current shift ends (or, with nobody
         // on call, when the next one starts).
         "nextHandoff": match &who {
-            Some(w) => json!(w.shift_end),
-            None => json!(shifts(s, at, at + TimeDelta::days(MAX_SHIFTS_RANGE_DAYS)).first().map(|x| x.start)),
+            Some(w) => json!(w.shift_end.map(time)),
+            None => json!(shifts(s, at, at + TimeDelta::days(MAX_SHIFTS_RANGE_DAYS)).first().map(|x| time(x.start))),
         },
     })
 }
@@ -147,8 +162,8 @@ pub async fn schedule_shifts(
     Ok(ok(json!({
         "schedule": s.id,
         "timeZone": s.time_zone.name(),
-        "from": from,
-        "to": to,
-        "shifts": list,
+        "from": time(from),
+        "to": time(to),
+        "shifts": list.iter().map(encode_shift).collect::<Vec<_>>(),
     })))
 }

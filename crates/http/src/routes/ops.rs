@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use homeostat_model::ErrorKind;
+use homeostat_model::rfc3339::go_rfc3339_nano_millis;
 
 use crate::{ApiError, AppState};
 
@@ -22,7 +23,7 @@ pub async fn favicon() -> impl IntoResponse {
 }
 
 pub async fn ready(State(st): State<AppState>) -> impl IntoResponse {
-    if st.ready.load(Ordering::Acquire) {
+    if st.ops.ready.load(Ordering::Acquire) {
         (StatusCode::OK, "Homeostat is Ready.\n")
     } else {
         (
@@ -33,7 +34,7 @@ pub async fn ready(State(st): State<AppState>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
-    let text = tokio::task::spawn_blocking(move || st.telemetry.render())
+    let text = tokio::task::spawn_blocking(move || st.ops.telemetry.render())
         .await
         .unwrap_or_default();
     (
@@ -69,11 +70,6 @@ pub async fn metadata() -> Json<serde_json::Value> {
 /// runtime fields are answered with what they mean here: the parallelism
 /// tokio sees, no memory limit, no GC settings.
 pub async fn runtimeinfo(State(st): State<AppState>) -> Json<serde_json::Value> {
-    let rfc3339 = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-            .unwrap_or_default()
-    };
     let cwd = std::env::current_dir()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
@@ -84,12 +80,12 @@ pub async fn runtimeinfo(State(st): State<AppState>) -> Json<serde_json::Value> 
     Json(serde_json::json!({
         "status": "success",
         "data": {
-            "startTime": rfc3339(st.runtime.start_time),
+            "startTime": go_rfc3339_nano_millis(st.ops.runtime.start_time),
             "CWD": cwd,
             "hostname": hostname,
-            "serverTime": rfc3339(st.clock.now_millis()),
-            "reloadConfigSuccess": st.reload.status.last_successful(),
-            "lastConfigTime": rfc3339(st.reload.status.last_success_at()),
+            "serverTime": go_rfc3339_nano_millis(st.clock.now_millis()),
+            "reloadConfigSuccess": st.ops.reload.status.last_successful(),
+            "lastConfigTime": go_rfc3339_nano_millis(st.ops.reload.status.last_success_at()),
             "corruptionCount": 0,
             "goroutineCount": 0,
             "GOMAXPROCS": procs,
@@ -97,7 +93,7 @@ pub async fn runtimeinfo(State(st): State<AppState>) -> Json<serde_json::Value> 
             "GOMEMLIMIT": i64::MAX,
             "GOGC": "",
             "GODEBUG": "",
-            "storageRetention": st.runtime.storage_retention,
+            "storageRetention": st.ops.runtime.storage_retention,
         }
     }))
 }
@@ -106,7 +102,7 @@ pub async fn runtimeinfo(State(st): State<AppState>) -> Json<serde_json::Value> 
 /// the running config stays and the answer is 500 with the reason, as
 /// Prometheus's lifecycle endpoint does.
 pub async fn reload(State(st): State<AppState>) -> (StatusCode, String) {
-    match st.reload.reload().await {
+    match st.ops.reload.reload().await {
         Ok(summary) => (StatusCode::OK, format!("{summary}\n")),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,

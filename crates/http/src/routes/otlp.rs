@@ -68,7 +68,8 @@ fn error(st: &AppState, enc: Encoding, kind: ErrorKind, message: String) -> Resp
     if kind == ErrorKind::Internal {
         tracing::error!(error = %message, "otlp ingestion failed");
     } else {
-        st.telemetry
+        st.ops
+            .telemetry
             .requests_rejected_total
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
@@ -108,7 +109,7 @@ pub async fn metrics(State(st): State<AppState>, headers: HeaderMap, body: Body)
                 .into_response();
         }
     };
-    let body = match read_body(body, st.limits.max_request_body_bytes).await {
+    let body = match read_body(body, st.query.limits.max_request_body_bytes).await {
         Ok(b) => b,
         Err(e) => return error(&st, enc, e.kind, e.message),
     };
@@ -116,7 +117,7 @@ pub async fn metrics(State(st): State<AppState>, headers: HeaderMap, body: Body)
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-    let max = st.limits.max_decompressed_bytes;
+    let max = st.query.limits.max_decompressed_bytes;
     let decoded = crate::write_pool::run(move || {
         let raw: Vec<u8> = if gzip {
             let mut out = Vec::new();

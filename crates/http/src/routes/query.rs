@@ -55,7 +55,7 @@ pub async fn range(
             "zero or negative query resolution step widths are not accepted. Try a positive integer",
         ));
     }
-    let max_points = st.engine.options().max_points_per_series;
+    let max_points = st.query.engine.options().max_points_per_series;
     // i128: `end - start` of two extreme timestamps overflows i64.
     let points = (i128::from(end) - i128::from(start)) / i128::from(step) + 1;
     if points > max_points as i128 {
@@ -190,13 +190,13 @@ async fn run(
     + Send
     + 'static,
 ) -> Result<QueryOutput, ApiError> {
-    let configured = st.engine.options().timeout;
+    let configured = st.query.engine.options().timeout;
     let (limit, limit_name) = match qp.timeout {
         Some(t) if t < configured => (t, "timeout parameter"),
         _ => (configured, "query.timeout"),
     };
-    let engine = st.engine.clone();
-    let querier = st.querier.clone();
+    let engine = st.query.engine.clone();
+    let querier = st.query.querier.clone();
     let task = tokio::task::spawn_blocking(move || f(&engine, &*querier, &qp));
     match tokio::time::timeout(limit, task).await {
         Err(_) => Err(ApiError::query(QueryError::Timeout(format!(

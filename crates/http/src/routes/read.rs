@@ -49,7 +49,7 @@ fn window(p: &Params) -> Result<(i64, i64), ApiError> {
 async fn matching_series(st: &AppState, p: &Params) -> Result<Vec<Labels>, ApiError> {
     let (start, end) = window(p)?;
     let selectors = p.selectors()?;
-    let querier = st.querier.clone();
+    let querier = st.query.querier.clone();
     blocking(move || {
         let mut out = BTreeSet::new();
         if selectors.is_empty() {
@@ -75,7 +75,7 @@ async fn union_over_selectors(
     if selectors.is_empty() {
         selectors.push(Vec::new());
     }
-    let querier = st.querier.clone();
+    let querier = st.query.querier.clone();
     blocking(move || {
         let mut out = BTreeSet::new();
         for m in selectors {
@@ -142,7 +142,7 @@ pub async fn debug_samples(
         return Err(ApiError::bad_data("no match[] parameter provided"));
     }
     let with_stale = matches!(p.get("stale"), Some("1" | "true"));
-    let querier = st.querier.clone();
+    let querier = st.query.querier.clone();
     let series = blocking(move || {
         let mut all: std::collections::BTreeMap<Labels, Vec<homeostat_model::Sample>> =
             Default::default();

@@ -11,6 +11,7 @@ use homeostat_app::{
     Expiry, GateAnswer, GateError, NewDeploy, NewOverride, ReleaseError, SuspectQuery,
 };
 use homeostat_gate::{Decision, Override};
+use homeostat_model::rfc3339::rfc3339;
 use homeostat_state::{Deploy, DeployFilter, DeployOutcome, IncidentId};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -55,12 +56,6 @@ fn time_field(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
-pub(crate) fn rfc3339(ms: i64) -> Value {
-    chrono::DateTime::from_timestamp_millis(ms).map_or(Value::Null, |t| {
-        json!(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-    })
-}
-
 pub(crate) fn deploy_json(d: &Deploy) -> Value {
     json!({
         "id": d.id,
@@ -71,7 +66,7 @@ pub(crate) fn deploy_json(d: &Deploy) -> Value {
         "environment": d.environment,
         "changeType": d.change_type,
         "startedAt": rfc3339(d.started_at),
-        "finishedAt": d.finished_at.map_or(Value::Null, rfc3339),
+        "finishedAt": d.finished_at.map(rfc3339),
         "outcome": d.outcome.as_str(),
         "labels": d.labels,
         "rollback": d.rollback.as_ref().map(|r| json!({
@@ -184,7 +179,7 @@ fn override_json(o: &Override) -> Value {
     json!({
         "id": o.id, "service": o.service, "reason": o.reason, "author": o.author,
         "createdAt": rfc3339(o.created_at), "expiresAt": rfc3339(o.expires_at),
-        "revokedAt": o.revoked_at.map_or(Value::Null, rfc3339),
+        "revokedAt": o.revoked_at.map(rfc3339),
     })
 }
 
@@ -232,7 +227,7 @@ pub(crate) async fn gate_answer(
             measured_inline,
         } => {
             let mut v = decision_json(&decision);
-            v["measuredAt"] = rfc3339(measured_at);
+            v["measuredAt"] = rfc3339(measured_at).into();
             // Whether this answer measured the budgets itself (slow path)
             // or used the background measurement.
             v["measuredInline"] = json!(measured_inline);

@@ -8,6 +8,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use homeostat_model::Timestamp;
+use homeostat_model::rfc3339::{GO_ZERO_TIME, go_rfc3339_nano_millis};
 use homeostat_rules::{
     AlertSnapshot, GroupSnapshot, Notification, RuleKind, RuleSnapshot, format_alert_value,
 };
@@ -16,24 +17,10 @@ use serde_json::{Map, Value, json};
 use crate::routes::params;
 use crate::{ApiError, AppState};
 
-/// Go's `time.Time` JSON form (RFC 3339, fraction without trailing zeros, UTC).
-pub fn rfc3339(t: Option<Timestamp>) -> String {
-    let Some(t) = t else {
-        return "0001-01-01T00:00:00Z".into();
-    };
-    match chrono::DateTime::from_timestamp_millis(t) {
-        Some(d) => {
-            let base = d.format("%Y-%m-%dT%H:%M:%S").to_string();
-            let ms = t.rem_euclid(1000);
-            if ms == 0 {
-                format!("{base}Z")
-            } else {
-                let frac = format!("{ms:03}");
-                format!("{base}.{}Z", frac.trim_end_matches('0'))
-            }
-        }
-        None => "0001-01-01T00:00:00Z".into(),
-    }
+/// A rule's or group's last evaluation as Go's `time.Time`: never evaluated
+/// is Go's zero time, as Prometheus answers.
+fn go_time(t: Option<Timestamp>) -> String {
+    t.map_or_else(|| GO_ZERO_TIME.to_string(), go_rfc3339_nano_millis)
 }
 
 fn map(m: &BTreeMap<String, String>) -> Value {
@@ -49,11 +36,14 @@ fn alert_json(a: &AlertSnapshot) -> Value {
         "labels": map(&a.labels),
         "annotations": map(&a.annotations),
         "state": a.state.as_str(),
-        "activeAt": rfc3339(Some(a.active_at)),
+        "activeAt": go_rfc3339_nano_millis(a.active_at),
         "value": format_alert_value(a.value),
     });
     if let (Some(since), Some(obj)) = (a.keep_firing_since, o.as_object_mut()) {
-        obj.insert("keepFiringSince".into(), json!(rfc3339(Some(since))));
+        obj.insert(
+            "keepFiringSince".into(),
+            json!(go_rfc3339_nano_millis(since)),
+        );
     }
     o
 }
@@ -71,7 +61,7 @@ fn rule_json(r: &RuleSnapshot, with_alerts: bool) -> Value {
             "alerts": if with_alerts { r.alerts.iter().map(alert_json).collect() } else { Vec::new() },
             "health": r.health.as_str(),
             "evaluationTime": r.evaluation_seconds,
-            "lastEvaluation": rfc3339(r.last_evaluation),
+            "lastEvaluation": go_time(r.last_evaluation),
             "type": "alerting",
         }),
         RuleKind::Recording => json!({
@@ -80,7 +70,7 @@ fn rule_json(r: &RuleSnapshot, with_alerts: bool) -> Value {
             "labels": map(&r.labels),
             "health": r.health.as_str(),
             "evaluationTime": r.evaluation_seconds,
-            "lastEvaluation": rfc3339(r.last_evaluation),
+            "lastEvaluation": go_time(r.last_evaluation),
             "type": "recording",
         }),
     };
@@ -98,7 +88,7 @@ fn group_json(g: &GroupSnapshot, rules: Vec<Value>) -> Value {
         "interval": g.interval.as_secs_f64(),
         "limit": g.limit,
         "evaluationTime": g.evaluation_seconds,
-        "lastEvaluation": rfc3339(g.last_evaluation),
+        "lastEvaluation": go_time(g.last_evaluation),
     })
 }
 
@@ -173,8 +163,8 @@ pub fn alertmanager_v2_body(alerts: &[Notification]) -> String {
             json!({
                 "labels": map(&a.labels),
                 "annotations": map(&a.annotations),
-                "startsAt": rfc3339(Some(a.starts_at)),
-                "endsAt": rfc3339(Some(a.ends_at)),
+                "startsAt": go_rfc3339_nano_millis(a.starts_at),
+                "endsAt": go_rfc3339_nano_millis(a.ends_at),
                 "generatorURL": a.generator_url,
             })
         })
@@ -188,8 +178,8 @@ mod tests {
 
     #[test]
     fn times_look_like_go() {
-        assert_eq!(rfc3339(None), "0001-01-01T00:00:00Z");
-        assert_eq!(rfc3339(Some(1_700_000_040_000)), "2023-11-14T22:14:00Z");
-        assert_eq!(rfc3339(Some(1_700_000_040_120)), "2023-11-14T22:14:00.12Z");
+        assert_eq!(go_time(None), "0001-01-01T00:00:00Z");
+        assert_eq!(go_time(Some(1_700_000_040_000)), "2023-11-14T22:14:00Z");
+        assert_eq!(go_time(Some(1_700_000_040_120)), "2023-11-14T22:14:00.12Z");
     }
 }

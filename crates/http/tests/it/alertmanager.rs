@@ -11,10 +11,11 @@ use super::*;
 const CONFIG: &str = "route:\n  receiver: team\n  group_by: [alertname]\n  routes:\n    - matchers: [severity=\"page\"]\n      receiver: pager\nreceivers: [{name: team}, {name: pager}]\n";
 
 fn am_app(clock: &FakeClock) -> axum::Router {
-    let mut st = state(
+    let (mut st, store) = state_and_store(
         Arc::new(MemStorage::new()),
         Limits::default(),
         EngineOptions::default(),
+        |_| {},
     );
     let am = Alertmanager::new(
         Running {
@@ -22,7 +23,7 @@ fn am_app(clock: &FakeClock) -> axum::Router {
             original: CONFIG.into(),
             resolve_timeout: Duration::from_secs(300),
         },
-        st.state.silences.clone(),
+        store.silences.clone(),
         Arc::new(clock.clone()),
     )
     .unwrap();

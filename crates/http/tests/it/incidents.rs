@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use homeostat_app::BasicIncidents;
+use homeostat_app::{BasicIncidents, IncidentDesk};
 use homeostat_http::router;
 use homeostat_incident::{IncidentService, LinkAction};
 use homeostat_oncall::Oncall;
@@ -13,7 +13,7 @@ use homeostat_state::IncidentId;
 use homeostat_storage::MemStorage;
 use serde_json::Value;
 
-use crate::{call, state};
+use crate::{call, state_and_store};
 
 const ONCALL: &str = r#"
 users: [{id: alice}, {id: bob}]
@@ -26,17 +26,18 @@ escalation_policies:
 "#;
 
 fn app() -> (axum::Router, Arc<BasicIncidents>) {
-    let mut st = state(
+    let (mut st, store) = state_and_store(
         Arc::new(MemStorage::new()),
         Default::default(),
         Default::default(),
+        |_| {},
     );
     let basic = Arc::new(BasicIncidents::new(
-        IncidentService::new(st.state.incidents.clone()),
+        IncidentService::new(store.incidents.clone()),
         Oncall::from_yaml_str(ONCALL).unwrap(),
         b"k",
     ));
-    st.incidents = basic.clone();
+    st.incidents = IncidentDesk::new(basic.clone(), store.audit.clone());
     (router(st), basic)
 }
 
@@ -364,7 +365,7 @@ async fn oncall_now_at_and_shifts() {
     assert_eq!(s, StatusCode::OK, "{body}");
     let v = json(&body);
     assert_eq!(v["data"]["onCall"]["user"], "bob");
-    assert_eq!(v["data"]["nextHandoff"], "2026-01-03T09:00:00Z");
+    assert_eq!(v["data"]["nextHandoff"], "2026-01-03T09:00:00.000Z");
     let (s, body) = call(&app, get("/api/v1/oncall")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(json(&body)["data"][0]["schedule"], "primary");

@@ -16,8 +16,8 @@ use std::sync::atomic::AtomicBool;
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
-use homeostat_app::Wiring;
-use homeostat_http::{AppState, Limits, RuntimeInfo, Telemetry, router};
+use homeostat_app::{IncidentDesk, Wiring};
+use homeostat_http::{AppState, Limits, OpsHandles, QueryHandles, RuntimeInfo, Telemetry, router};
 use homeostat_model::{Labels, Sample, SystemClock, TimeSeries};
 use homeostat_promql::{Engine, EngineOptions};
 use homeostat_storage::{MemStorage, Querier, SelectRequest};
@@ -43,6 +43,17 @@ fn state_with(
     opts: EngineOptions,
     wire: impl FnOnce(&mut Wiring),
 ) -> AppState {
+    state_and_store(store, limits, opts, wire).0
+}
+
+/// [`state_with`], and the state store behind its services, for tests that
+/// build an Alertmanager or an incident API over the same store.
+fn state_and_store(
+    store: Arc<MemStorage>,
+    limits: Limits,
+    opts: EngineOptions,
+    wire: impl FnOnce(&mut Wiring),
+) -> (AppState, homeostat_state::State) {
     let persisted =
         homeostat_state::State::from_backend(Arc::new(homeostat_state::MemState::default()));
     let mut w = Wiring::new(
@@ -53,32 +64,37 @@ fn state_with(
     );
     wire(&mut w);
     let services = w.build();
-    AppState {
-        storage: store,
-        querier: w.querier.clone(),
-        engine: w.engine.clone(),
-        runtime: Arc::new(RuntimeInfo {
-            start_time: 1_700_000_000_000,
-            storage_retention: "15d".into(),
-        }),
-        slos: services.slos,
-        limits,
-        telemetry: Arc::new(Telemetry::default()),
-        ready: Arc::new(AtomicBool::new(true)),
+    let incidents = Arc::new(homeostat_app::BasicIncidents::new(
+        homeostat_incident::IncidentService::new(persisted.incidents.clone()),
+        homeostat_oncall::Oncall::default(),
+        b"test secret",
+    ));
+    let st = AppState {
+        query: QueryHandles {
+            storage: store,
+            querier: w.querier.clone(),
+            engine: w.engine.clone(),
+            limits,
+        },
+        ops: OpsHandles {
+            runtime: Arc::new(RuntimeInfo {
+                start_time: 1_700_000_000_000,
+                storage_retention: "15d".into(),
+            }),
+            telemetry: Arc::new(Telemetry::default()),
+            ready: Arc::new(AtomicBool::new(true)),
+            reload: homeostat_http::ReloadHandle::disabled(1_700_000_000_000),
+        },
         clock: w.clock.clone(),
+        slos: services.slos,
         rules: Arc::new(homeostat_rules::NoRules),
-        reload: homeostat_http::ReloadHandle::disabled(1_700_000_000_000),
-        incidents: Arc::new(homeostat_app::BasicIncidents::new(
-            homeostat_incident::IncidentService::new(persisted.incidents.clone()),
-            homeostat_oncall::Oncall::default(),
-            b"test secret",
-        )),
-        state: persisted,
+        incidents: IncidentDesk::new(incidents, persisted.audit.clone()),
         alertmanager: None,
         gate: services.gate,
         release: services.release,
         analysis: Default::default(),
-    }
+    };
+    (st, persisted)
 }
 
 async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) {

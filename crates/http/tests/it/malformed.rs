@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use homeostat_alerting::{Alertmanager, Config, Running};
-use homeostat_app::BasicIncidents;
+use homeostat_app::{BasicIncidents, IncidentDesk};
 use homeostat_http::{ReloadHandle, ReloadStatus};
 use homeostat_incident::IncidentService;
 use homeostat_model::FakeClock;
@@ -51,7 +51,7 @@ fn full_app() -> axum::Router {
         "gate.policies",
     )
     .unwrap();
-    let mut st = state_with(
+    let (mut st, store) = state_and_store(
         crate::slos::store(),
         Limits::default(),
         homeostat_promql::EngineOptions {
@@ -64,18 +64,21 @@ fn full_app() -> axum::Router {
             w.slos.set(slos);
         },
     );
-    st.incidents = Arc::new(BasicIncidents::new(
-        IncidentService::new(st.state.incidents.clone()),
-        Oncall::from_yaml_str(ONCALL).unwrap(),
-        b"k",
-    ));
+    st.incidents = IncidentDesk::new(
+        Arc::new(BasicIncidents::new(
+            IncidentService::new(store.incidents.clone()),
+            Oncall::from_yaml_str(ONCALL).unwrap(),
+            b"k",
+        )),
+        store.audit.clone(),
+    );
     let am = Alertmanager::new(
         Running {
             config: Arc::new(Config::parse(AM_CONFIG).unwrap()),
             original: AM_CONFIG.into(),
             resolve_timeout: Duration::from_secs(300),
         },
-        st.state.silences.clone(),
+        store.silences.clone(),
         Arc::new(clock),
     )
     .unwrap();
@@ -86,7 +89,7 @@ fn full_app() -> axum::Router {
             let _ = reply.send(Ok("reloaded".into()));
         }
     });
-    st.reload = ReloadHandle::new(tx, Arc::new(ReloadStatus::new(NOW)));
+    st.ops.reload = ReloadHandle::new(tx, Arc::new(ReloadStatus::new(NOW)));
     router(st)
 }
 

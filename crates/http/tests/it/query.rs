@@ -364,7 +364,7 @@ async fn slow_queries_time_out_with_503_naming_the_limit() {
         Default::default(),
         EngineOptions::default(),
     );
-    st.querier = Arc::new(Slow(MemStorage::new()));
+    st.query.querier = Arc::new(Slow(MemStorage::new()));
     let app = crate::router(st);
     let (s, body) = call(&app, get("/api/v1/query?query=up&timeout=50ms")).await;
     let msg = expect_error(s, &body, StatusCode::SERVICE_UNAVAILABLE, "timeout");

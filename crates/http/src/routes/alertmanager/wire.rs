@@ -5,9 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::DateTime;
 use homeostat_alerting::{AlertView, GroupView, PostableAlert, SilenceState};
 use homeostat_model::Labels;
+use homeostat_model::rfc3339::rfc3339;
 use homeostat_state::{Silence, SilenceMatcher};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
@@ -24,12 +25,6 @@ pub fn parse_time(field: &str, s: Option<&str>) -> Result<Option<i64>, String> {
         return Ok(None);
     }
     Ok(Some(t.timestamp_millis()))
-}
-
-pub fn time(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,16 +102,16 @@ pub fn gettable_alert(v: &AlertView) -> GettableAlert<'_> {
     let a = &v.alert;
     GettableAlert {
         annotations: &a.annotations,
-        ends_at: time(a.ends_at),
+        ends_at: rfc3339(a.ends_at),
         fingerprint: a.fingerprint.to_string(),
         receivers: v.receivers.iter().map(|r| Name { name: r }).collect(),
-        starts_at: time(a.starts_at),
+        starts_at: rfc3339(a.starts_at),
         status: Status {
             inhibited_by: &v.status.inhibited_by,
             silenced_by: &v.status.silenced_by,
             state: v.status.state.as_str(),
         },
-        updated_at: time(a.updated_at),
+        updated_at: rfc3339(a.updated_at),
         generator_url: &a.generator_url,
         labels: LabelsMap(&a.labels),
     }
@@ -192,15 +187,15 @@ pub fn gettable_silence(s: &Silence, now: i64) -> Value {
     json!({
         "id": s.id,
         "status": {"state": SilenceState::at(s, now).as_str()},
-        "updatedAt": time(s.updated_at),
+        "updatedAt": rfc3339(s.updated_at),
         "matchers": s.matchers.iter().map(|m| json!({
             "name": m.name,
             "value": m.value,
             "isRegex": m.is_regex,
             "isEqual": m.is_equal,
         })).collect::<Vec<_>>(),
-        "startsAt": time(s.starts_at),
-        "endsAt": time(s.ends_at),
+        "startsAt": rfc3339(s.starts_at),
+        "endsAt": rfc3339(s.ends_at),
         "createdBy": s.created_by,
         "comment": s.comment,
     })
@@ -213,7 +208,7 @@ mod tests {
 
     #[test]
     fn times_round_trip_and_zero_is_absent() {
-        assert_eq!(time(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
         assert_eq!(
             parse_time("t", Some("2023-11-14T22:13:20.123Z")).unwrap(),
             Some(1_700_000_000_123)
