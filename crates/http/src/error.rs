@@ -176,13 +176,16 @@ mod tests {
     }
 
     fn futures_body(resp: Response) -> serde_json::Value {
+        serde_json::from_slice(&body_bytes(resp)).expect("json")
+    }
+
+    fn body_bytes(resp: Response) -> Vec<u8> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
-        let bytes = rt
-            .block_on(axum::body::to_bytes(resp.into_body(), 1 << 20))
-            .expect("body");
-        serde_json::from_slice(&bytes).expect("json")
+        rt.block_on(axum::body::to_bytes(resp.into_body(), 1 << 20))
+            .expect("body")
+            .to_vec()
     }
 
     #[test]
@@ -224,13 +227,10 @@ mod tests {
                 .family(family)
                 .into_response();
             let status = resp.status().as_u16();
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .expect("runtime");
-            let bytes = rt
-                .block_on(axum::body::to_bytes(resp.into_body(), 1 << 20))
-                .expect("body");
-            (status, String::from_utf8_lossy(&bytes).into_owned())
+            (
+                status,
+                String::from_utf8_lossy(&body_bytes(resp)).into_owned(),
+            )
         };
         let (s, body) = conflict(Family::Prometheus);
         assert_eq!(s, 400);
