@@ -285,6 +285,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/oncall/{schedule}/shifts",
             get(routes::oncall::schedule_shifts),
         )
+        .route(
+            "/api/v1/escalation_policies",
+            get(routes::oncall::escalation_policies),
+        )
         .merge(routes::console::router())
         .fallback(routes::ops::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))

@@ -1,16 +1,21 @@
 //! Who is on call, over HTTP: `GET /api/v1/oncall` (every schedule now),
 //! `GET /api/v1/oncall/{schedule}?at=` and
 //! `GET /api/v1/oncall/{schedule}/shifts?from=&to=` (the final schedule,
-//! at most [`MAX_SHIFTS_RANGE_DAYS`] days). Answers come from the on-call
-//! config in effect (`IncidentApi::oncall`).
+//! at most [`MAX_SHIFTS_RANGE_DAYS`] days) and
+//! `GET /api/v1/escalation_policies?at=` (every policy's levels, delays and
+//! targets, with whom each target pages at that instant). Answers come from
+//! the on-call config in effect (`IncidentApi::oncall`).
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use chrono_tz::Tz;
-use homeostat_model::ErrorKind;
 use homeostat_model::rfc3339::rfc3339;
-use homeostat_oncall::{OnCall, Schedule, Shift, parse_instant, shifts, who_is_on_call};
+use homeostat_model::{ErrorKind, format_duration};
+use homeostat_oncall::{
+    EscalationPolicy, OnCall, Oncall, Schedule, Shift, Target, parse_instant, shifts,
+    who_is_on_call,
+};
 use serde_json::{Value, json};
 
 use crate::params::{Params, Path};
@@ -166,4 +171,65 @@ pub async fn schedule_shifts(
         "to": time(to),
         "shifts": list.iter().map(encode_shift).collect::<Vec<_>>(),
     })))
+}
+
+/// Whom `target` pages at `at`: the user itself, or whoever is on call on
+/// the schedule (nobody, or a schedule gone from the config, is empty).
+fn target_now(oncall: &Oncall, target: &Target, at: DateTime<Utc>) -> Value {
+    match target {
+        Target::User(id) => json!({"kind": "user", "id": id, "pages": [id]}),
+        Target::Schedule(id) => {
+            let who = oncall
+                .schedule(id)
+                .and_then(|s| who_is_on_call(s, at))
+                .map(|w| w.user);
+            json!({"kind": "schedule", "id": id, "pages": who.into_iter().collect::<Vec<_>>()})
+        }
+    }
+}
+
+fn encode_policy(oncall: &Oncall, p: &EscalationPolicy, at: DateTime<Utc>) -> Value {
+    // Level i is paged after the delays of the levels before it.
+    let mut after = TimeDelta::zero();
+    let levels: Vec<Value> = p
+        .levels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let v = json!({
+                "level": i + 1,
+                "pagedAfterSeconds": after.num_seconds(),
+                "delay": format_duration(l.delay.to_std().unwrap_or_default()),
+                "delaySeconds": l.delay.num_seconds(),
+                "targets": l.targets.iter().map(|t| target_now(oncall, t, at)).collect::<Vec<_>>(),
+            });
+            after += l.delay;
+            v
+        })
+        .collect();
+    json!({
+        "id": p.id,
+        "repeat": p.repeat,
+        // One pass takes the sum of the delays; the last level of the last
+        // pass waits its delay too before the escalation gives up.
+        "exhaustedAfterSeconds": after.num_seconds() * (i64::from(p.repeat) + 1),
+        "levels": levels,
+    })
+}
+
+/// `GET /api/v1/escalation_policies?at=RFC3339`: every policy, with whom
+/// each target pages at `at` (default now).
+pub async fn escalation_policies(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = Params::parse(q.as_deref(), b"");
+    let at = instant(&p, "at", Tz::UTC, now(&st))?;
+    let oncall = st.incidents.oncall();
+    let data: Vec<Value> = oncall
+        .escalation_policies
+        .values()
+        .map(|p| encode_policy(&oncall, p, at))
+        .collect();
+    Ok(ok(json!({"at": time(at), "policies": data})))
 }

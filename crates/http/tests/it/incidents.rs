@@ -23,6 +23,11 @@ schedules:
       - {name: daily, rotation_start: 2026-01-01T09:00:00Z, turn_length: 1d, members: [alice, bob]}
 escalation_policies:
   - {id: ops, levels: [{delay: 5m, targets: [{schedule: primary}]}]}
+  - id: payments
+    repeat: 1
+    levels:
+      - {delay: 5m, targets: [{schedule: primary}]}
+      - {delay: 10m, targets: [{user: bob}, {schedule: primary}]}
 "#;
 
 fn app() -> (axum::Router, Arc<BasicIncidents>) {
@@ -404,6 +409,40 @@ async fn oncall_now_at_and_shifts() {
         assert_eq!(s, want, "{uri}: {body}");
         assert!(body.contains(text), "{uri}: {body}");
     }
+}
+
+#[tokio::test]
+async fn escalation_policies_name_levels_delays_and_whom_they_page() {
+    let (app, _) = app();
+    let (s, body) = call(
+        &app,
+        get("/api/v1/escalation_policies?at=2026-01-02T10:00:00Z"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v = json(&body)["data"].clone();
+    assert_eq!(v["at"], "2026-01-02T10:00:00.000Z");
+    let p = &v["policies"][1];
+    assert_eq!(p["id"], "payments");
+    assert_eq!(p["repeat"], 1);
+    // Two passes of 5m + 10m.
+    assert_eq!(p["exhaustedAfterSeconds"], 1800);
+    let l2 = &p["levels"][1];
+    assert_eq!(l2["level"], 2);
+    assert_eq!(l2["delay"], "10m");
+    assert_eq!(l2["pagedAfterSeconds"], 300);
+    assert_eq!(
+        l2["targets"][0],
+        serde_json::json!({"kind": "user", "id": "bob", "pages": ["bob"]})
+    );
+    // bob has the primary schedule on 2 January.
+    assert_eq!(
+        l2["targets"][1],
+        serde_json::json!({"kind": "schedule", "id": "primary", "pages": ["bob"]})
+    );
+    let (s, body) = call(&app, get("/api/v1/escalation_policies?at=noon")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("at:"), "{body}");
 }
 
 #[tokio::test]
