@@ -8,7 +8,21 @@
 
 let rulesByName = new Map(), openIncidents = [];
 
-function labelText(labels) { return Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(", "); }
+// The severity an alert carries (an SLO's tiers say it as sloth_severity):
+// paging ones in red, tickets in amber, anything else neutral.
+const SEVERITY_CLASS = { page: "bad", critical: "bad", ticket: "warn", warning: "warn", info: "info" };
+function severityBadge(labels) {
+  const s = labels.severity || labels.sloth_severity;
+  if (!s) return badge("no severity", "none", "the alert has no severity label");
+  const cls = SEVERITY_CLASS[s.toLowerCase()] || "none";
+  return badge(s, `sev ${cls}`, cls === "bad" ? "pages someone" : cls === "warn" ? "a ticket: nobody is paged" : `severity ${s}`);
+}
+
+// Labels as chips, without the ones shown elsewhere in the row.
+function labelChips(labels, omit) {
+  const skip = new Set(omit || []);
+  return chips(Object.entries(labels).filter(([k]) => !skip.has(k)));
+}
 
 async function context() {
   const [rules, incidents] = await Promise.all([
@@ -94,19 +108,19 @@ async function renderGroups() {
   for (const g of groups) {
     const alerts = g.alerts.filter((a) => matchesFilter(a.labels));
     if (!alerts.length) continue;
-    rows.push([el("strong", {}, labelText(g.labels) || "(all)"), g.receiver.name,
+    rows.push([el("strong", {}, Object.keys(g.labels).length ? labelChips(g.labels) : "(all)"), g.receiver.name,
       `${alerts.length} alert${alerts.length === 1 ? "" : "s"}`, "", "", "", silenceButton(g.labels, "the group", "silence group")]);
     for (const a of alerts) {
       const state = a.status.state;
       const why = state === "suppressed"
         ? ` (${a.status.silencedBy.length ? "silenced" : ""}${a.status.inhibitedBy.length ? " inhibited" : ""})` : "";
-      rows.push(["", el("span", { class: "m small" }, labelText(a.labels)),
+      rows.push([severityBadge(a.labels), el("div", {}, el("strong", {}, a.labels.alertname || ""), labelChips(a.labels, ["alertname", ...Object.keys(g.labels)])),
         el("span", { class: state === "active" ? "bad" : "muted" }, state + why), `${age(a.startsAt)} ago`,
         a.annotations.summary || "", alertLinks(a.labels, a.annotations),
         state === "active" ? silenceButton(a.labels, a.labels.alertname || "the alert", "silence") : ""]);
     }
   }
-  const grouped = table(["group", "receiver / alert", "state", "since", "summary", "links", ""], rows, "No alerts.");
+  const grouped = table(["group / severity", "receiver / alert", "state", "since", "summary", "links", ""], rows, "No alerts.");
   if (!defaultRoute) { $("groups").replaceChildren(grouped); return; }
   $("groups").replaceChildren(grouped, ...await ruleAlerts("The built-in Alertmanager runs its default route (alertmanager.config_file is not set), which does not take the rule engine's alerts: here they are, without routing or silences."));
 }
@@ -115,12 +129,12 @@ async function renderGroups() {
 async function ruleAlerts(note) {
   const data = await api("/api/v1/alerts");
   const rows = data.alerts.filter((a) => matchesFilter(a.labels)).map((a) => [
-    a.labels.alertname || "", el("span", { class: "m small" }, labelText(a.labels)),
+    el("strong", {}, a.labels.alertname || ""), severityBadge(a.labels), labelChips(a.labels, ["alertname"]),
     el("span", { class: a.state === "firing" ? "bad" : "warn" }, a.state), a.activeAt ? `${age(a.activeAt)} ago` : "",
     (a.annotations || {}).summary || "", alertLinks(a.labels, a.annotations || {}),
   ]);
   return [el("p", { class: "muted small" }, note),
-    table(["alert", "labels", "state", "since", "summary", "links"], rows, "No alerts.")];
+    table(["alert", "severity", "labels", "state", "since", "summary", "links"], rows, "No alerts.")];
 }
 
 // Without the built-in Alertmanager: the rule engine's own alerts.

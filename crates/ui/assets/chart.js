@@ -29,7 +29,10 @@ function tickLabel(v) {
 
 // Draws `result` (Prometheus matrix entries: {metric, values}) into `target`.
 // opts: {height, x0, x1 (seconds), markers: [{t, label, kind, title}],
-// zeroLine, yFormat}. Returns the SVG, or null without data.
+// zeroLine, yFormat, bands: [{t0, t1, label}] (shaded time ranges),
+// hlines: [{v, label}] (reference levels, kept in the y range), padBelow
+// (a share of the y range added under the lowest value)}. Returns
+// the SVG, or null without data.
 function drawChart(target, result, opts) {
   opts = opts || {};
   const W = 960, H = opts.height || 340, L = 64, R = 12, T = opts.markers && opts.markers.length ? 22 : 10, B = 28;
@@ -43,6 +46,9 @@ function drawChart(target, result, opts) {
   if (isFinite(opts.x0)) x0 = opts.x0;
   if (isFinite(opts.x1)) x1 = opts.x1;
   if (opts.zeroLine) { y0 = Math.min(y0, 0); }
+  for (const h of opts.hlines || []) if (isFinite(h.v)) { y0 = Math.min(y0, h.v); y1 = Math.max(y1, h.v); }
+  // A series along its own minimum would hide in the x axis.
+  if (opts.padBelow) y0 -= (y1 - y0) * opts.padBelow;
   if (x1 === x0) { x0 -= 1; x1 += 1; }
   // A flat series, or one whose values differ only by float noise: a tick
   // step below the values' precision would never advance the tick loop.
@@ -71,6 +77,7 @@ function drawChart(target, result, opts) {
   svg.append(el("svg:line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }));
   svg.append(el("svg:line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
   if (opts.zeroLine && y0 < 0) svg.append(el("svg:line", { class: "zero", x1: L, x2: W - R, y1: py(0), y2: py(0) }));
+  drawBandsAndLevels(svg, opts, { px, py, x0, x1, left: L, right: W - R, top: T, bottom: H - B });
 
   // Typical spacing between points; a larger gap (or NaN) breaks the line.
   series.forEach((pts, i) => {
@@ -112,6 +119,27 @@ function drawChart(target, result, opts) {
   }
   target.append(svg);
   return svg;
+}
+
+// Shaded time ranges (behind the lines, drawn before them) and labelled
+// horizontal reference levels.
+function drawBandsAndLevels(svg, opts, f) {
+  for (const b of opts.bands || []) {
+    const a = Math.max(f.x0, b.t0), z = Math.min(f.x1, b.t1);
+    if (!(z > a)) continue;
+    const g = el("svg:g", { class: "band" });
+    g.append(el("svg:title", {}, b.label || ""));
+    g.append(el("svg:rect", { x: f.px(a), y: f.top, width: Math.max(1, f.px(z) - f.px(a)), height: f.bottom - f.top }));
+    if (b.label) g.append(el("svg:text", { x: f.px(a) + 4, y: f.top + 13 }, b.label));
+    svg.append(g);
+  }
+  for (const h of opts.hlines || []) {
+    if (!isFinite(h.v)) continue;
+    const y = f.py(h.v);
+    svg.append(el("svg:line", { class: "level", x1: f.left, x2: f.right, y1: y, y2: y }));
+    // At the left end: bands (incidents, recent by nature) sit on the right.
+    if (h.label) svg.append(el("svg:text", { class: "level-label", x: f.left + 4, y: y - 4 }, h.label));
+  }
 }
 
 // A legend for a chart's series.

@@ -18,40 +18,97 @@ function el(tag, attrs, ...kids) {
 }
 
 function showError(msg) { const e = $("error"); if (!e) return; e.textContent = msg; e.style.display = "block"; }
-function clearError() { const e = $("error"); if (!e) return; e.textContent = ""; e.style.display = "none"; }
+function clearError() { const e = $("error"); if (!e) return; e.textContent = ""; e.style.display = "none"; unreachable = false; }
 
 // A query-string parameter; null when absent. URLSearchParams never throws,
 // even on malformed escapes like %ZZ.
 function param(name) { return new URLSearchParams(location.search).get(name); }
 
+// The loading state: the layout's #loading line is shown from the start, so
+// an empty page never looks like an answer. It goes once no API call is in
+// flight; a later refresh only shows it when it takes long enough to notice.
+let inflight = 0, loadedOnce = false, loadingTimer = null, unreachable = false;
+const SLOW_REFRESH_MS = 600;
+function setLoading(on) {
+  const e = $("loading");
+  if (e) e.hidden = !on;
+}
+function requestStarted() {
+  inflight++;
+  if (loadedOnce && !loadingTimer) loadingTimer = setTimeout(() => { loadingTimer = null; if (inflight) setLoading(true); }, SLOW_REFRESH_MS);
+}
+function requestEnded() {
+  inflight--;
+  // A page often awaits one answer and then asks the next: wait a turn of
+  // the event loop before calling the page loaded.
+  setTimeout(() => {
+    if (inflight) return;
+    loadedOnce = true;
+    if (loadingTimer) { clearTimeout(loadingTimer); loadingTimer = null; }
+    setLoading(false);
+  }, 0);
+}
+document.addEventListener("DOMContentLoaded", () => { if (!inflight) { loadedOnce = true; setLoading(false); } });
+
+// Why an API answer is not data, in words a person can act on: the
+// server's own message and the HTTP status, or that the server could not
+// be reached at all.
+class ApiError extends Error {
+  constructor(message, status, path) {
+    super(message);
+    this.status = status;
+    this.path = path;
+  }
+}
+const MAX_SHOWN_BODY = 300;
+function failure(path, r, text) {
+  const t = String(text || "").trim();
+  const said = t.length > MAX_SHOWN_BODY ? `${t.slice(0, MAX_SHOWN_BODY)}…` : t;
+  const status = `HTTP ${r.status}${r.statusText ? ` ${r.statusText}` : ""}`;
+  return new ApiError(said ? `${said} (${status})` : `${path} answered ${status}`, r.status, path);
+}
+
 async function request(path, init) {
   let r;
-  try { r = await fetch(path, init); } catch (e) { throw new Error(`${path}: request failed (${e.message})`); }
-  const text = await r.text();
-  let body = null;
-  try { body = text ? JSON.parse(text) : null; } catch { body = text; }
-  return { r, body };
+  requestStarted();
+  try {
+    try { r = await fetch(path, init); } catch (e) {
+      const err = new ApiError(`cannot reach the homeostat server at ${location.origin} (${path}: ${e.message}); is it running?`, 0, path);
+      unreachable = true;
+      showError(err.message);
+      throw err;
+    }
+    // Back after an outage: the stale "cannot reach" message goes.
+    if (unreachable) clearError();
+    const text = await r.text();
+    let body = null;
+    try { body = text ? JSON.parse(text) : null; } catch { body = text; }
+    return { r, body };
+  } finally {
+    requestEnded();
+  }
 }
 
 // The JSON API's envelope: `data` on success; the server's `error` otherwise.
 async function api(path, init) {
   const { r, body } = await request(path, init);
   if (r.ok && body && body.status === "success") return body.data;
-  const msg = body && typeof body === "object" && body.error ? body.error
-    : (typeof body === "string" && body.trim() ? body.trim() : `${r.status} ${r.statusText}`);
-  const err = new Error(msg);
-  err.status = r.status;
-  throw err;
+  if (r.ok) throw new ApiError(`${path}: the answer is not the API's JSON envelope (HTTP ${r.status})`, r.status, path);
+  throw failure(path, r, body && typeof body === "object" ? body.error : body);
 }
 
 // Alertmanager's API v2 answers plain JSON, and errors as a JSON string.
 async function am(path, init) {
   const { r, body } = await request(path, init);
   if (r.ok) return body;
-  const err = new Error(typeof body === "string" && body ? body : (body && body.error) || `${r.status} ${r.statusText}`);
-  err.status = r.status;
-  throw err;
+  throw failure(path, r, typeof body === "string" ? body : body && body.error);
 }
+
+// The last resort for a page script that lets a failure escape.
+window.addEventListener("unhandledrejection", (ev) => {
+  const e = ev.reason;
+  showError(e && e.message ? e.message : String(e));
+});
 
 function user() { try { return localStorage.getItem("homeostat.user") || ""; } catch { return ""; } }
 function rememberUser(u) { try { localStorage.setItem("homeostat.user", u); } catch { /* private mode */ } }
@@ -87,6 +144,28 @@ function fmtTime(t) {
   const d = new Date(s * 1000);
   const p = (n) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+// With seconds, for records where the order of events within a minute
+// matters (incident timelines).
+function fmtTimeSec(t) {
+  const s = toSec(t);
+  if (!isFinite(s)) return "—";
+  return `${fmtTime(s)}:${String(new Date(s * 1000).getSeconds()).padStart(2, "0")}`;
+}
+// The zone fmtTime and fmtTimeSec show times in (the browser's own).
+function timeZoneName() {
+  try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "local time"; } catch { return "local time"; }
+}
+// Seconds → "45s", "5m", "1h 30m", "2d 4h" (two largest units).
+function fmtDuration(sec) {
+  if (sec === null || sec === undefined || !isFinite(sec)) return "n/a";
+  let s = Math.round(Math.abs(sec));
+  if (s === 0) return "0s";
+  const parts = [];
+  for (const [u, n] of [["d", 86400], ["h", 3600], ["m", 60], ["s", 1]]) {
+    if (s >= n) { parts.push(`${Math.floor(s / n)}${u}`); s %= n; }
+  }
+  return parts.slice(0, 2).join(" ");
 }
 function age(t) {
   const s0 = toSec(t);
@@ -129,6 +208,13 @@ function table(headers, rows, empty) {
     t.append(tr);
   }
   return el("div", { class: "scroll" }, t);
+}
+
+// Label pairs as chips (`name=value`), e.g. an alert's labels or a group key.
+function chips(pairs) {
+  const box = el("span", { class: "chips" });
+  for (const [k, v] of pairs) box.append(el("span", { class: "chip", title: `${k}="${v}"` }, el("span", { class: "k" }, k), "=", v));
+  return box;
 }
 
 function stateBadge(s) { return el("span", { class: `state-${s}` }, s); }

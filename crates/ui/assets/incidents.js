@@ -1,8 +1,52 @@
 // The incident pages: the list (/console/incidents) with a declare form,
 // and one incident (/console/incident?id=INC-4): state, roles, lifecycle
 // buttons, role and status-update forms, links to its service, SLO and
-// alerts, suspect deploys, the timeline, action items and the postmortem.
+// alerts, suspect deploys, an impact chart (its SLO's SLI and burn rates
+// around the incident window, with deploy markers), the timeline, action
+// items and the postmortem.
 "use strict";
+
+// An Alertmanager group key (`{}/{route matchers}:{alertname="X", …}`) →
+// the group's labels as [name, value] pairs; null when `key` is not one.
+// The labels are the last top-level `{…}`; quoted values may hold braces.
+function groupKeyLabels(key) {
+  if (typeof key !== "string") return null;
+  let depth = 0, quoted = false, open = -1, close = -1;
+  for (let i = 0; i < key.length; i++) {
+    const c = key[i];
+    if (quoted) { if (c === "\\") i++; else if (c === '"') quoted = false; continue; }
+    if (c === '"') quoted = true;
+    else if (c === "{") { if (depth++ === 0) open = i; }
+    else if (c === "}" && depth > 0 && --depth === 0) close = i;
+  }
+  if (open < 0 || close < open || depth !== 0 || (open > 0 && key[open - 1] !== ":")) return null;
+  const body = key.slice(open + 1, close), pairs = [];
+  const re = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*")\s*(?:,|$)/y;
+  while (re.lastIndex < body.length) {
+    const at = re.lastIndex, m = re.exec(body);
+    if (!m) return body.slice(at).trim() ? null : pairs;
+    let v;
+    try { v = JSON.parse(m[2]); } catch { v = m[2].slice(1, -1); }
+    pairs.push([m[1], v]);
+  }
+  return pairs;
+}
+
+// A group key as label chips; the raw key when it does not parse.
+function groupKeyNode(key) {
+  const pairs = groupKeyLabels(key);
+  if (!pairs) return el("code", {}, key);
+  return pairs.length ? chips(pairs) : el("span", { class: "muted" }, "(every alert)");
+}
+
+// A timeline summary with any group key in it shown as label chips.
+function summaryNode(text, keys) {
+  for (const k of keys) {
+    const at = k ? text.indexOf(k) : -1;
+    if (at >= 0) return el("span", {}, text.slice(0, at), groupKeyNode(k), text.slice(at + k.length));
+  }
+  return text;
+}
 
 async function listPage() {
   const render = async () => {
@@ -60,6 +104,77 @@ async function suspects(id) {
   } catch (e) { $("suspects").replaceChildren(el("p", { class: "muted small" }, `suspects: ${e.message}`)); }
 }
 
+// "5m", "1h", "1h30m", "30d" → seconds (NaN when not a duration).
+function durationSeconds(d) {
+  const units = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+  const parts = String(d).match(/(\d+)(ms|s|m|h|d|w|y)/g);
+  if (!parts || parts.join("") !== String(d)) return NaN;
+  return parts.reduce((n, p) => { const [, v, u] = p.match(/(\d+)(ms|s|m|h|d|w|y)/); return n + Number(v) * units[u]; }, 0);
+}
+
+// The incident's SLOs: the one its alerts name, else every SLO of its service.
+function incidentSlos(i, slos) {
+  const id = i.labels && i.labels.sloth_id;
+  if (id) return slos.filter((s) => s.id === id);
+  return i.service ? slos.filter((s) => s.service === i.service) : [];
+}
+
+const IMPACT_SLOS = 2;
+
+// The impact chart: for each of the incident's SLOs, the SLI over its
+// shortest burn-rate window and the burn rates the page shows elsewhere,
+// from before detection to resolution (or now), with the service's deploys
+// marked and the incident window shaded.
+async function impact(i) {
+  const box = $("impact");
+  if (!i) return;
+  const now = Date.now() / 1000;
+  const began = Math.min(toSec(i.createdAt), isFinite(toSec(i.detectedAt)) ? toSec(i.detectedAt) : Infinity);
+  const ended = isFinite(toSec(i.resolvedAt)) ? toSec(i.resolvedAt) : now;
+  const span = Math.max(ended - began, 600);
+  const start = Math.floor(began - Math.max(1800, span / 2)), end = Math.ceil(Math.min(now, ended + Math.max(600, span / 4)));
+  const step = Math.max(15, Math.ceil((end - start) / 240));
+  const slos = incidentSlos(i, await api("/api/v1/slos").catch(() => [])).slice(0, IMPACT_SLOS);
+  if (!slos.length) {
+    box.replaceChildren(el("p", { class: "muted small" }, i.service
+      ? `No SLO names ${i.service}: nothing to chart. See the service's golden signals.` : "No service or SLO on this incident: nothing to chart."));
+    if (i.service) box.firstChild.append(" ", link(`${serviceHref(i.service)}&range=21600`, "golden signals"));
+    return;
+  }
+  const deploys = i.service ? await api(`/api/v1/deploys?service=${encodeURIComponent(i.service)}&since=${start}&limit=200`).catch(() => []) : [];
+  const common = { x0: start, x1: end, height: 200, markers: deployMarkers(deploys),
+    bands: [{ t0: began, t1: ended, label: i.resolvedAt ? `${i.id}` : `${i.id} (${i.state}, ongoing)` }] };
+  box.replaceChildren();
+  for (const s of slos) {
+    const windows = s.burnRates.filter((w) => w.query && isFinite(durationSeconds(w.window)))
+      .sort((a, b) => durationSeconds(a.window) - durationSeconds(b.window));
+    const panel = el("section", { class: "panel" }, el("h3", {}, link(sloHref(s.id), s.id),
+      el("span", { class: "muted small" }, `objective ${pct(s.objective, 3)}, ${fmtTime(start)} – ${fmtTime(end)}`)));
+    box.append(panel);
+    const range = async (q) => (await api(`/api/v1/query_range?query=${encodeURIComponent(q)}&start=${start}&end=${end}&step=${step}`)).result;
+    try {
+      if (windows.length) {
+        const w = windows[0];
+        const sli = await range(`1 - (${w.query})`);
+        panel.append(el("div", { class: "small muted" }, `SLI, ${w.window} window`));
+        const c = el("div", { class: "chart impact-sli" });
+        panel.append(c);
+        drawChart(c, sli.map((r) => ({ metric: { __name__: `SLI ${w.window}` }, values: r.values })),
+          Object.assign({}, common, { hlines: [{ v: s.objective, label: `objective ${pct(s.objective, 3)}` }], padBelow: 0.08, yFormat: (v) => `${+(v * 100).toFixed(3)}%` }));
+      }
+      const rates = [];
+      for (const q of s.burnRateQueries || []) {
+        for (const r of await range(q.query)) rates.push({ metric: { __name__: `burn rate ${q.window}` }, values: r.values });
+      }
+      panel.append(el("div", { class: "small muted" }, "Burn rate (1× spends the budget exactly over the period)"));
+      const c = el("div", { class: "chart impact-burn" });
+      panel.append(c);
+      drawChart(c, rates, Object.assign({}, common, { hlines: [{ v: 1, label: "1×" }], zeroLine: true, yFormat: (v) => `${+v.toPrecision(3)}×` }));
+      if (rates.length > 1) panel.append(chartLegend(rates));
+    } catch (e) { panel.append(el("p", { class: "bad" }, `${s.id}: ${e.message}`)); }
+  }
+}
+
 async function detailPage() {
   const id = param("id");
   if (!id || !id.trim()) {
@@ -84,20 +199,23 @@ async function detailPage() {
     const add = (k, v) => kv.append(el("span", {}, k), el("span", {}, v));
     add("state", stateBadge(i.state)); add("severity", i.severity);
     add("service", i.service ? link(serviceHref(i.service), i.service) : "n/a");
-    add("opened", `${fmtTime(i.createdAt)} (${age(i.createdAt)} ago)`);
-    add("acknowledged", fmtTime(i.acknowledgedAt)); add("mitigated", fmtTime(i.mitigatedAt)); add("resolved", fmtTime(i.resolvedAt));
+    if (i.groupKey) add("alert group", groupKeyNode(i.groupKey));
+    add("opened", `${fmtTimeSec(i.createdAt)} (${age(i.createdAt)} ago)`);
+    add("acknowledged", fmtTimeSec(i.acknowledgedAt)); add("mitigated", fmtTimeSec(i.mitigatedAt)); add("resolved", fmtTimeSec(i.resolvedAt));
     for (const [role, who] of Object.entries(i.roles || {})) add(role.replace(/_/g, " "), who);
     if (i.escalation) {
       add("paging", `policy ${i.escalation.policy}, ${i.escalation.status.state}` +
-        (i.escalation.nextDeadline ? `, next level at ${fmtTime(i.escalation.nextDeadline)}` : ""));
+        (i.escalation.nextDeadline ? `, next level at ${fmtTimeSec(i.escalation.nextDeadline)}` : ""));
     }
     $("summary").replaceChildren(kv);
     $("related").replaceChildren(related(i));
     const tl = $("timeline");
     tl.replaceChildren();
+    $("timeline-tz").textContent = `times in ${timeZoneName()}`;
     for (const e of i.timeline || []) {
-      tl.append(el("li", {}, el("span", { class: "muted" }, `${fmtTime(e.at)} `), el("b", {}, e.kind.replace(/_/g, " ")),
-        ` ${e.summary}`, e.actor ? el("span", { class: "muted" }, ` — ${e.actor}`) : null));
+      const keys = [e.data && e.data.group_key, i.groupKey].filter(Boolean);
+      tl.append(el("li", {}, el("time", { class: "muted", datetime: e.at }, `${fmtTimeSec(e.at)} `), el("b", {}, e.kind.replace(/_/g, " ")),
+        " ", summaryNode(e.summary, keys), e.actor ? el("span", { class: "muted" }, ` — ${e.actor}`) : null));
     }
     $("items").replaceChildren(table(["item", "owner", "due", "state"], (i.actionItems || []).map((a) =>
       [a.title, a.owner || "unowned", a.due || "no due date", a.state]), "None yet."));
@@ -130,8 +248,9 @@ async function detailPage() {
     try { await post(`${path}/updates`, { text, by }); clearError(); ev.target.reset(); await render(); }
     catch (e) { showError(`posting the update: ${e.message}`); }
   });
+  let first;
   try {
-    await render();
+    first = await render();
   } catch (e) {
     $("title").textContent = "Incident not found";
     showError(e.status === 404 || e.status === 400 ? `Incident not found: ${e.message}.` : e.message);
@@ -139,6 +258,7 @@ async function detailPage() {
     return;
   }
   suspects(id);
+  impact(first).catch((e) => $("impact").replaceChildren(el("p", { class: "bad" }, `impact: ${e.message}`)));
   fetch(`${path}/postmortem`).then((r) => r.ok ? r.text() : "").then((t) => { $("postmortem").textContent = t || "No postmortem yet."; })
     .catch(() => { $("postmortem").textContent = "No postmortem yet."; });
   setInterval(() => render().catch((e) => showError(e.message)), 10000);

@@ -263,7 +263,8 @@ pub fn render(page: &Page) -> String {
 <link rel=\"stylesheet\" href=\"/console/style.css\">\n</head>\n\
 <body data-page=\"{id}\">\n\
 <header class=\"top\"><a class=\"brand\" href=\"/\">homeostat</a><nav>{nav}</nav></header>\n\
-<main>\n<h1 id=\"title\">{title}</h1>\n<div id=\"error\" role=\"alert\"></div>\n{body}</main>\n\
+<main>\n<h1 id=\"title\">{title}</h1>\n<div id=\"error\" role=\"alert\"></div>\n\
+<div id=\"loading\" class=\"loading\" role=\"status\">Loading…</div>\n{body}</main>\n\
 <footer><a href=\"/console/about\">About and API endpoints</a></footer>\n\
 <script src=\"/console/common.js\"></script>\n<script src=\"/console/chart.js\"></script>\n{script}\
 </body>\n</html>\n",
@@ -282,6 +283,8 @@ mod tests {
         for p in PAGES {
             let html = render(p);
             assert!(html.contains("href=\"/console/style.css\""), "{}", p.path);
+            // common.js hides it once the page's API calls have answered.
+            assert!(html.contains("id=\"loading\""), "{}", p.path);
             for n in Nav::ALL {
                 assert!(
                     html.contains(&format!("href=\"{}\"", n.href())),
