@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The web console in a real browser (issue 7): a server with some of
-# everything (an SLO over three hours of remote-written traffic, a
-# `services:` entry, an on-call schedule, a firing alert in the built-in
-# Alertmanager, a declared incident with a deploy and a note on its
-# timeline), then tests/browser/crawl.mjs drives Debian's headless chromium
-# over every console page reachable from `/`: no console errors, no failed
-# requests, no broken links, load times, the incident's timeline, the
-# forms' error messages, and screenshots in target/screenshots/seeded/.
+# The web console in a real browser: a server with some of everything (an
+# SLO over three hours of remote-written traffic, a `services:` entry, an
+# on-call schedule and escalation policy, a firing alert in the built-in
+# Alertmanager, declared incidents with a deploy and a note on the
+# timeline, an incident opened by a paging alert), then
+# tests/browser/crawl.mjs drives Debian's headless chromium over every
+# console page reachable from `/`: no console errors, no failed requests,
+# no broken links, load times, the incident's timeline, the forms' error
+# messages, and screenshots in target/screenshots/seeded/; and
+# tests/browser/console.mjs checks what the pages show (loading and error
+# states, severity badges, escalation policies, the incident's impact).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/interop/lib.bash
@@ -23,15 +26,24 @@ HS_PORT=$(free_port)
 URL="http://127.0.0.1:$HS_PORT"
 export HOMEOSTAT_URL=$URL
 cp tests/slo/checkout.yaml "$WORK/checkout.yaml"
-cat > "$WORK/alertmanager.yml" <<'YAML'
+# Pages and paging notifications land here.
+HOOK_PORT=$(free_port)
+python3 tests/interop/webhook_sink.py "$HOOK_PORT" "$WORK/hooks.jsonl" &
+PIDS+=($!)
+HOOK="http://127.0.0.1:$HOOK_PORT"
+cat > "$WORK/alertmanager.yml" <<YAML
 route:
   receiver: team
   group_by: [alertname, service]
   group_wait: 1s
+  routes:
+    - {receiver: pager, matchers: ['severity="page"']}
 receivers:
   - name: team
+  - name: pager
+    webhook_configs: [{url: "$HOOK/pager"}]
 YAML
-cat > "$WORK/homeostat.yaml" <<'YAML'
+cat > "$WORK/homeostat.yaml" <<YAML
 self_scrape: true
 slo_files: [checkout.yaml]
 services:
@@ -40,12 +52,20 @@ services:
 alertmanager: {config_file: alertmanager.yml}
 oncall:
   users:
-    - {id: alice}
-    - {id: bob}
+    - {id: alice, webhook_url: "$HOOK/alice"}
+    - {id: bob, webhook_url: "$HOOK/bob"}
   schedules:
     - id: primary
       layers:
         - {name: daily, rotation_start: 2024-01-01T09:00:00Z, turn_length: 1d, members: [alice, bob]}
+  escalation_policies:
+    - id: ops
+      repeat: 1
+      levels:
+        - {delay: 5m, targets: [{schedule: primary}]}
+        - {delay: 10m, targets: [{user: bob}]}
+incidents:
+  default_escalation_policy: ops
 YAML
 start_homeostat "$HS_PORT" --config "$WORK/homeostat.yaml"
 
@@ -94,6 +114,13 @@ post_json /api/v1/incidents/INC-1/action_items '{"title": "alert on checkout p99
 post_json /api/v1/incidents/INC-1/ack '{"by": "alice"}'
 post_json /api/v1/incidents/INC-1/mitigate '{"by": "alice"}'
 post_json /api/v1/incidents '{"title": "search is slow", "severity": "sev3", "service": "search", "by": "bob"}'
+# INC-3, opened by a paging alert of the checkout SLO ten minutes ago: its
+# page shows the group key, times with seconds and the impact chart.
+TEN_MIN_AGO=$(date -u -d '-10 min' +%Y-%m-%dT%H:%M:%SZ)
+post_json /api/v2/alerts "[{\"labels\": {\"alertname\": \"CheckoutAvailability\", \"service\": \"checkout\", \"severity\": \"page\",
+  \"sloth_id\": \"checkout-availability\", \"sloth_service\": \"checkout\", \"sloth_slo\": \"availability\"},
+  \"annotations\": {\"summary\": \"checkout is burning its error budget\"}, \"startsAt\": \"$TEN_MIN_AGO\"}]"
+for _ in $(seq 100); do curl -fsS -o /dev/null "$URL/api/v1/incidents/INC-3" 2>/dev/null && break; sleep 0.2; done
 # Let the rule engine record the SLO and golden-signal series once.
 sleep 2
 
@@ -132,6 +159,16 @@ if timeout 600 node tests/browser/crawl.mjs --base "$URL" --out target/screensho
 else
   bad "console crawl found problems (above)"
   echo "--- homeostat log (tail)"; tail -20 "$WORK/homeostat.log"
+fi
+
+# What the pages show: loading and error states, severity badges and label
+# chips, shifts and escalation policies, the alert-opened incident.
+started=$SECONDS
+if timeout 600 node tests/browser/console.mjs --base "$URL" --out target/screenshots/seeded \
+    --incident INC-3 --slo checkout-availability --service checkout; then
+  ok "console states and pages ($((SECONDS - started)) s)"
+else
+  bad "console states and pages (above)"
 fi
 
 echo "$passed passed, $failed failed"
