@@ -18,6 +18,8 @@ function severityBadge(labels) {
   return badge(s, `sev ${cls}`, cls === "bad" ? "pages someone" : cls === "warn" ? "a ticket: nobody is paged" : `severity ${s}`);
 }
 
+const SHOWN_AS_BADGE = ["severity", "sloth_severity"];
+
 // Labels as chips, without the ones shown elsewhere in the row.
 function labelChips(labels, omit) {
   const skip = new Set(omit || []);
@@ -114,8 +116,8 @@ async function renderGroups() {
       const state = a.status.state;
       const why = state === "suppressed"
         ? ` (${a.status.silencedBy.length ? "silenced" : ""}${a.status.inhibitedBy.length ? " inhibited" : ""})` : "";
-      rows.push([severityBadge(a.labels), el("div", {}, el("strong", {}, a.labels.alertname || ""), labelChips(a.labels, ["alertname", ...Object.keys(g.labels)])),
-        el("span", { class: state === "active" ? "bad" : "muted" }, state + why), `${age(a.startsAt)} ago`,
+      rows.push([severityBadge(a.labels), el("div", {}, el("strong", {}, a.labels.alertname || ""), labelChips(a.labels, ["alertname", ...SHOWN_AS_BADGE, ...Object.keys(g.labels)])),
+        el("span", { class: state === "active" ? "bad" : "muted" }, state + why), el("span", { class: "nowrap" }, `${age(a.startsAt)} ago`),
         a.annotations.summary || "", alertLinks(a.labels, a.annotations),
         state === "active" ? silenceButton(a.labels, a.labels.alertname || "the alert", "silence") : ""]);
     }
@@ -129,8 +131,8 @@ async function renderGroups() {
 async function ruleAlerts(note) {
   const data = await api("/api/v1/alerts");
   const rows = data.alerts.filter((a) => matchesFilter(a.labels)).map((a) => [
-    el("strong", {}, a.labels.alertname || ""), severityBadge(a.labels), labelChips(a.labels, ["alertname"]),
-    el("span", { class: a.state === "firing" ? "bad" : "warn" }, a.state), a.activeAt ? `${age(a.activeAt)} ago` : "",
+    el("strong", {}, a.labels.alertname || ""), severityBadge(a.labels), labelChips(a.labels, ["alertname", ...SHOWN_AS_BADGE]),
+    el("span", { class: a.state === "firing" ? "bad" : "warn" }, a.state), a.activeAt ? el("span", { class: "nowrap" }, `${age(a.activeAt)} ago`) : "",
     (a.annotations || {}).summary || "", alertLinks(a.labels, a.annotations || {}),
   ]);
   return [el("p", { class: "muted small" }, note),
