@@ -378,7 +378,7 @@ impl DocCtx<'_> {
                 "set `objective: 99.9` (percent)",
             )
         })?;
-        self.check_objective(&at("objective"), objective, "")?;
+        self.check_percent_field(&at("objective"), objective)?;
         self.check_labels(&at("labels"), labels, "label")?;
         Ok(objective)
     }
@@ -468,6 +468,23 @@ impl DocCtx<'_> {
             }
         }
         Ok(())
+    }
+
+    /// An objective written in percent by the user (`objective`,
+    /// `targetPercent`). A value below 1 is refused although it is in
+    /// range: nobody means 0.999 %, they wrote the ratio of 99.9 %.
+    pub(crate) fn check_percent_field(&self, path: &str, objective: f64) -> Result<(), SpecError> {
+        if objective > 0.0 && objective < 1.0 {
+            let key = path.rsplit('.').next().unwrap_or(path);
+            // Rounded so that 0.999 reads as 99.9, not 99.89999999999999.
+            let percent = (objective * 100.0 * 1e9).round() / 1e9;
+            return Err(self.invalid(
+                path,
+                format!("{key} {objective} is a ratio, not a percentage"),
+                format!("{key} is a percentage: write {percent}"),
+            ));
+        }
+        self.check_objective(path, objective, "")
     }
 
     pub(crate) fn check_objective(

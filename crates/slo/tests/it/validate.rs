@@ -104,3 +104,17 @@ fn missing_version() {
     let msg = err("service: api\n");
     assert!(msg.contains("version"), "{msg}");
 }
+
+#[test]
+fn ratio_in_a_percent_field_names_the_fix() {
+    let msg = err(&spec("0.999", GOOD_QUERY));
+    assert!(msg.contains("slos[0].objective"), "{msg}");
+    assert!(
+        msg.contains("fix: objective is a percentage: write 99.9"),
+        "{msg}"
+    );
+    let msg = err(&spec("0.95", GOOD_QUERY));
+    assert!(msg.contains("write 95"), "{msg}");
+    // 1 % is odd but a percentage; it is not refused as a ratio.
+    load_specs(&spec("1", GOOD_QUERY), "api.yaml").unwrap();
+}
