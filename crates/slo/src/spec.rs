@@ -437,15 +437,28 @@ impl DocCtx<'_> {
                 "write the range as `[{{.window}}]`, e.g. `sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))`",
             ));
         }
-        let rendered = template
-            .render(&[(WINDOW, "1m")], Escape::None)
-            .map_err(|e| {
-                self.invalid(path, e.to_string(), "use only `{{.window}}` inside `{{ }}`")
-            })?;
-        promql_parser::parser::parse(&rendered).map_err(|e| {
+        let render = |window: &str| {
+            template
+                .render(&[(WINDOW, window)], Escape::None)
+                .map_err(|e| {
+                    self.invalid(path, e.to_string(), "use only `{{.window}}` inside `{{ }}`")
+                })
+        };
+        // The window is written as `1m` zero-padded to the placeholder's
+        // width, so that the parser's line:column points into the query as
+        // the user wrote it.
+        let bare = render("")?.len();
+        let uses = render("x")?.len() - bare;
+        let width = query
+            .len()
+            .saturating_sub(bare)
+            .checked_div(uses)
+            .unwrap_or(2);
+        let window = format!("{:0>width$}", "1m", width = width.max(2));
+        homeostat_promql::parse(&render(&window)?).map_err(|e| {
             self.invalid(
                 path,
-                format!("invalid PromQL: {}", e.trim()),
+                format!("invalid PromQL: {e}"),
                 "fix the query so that it parses (check it with `{{.window}}` replaced by `1m`)",
             )
         })?;

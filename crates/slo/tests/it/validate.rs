@@ -71,6 +71,25 @@ fn invalid_promql() {
     let msg = err(&spec("99.9", "sum(rate(http_requests_total[{{.window}}])"));
     assert!(msg.contains("slos[0].sli.events.error_query"), "{msg}");
     assert!(msg.contains("invalid PromQL"), "{msg}");
+    // Prometheus's message, with the column in the query as written.
+    let msg = err(&spec(
+        "99.9",
+        "sum by (code) rate(http_requests_total[{{.window}}]) or nope(",
+    ));
+    assert!(
+        msg.contains(
+            "slos[0].sli.events.error_query: invalid PromQL: 1:15: parse error: unexpected identifier \"rate\" in aggregation"
+        ),
+        "{msg}"
+    );
+    let msg = err(&spec(
+        "99.9",
+        "sum(rate(http_requests_total[{{.window}}])) + (",
+    ));
+    assert!(
+        msg.contains("invalid PromQL: 1:48: parse error: unclosed left parenthesis"),
+        "{msg}"
+    );
 }
 
 #[test]
