@@ -170,7 +170,7 @@ impl JudgeRequest {
                 }
             };
             for (side, q) in [("baseline", &pair.0), ("canary", &pair.1)] {
-                promql_parser::parser::parse(q).map_err(|e| {
+                homeostat_promql::parse(q).map_err(|e| {
                     bad(
                         format!("{at}.query"),
                         format!("the {side} query is not valid PromQL: {e}"),

@@ -111,7 +111,7 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
 /// Parses a series selector like `up{job="x"}` into storage matchers.
 pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, ApiError> {
     let bad = |e: String| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}"));
-    let expr = promql_parser::parser::parse(s).map_err(bad)?;
+    let expr = homeostat_promql::parse(s).map_err(|e| bad(e.to_string()))?;
     let Expr::VectorSelector(vs) = expr else {
         return Err(bad(format!("{s:?} is not a series selector")));
     };

@@ -57,10 +57,7 @@ impl Engine {
     /// Parses an expression; the error reads like Prometheus's,
     /// `<line>:<column>: parse error: <message>`.
     pub fn parse(expr: &str) -> Result<promql_parser::parser::Expr, QueryError> {
-        promql_parser::parser::parse(expr).map_err(|msg| {
-            let (line, col) = crate::position::locate(expr, &msg);
-            QueryError::BadData(format!("{line}:{col}: parse error: {msg}"))
-        })
+        crate::syntax::parse(expr).map_err(|e| QueryError::BadData(e.to_string()))
     }
 
     /// Evaluates `expr` at one instant (milliseconds since the epoch).

@@ -11,9 +11,11 @@ mod error;
 mod eval;
 mod mathx;
 mod position;
+mod syntax;
 mod value;
 
 pub use engine::{Engine, EngineOptions, QueryParams};
 pub use error::QueryError;
 pub use mathx::format_value;
+pub use syntax::{ParseError, parse};
 pub use value::{Annotations, InstantSample, QueryOutput, RangeSeries, Value};

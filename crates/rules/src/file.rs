@@ -332,6 +332,13 @@ mod tests {
             e.starts_with("rule file r.yml: group \"a\": rule 1 (record \"x\"): field `expr`: "),
             "{e}"
         );
+        // Bad PromQL reads as Prometheus's parser words it, after the path.
+        let e =
+            err("groups:\n- name: a\n  rules:\n  - alert: A\n    expr: sum by (job) rate(x[5m])\n");
+        assert_eq!(
+            e,
+            "rule file r.yml: group \"a\": rule 1 (alert \"A\"): field `expr`: 1:14: parse error: unexpected identifier \"rate\" in aggregation"
+        );
         let e = err("groups:\n- name: a\n  rules: []\n- name: a\n  rules: []\n");
         assert!(
             e.contains("group \"a\": field `name`: repeated group name"),

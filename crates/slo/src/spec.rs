@@ -378,7 +378,7 @@ impl DocCtx<'_> {
                 "set `objective: 99.9` (percent)",
             )
         })?;
-        self.check_objective(&at("objective"), objective, "")?;
+        self.check_percent_field(&at("objective"), objective)?;
         self.check_labels(&at("labels"), labels, "label")?;
         Ok(objective)
     }
@@ -437,15 +437,28 @@ impl DocCtx<'_> {
                 "write the range as `[{{.window}}]`, e.g. `sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))`",
             ));
         }
-        let rendered = template
-            .render(&[(WINDOW, "1m")], Escape::None)
-            .map_err(|e| {
-                self.invalid(path, e.to_string(), "use only `{{.window}}` inside `{{ }}`")
-            })?;
-        promql_parser::parser::parse(&rendered).map_err(|e| {
+        let render = |window: &str| {
+            template
+                .render(&[(WINDOW, window)], Escape::None)
+                .map_err(|e| {
+                    self.invalid(path, e.to_string(), "use only `{{.window}}` inside `{{ }}`")
+                })
+        };
+        // The window is written as `1m` zero-padded to the placeholder's
+        // width, so that the parser's line:column points into the query as
+        // the user wrote it.
+        let bare = render("")?.len();
+        let uses = render("x")?.len() - bare;
+        let width = query
+            .len()
+            .saturating_sub(bare)
+            .checked_div(uses)
+            .unwrap_or(2);
+        let window = format!("{:0>width$}", "1m", width = width.max(2));
+        homeostat_promql::parse(&render(&window)?).map_err(|e| {
             self.invalid(
                 path,
-                format!("invalid PromQL: {}", e.trim()),
+                format!("invalid PromQL: {e}"),
                 "fix the query so that it parses (check it with `{{.window}}` replaced by `1m`)",
             )
         })?;
@@ -468,6 +481,23 @@ impl DocCtx<'_> {
             }
         }
         Ok(())
+    }
+
+    /// An objective written in percent by the user (`objective`,
+    /// `targetPercent`). A value below 1 is refused although it is in
+    /// range: nobody means 0.999 %, they wrote the ratio of 99.9 %.
+    pub(crate) fn check_percent_field(&self, path: &str, objective: f64) -> Result<(), SpecError> {
+        if objective > 0.0 && objective < 1.0 {
+            let key = path.rsplit('.').next().unwrap_or(path);
+            // Rounded so that 0.999 reads as 99.9, not 99.89999999999999.
+            let percent = (objective * 100.0 * 1e9).round() / 1e9;
+            return Err(self.invalid(
+                path,
+                format!("{key} {objective} is a ratio, not a percentage"),
+                format!("{key} is a percentage: write {percent}"),
+            ));
+        }
+        self.check_objective(path, objective, "")
     }
 
     pub(crate) fn check_objective(

@@ -4,3 +4,4 @@
 
 mod engine;
 mod no_panic;
+mod parse_errors;

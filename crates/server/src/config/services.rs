@@ -68,7 +68,7 @@ impl ServiceSection {
         };
         if !self.selector.trim().is_empty() {
             let q = format!("up{{{}}}", self.selector);
-            promql_parser::parser::parse(&q).map_err(|e| {
+            homeostat_promql::parse(&q).map_err(|e| {
                 FieldError::new(
                     "selector",
                     format!("{:?} is not a label selector: {e}", self.selector),
@@ -76,8 +76,8 @@ impl ServiceSection {
             })?;
         }
         if let Some(q) = &self.saturation {
-            promql_parser::parser::parse(q)
-                .map_err(|e| FieldError::new("saturation", e.to_string()))?;
+            homeostat_promql::parse(q)
+                .map_err(|e| FieldError::new("saturation", format!("invalid PromQL: {e}")))?;
         }
         Ok(homeostat_slo::ServiceSignals {
             service: self.name.clone(),

@@ -214,6 +214,9 @@ fn period(
     let value = match value {
         None => return Ok((None, None)),
         Some(serde_norway::Value::String(s)) => {
+            if let Some(e) = calendar_spelling(ctx, path, &s) {
+                return Err(e);
+            }
             return Ok((Some(duration(ctx, path, &s)?), None));
         }
         Some(v) => v,
@@ -238,6 +241,48 @@ fn period(
             unit,
             time_zone: zone,
         }),
+    ))
+}
+
+/// A period written as a calendar length (`1M`, `month`, `1 week`) rather
+/// than a duration: a month has no fixed length, so the fix is the calendar
+/// form, which the spec supports for months and weeks.
+fn calendar_spelling(ctx: &DocCtx<'_>, path: &str, s: &str) -> Option<SpecError> {
+    let unit = s
+        .trim()
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+    let count = s.trim()[..s.trim().len() - unit.len()].trim();
+    if !(count.is_empty() || count == "1") {
+        // `3M` has no calendar equivalent either; say what is possible.
+        let lower = unit.to_ascii_lowercase();
+        if unit == "M" || lower.starts_with("mo") || unit == "Q" || unit == "Y" {
+            return Some(ctx.invalid(
+                path,
+                format!("{s:?} is not a duration: months have no fixed length"),
+                "use a rolling period in days (`period: 90d`), or one calendar month with `period: {calendar: {unit: month}}`",
+            ));
+        }
+        return None;
+    }
+    let lower = unit.to_ascii_lowercase();
+    let calendar = match (unit, lower.as_str()) {
+        ("M", _) | (_, "mo" | "mon" | "month" | "months" | "monthly") => "month",
+        (_, "week" | "weeks" | "weekly") => "week",
+        ("Q" | "Y", _) | (_, "quarter" | "quarterly" | "year" | "yearly") => {
+            return Some(ctx.invalid(
+                path,
+                format!("{s:?} is not a duration, and calendar periods are months or weeks"),
+                "use a rolling period (`period: 90d`, `period: 365d`), or `period: {calendar: {unit: month}}`",
+            ));
+        }
+        _ => return None,
+    };
+    Some(ctx.invalid(
+        path,
+        format!("{s:?} is not a duration: a calendar {calendar} has no fixed length"),
+        format!(
+            "for a calendar {calendar} write `period: {{calendar: {{unit: {calendar}}}}}` (optionally with `time_zone`); for a rolling period write e.g. `period: 30d`"
+        ),
     ))
 }
 

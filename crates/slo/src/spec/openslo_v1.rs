@@ -417,8 +417,24 @@ impl<'a> Resolver<'a> {
                 ));
             }
             let objective = match (o.target, o.target_percent) {
-                (Some(t), None) => t * 100.0,
-                (None, Some(p)) => p,
+                // `target` is a ratio; 99.9 there is a percentage written
+                // in the wrong field (1.2 is more likely a typo: out of range).
+                (Some(t), None) if (50.0..100.0).contains(&t) => {
+                    let ratio = (t / 100.0 * 1e9).round() / 1e9;
+                    return Err(ctx.invalid(
+                        &at("target"),
+                        format!("target {t} is a percentage, not a ratio"),
+                        format!("target is a ratio: write {ratio} (or `targetPercent: {t}`)"),
+                    ));
+                }
+                (Some(t), None) => {
+                    ctx.check_objective(&at("target"), t * 100.0, "%")?;
+                    t * 100.0
+                }
+                (None, Some(p)) => {
+                    ctx.check_percent_field(&at("targetPercent"), p)?;
+                    p
+                }
                 _ => {
                     return Err(ctx.invalid(
                         &at("target"),
@@ -427,7 +443,6 @@ impl<'a> Resolver<'a> {
                     ));
                 }
             };
-            ctx.check_objective(&at("target"), objective, "%")?;
             let budgeting = budgeting(ctx, &s.budgeting_method, o, &at)?;
             let name = if s.objectives.len() == 1 {
                 doc.metadata.name.clone()

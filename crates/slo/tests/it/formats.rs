@@ -133,6 +133,37 @@ fn homeostat_unknown_field() {
 }
 
 #[test]
+fn homeostat_objective_as_a_ratio_is_refused_with_the_percentage() {
+    let msg = bad("objective: 99.9\n", "objective: 0.999\n");
+    assert!(msg.contains("slos[1].objective"), "{msg}");
+    assert!(
+        msg.contains("fix: objective is a percentage: write 99.9"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn homeostat_month_period_points_to_the_calendar_form() {
+    for spelling in ["1M", "month", "1 month", "1mo", "monthly"] {
+        let msg = bad("period: 30d", &format!("period: {spelling}"));
+        assert!(msg.contains("slos[0].period"), "{spelling}: {msg}");
+        assert!(
+            msg.contains("write `period: {calendar: {unit: month}}`"),
+            "{spelling}: {msg}"
+        );
+    }
+    let msg = bad("period: 30d", "period: weekly");
+    assert!(msg.contains("`period: {calendar: {unit: week}}`"), "{msg}");
+    let msg = bad("period: 30d", "period: 3M");
+    assert!(msg.contains("`period: 90d`"), "{msg}");
+    let msg = bad("period: 30d", "period: 1Y");
+    assert!(msg.contains("`period: 365d`"), "{msg}");
+    // The calendar form it points to is accepted.
+    let text = BASE.replacen("period: 30d", "period: {calendar: {unit: month}}", 1);
+    load_specs(&text, "api.yaml").unwrap();
+}
+
+#[test]
 fn homeostat_objective_out_of_range() {
     let msg = bad("objective: 99\n", "objective: 120\n");
     assert!(msg.contains("slos[0].objective"), "{msg}");
@@ -275,6 +306,17 @@ fn openslo_v1_unknown_field_and_range() {
     let msg = openslo_bad("      target: 0.999", "      target: 1.2");
     assert!(msg.contains("spec.objectives[0].target"), "{msg}");
     assert!(msg.contains("120%"), "{msg}");
+    let msg = openslo_bad("      target: 0.999", "      target: 99.9");
+    assert!(
+        msg.contains("fix: target is a ratio: write 0.999 (or `targetPercent: 99.9`)"),
+        "{msg}"
+    );
+    let msg = openslo_bad("      target: 0.999", "      targetPercent: 0.999");
+    assert!(msg.contains("spec.objectives[0].targetPercent"), "{msg}");
+    assert!(
+        msg.contains("fix: targetPercent is a percentage: write 99.9"),
+        "{msg}"
+    );
 }
 
 #[test]

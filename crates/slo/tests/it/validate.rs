@@ -71,6 +71,25 @@ fn invalid_promql() {
     let msg = err(&spec("99.9", "sum(rate(http_requests_total[{{.window}}])"));
     assert!(msg.contains("slos[0].sli.events.error_query"), "{msg}");
     assert!(msg.contains("invalid PromQL"), "{msg}");
+    // Prometheus's message, with the column in the query as written.
+    let msg = err(&spec(
+        "99.9",
+        "sum by (code) rate(http_requests_total[{{.window}}]) or nope(",
+    ));
+    assert!(
+        msg.contains(
+            "slos[0].sli.events.error_query: invalid PromQL: 1:15: parse error: unexpected identifier \"rate\" in aggregation"
+        ),
+        "{msg}"
+    );
+    let msg = err(&spec(
+        "99.9",
+        "sum(rate(http_requests_total[{{.window}}])) + (",
+    ));
+    assert!(
+        msg.contains("invalid PromQL: 1:48: parse error: unclosed left parenthesis"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -103,4 +122,18 @@ fn alert_name_required_when_enabled() {
 fn missing_version() {
     let msg = err("service: api\n");
     assert!(msg.contains("version"), "{msg}");
+}
+
+#[test]
+fn ratio_in_a_percent_field_names_the_fix() {
+    let msg = err(&spec("0.999", GOOD_QUERY));
+    assert!(msg.contains("slos[0].objective"), "{msg}");
+    assert!(
+        msg.contains("fix: objective is a percentage: write 99.9"),
+        "{msg}"
+    );
+    let msg = err(&spec("0.95", GOOD_QUERY));
+    assert!(msg.contains("write 95"), "{msg}");
+    // 1 % is odd but a percentage; it is not refused as a ratio.
+    load_specs(&spec("1", GOOD_QUERY), "api.yaml").unwrap();
 }
