@@ -59,7 +59,8 @@ fn slo_page_alert_fires_on_a_full_outage() {
                     .iter()
                     .find(|n| n.labels.get("sloth_severity").map(String::as_str) == Some("page"));
                 assert_eq!(
-                    page.and_then(|n| n.labels.get("service")).map(String::as_str),
+                    page.and_then(|n| n.labels.get("service"))
+                        .map(String::as_str),
                     Some("checkout"),
                     "{sent:?}"
                 );

@@ -47,7 +47,10 @@ fn every_rule_carries_the_specs_service() {
 #[test]
 fn a_service_label_in_the_spec_wins() {
     let s = services(&rules("{service: checkout-api}", Mode::Homeostat));
-    assert!(s.iter().all(|v| v.as_deref() == Some("checkout-api")), "{s:?}");
+    assert!(
+        s.iter().all(|v| v.as_deref() == Some("checkout-api")),
+        "{s:?}"
+    );
 }
 
 #[test]
