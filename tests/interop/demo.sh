@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Issue 7's closed loop: `homeostat demo` plays a bad deploy of checkout; the
+# The closed loop: `homeostat demo` plays a bad deploy of checkout; the
 # server itself pages (burn-rate alert), opens and escalates an incident,
 # calls the rollback webhook, and the demo's people close the incident and
-# write the postmortem. Checked through the API once the demo says done.
+# write the postmortem. Checked through the API once the demo says done;
+# the home page is looked at in Chromium while the page fires (checkout
+# frozen by the default gate policy) and after recovery (allowed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/interop/lib.bash
@@ -16,6 +18,17 @@ ok() { echo "ok: $1"; passed=$((passed + 1)); }
 bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 
+# Installed before the demo starts: the home-page check during the burn
+# has a minute or two to run in.
+browser=0
+if (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error > "$WORK/npm.log" 2>&1); then browser=1
+else bad "npm ci in tests/browser"; cat "$WORK/npm.log"; fi
+mkdir -p target/screenshots
+home_gate() { # EXPECT SHOT WITHIN
+  timeout 180 node tests/browser/home_gate.mjs --base "$BASE" --service checkout \
+    --expect "$1" --shot "target/screenshots/$2.png" --within "$3"
+}
+
 HS_PORT=$(free_port)
 BASE="http://127.0.0.1:$HS_PORT"
 LOG="$WORK/demo.log"
@@ -23,9 +36,17 @@ LOG="$WORK/demo.log"
 PIDS+=($!)
 DEMO_PID=$!
 
-deadline=$((SECONDS + 480)); done=0
+deadline=$((SECONDS + 480)); done=0; burn_checked=0
 while [ $SECONDS -lt $deadline ]; do
   if grep -q '^demo: scenario complete' "$LOG"; then done=1; break; fi
+  # The page fires, the rollback follows within seconds and the page
+  # clears about a minute later: look at the home page at once.
+  if [ $burn_checked = 0 ] && [ $browser = 1 ] && grep -q '^demo \[[0-9:]*\] page fired' "$LOG"; then
+    burn_checked=1
+    if home_gate "deploys frozen" home-during-burn 60; then
+      ok "during the burn the home page shows checkout frozen for deploys"
+    else bad "during the burn the home page shows checkout frozen for deploys"; fi
+  fi
   if ! kill -0 "$DEMO_PID" 2>/dev/null; then break; fi
   if grep -q "did not happen within its deadline" "$LOG"; then break; fi
   sleep 2
@@ -55,6 +76,13 @@ check "$ID: it is resolved, with checkout as its service" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))["data"]
 assert d["state"] == "resolved" and d["service"] == "checkout", (d["state"], d["service"])' "$WORK/incident.json"
+check "$ID: its first suspect is the bad deploy, recorded minutes before" bash -c "curl -fsS '$BASE/api/v1/incidents/$ID/suspects' | python3 -c '
+import json, sys
+d = json.load(sys.stdin)[\"data\"]
+first = d[\"suspects\"][0]
+assert d[\"service\"] == \"checkout\", d
+assert first[\"deploy\"][\"service\"] == \"checkout\" and first[\"deploy\"][\"version\"] == \"v1.1.0\", first
+assert 0 < first[\"leadSeconds\"] < 900, first'"
 check "the bad deploy shows the rollback" bash -c "curl -fsS '$BASE/api/v1/deploys?service=checkout' | python3 -c '
 import json, sys
 d = [x for x in json.load(sys.stdin)[\"data\"] if x[\"version\"] == \"v1.1.0\"][0]
@@ -70,14 +98,15 @@ check "the rollback webhook was called exactly once" bash -c "curl -fsS '$RECEIV
 # The console on the demo's data, in headless Chromium: every page loads
 # without console errors or broken links, the incident page shows the
 # timeline with the rollback, screenshots for people to look at.
-if [ $done = 1 ]; then
-  if (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error > "$WORK/npm.log" 2>&1); then
-    mkdir -p target/screenshots
-    if timeout 600 node tests/browser/crawl.mjs --base "$BASE" --out target/screenshots \
-        --incident "$ID" --incident-expect "automatic rollback" --incident-expect "escalated"; then
-      ok "browser crawl of the console on the demo's data (screenshots in target/screenshots/)"
-    else bad "browser crawl of the console on the demo's data"; fi
-  else bad "npm ci in tests/browser"; cat "$WORK/npm.log"; fi
+if [ $done = 1 ] && [ $browser = 1 ]; then
+  [ $burn_checked = 1 ] || bad "the home page was not looked at during the burn (no 'page fired' line)"
+  if home_gate "deploys allowed" home-after-recovery 90; then
+    ok "after recovery the home page shows checkout's deploys allowed"
+  else bad "after recovery the home page shows checkout's deploys allowed"; fi
+  if timeout 600 node tests/browser/crawl.mjs --base "$BASE" --out target/screenshots \
+      --incident "$ID" --incident-expect "automatic rollback" --incident-expect "escalated"; then
+    ok "browser crawl of the console on the demo's data (screenshots in target/screenshots/)"
+  else bad "browser crawl of the console on the demo's data"; fi
 fi
 
 kill "$DEMO_PID" 2>/dev/null || true

@@ -56,7 +56,7 @@ PY
 
 if out=$("$HOMEOSTAT" gate check --service checkout); then
   bad "a normal change is denied (exit 0: $out)"
-elif grep -q '^denied: checkout-availability has .* of its error budget left (freeze below 10.0%)$' <<<"$out"; then
+elif grep -q '^denied: checkout-availability has exhausted its error budget (spent [0-9.]*× the budget)$' <<<"$out"; then
   ok "a normal change is denied, exit 1: $out"
 else
   bad "deny message: $out"

@@ -105,7 +105,7 @@ async fn run_async(args: Args, dir: PathBuf) -> anyhow::Result<ExitCode> {
     }
     setup::backfill(&http, &base, &fleet, start).await?;
     setup::record_history(&http, &base, start).await?;
-    say.line("fleet of 4 services running (7h of history written), all healthy");
+    say.line("fleet of 4 services running (3 days of history written), all healthy");
     let pusher = tokio::spawn(push_live(http.clone(), base.clone(), fleet.clone()));
 
     let mut sc = Scenario::new(start, WARMUP.as_millis() as i64);

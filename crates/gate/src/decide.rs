@@ -4,7 +4,7 @@
 use homeostat_model::rfc3339::rfc3339_seconds;
 use serde::Serialize;
 
-use crate::policy::{NoDataAction, Policy};
+use crate::policy::{NoDataAction, Origin, Policy};
 
 /// A manual override (stored by the `state` crate): lets normal changes of
 /// a service ship through a freeze until it expires or is revoked. Who, why
@@ -73,6 +73,8 @@ pub struct SloBudget {
 pub struct Decision {
     pub allow: bool,
     pub service: String,
+    /// Which policy decided: the service's own or the default.
+    pub policy: Origin,
     pub change_type: Option<String>,
     /// One sentence a person reads in a CI log.
     pub reason: String,
@@ -112,7 +114,13 @@ pub fn decide(
                 reasons.push(format!("no budget data for {}", b.slo))
             }
             None => {}
-            Some(r) if r < policy.freeze_below_remaining || r <= 0.0 => reasons.push(format!(
+            // "-139% left" reads as a typo; an overspent budget is said so.
+            Some(r) if r <= 0.0 => reasons.push(format!(
+                "{} has exhausted its error budget (spent {:.1}× the budget)",
+                b.slo,
+                1.0 - r
+            )),
+            Some(r) if r < policy.freeze_below_remaining => reasons.push(format!(
                 "{} has {} of its error budget left (freeze below {})",
                 b.slo,
                 pct(r),
@@ -143,6 +151,15 @@ pub fn decide(
         .filter(|o| o.service == policy.service && override_active(o, now))
         .max_by_key(|o| o.expires_at)
         .cloned();
+    // The reader of a CI log should see when the gate they never wrote
+    // stopped them.
+    let (allowed, denied) = match policy.origin {
+        Origin::Explicit => ("allowed", "denied"),
+        Origin::Default => (
+            "allowed by the default policy",
+            "denied by the default policy",
+        ),
+    };
     let (allow, override_used, reason) = if !frozen {
         let least = counted
             .iter()
@@ -150,11 +167,11 @@ pub fn decide(
             .min_by(|a, b| a.0.total_cmp(&b.0));
         let why = match least {
             Some((r, slo)) => format!(
-                "allowed: error budget ok (lowest: {slo} with {} left, freeze below {})",
+                "{allowed}: error budget ok (lowest: {slo} with {} left, freeze below {})",
                 pct(r),
                 pct(policy.freeze_below_remaining)
             ),
-            None => "allowed: no SLO budget to enforce".to_string(),
+            None => format!("{allowed}: no SLO budget to enforce"),
         };
         (true, None, why)
     } else if exempt {
@@ -162,7 +179,7 @@ pub fn decide(
             true,
             None,
             format!(
-                "allowed: change type {:?} may ship during the freeze ({})",
+                "{allowed}: change type {:?} may ship during the freeze ({})",
                 change.as_deref().unwrap_or_default(),
                 reasons.join("; ")
             ),
@@ -179,11 +196,12 @@ pub fn decide(
         );
         (true, Some(o), why)
     } else {
-        (false, None, format!("denied: {}", reasons.join("; ")))
+        (false, None, format!("{denied}: {}", reasons.join("; ")))
     };
     Decision {
         allow,
         service: policy.service.clone(),
+        policy: policy.origin,
         change_type: change,
         reason,
         frozen,

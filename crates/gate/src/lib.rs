@@ -4,7 +4,9 @@
 //! page-tier burn alert fires; exempt change types (rollback, security,
 //! p0-fix) still ship; a manual [`Override`] with an author, a reason and
 //! an expiry lifts the freeze until it expires. [`decide`] gives the answer
-//! with the reason in words and the numbers behind it.
+//! with the reason in words and the numbers behind it. A service with SLOs
+//! and no written policy gets the SRE Workbook's ([`with_default`]) unless
+//! the config turns the default off.
 //!
 //! Pure: budgets, firing alerts and overrides come in as values, the time
 //! as an argument.
@@ -17,5 +19,6 @@ pub use decide::{
     validate_override,
 };
 pub use policy::{
-    DEFAULT_EXCEPTIONS, Known, NoDataAction, Policy, PolicyError, PolicySpec, from_yaml, validate,
+    DEFAULT_EXCEPTIONS, DefaultPolicy, Known, NoDataAction, Origin, Policy, PolicyError,
+    PolicySpec, from_yaml, validate, with_default,
 };

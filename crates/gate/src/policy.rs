@@ -51,10 +51,60 @@ pub enum NoDataAction {
     Allow,
 }
 
+/// Where a policy comes from: written in `gate.policies`, or the default
+/// every service with SLOs gets when nobody wrote one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    Explicit,
+    Default,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Explicit => "explicit",
+            Origin::Default => "default",
+        }
+    }
+}
+
+/// `gate.default_policy`: what gates a service that has SLOs and no
+/// policy of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DefaultPolicy {
+    /// The SRE Workbook's error-budget policy: freeze normal changes while
+    /// a budget is exhausted or a page-tier burn alert fires.
+    #[default]
+    Workbook,
+    /// Services without a policy are not gated.
+    None,
+}
+
+impl DefaultPolicy {
+    /// The values `gate.default_policy` accepts, as written.
+    pub const NAMES: [&'static str; 2] = ["workbook", "none"];
+
+    /// Parses the config value; the error lists the accepted values.
+    pub fn parse(value: &str, field: &str) -> Result<Self, PolicyError> {
+        match value.trim() {
+            "workbook" => Ok(DefaultPolicy::Workbook),
+            "none" => Ok(DefaultPolicy::None),
+            other => Err(err(
+                field.to_string(),
+                format!("unknown default policy {other:?}"),
+                format!("use one of: {}", Self::NAMES.join(", ")),
+            )),
+        }
+    }
+}
+
 /// A validated policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     pub service: String,
+    /// Written in the config, or the default policy.
+    pub origin: Origin,
     /// Empty: every SLO of the service.
     pub slos: Vec<String>,
     /// As a fraction (0.1 = 10 %).
@@ -150,6 +200,7 @@ pub fn validate(specs: &[PolicySpec], known: &Known, at: &str) -> Result<Vec<Pol
         }
         out.push(Policy {
             service: p.service.clone(),
+            origin: Origin::Explicit,
             slos: p.slos.clone(),
             freeze_below_remaining: t / 100.0,
             freeze_on_page: p.freeze_on_page,
@@ -158,6 +209,43 @@ pub fn validate(specs: &[PolicySpec], known: &Known, at: &str) -> Result<Vec<Pol
         });
     }
     Ok(out)
+}
+
+impl Policy {
+    /// The SRE Workbook's error-budget policy for `service`: every SLO
+    /// counts, an exhausted budget or a firing page-tier burn alert freezes
+    /// normal changes, and rollbacks, security fixes and P0 fixes still
+    /// ship. Unlike a written policy it does not freeze on missing data:
+    /// nobody asked for this gate, and a new service whose SLI has no
+    /// samples yet has spent nothing.
+    pub fn workbook(service: &str) -> Policy {
+        Policy {
+            service: service.to_string(),
+            origin: Origin::Default,
+            slos: Vec::new(),
+            freeze_below_remaining: 0.0,
+            freeze_on_page: true,
+            exceptions: default_exceptions().into_iter().collect(),
+            on_no_data: NoDataAction::Allow,
+        }
+    }
+}
+
+/// The policies in effect: the written ones, plus the default policy for
+/// every service with SLOs that none of them names (none with
+/// [`DefaultPolicy::None`]). A written policy replaces the default whole;
+/// nothing of the default is merged into it.
+pub fn with_default(explicit: Vec<Policy>, known: &Known, default: DefaultPolicy) -> Vec<Policy> {
+    let mut out = explicit;
+    if default == DefaultPolicy::None {
+        return out;
+    }
+    for service in known.services() {
+        if !out.iter().any(|p| p.service == service) {
+            out.push(Policy::workbook(service));
+        }
+    }
+    out
 }
 
 /// Parses and validates `policies:` YAML (a list of policies).

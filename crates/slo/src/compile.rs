@@ -23,6 +23,8 @@
 //!   per-second rate, as in Sloth's examples).
 //! - One YAML document (Prometheus reads only the first), groups named
 //!   `homeostat-slo-…`, `sloth_mode` label `homeostat`.
+//! - Every recording and alert carries `service` (the spec's service unless
+//!   its labels set one), so alerts route and open incidents by service.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -75,6 +77,8 @@ impl Default for CompileOptions {
 }
 
 const WINDOW_LABEL: &str = "sloth_window";
+/// Homeostat mode: the spec's service, unless its labels set one.
+const SERVICE_LABEL: &str = "service";
 const ERROR_EVENTS: &str = "slo:sli_error_events:rate";
 const TOTAL_EVENTS: &str = "slo:sli_total_events:rate";
 const NO_TRAFFIC_FLOOR: &str = "1e-12";
@@ -136,6 +140,14 @@ fn compile_one(spec: &SloSpec, opts: &CompileOptions) -> Vec<RuleGroup> {
     let mut labels = ids;
     labels.extend(spec.labels.clone());
     labels.extend(opts.extra_labels.clone());
+    if opts.mode == Mode::Homeostat {
+        // Routes, incidents, suspects and the catalog key on `service`, as
+        // every other alert does; Sloth's `sloth_service` alone leaves an
+        // SLO's incident without a service. Sloth mode stays Sloth's bytes.
+        labels
+            .entry(SERVICE_LABEL.to_string())
+            .or_insert_with(|| spec.service.clone());
+    }
     let cx = Ctx {
         spec,
         opts,
@@ -453,6 +465,11 @@ fn alert(cx: &Ctx<'_>, tier: &AlertTier, severity: &str, quick: &Window, slow: &
         _ => format!("{}or\n{}", pair(quick, ""), pair(slow, "")),
     };
     let mut labels = BTreeMap::from([("sloth_severity".to_string(), severity.to_string())]);
+    // Also in the rule's own labels (the recordings carry it too), so the
+    // rule file says where the alert goes and a tier label can change it.
+    if let Some(svc) = cx.labels.get(SERVICE_LABEL).filter(|_| homeostat) {
+        labels.insert(SERVICE_LABEL.to_string(), svc.clone());
+    }
     labels.extend(tier.labels.clone());
     let mut annotations = BTreeMap::from([
         (

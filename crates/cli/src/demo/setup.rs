@@ -16,10 +16,18 @@ pub const ALERT: &str = "CheckoutAvailability";
 pub const SLO_ID: &str = "checkout-availability";
 /// Samples are written this often, live and in the backfill.
 pub const STEP_MS: i64 = 10_000;
-/// History written at start, so charts and the 6h burn-rate window are
-/// full from the first minute (the store takes older samples into a fresh
-/// head, series by series in order).
+/// History written at start every [`STEP_MS`], so charts and the 6h
+/// burn-rate window are full from the first minute (the store takes older
+/// samples into a fresh head, series by series in order).
 pub const BACKFILL_MS: i64 = 7 * 3_600_000;
+/// Older, coarser history before that: with only 7 hours of traffic the
+/// bad deploy's few minutes would spend twice a 30-day budget, and the
+/// budget would stay exhausted (the gate frozen) long after the rollback.
+/// Three days make the same burn cost what it would cost a real service:
+/// a share of the budget, frozen while the page fires, allowed after.
+pub const HISTORY_MS: i64 = 3 * 86_400_000;
+/// Step of the coarse history.
+pub const HISTORY_STEP_MS: i64 = 60_000;
 
 /// What the receiver saw.
 #[derive(Default)]
@@ -88,7 +96,7 @@ pub fn write_configs(dir: &Path, receiver: &str) -> anyhow::Result<std::path::Pa
     write(
         "alertmanager.yml",
         format!(
-            "route:\n  receiver: pager\n  group_by: [alertname, sloth_service]\n  group_wait: 1s\n  group_interval: 5s\n  repeat_interval: 1h\nreceivers:\n  - name: pager\n    webhook_configs: [{{url: '{receiver}/alerts'}}]\n"
+            "route:\n  receiver: pager\n  group_by: [alertname, service]\n  group_wait: 1s\n  group_interval: 5s\n  repeat_interval: 1h\nreceivers:\n  - name: pager\n    webhook_configs: [{{url: '{receiver}/alerts'}}]\n"
         ),
     )?;
     Ok(dir.join("homeostat.yaml"))
@@ -173,7 +181,6 @@ slos:
         error_ratio_query: sum(rate(http_requests_total{{job="{n}",code=~"5.."}}[{{{{.window}}}}])) / sum(rate(http_requests_total{{job="{n}"}}[{{{{.window}}}}]))
     alerting:
       name: {alert}
-      labels: {{service: {n}}}
       runbook_url: https://runbooks.example.com/{n}/availability
       page: {{labels: {{severity: page}}}}
       ticket: {{labels: {{severity: ticket}}}}
@@ -227,17 +234,35 @@ pub async fn push(
     Ok(())
 }
 
-/// Writes the fleet's last [`BACKFILL_MS`] up to `now`, an hour per request.
+/// Writes the fleet's last [`HISTORY_MS`] up to `now`: every
+/// [`HISTORY_STEP_MS`] until the last [`BACKFILL_MS`], every [`STEP_MS`]
+/// after; a few hours per request.
 pub async fn backfill(
     http: &reqwest::Client,
     base: &str,
     fleet: &Mutex<Fleet>,
     now: i64,
 ) -> anyhow::Result<()> {
-    let start = (now - BACKFILL_MS) / STEP_MS * STEP_MS;
-    let mut t = start;
-    while t < now {
-        let end = (t + 3_600_000).min(now);
+    let fine = (now - BACKFILL_MS) / STEP_MS * STEP_MS;
+    let coarse = (now - HISTORY_MS) / HISTORY_STEP_MS * HISTORY_STEP_MS;
+    write_steps(http, base, fleet, coarse, fine, HISTORY_STEP_MS, 6).await?;
+    write_steps(http, base, fleet, fine, now, STEP_MS, 1).await
+}
+
+/// Steps the fleet from `from` to `until` (exclusive) every `step` ms and
+/// pushes `hours` hours of samples per request.
+async fn write_steps(
+    http: &reqwest::Client,
+    base: &str,
+    fleet: &Mutex<Fleet>,
+    from: i64,
+    until: i64,
+    step: i64,
+    hours: i64,
+) -> anyhow::Result<()> {
+    let mut t = from;
+    while t < until {
+        let end = (t + hours * 3_600_000).min(until);
         let mut merged: Vec<homeostat_model::TimeSeries> = Vec::new();
         {
             let mut f = fleet.lock().await;
@@ -248,7 +273,7 @@ pub async fn backfill(
                         None => merged.push(s),
                     }
                 }
-                t += STEP_MS;
+                t += step;
             }
         }
         push(http, base, &merged).await?;

@@ -249,3 +249,95 @@ fn overrides_are_validated() {
             .contains("no error-budget policy")
     );
 }
+
+#[test]
+fn an_exhausted_budget_is_called_exhausted_with_how_much_was_spent() {
+    let d = decide(&policy(), &budgets(-1.39, false), &[], None, NOW);
+    assert!(!d.allow);
+    assert_eq!(
+        d.reason,
+        "denied: checkout-availability has exhausted its error budget (spent 2.4× the budget)"
+    );
+}
+
+#[test]
+fn services_without_a_policy_get_the_workbook_default_and_a_written_one_replaces_it() {
+    use homeostat_gate::{DefaultPolicy, Origin, with_default};
+    let explicit = from_yaml("- service: search\n", &known(), "gate.policies").unwrap();
+    let all = with_default(explicit.clone(), &known(), DefaultPolicy::Workbook);
+    assert_eq!(all.len(), 2, "{all:?}");
+    let search = all.iter().find(|p| p.service == "search").unwrap();
+    assert_eq!(
+        search.origin,
+        Origin::Explicit,
+        "the written policy stays whole"
+    );
+    let checkout = all.iter().find(|p| p.service == "checkout").unwrap();
+    assert_eq!(checkout.origin, Origin::Default);
+    assert!(checkout.slos.is_empty() && checkout.freeze_on_page);
+    assert_eq!(checkout.freeze_below_remaining, 0.0);
+    for e in ["rollback", "security", "p0-fix"] {
+        assert!(checkout.exceptions.contains(e), "{e} is exempt");
+    }
+    assert_eq!(
+        with_default(explicit, &known(), DefaultPolicy::None).len(),
+        1,
+        "`none` gates only the services with a written policy"
+    );
+}
+
+#[test]
+fn the_default_policy_freezes_on_an_exhausted_budget_or_a_page_and_says_it_decided() {
+    use homeostat_gate::{Origin, Policy};
+    let p = Policy::workbook("checkout");
+    // 4 % left is not exhausted: the default only freezes at 0.
+    let d = decide(&p, &budgets(0.04, false), &[], None, NOW);
+    assert!(d.allow && !d.frozen, "{d:?}");
+    assert_eq!(d.policy, Origin::Default);
+    assert!(
+        d.reason
+            .starts_with("allowed by the default policy: error budget ok"),
+        "{}",
+        d.reason
+    );
+    let d = decide(&p, &budgets(0.0, false), &[], Some("feature"), NOW);
+    assert!(!d.allow && d.frozen);
+    assert_eq!(
+        d.reason,
+        "denied by the default policy: checkout-availability has exhausted its error budget (spent 1.0× the budget)"
+    );
+    let d = decide(&p, &budgets(0.9, true), &[], None, NOW);
+    assert!(!d.allow, "a firing page freezes: {d:?}");
+    assert!(
+        d.reason.contains("page-tier burn-rate alert"),
+        "{}",
+        d.reason
+    );
+    for exempt in ["rollback", "security", "p0-fix"] {
+        let d = decide(&p, &budgets(-0.5, true), &[], Some(exempt), NOW);
+        assert!(d.allow && d.exempt, "{exempt}: {d:?}");
+    }
+    // Nobody asked for this gate: a budget without data does not freeze.
+    let mut b = budgets(0.5, false);
+    b[0].remaining = None;
+    assert!(decide(&p, &b, &[], None, NOW).allow);
+}
+
+#[test]
+fn default_policy_values_are_parsed_and_a_wrong_one_lists_the_accepted_values() {
+    use homeostat_gate::DefaultPolicy;
+    let f = "gate.default_policy";
+    assert_eq!(
+        DefaultPolicy::parse("workbook", f).unwrap(),
+        DefaultPolicy::Workbook
+    );
+    assert_eq!(
+        DefaultPolicy::parse("none", f).unwrap(),
+        DefaultPolicy::None
+    );
+    let e = DefaultPolicy::parse("off", f).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "gate.default_policy: unknown default policy \"off\"; use one of: workbook, none"
+    );
+}

@@ -162,6 +162,7 @@ fn decision_json(d: &Decision) -> Value {
     json!({
         "allow": d.allow,
         "service": d.service,
+        "policy": d.policy.as_str(),
         "changeType": d.change_type,
         "reason": d.reason,
         "frozen": d.frozen,
@@ -217,7 +218,7 @@ pub(crate) async fn gate_answer(
             service,
             change_type,
         } => json!({
-            "allow": true, "service": service, "changeType": change_type,
+            "allow": true, "service": service, "policy": "none", "changeType": change_type,
             "reason": format!("allowed: no error-budget policy gates {service}"),
             "frozen": false, "freezeReasons": [], "slos": [], "override": null,
         }),

@@ -16,7 +16,6 @@ use crate::{call, state_with};
 const NOW: i64 = 120 * 60_000;
 
 fn setup(policies: &str) -> (axum::Router, FakeClock) {
-    let clock = FakeClock::new(NOW);
     let slos = homeostat_slo::load_specs(SPEC, "checkout.yaml").unwrap();
     let known = homeostat_gate::Known {
         slos: slos
@@ -25,6 +24,12 @@ fn setup(policies: &str) -> (axum::Router, FakeClock) {
             .collect(),
     };
     let policies = homeostat_gate::from_yaml(policies, &known, "gate.policies").unwrap();
+    setup_with(policies)
+}
+
+fn setup_with(policies: Vec<homeostat_gate::Policy>) -> (axum::Router, FakeClock) {
+    let clock = FakeClock::new(NOW);
+    let slos = homeostat_slo::load_specs(SPEC, "checkout.yaml").unwrap();
     let st = state_with(store(), Default::default(), EngineOptions::default(), |w| {
         w.clock = Arc::new(clock.clone());
         w.policies.set(policies);
@@ -57,9 +62,10 @@ async fn gate_denies_normal_changes_allows_rollbacks_and_honours_overrides() {
     assert_eq!(d["allow"], false, "{d}");
     let reason = d["reason"].as_str().unwrap();
     assert!(
-        reason.starts_with("denied: checkout-availability has -"),
+        reason.starts_with("denied: checkout-availability has exhausted its error budget (spent "),
         "{reason}"
     );
+    assert_eq!(d["policy"], "explicit");
     assert!(d["slos"][0]["remaining"].as_f64().unwrap() < 0.0);
 
     let d = gate(&app, "service=checkout&change_type=rollback").await;
@@ -102,6 +108,25 @@ async fn healthy_budget_is_allowed_and_ungated_services_say_so() {
         d["reason"],
         "allowed: no error-budget policy gates checkout"
     );
+    assert_eq!(d["policy"], "none");
+}
+
+#[tokio::test]
+async fn the_default_policy_freezes_an_overspent_service_and_says_it_decided() {
+    // What `server`'s config gives a service with SLOs and no policy.
+    let (app, _) = setup_with(vec![homeostat_gate::Policy::workbook("checkout")]);
+    let d = gate(&app, "service=checkout").await;
+    assert_eq!(d["allow"], false, "{d}");
+    assert_eq!(d["policy"], "default");
+    assert!(
+        d["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("denied by the default policy: checkout-availability has exhausted"),
+        "{d}"
+    );
+    let d = gate(&app, "service=checkout&change_type=rollback").await;
+    assert_eq!(d["allow"], true, "{d}");
 }
 
 #[tokio::test]

@@ -53,8 +53,17 @@ fn slo_page_alert_fires_on_a_full_outage() {
         let s = page_state(&m);
         if states.last() != Some(&s) {
             if s == Some(AlertState::Firing) {
-                // Sent as soon as it fires.
-                assert!(sent.iter().any(|n| n.labels.get("sloth_severity").map(String::as_str) == Some("page")));
+                // Sent as soon as it fires, naming the spec's service so
+                // routes and incidents can key on it.
+                let page = sent
+                    .iter()
+                    .find(|n| n.labels.get("sloth_severity").map(String::as_str) == Some("page"));
+                assert_eq!(
+                    page.and_then(|n| n.labels.get("service"))
+                        .map(String::as_str),
+                    Some("checkout"),
+                    "{sent:?}"
+                );
             }
             states.push(s);
         }

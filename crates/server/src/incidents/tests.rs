@@ -350,3 +350,126 @@ async fn a_rollback_that_ran_before_the_page_is_on_the_new_incidents_timeline() 
 
 #[path = "page_restart_tests.rs"]
 mod page_restart;
+
+/// The getting-started spec, compiled as the server compiles it and
+/// evaluated over an outage: its page opens an incident of `checkout`, and
+/// the deploy recorded minutes before is its first suspect.
+#[tokio::test]
+async fn the_getting_started_slo_opens_an_incident_of_its_service_with_the_deploy_as_suspect() {
+    use homeostat_storage::Appender;
+    const SPEC: &str = r#"apiVersion: homeostat/v1
+service: checkout
+slos:
+  - name: availability
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="checkout",code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="checkout"}[{{.window}}]))
+    alerting:
+      name: CheckoutAvailability
+      page:
+        labels: {severity: page}
+      ticket:
+        labels: {severity: ticket}
+"#;
+    let specs = homeostat_slo::load_specs(SPEC, "slos/checkout.yaml").unwrap();
+    let rules = homeostat_slo::compile(&specs, &homeostat_slo::CompileOptions::default());
+    let groups = homeostat_rules::parse_rule_file("checkout.slo.yaml", &rules.to_yaml()).unwrap();
+    let store = Arc::new(homeostat_storage::MemStorage::new());
+    let start = T0 - 30 * 60_000;
+    let m = homeostat_rules::RuleManager::new(
+        groups,
+        homeostat_promql::Engine::default(),
+        store.clone(),
+        store.clone(),
+        Arc::new(FakeClock::new(start)),
+        homeostat_rules::ManagerOptions::default(),
+    );
+    let series = |code: &str, t: i64, v: f64| homeostat_model::TimeSeries {
+        labels: homeostat_model::Labels::from_pairs(&[
+            ("__name__", "http_requests_total"),
+            ("job", "checkout"),
+            ("code", code),
+        ]),
+        samples: vec![homeostat_model::Sample::new(t, v)],
+    };
+    // Every request fails from `start`, 10 per second, until the page fires.
+    let mut page = None;
+    for i in 0..=60 {
+        let t = start + i * 30_000;
+        store
+            .append(&[series("500", t, 300.0 * i as f64), series("200", t, 0.0)])
+            .unwrap();
+        page = m
+            .eval_all(t)
+            .into_iter()
+            .find(|n| n.labels.get("sloth_severity").map(String::as_str) == Some("page"));
+        if page.is_some() {
+            break;
+        }
+    }
+    let page = page.expect("the page alert fires on a full outage");
+    assert_eq!(
+        page.labels.get("service").map(String::as_str),
+        Some("checkout")
+    );
+
+    let (url, _got) = receiver().await;
+    let cfg = config(&url);
+    let fired = page.starts_at;
+    let clock = FakeClock::new(fired);
+    let state = homeostat_state::State::from_backend(Arc::new(MemState::default()));
+    let deploy = homeostat_state::Deploy {
+        id: 0,
+        service: "checkout".into(),
+        version: "1.4.2".into(),
+        commit: Some("abc123".into()),
+        author: None,
+        environment: "production".into(),
+        change_type: None,
+        started_at: start - 4 * 60_000,
+        finished_at: None,
+        outcome: homeostat_state::DeployOutcome::Succeeded,
+        labels: BTreeMap::new(),
+        rollback: None,
+    };
+    let deploy_id = state.deploys.record_deploy(&deploy).unwrap();
+    let hub = hub(&state, &cfg, &clock);
+    let info = AlertInfo {
+        labels: page.labels.clone(),
+        annotations: page.annotations.clone(),
+        starts_at: page.starts_at,
+        ends_at: None,
+        fingerprint: homeostat_model::Fingerprint(1),
+    };
+    hub.before_notify(&flush(
+        "{}:{alertname=\"CheckoutAvailability\"}",
+        vec![info],
+        fired,
+    ));
+    let incidents = hub.service().store().list(&Default::default()).unwrap();
+    assert_eq!(incidents.len(), 1, "the page opens one incident");
+    let inc = &incidents[0];
+    assert_eq!(inc.service.as_deref(), Some("checkout"), "{inc:?}");
+    let deploys = state
+        .deploys
+        .list_deploys(&homeostat_state::DeployFilter::default())
+        .unwrap();
+    let suspects = homeostat_incident::rank_suspects(
+        "checkout",
+        &BTreeMap::new(),
+        inc.detected_at.unwrap_or(inc.created_at),
+        inc.created_at,
+        &deploys,
+    );
+    assert_eq!(
+        suspects.first().map(|s| s.deploy.id),
+        Some(deploy_id),
+        "{suspects:?}"
+    );
+    assert!(
+        kinds(&hub, inc.id).contains(&EventKind::Deploy),
+        "the deploy is on the new incident's timeline"
+    );
+}

@@ -4,5 +4,6 @@
 
 mod formats;
 mod golden;
+mod service_label;
 mod sloth;
 mod validate;
