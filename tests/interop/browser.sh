@@ -94,6 +94,10 @@ post_json /api/v1/incidents/INC-1/action_items '{"title": "alert on checkout p99
 post_json /api/v1/incidents/INC-1/ack '{"by": "alice"}'
 post_json /api/v1/incidents/INC-1/mitigate '{"by": "alice"}'
 post_json /api/v1/incidents '{"title": "search is slow", "severity": "sev3", "service": "search", "by": "bob"}'
+# Three more deploys within seconds: their chart labels must not overlap.
+for v in 1.4.3 1.4.4-rc.1 1.4.5; do
+  "$HOMEOSTAT" deploy record --service checkout --version "$v" > /dev/null
+done
 # Let the rule engine record the SLO and golden-signal series once.
 sleep 2
 
@@ -132,6 +136,16 @@ if timeout 600 node tests/browser/crawl.mjs --base "$URL" --out target/screensho
 else
   bad "console crawl found problems (above)"
   echo "--- homeostat log (tail)"; tail -20 "$WORK/homeostat.log"
+fi
+
+# The SLO and golden-signal views: text size, axes, marker labels, named
+# windows, raw history before the recording, honest budget wording (the
+# seeded checkout SLO has spent several times its budget in three hours).
+if timeout 300 node tests/browser/sloview.mjs --base "$URL" --service checkout --slo checkout-availability \
+    --exhausted --out target/screenshots/seeded; then
+  ok "SLO and golden-signal views read right"
+else
+  bad "SLO and golden-signal views (above)"
 fi
 
 echo "$passed passed, $failed failed"
