@@ -127,7 +127,8 @@ fn status(url: &str, id: Option<&str>) -> anyhow::Result<()> {
             note.push(format!("spent {x:.1}x the budget"));
         }
         if let Some(secs) = s["budget"]["basedOnSeconds"].as_u64() {
-            let d = homeostat_model::format_duration(std::time::Duration::from_secs(secs / 60 * 60));
+            let d =
+                homeostat_model::format_duration(std::time::Duration::from_secs(secs / 60 * 60));
             if s["period"].as_str() != Some(d.as_str()) {
                 note.push(format!("based on {d} of data"));
             }
