@@ -126,7 +126,7 @@ async function home(session, service, exhausted) {
   if (!card) problem("/", `no card for ${service}`);
   if (/-\d+(\.\d+)?% left/.test(card)) problem("/", `the ${service} card shows a negative budget`);
   if (exhausted && !/exhausted/.test(card)) problem("/", `the ${service} card does not say its budget is exhausted`);
-  if (!/5 min/.test(card)) problem("/", "the golden signals do not name their window");
+  if (!/5 min/i.test(card)) problem("/", "the golden signals do not name their window");
   if (problems.length === before) pass("home card: budget in words, signal window named");
   await v.close();
 }

@@ -51,11 +51,12 @@ function layoutMarkers(markers, px, x0, x1, right) {
 // Draws `result` (Prometheus matrix entries: {metric, values, dash}) into
 // `target`, as wide as the target is, so 11 px text stays 11 px.
 // opts: {height, x0, x1 (seconds), markers: [{t, label, kind, title}],
-// zeroLine (the y axis includes 0), yFormat}. Returns the SVG, or null
+// zeroLine (the y axis includes 0), yMax (values never above it), yFormat}. Returns the SVG, or null
 // without data.
 function drawChart(target, result, opts) {
   opts = opts || {};
-  const W = Math.max(320, Math.round(target.clientWidth || 960)), H = opts.height || 340, L = 64, R = 12, B = 28;
+  // The box's width less the SVG's 1 px border on each side.
+  const W = Math.max(320, Math.round(target.clientWidth ? target.clientWidth - 2 : 960)), H = opts.height || 340, L = 64, R = 12, B = 28;
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
   const series = result.map((s) => s.values.map(([t, v]) => [t, parseFloat(v)]));
   for (const pts of series) for (const [t, v] of pts) {
@@ -73,6 +74,10 @@ function drawChart(target, result, opts) {
   if (y1 - y0 <= mag * 1e-9) { const pad = mag ? mag / 10 : 1; y0 = opts.zeroLine && y0 === 0 ? 0 : y0 - pad; y1 += pad; }
   const ys = niceStep(y1 - y0, 5);
   y0 = Math.floor(y0 / ys) * ys; y1 = Math.ceil(y1 / ys) * ys;
+  // A ceiling the values cannot pass (a budget is never above 100 %): the
+  // rounded-up tick would only add empty space.
+  const capped = isFinite(opts.yMax) && y1 > opts.yMax;
+  if (capped) y1 = opts.yMax;
   const px = (t) => L + (t - x0) / (x1 - x0) * (W - L - R);
   const marks = layoutMarkers(opts.markers || [], px, x0, x1, W - R);
   const T = marks.rows ? 6 + marks.rows * MARKER_ROW_H : 10;
@@ -80,7 +85,10 @@ function drawChart(target, result, opts) {
   const fmtY = opts.yFormat || tickLabel;
 
   const svg = el("svg:svg", { viewBox: `0 0 ${W} ${H}`, role: "img" });
-  for (let i = 0, v = y0; v <= y1 + ys / 2 && i < 50; i++, v = y0 + i * ys) {
+  const yTicks = [];
+  for (let i = 0, v = y0; v <= y1 + ys * 1e-6 && i < 50; i++, v = y0 + i * ys) yTicks.push(v);
+  if (capped && y1 - yTicks[yTicks.length - 1] > ys / 3) yTicks.push(y1);
+  for (const v of yTicks) {
     svg.append(el("svg:line", { class: "grid", x1: L, x2: W - R, y1: py(v), y2: py(v) }));
     svg.append(el("svg:text", { class: "tick y", x: L - 6, y: py(v) + 4, "text-anchor": "end" }, fmtY(v)));
   }

@@ -34,7 +34,12 @@ function chart(cell, sig, start, end, markers) {
   drawChart(box, result, { height: 220, x0: start, x1: end, markers, zeroLine: true });
   if (result.length > 1) cell.append(chartLegend(result));
   const raw = sig.series.map((r) => r.rawUntil).filter((t) => Number.isFinite(t) && t > start);
-  if (raw.length) cell.append(el("p", { class: "small muted" }, `Before ${fmtTime(Math.max(...raw))}: computed from the raw series (not recorded yet).`));
+  if (raw.length) {
+    const until = Math.max(...raw);
+    cell.append(el("p", { class: "small muted" }, until >= end
+      ? "Computed from the raw series: the recording rule has written nothing in this range yet."
+      : `Before ${fmtTime(until)}: computed from the raw series (the recording rule started later).`));
+  }
 }
 
 function render(s, signals, deploysInRange, start, end) {
@@ -53,7 +58,7 @@ function render(s, signals, deploysInRange, start, end) {
 
   const markers = deployMarkers(deploysInRange);
   const charts = $("charts");
-  if (!s.goldenSignals && !(signals && signals.signals.some((g) => g.series.length))) {
+  if (!s.goldenSignals) {
     charts.append(el("p", { class: "muted" }, "No golden signals recorded for this service: declare it under services: in the config."));
   } else if (!signals) {
     charts.append(el("p", { class: "bad" }, "Golden signals could not be read (see the error above)."));
@@ -91,14 +96,17 @@ function render(s, signals, deploysInRange, start, end) {
   const end = Math.floor(Date.now() / 1000), start = end - rangeSeconds();
   try {
     const q = encodeURIComponent(name);
-    const [cat, deploys, signals] = await Promise.all([
+    const [cat, deploys] = await Promise.all([
       api(`/api/v1/catalog?service=${q}&deploys=10`),
       api(`/api/v1/deploys?service=${q}&since=${start}&limit=200`).catch(() => []),
-      api(`/api/v1/catalog/signals?service=${q}&range=${rangeSeconds()}`).catch((e) => {
-        if (e.status !== 404) showError(`golden signals: ${e.message}`);
-        return null;
-      }),
     ]);
+    // Only a service with golden signals has charts (one that only
+    // incidents or deploys name has a page, not signals).
+    const signals = !cat.services[0].goldenSignals ? null
+      : await api(`/api/v1/catalog/signals?service=${q}&range=${rangeSeconds()}`).catch((e) => {
+        showError(`golden signals: ${e.message}`);
+        return null;
+      });
     render(cat.services[0], signals, deploys, start, end);
   } catch (e) {
     $("title").textContent = "Service not found";

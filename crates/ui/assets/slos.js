@@ -67,7 +67,7 @@ async function detail(s, standalone) {
     const start = pts.length ? pts[0][0] : Date.now() / 1000;
     const deploys = await api(`/api/v1/deploys?service=${encodeURIComponent(s.service)}&since=${Math.floor(start)}&limit=200`).catch(() => []);
     drawChart(burn, [{ metric: { __name__: "budget remaining (1 = 100%)" }, values: pts }],
-      { markers: deployMarkers(deploys), zeroLine: true, yFormat: remainingTick });
+      { markers: deployMarkers(deploys), zeroLine: true, yMax: 1, yFormat: remainingTick });
   } catch (e) { showError(`burn-down: ${e.message}`); }
 
   // The page tier's fast pair: the two burn rates whose crossing pages.
