@@ -114,6 +114,10 @@ post_json /api/v1/incidents/INC-1/action_items '{"title": "alert on checkout p99
 post_json /api/v1/incidents/INC-1/ack '{"by": "alice"}'
 post_json /api/v1/incidents/INC-1/mitigate '{"by": "alice"}'
 post_json /api/v1/incidents '{"title": "search is slow", "severity": "sev3", "service": "search", "by": "bob"}'
+# Three more deploys within seconds: their chart labels must not overlap.
+for v in 1.4.3 1.4.4-rc.1 1.4.5; do
+  "$HOMEOSTAT" deploy record --service checkout --version "$v" > /dev/null
+done
 # INC-3, opened by a paging alert of the checkout SLO ten minutes ago: its
 # page shows the group key, times with seconds and the impact chart.
 TEN_MIN_AGO=$(date -u -d '-10 min' +%Y-%m-%dT%H:%M:%SZ)
@@ -169,6 +173,16 @@ if timeout 600 node tests/browser/console.mjs --base "$URL" --out target/screens
   ok "console states and pages ($((SECONDS - started)) s)"
 else
   bad "console states and pages (above)"
+fi
+
+# The SLO and golden-signal views: text size, axes, marker labels, named
+# windows, raw history before the recording, honest budget wording (the
+# seeded checkout SLO has spent several times its budget in three hours).
+if timeout 300 node tests/browser/sloview.mjs --base "$URL" --service checkout --slo checkout-availability \
+    --exhausted --out target/screenshots/seeded; then
+  ok "SLO and golden-signal views read right"
+else
+  bad "SLO and golden-signal views (above)"
 fi
 
 echo "$passed passed, $failed failed"

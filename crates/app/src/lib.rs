@@ -15,6 +15,7 @@ mod gate;
 mod incidents;
 mod live;
 mod release;
+mod signals;
 mod slo;
 
 use std::sync::Arc;
@@ -30,7 +31,10 @@ pub use gate::{
 pub use incidents::{BasicIncidents, Declare, IncidentApi, IncidentDesk};
 pub use live::Live;
 pub use release::{NewDeploy, ReleaseError, ReleaseService, SuspectQuery, Suspects};
-pub use slo::{Burndown, SloError, SloMeter, SloReport, period_of};
+pub use signals::{
+    Points, Range, SIGNALS, SeriesLabels, SignalChart, SignalKind, SignalSeries, SignalService,
+};
+pub use slo::{Burndown, SloError, SloMeter, SloReport, based_on, burn_windows, period_of};
 
 /// What the services are built from: the engine and stores the server
 /// picked, the clock, and the config cells a reload swaps.
@@ -48,6 +52,8 @@ pub struct Wiring {
     pub policies: Arc<Live<Vec<homeostat_gate::Policy>>>,
     /// `services[].depends_on`: service → direct dependencies.
     pub dependencies: Arc<Live<homeostat_incident::DependencyGraph>>,
+    /// `services:`: the services whose golden signals are recorded.
+    pub signals: Arc<Live<Vec<homeostat_slo::ServiceSignals>>>,
 }
 
 impl Wiring {
@@ -67,6 +73,7 @@ impl Wiring {
             slo_windows: Default::default(),
             policies: Default::default(),
             dependencies: Default::default(),
+            signals: Default::default(),
         }
     }
 
@@ -91,10 +98,17 @@ impl Wiring {
             self.clock.clone(),
             self.dependencies.clone(),
         ));
+        let signals = Arc::new(SignalService::new(
+            self.engine.clone(),
+            self.querier.clone(),
+            self.clock.clone(),
+            self.signals.clone(),
+        ));
         Services {
             gate,
             slos,
             release,
+            signals,
         }
     }
 }
@@ -105,4 +119,5 @@ pub struct Services {
     pub gate: Arc<GateService>,
     pub slos: Arc<SloMeter>,
     pub release: Arc<ReleaseService>,
+    pub signals: Arc<SignalService>,
 }

@@ -109,16 +109,36 @@ fn status(url: &str, id: Option<&str>) -> anyhow::Result<()> {
             s["id"].as_str().unwrap_or("?"),
             pct(&s["objective"]),
             pct(&s["sli"]),
-            pct(&s["budget"]["remaining"]),
+            if s["budget"]["exhausted"] == true {
+                "exhausted".to_string()
+            } else {
+                pct(&s["budget"]["remaining"])
+            },
             s["budget"]["remainingMinutes"]
                 .as_f64()
                 .map_or("n/a".into(), |m| format!("{m:.1}")),
             burn_1h,
             firing.join(",")
         );
+        // What a budget rests on, and by how much a spent one was overspent,
+        // as the console says it.
+        let mut note = Vec::new();
+        if let Some(x) = s["budget"]["overspend"].as_f64() {
+            note.push(format!("spent {x:.1}x the budget"));
+        }
+        if let Some(secs) = s["budget"]["basedOnSeconds"].as_u64() {
+            let d =
+                homeostat_model::format_duration(std::time::Duration::from_secs(secs / 60 * 60));
+            if s["period"].as_str() != Some(d.as_str()) {
+                note.push(format!("based on {d} of data"));
+            }
+        }
+        if !note.is_empty() {
+            println!("{:<40} {}", "", note.join("; "));
+        }
         if let Some(at) = s["budget"]["exhaustedAt"].as_f64() {
             println!(
-                "{:<40} budget exhausted at {at:.0} (unix seconds) at the 1h burn rate",
+                "{:<40} budget runs out at {at:.0} (unix seconds) at the 1h burn rate",
                 ""
             );
         }

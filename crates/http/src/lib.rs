@@ -118,6 +118,8 @@ pub struct AppState {
     /// Deploys and suspects (`/api/v1/deploys`, `/incidents/{id}/suspects`,
     /// the catalog's last deploys).
     pub release: Arc<homeostat_app::ReleaseService>,
+    /// Golden signals for the catalog and the service charts.
+    pub signals: Arc<homeostat_app::SignalService>,
     /// Canary analysis runs (`/api/v1/analysis`); the server judges them.
     pub analysis: Arc<homeostat_canary::AnalysisRegistry>,
 }
@@ -230,6 +232,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(routes::release::revoke_override),
         )
         .route("/api/v1/catalog", get(routes::catalog::catalog))
+        .route("/api/v1/catalog/signals", get(routes::catalog::signals))
         .route("/api/v1/slos", get(routes::slos::list))
         .route("/api/v1/slos/{id}", get(routes::slos::get))
         .route("/api/v1/slos/{id}/burndown", get(routes::slos::burndown))

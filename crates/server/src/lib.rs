@@ -174,6 +174,7 @@ pub async fn run(
     let gate = Arc::new(homeostat_app::Live::new(cfg.gate.clone()));
     let rollback_actions = Arc::new(homeostat_app::Live::new(cfg.rollback.clone()));
     let dependencies = Arc::new(homeostat_app::Live::new(cfg.dependencies.clone()));
+    let signal_services = Arc::new(homeostat_app::Live::new(cfg.services.clone()));
     let analysis = Arc::new(release::restore_analysis(&state, clock.now_millis()).await?);
     let reload_status = Arc::new(homeostat_http::ReloadStatus::new(clock.now_millis()));
     telemetry.add_source(Box::new(sources::ReloadSource(reload_status.clone())));
@@ -264,6 +265,7 @@ pub async fn run(
         slo_windows: slo_windows.clone(),
         policies: gate.clone(),
         dependencies: dependencies.clone(),
+        signals: signal_services.clone(),
     }
     .build();
     let app_state = AppState {
@@ -288,6 +290,7 @@ pub async fn run(
         alertmanager: Some(builtin.am.clone()),
         gate: services.gate.clone(),
         release: services.release.clone(),
+        signals: services.signals.clone(),
         analysis: analysis.clone(),
     };
 
@@ -350,6 +353,7 @@ pub async fn run(
             gate,
             rollback: rollback_actions.clone(),
             dependencies,
+            signals: signal_services,
             incidents: incident_hub.clone(),
             status: reload_status,
             clock: clock.clone(),

@@ -116,9 +116,15 @@ pub struct BudgetStatus {
     pub remaining_minutes: Option<f64>,
     pub windows: Vec<WindowBurn>,
     /// When the remaining budget runs out at the burn rate of
-    /// [`PROJECTION_WINDOW`] (ms since the epoch); `None` when it does not
-    /// (no burn, no data) and `now` when it is already spent.
+    /// [`PROJECTION_WINDOW`] (ms since the epoch); `None` when it does not:
+    /// no data, a burn below 1× (the rolling period sheds old errors faster
+    /// than new ones arrive), or a budget already spent ([`Self::exhausted`]).
     pub exhausted_at: Option<i64>,
+    /// The budget is spent: nothing is left to run out.
+    pub exhausted: bool,
+    /// How many budgets were spent once more than one was (2.4 = "spent
+    /// 2.4× the budget"); `None` within budget.
+    pub overspend: Option<f64>,
 }
 
 impl BudgetStatus {
@@ -149,9 +155,9 @@ impl BudgetStatus {
             .iter()
             .find(|w| w.window == PROJECTION_WINDOW)
             .and_then(|w| w.burn_rate);
+        let exhausted = remaining.is_some_and(|r| r <= 0.0);
         let exhausted_at = match (remaining, projection) {
-            (Some(r), _) if r <= 0.0 => Some(now_ms),
-            (Some(r), Some(b)) if b > 0.0 => {
+            (Some(r), Some(b)) if r > 0.0 && b >= 1.0 => {
                 // At burn rate b the whole budget lasts period / b.
                 let ms = r * period.as_millis() as f64 / b;
                 Some(now_ms.saturating_add(ms.min(i64::MAX as f64 / 2.0) as i64))
@@ -169,6 +175,8 @@ impl BudgetStatus {
             remaining_minutes: remaining.map(|r| r * budget * period_minutes),
             windows,
             exhausted_at,
+            exhausted,
+            overspend: consumed.filter(|c| *c > 1.0),
         }
     }
 }
@@ -253,16 +261,22 @@ slos:
     }
 
     #[test]
-    fn no_burn_no_exhaustion_and_overspent_is_now() {
+    fn no_projection_without_burn_below_one_or_once_spent() {
         let p = Duration::from_secs(86400);
-        assert_eq!(
-            BudgetStatus::compute(99.0, p, Some(0.0), &[(H, Some(0.0))], 5).exhausted_at,
-            None
-        );
-        assert_eq!(
-            BudgetStatus::compute(99.0, p, Some(0.02), &[(H, Some(0.0))], 5).exhausted_at,
-            Some(5)
-        );
+        let at = |period_ratio, h_ratio| {
+            BudgetStatus::compute(99.0, p, Some(period_ratio), &[(H, Some(h_ratio))], 5)
+        };
+        assert_eq!(at(0.0, 0.0).exhausted_at, None);
+        // 0.5× burn: the rolling period forgets errors faster than they come.
+        let slow = at(0.005, 0.005);
+        assert_eq!((slow.exhausted_at, slow.exhausted), (None, false));
+        // Spent 2.4 budgets: exhausted, by how much, and no "runs out" time.
+        let spent = at(0.024, 0.05);
+        assert!(spent.exhausted);
+        assert_eq!(spent.exhausted_at, None);
+        assert!((spent.overspend.unwrap_or(0.0) - 2.4).abs() < 1e-9);
+        assert_eq!(at(0.005, 0.02).overspend, None);
+        assert!(at(0.005, 0.02).exhausted_at.is_some());
         assert_eq!(BudgetStatus::compute(99.0, p, None, &[], 5).remaining, None);
     }
 

@@ -47,6 +47,10 @@ pub use compile::{CompileOptions, compile};
 pub use error::SpecError;
 pub use rules::{Mode, Rule, RuleFile, RuleGroup};
 pub use signals::{Convention, ServiceSignals};
+/// The series the golden-signal rules record.
+pub mod signal_names {
+    pub use crate::signals::{ERRORS, LATENCY, SATURATION, TRAFFIC};
+}
 pub use spec::{
     AlertTier, Budgeting, Calendar, CalendarUnit, Sli, SloSpec, SpecFormat, load_specs,
     load_specs_file, load_specs_files,

@@ -35,17 +35,17 @@ function card(s) {
   for (const o of s.slos) {
     slos.append(el("li", {}, link(sloHref(o.id), o.name || o.id),
       el("span", {}, o.firing.length ? badge(o.firing.join(", "), "bad", "burn-rate alert firing") : null, " ",
-        badge(`${pct(o.remaining, 1)} left`, budgetClass(o.remaining), "error budget remaining"))));
+        budgetBadge(o))));
   }
   c.append(slos);
 
-  c.append(el("h3", {}, "Golden signals, last hour"));
+  c.append(el("h3", {}, "Golden signals, last hour (5 min rates)"));
   if (!s.goldenSignals) c.append(el("p", { class: "small muted" }, "Not recorded: declare the service under services: in the config."));
   else {
     const g = el("div", { class: "signals" });
     s.signals.forEach((sig, i) => {
       g.append(el("a", { class: "signal", href: queryHref(sig.query), title: sig.query },
-        el("div", { class: "label" }, SIGNAL_LABELS[sig.name] || sig.name),
+        el("div", { class: "label", title: sig.title || "" }, SIGNAL_LABELS[sig.name] || sig.name),
         el("div", { class: "value" }, signalValue(sig)),
         sparkline(sig.points, COLORS[i])));
     });

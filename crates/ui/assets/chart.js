@@ -27,15 +27,38 @@ function tickLabel(v) {
   return String(+v.toPrecision(6));
 }
 
-// Draws `result` (Prometheus matrix entries: {metric, values}) into `target`.
+// Marker labels, laid out left to right in up to MARKER_ROWS rows: each
+// goes to the first row where it does not overlap the label before it; a
+// label that fits no row is left out (its line and hover title stay).
+const MARKER_ROWS = 3, MARKER_ROW_H = 14, MARKER_CHAR_W = 6.6;
+function layoutMarkers(markers, px, x0, x1, right) {
+  const ends = [];
+  const out = [];
+  for (const m of markers.slice().sort((a, b) => a.t - b.t)) {
+    if (!(m.t >= x0 && m.t <= x1)) continue;
+    const x = px(m.t);
+    const w = m.label.length * MARKER_CHAR_W + 4;
+    const nearEnd = x + 3 + w > right;
+    const from = nearEnd ? x - 3 - w : x + 3;
+    let row = ends.findIndex((end) => end < from);
+    if (row < 0 && ends.length < MARKER_ROWS) row = ends.length;
+    if (row >= 0) ends[row] = from + w;
+    out.push({ m, x, row, nearEnd });
+  }
+  return { placed: out, rows: ends.length };
+}
+
+// Draws `result` (Prometheus matrix entries: {metric, values, dash}) into
+// `target`, as wide as the target is, so 11 px text stays 11 px.
 // opts: {height, x0, x1 (seconds), markers: [{t, label, kind, title}],
-// zeroLine, yFormat, bands: [{t0, t1, label}] (shaded time ranges),
-// hlines: [{v, label}] (reference levels, kept in the y range), padBelow
-// (a share of the y range added under the lowest value)}. Returns
-// the SVG, or null without data.
+// zeroLine (the y axis includes 0), yMax (values never above it), yFormat,
+// bands: [{t0, t1, label}] (shaded time ranges), hlines: [{v, label}]
+// (reference levels, kept in the y range), padBelow (a share of the y range
+// added under the lowest value)}. Returns the SVG, or null without data.
 function drawChart(target, result, opts) {
   opts = opts || {};
-  const W = 960, H = opts.height || 340, L = 64, R = 12, T = opts.markers && opts.markers.length ? 22 : 10, B = 28;
+  // The box's width less the SVG's 1 px border on each side.
+  const W = Math.max(320, Math.round(target.clientWidth ? target.clientWidth - 2 : 960)), H = opts.height || 340, L = 64, R = 12, B = 28;
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
   const series = result.map((s) => s.values.map(([t, v]) => [t, parseFloat(v)]));
   for (const pts of series) for (const [t, v] of pts) {
@@ -53,26 +76,35 @@ function drawChart(target, result, opts) {
   // A flat series, or one whose values differ only by float noise: a tick
   // step below the values' precision would never advance the tick loop.
   const mag = Math.max(Math.abs(y0), Math.abs(y1));
-  if (y1 - y0 <= mag * 1e-9) { const pad = mag ? mag / 10 : 1; y0 -= pad; y1 += pad; }
+  if (y1 - y0 <= mag * 1e-9) { const pad = mag ? mag / 10 : 1; y0 = opts.zeroLine && y0 === 0 ? 0 : y0 - pad; y1 += pad; }
   const ys = niceStep(y1 - y0, 5);
   y0 = Math.floor(y0 / ys) * ys; y1 = Math.ceil(y1 / ys) * ys;
+  // A ceiling the values cannot pass (a budget is never above 100 %): the
+  // rounded-up tick would only add empty space.
+  const capped = isFinite(opts.yMax) && y1 > opts.yMax;
+  if (capped) y1 = opts.yMax;
   const px = (t) => L + (t - x0) / (x1 - x0) * (W - L - R);
+  const marks = layoutMarkers(opts.markers || [], px, x0, x1, W - R);
+  const T = marks.rows ? 6 + marks.rows * MARKER_ROW_H : 10;
   const py = (v) => T + (y1 - v) / (y1 - y0) * (H - T - B);
   const fmtY = opts.yFormat || tickLabel;
 
   const svg = el("svg:svg", { viewBox: `0 0 ${W} ${H}`, role: "img" });
-  for (let i = 0, v = y0; v <= y1 + ys / 2 && i < 50; i++, v = y0 + i * ys) {
+  const yTicks = [];
+  for (let i = 0, v = y0; v <= y1 + ys * 1e-6 && i < 50; i++, v = y0 + i * ys) yTicks.push(v);
+  if (capped && y1 - yTicks[yTicks.length - 1] > ys / 3) yTicks.push(y1);
+  for (const v of yTicks) {
     svg.append(el("svg:line", { class: "grid", x1: L, x2: W - R, y1: py(v), y2: py(v) }));
-    svg.append(el("svg:text", { x: L - 6, y: py(v) + 4, "text-anchor": "end" }, fmtY(v)));
+    svg.append(el("svg:text", { class: "tick y", x: L - 6, y: py(v) + 4, "text-anchor": "end" }, fmtY(v)));
   }
-  const xs = niceStep(x1 - x0, 6);
+  const xs = niceStep(x1 - x0, Math.max(2, Math.floor((W - L - R) / 110)));
   const longSpan = x1 - x0 > 2 * 86400;
   const t0 = Math.ceil(x0 / xs) * xs;
   for (let i = 0, t = t0; t <= x1 && i < 50; i++, t = t0 + i * xs) {
     const d = new Date(t * 1000);
     const label = longSpan ? `${d.getMonth() + 1}/${d.getDate()} ${d.toTimeString().slice(0, 5)}` : d.toTimeString().slice(0, 5);
     svg.append(el("svg:line", { class: "grid", x1: px(t), x2: px(t), y1: T, y2: H - B }));
-    svg.append(el("svg:text", { x: px(t), y: H - B + 16, "text-anchor": "middle" }, label));
+    svg.append(el("svg:text", { class: "tick x", x: px(t), y: H - B + 16, "text-anchor": "middle" }, label));
   }
   svg.append(el("svg:line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }));
   svg.append(el("svg:line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
@@ -94,7 +126,9 @@ function drawChart(target, result, opts) {
     }
     const color = COLORS[i % COLORS.length];
     if (path) {
-      const p = el("svg:path", { d: path, fill: "none", stroke: color, "stroke-width": 1.5 });
+      const attrs = { d: path, fill: "none", stroke: color, "stroke-width": 1.5 };
+      if (result[i].dash) attrs["stroke-dasharray"] = result[i].dash;
+      const p = el("svg:path", attrs);
       p.append(el("svg:title", {}, seriesName(result[i].metric)));
       svg.append(p);
     }
@@ -103,18 +137,14 @@ function drawChart(target, result, opts) {
     }
   });
 
-  // Markers last, so they sit on top; labels alternate rows when crowded.
-  let lastX = -Infinity, row = 0;
-  for (const m of (opts.markers || []).slice().sort((a, b) => a.t - b.t)) {
-    if (!(m.t >= x0 && m.t <= x1)) continue;
-    const x = px(m.t);
-    row = x - lastX < 70 ? (row + 1) % 2 : 0;
-    lastX = x;
+  // Markers last, so they sit on top.
+  for (const { m, x, row, nearEnd } of marks.placed) {
     const g = el("svg:g", { class: `deploy ${m.kind}` });
     g.append(el("svg:title", {}, m.title || m.label));
-    g.append(el("svg:line", { class: `marker ${m.kind}`, x1: x, x2: x, y1: T - 4, y2: H - B }));
-    const nearEnd = x > W - R - 60;
-    g.append(el("svg:text", { class: `marker-label ${m.kind}`, x: nearEnd ? x - 3 : x + 3, y: 9 + row * 10, "text-anchor": nearEnd ? "end" : "start" }, m.label));
+    g.append(el("svg:line", { class: `marker ${m.kind}`, x1: x, x2: x, y1: row >= 0 ? 8 + row * MARKER_ROW_H : T, y2: H - B }));
+    if (row >= 0) {
+      g.append(el("svg:text", { class: `marker-label ${m.kind}`, x: nearEnd ? x - 3 : x + 3, y: 14 + row * MARKER_ROW_H, "text-anchor": nearEnd ? "end" : "start" }, m.label));
+    }
     svg.append(g);
   }
   target.append(svg);
@@ -146,7 +176,7 @@ function drawBandsAndLevels(svg, opts, f) {
 function chartLegend(result) {
   const d = el("div", { class: "legend" });
   result.forEach((s, i) => d.append(el("span", { style: "margin-right:1em" },
-    el("span", { class: "swatch", style: `background:${COLORS[i % COLORS.length]}` }), seriesName(s.metric))));
+    el("span", { class: "swatch", style: s.dash ? `background:repeating-linear-gradient(90deg, ${COLORS[i % COLORS.length]} 0 4px, transparent 4px 7px)` : `background:${COLORS[i % COLORS.length]}` }), seriesName(s.metric))));
   return d;
 }
 

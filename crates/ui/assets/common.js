@@ -236,3 +236,29 @@ function deployMarkers(deploys) {
   }
   return out.filter((m) => isFinite(m.t));
 }
+
+// A span of seconds as people say it: "45 s", "12 min", "7 h", "3 d".
+function fmtSpan(secs) {
+  if (secs === null || secs === undefined || !isFinite(secs)) return "n/a";
+  if (secs < 90) return `${Math.round(secs)} s`;
+  if (secs < 5400) return `${Math.round(secs / 60)} min`;
+  if (secs < 172800) return `${Math.round(secs / 3600)} h`;
+  return `${Math.round(secs / 86400)} d`;
+}
+
+// An error budget (an SLO's `budget`, or a catalog SLO) as a badge: what is
+// left, or "exhausted" once spent — never a negative share.
+function budgetBadge(b, digits) {
+  const title = budgetNote(b);
+  if (b.exhausted) return badge("exhausted", "bad", title);
+  if (b.remaining === null || b.remaining === undefined) return badge("no data", "none", title);
+  return badge(`${pct(b.remaining, digits === undefined ? 1 : digits)} left`, budgetClass(b.remaining), title);
+}
+
+// "spent 2.4× the budget; based on 7 h of data".
+function budgetNote(b) {
+  const parts = [];
+  if (b.exhausted && Number.isFinite(b.overspend)) parts.push(`spent ${b.overspend.toFixed(1)}× the budget`);
+  if (Number.isFinite(b.basedOnSeconds)) parts.push(`based on ${fmtSpan(b.basedOnSeconds)} of data`);
+  return parts.join("; ");
+}

@@ -1,36 +1,48 @@
 // One service (/console/service?name=checkout): its golden signals as
 // charts with deploy markers, its SLOs, open incidents, deploys and the
-// gate's answer. One catalog call, one deploys call, one range query per chart.
+// gate's answer. One catalog call, one deploys call and one signals call
+// (which fills history from raw data where the recording starts later).
 "use strict";
 
-const CHARTS = [
-  ["Latency (seconds)", (s) => `service:request_latency_seconds:quantile{service=${JSON.stringify(s)}}`,
-    (m) => `p${+(parseFloat(m.quantile) * 100).toFixed(1)} ${m.outcome || ""}`],
-  ["Traffic (requests/s)", (s) => `service:requests:rate5m{service=${JSON.stringify(s)}}`, () => "requests/s"],
-  ["Errors (share of requests)", (s) => `service:request_errors:ratio_rate5m{service=${JSON.stringify(s)}}`, () => "error ratio"],
-  ["Saturation", (s) => `service:saturation:ratio{service=${JSON.stringify(s)}}`, () => "saturation"],
-];
+// Legend names per signal, from a series' labels.
+const LEGENDS = {
+  latency: (m) => `p${+(parseFloat(m.quantile) * 100).toFixed(1)} ${m.outcome || ""}`,
+  traffic: () => "requests/s",
+  errors: () => "error ratio",
+  saturation: () => "saturation",
+};
 
 function rangeSeconds() {
   const r = parseInt(param("range") || "", 10);
   return [3600, 21600, 86400, 604800].includes(r) ? r : 21600;
 }
 
-async function chart(cell, title, expr, legend, start, end, markers) {
-  const step = Math.max(15, Math.ceil((end - start) / 240));
-  const range = `${Math.round((end - start) / 3600)}h`;
-  cell.append(el("h3", {}, title, queryLink(expr, "query", range)));
-  try {
-    const data = await api(`/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${start}&end=${end}&step=${step}`);
-    const result = data.result.map((r) => ({ metric: { __name__: legend(r.metric) }, values: r.values }));
-    const box = el("div", { class: "chart" });
-    cell.append(box);
-    drawChart(box, result, { height: 220, x0: start, x1: end, markers });
-    if (result.length > 1) cell.append(chartLegend(result));
-  } catch (e) { cell.append(el("p", { class: "bad" }, `${title}: ${e.message}`)); }
+// "traffic, 5 min rate" → "Traffic, 5 min rate (requests/s)".
+function signalTitle(sig) {
+  return `${sig.title.charAt(0).toUpperCase()}${sig.title.slice(1)} (${sig.unit})`;
 }
 
-function render(s, deploysInRange, start, end) {
+// One chart of a signal from /api/v1/catalog/signals. Every axis starts at
+// zero: a rate or a ratio read against a cropped axis looks like an outage.
+function chart(cell, sig, start, end, markers) {
+  const rangeLabel = `${Math.round((end - start) / 3600)}h`;
+  cell.append(el("h3", {}, signalTitle(sig), " ", queryLink(sig.query, "query", rangeLabel)));
+  const legend = LEGENDS[sig.name] || (() => sig.name);
+  const result = sig.series.map((r) => ({ metric: { __name__: legend(r.labels) }, values: r.values }));
+  const box = el("div", { class: "chart", "data-signal": sig.name });
+  cell.append(box);
+  drawChart(box, result, { height: 220, x0: start, x1: end, markers, zeroLine: true });
+  if (result.length > 1) cell.append(chartLegend(result));
+  const raw = sig.series.map((r) => r.rawUntil).filter((t) => Number.isFinite(t) && t > start);
+  if (raw.length) {
+    const until = Math.max(...raw);
+    cell.append(el("p", { class: "small muted" }, until >= end
+      ? "Computed from the raw series: the recording rule has written nothing in this range yet."
+      : `Before ${fmtTime(until)}: computed from the raw series (the recording rule started later).`));
+  }
+}
+
+function render(s, signals, deploysInRange, start, end) {
   $("title").textContent = s.name;
   document.title = `${s.name} — homeostat`;
   const g = s.gate;
@@ -48,17 +60,20 @@ function render(s, deploysInRange, start, end) {
   const charts = $("charts");
   if (!s.goldenSignals) {
     charts.append(el("p", { class: "muted" }, "No golden signals recorded for this service: declare it under services: in the config."));
+  } else if (!signals) {
+    charts.append(el("p", { class: "bad" }, "Golden signals could not be read (see the error above)."));
   } else {
-    for (const [title, q, legend] of CHARTS) {
+    for (const sig of signals.signals) {
       const cell = el("div", { class: "panel" });
       charts.append(cell);
-      chart(cell, title, q(s.name), legend, start, end, markers);
+      chart(cell, sig, start, end, markers);
     }
   }
 
-  $("slos").append(table(["SLO", "#objective", "#SLI", "#budget left", "firing"], s.slos.map((o) => [
+  $("slos").append(table(["SLO", "#objective", "#SLI", "budget", "based on", "firing"], s.slos.map((o) => [
     link(sloHref(o.id), o.id), pct(o.objective, 3), pct(o.sli, 3),
-    badge(pct(o.remaining, 1), budgetClass(o.remaining)), o.firing.length ? badge(o.firing.join(", "), "bad") : "",
+    budgetBadge(o), Number.isFinite(o.basedOnSeconds) ? `${fmtSpan(o.basedOnSeconds)} of data` : "no data",
+    o.firing.length ? badge(o.firing.join(", "), "bad") : "",
   ]), "No SLOs name this service."));
   $("incidents").append(table(["incident", "state", "severity", "opened"], s.incidents.map((i) => [
     link(incidentHref(i.id), `${i.id} ${i.title}`), stateBadge(i.state), i.severity, `${age(i.createdAt)} ago`,
@@ -85,7 +100,14 @@ function render(s, deploysInRange, start, end) {
       api(`/api/v1/catalog?service=${q}&deploys=10`),
       api(`/api/v1/deploys?service=${q}&since=${start}&limit=200`).catch(() => []),
     ]);
-    render(cat.services[0], deploys, start, end);
+    // Only a service with golden signals has charts (one that only
+    // incidents or deploys name has a page, not signals).
+    const signals = !cat.services[0].goldenSignals ? null
+      : await api(`/api/v1/catalog/signals?service=${q}&range=${rangeSeconds()}`).catch((e) => {
+        showError(`golden signals: ${e.message}`);
+        return null;
+      });
+    render(cat.services[0], signals, deploys, start, end);
   } catch (e) {
     $("title").textContent = "Service not found";
     showError(e.status === 404 ? `${e.message}. See the catalog for known services.` : `service ${name}: ${e.message}`);

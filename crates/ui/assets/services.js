@@ -1,14 +1,15 @@
-// The services page: for every service declared under `services:` in the
-// config, its four golden signals as recorded by the rule engine (latency
-// quantiles for successes and failures, traffic, error ratio, saturation).
+// The services page: for every service with golden signals, its four
+// signals over the last 6 hours (latency quantiles for successes and
+// failures, traffic, error ratio, saturation), each figure named with its
+// window, from /api/v1/catalog/signals.
 "use strict";
 
-const SIGNALS = [
-  ["Latency (seconds)", "service:request_latency_seconds:quantile", (m) => `p${parseFloat(m.quantile) * 100} ${m.outcome}`],
-  ["Traffic (requests/s)", "service:requests:rate5m", () => "requests/s"],
-  ["Errors (share of requests)", "service:request_errors:ratio_rate5m", () => "error ratio"],
-  ["Saturation", "service:saturation:ratio", () => "saturation"],
-];
+const LEGEND = {
+  latency: (m) => `p${+(parseFloat(m.quantile) * 100).toFixed(1)} ${m.outcome || ""}`,
+  traffic: () => "requests/s",
+  errors: () => "error ratio",
+  saturation: () => "saturation",
+};
 
 async function service(name) {
   const box = el("section");
@@ -16,25 +17,27 @@ async function service(name) {
   const grid = el("div", { class: "grid2" });
   box.append(grid);
   $("services").append(box);
-  const end = Date.now() / 1000, start = end - 6 * 3600;
-  for (const [title, metric, legend] of SIGNALS) {
+  let data;
+  try {
+    data = await api(`/api/v1/catalog/signals?service=${encodeURIComponent(name)}&range=6h`);
+  } catch (e) { showError(`${name}: ${e.message}`); return; }
+  for (const sig of data.signals) {
     const cell = el("div", { class: "panel" });
-    const q = `${metric}{service=${JSON.stringify(name)}}`;
-    cell.append(el("h3", {}, title, queryLink(q, "query", "6h")));
+    cell.append(el("h3", {}, `${sig.title.charAt(0).toUpperCase()}${sig.title.slice(1)} (${sig.unit})`, " ", queryLink(sig.query, "query", "6h")));
     grid.append(cell);
-    try {
-      const data = await api(`/api/v1/query_range?query=${encodeURIComponent(q)}&start=${start}&end=${end}&step=90`);
-      if (!data.result.length) { cell.append(el("p", { class: "muted" }, "No data.")); continue; }
-      const box = el("div", { class: "chart" });
-      cell.append(box);
-      drawChart(box, data.result.map((r) => ({ metric: { __name__: legend(r.metric) }, values: r.values })), { height: 220 });
-    } catch (e) { showError(`${name} ${title}: ${e.message}`); }
+    if (!sig.series.length) { cell.append(el("p", { class: "muted" }, "No data.")); continue; }
+    const chart = el("div", { class: "chart", "data-signal": sig.name });
+    cell.append(chart);
+    const legend = LEGEND[sig.name] || (() => sig.name);
+    drawChart(chart, sig.series.map((r) => ({ metric: { __name__: legend(r.labels) }, values: r.values })),
+      { height: 220, x0: data.start, x1: data.end, zeroLine: true });
   }
 }
 
 (async function init() {
   try {
-    const names = await api(`/api/v1/label/service/values?match[]=${encodeURIComponent("service:requests:rate5m")}`);
+    const cat = await api("/api/v1/catalog?deploys=1");
+    const names = cat.services.filter((s) => s.goldenSignals).map((s) => s.name);
     if (!names.length) $("services").append(el("p", { class: "muted" }, "No services: declare them under services: in the config."));
     for (const n of names) await service(n);
   } catch (e) { showError(e.message); }

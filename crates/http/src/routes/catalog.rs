@@ -1,17 +1,22 @@
 //! The service catalog (`GET /api/v1/catalog`): one entry per service —
 //! every service with golden signals recorded and every service an SLO
 //! names — with its SLOs' budgets, the four golden signals over the last
-//! hour, open incidents, last deploys and the gate's answer. The console's
-//! home page is drawn from this one call.
+//! hour (from `homeostat_app::SignalService`), open incidents, last deploys
+//! and the gate's answer. The console's home page is drawn from this one
+//! call.
+
+mod signals;
+
+pub use signals::signals;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
+use homeostat_app::{Range, SIGNALS, SignalKind, SignalService};
 use homeostat_model::ErrorKind;
 use homeostat_model::rfc3339::rfc3339;
-use homeostat_promql::{QueryParams, Value as PromValue};
 use homeostat_state::{DeployFilter, IncidentFilter, IncidentState};
 use serde_json::{Value, json};
 
@@ -21,31 +26,20 @@ use crate::routes::release::{deploy_json, gate_answer, ok};
 use crate::{ApiError, AppState};
 
 /// The sparklines cover the last hour, one point a minute.
-const SPARK_RANGE_MS: i64 = 3_600_000;
-const SPARK_STEP: Duration = Duration::from_secs(60);
+const SPARK_RANGE: Duration = Duration::from_secs(3600);
+const SPARK_POINTS: u32 = 60;
 const DEFAULT_DEPLOYS: usize = 5;
 const MAX_DEPLOYS: usize = 50;
 const KNOWN_PARAMS: [&str; 2] = ["service", "deploys"];
 
-/// The series the `services:` golden-signal rules record (see
-/// `homeostat_slo::ServiceSignals::rules`).
-const TRAFFIC: &str = "service:requests:rate5m";
-const ERRORS: &str = "service:request_errors:ratio_rate5m";
-const LATENCY: &str = "service:request_latency_seconds:quantile";
-const SATURATION: &str = "service:saturation:ratio";
-
-/// The golden signals as the catalog names them, with the recorded series
-/// each is read from (latency: the p99 of successful requests).
-fn signal_queries() -> [(&'static str, String); 4] {
-    [
-        ("traffic", TRAFFIC.to_string()),
-        ("errors", ERRORS.to_string()),
-        (
-            "latency",
-            format!("{}{{quantile=\"0.99\", outcome=\"success\"}}", LATENCY),
-        ),
-        ("saturation", SATURATION.to_string()),
-    ]
+/// The one series of a signal a card shows: latency is the p99 of
+/// successful requests.
+fn card_series(kind: SignalKind) -> &'static [(&'static str, &'static str)] {
+    if kind.name == "latency" {
+        &[("quantile", "0.99"), ("outcome", "success")]
+    } else {
+        &[]
+    }
 }
 
 struct Query {
@@ -87,53 +81,32 @@ fn parse(q: Option<&str>) -> Result<Query, ApiError> {
     Ok(Query { service, deploys })
 }
 
-/// Per signal, per service: the points of the last hour.
+/// Per service, per signal: the points of the last hour.
 type Signals = BTreeMap<String, BTreeMap<&'static str, Vec<(i64, f64)>>>;
 
-fn measure_signals(
-    engine: &homeostat_promql::Engine,
-    q: &dyn homeostat_storage::Querier,
-    now: i64,
-) -> Signals {
+fn measure_signals(signals: &SignalService, now: i64) -> Signals {
+    let range = Range::last(SPARK_RANGE, now, SPARK_POINTS);
     let mut out = Signals::new();
-    for (name, expr) in signal_queries() {
-        let Ok(res) = engine.range_query(
-            q,
-            &expr,
-            now - SPARK_RANGE_MS,
-            now,
-            SPARK_STEP,
-            &QueryParams::default(),
-        ) else {
-            continue;
-        };
-        let PromValue::Matrix(m) = res.value else {
-            continue;
-        };
-        for s in m {
-            let Some(service) = s.labels.get("service") else {
+    for kind in SIGNALS {
+        let want = card_series(kind);
+        for (service, series) in signals.all(kind, range) {
+            let Some(s) = series.into_iter().find(|s| {
+                want.iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            }) else {
                 continue;
             };
-            let pts = s
-                .samples
-                .iter()
-                .filter(|p| p.v.is_finite())
-                .map(|p| (p.t, p.v))
-                .collect();
-            out.entry(service.to_string())
-                .or_default()
-                .insert(name, pts);
+            out.entry(service).or_default().insert(kind.name, s.points);
         }
     }
     out
 }
 
-fn signal_json(name: &str, expr: &str, service: &str, pts: Option<&Vec<(i64, f64)>>) -> Value {
+fn signal_json(kind: SignalKind, service: &str, pts: Option<&Vec<(i64, f64)>>) -> Value {
     // The query behind the number, for the console's query page.
-    let (metric, rest) = expr.split_once('{').unwrap_or((expr, "}"));
-    let matchers = rest.trim_end_matches('}');
-    let sep = if matchers.is_empty() { "" } else { ", " };
-    let query = format!("{metric}{{service={service:?}{sep}{matchers}}}");
+    let mut matchers = vec![format!("service={service:?}")];
+    matchers.extend(card_series(kind).iter().map(|(k, v)| format!("{k}={v:?}")));
+    let query = format!("{}{{{}}}", kind.metric, matchers.join(", "));
     let points: Vec<Value> = pts
         .map(|p| {
             p.iter()
@@ -142,11 +115,24 @@ fn signal_json(name: &str, expr: &str, service: &str, pts: Option<&Vec<(i64, f64
         })
         .unwrap_or_default();
     json!({
-        "name": name,
+        "name": kind.name,
+        "title": kind.title,
         "query": query,
         "value": pts.and_then(|p| p.last()).map(|(_, v)| *v),
         "points": points,
     })
+}
+
+/// A card's signals in the order it shows them: traffic, errors, p99
+/// latency, saturation.
+fn card_signals(
+    service: &str,
+    sig: Option<&BTreeMap<&'static str, Vec<(i64, f64)>>>,
+) -> Vec<Value> {
+    [SIGNALS[1], SIGNALS[2], SIGNALS[0], SIGNALS[3]]
+        .iter()
+        .map(|&kind| signal_json(kind, service, sig.and_then(|s| s.get(kind.name))))
+        .collect()
 }
 
 /// Whether any incident or deploy names `service`.
@@ -190,18 +176,23 @@ pub async fn catalog(
     let now = meter.now();
     let slos = meter.specs();
     let slos2 = slos.clone();
-    let (engine, querier) = (st.query.engine.clone(), st.query.querier.clone());
+    let signal_service = st.signals.clone();
     let (signals, budgets) = tokio::task::spawn_blocking(move || {
-        let signals = measure_signals(&engine, querier.as_ref(), now);
+        let signals = measure_signals(&signal_service, now);
         let budgets: Vec<Value> = slos2
             .iter()
             .map(|spec| {
                 let (s, firing) = meter.measure(spec, now);
+                let since = meter.data_since(spec, now, s.sli.is_some());
+                let based_on = homeostat_app::based_on(since, now, homeostat_app::period_of(spec));
                 json!({
                     "id": spec.id, "name": spec.name, "service": spec.service,
                     "objective": s.objective,
                     "sli": s.sli.filter(|v| v.is_finite()),
                     "remaining": s.remaining.filter(|v| v.is_finite()),
+                    "exhausted": s.exhausted,
+                    "overspend": s.overspend.filter(|v| v.is_finite()),
+                    "basedOnSeconds": based_on.map(|d| d.as_secs()),
                     "firing": firing,
                 })
             })
@@ -264,9 +255,7 @@ pub async fn catalog(
             "name": name,
             "goldenSignals": sig.is_some(),
             "slos": budgets.iter().filter(|b| b["service"] == name.as_str()).collect::<Vec<_>>(),
-            "signals": signal_queries().iter().map(|(n, expr)| {
-                signal_json(n, expr, name, sig.and_then(|s| s.get(n)))
-            }).collect::<Vec<_>>(),
+            "signals": card_signals(name, sig),
             "incidents": open.iter()
                 .filter(|i| i.service.as_deref() == Some(name.as_str()))
                 .map(encode_incident)

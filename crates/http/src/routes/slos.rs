@@ -1,7 +1,8 @@
 //! Error budgets over HTTP: `/api/v1/slos` (every SLO with its budget),
-//! `/api/v1/slos/<id>` (one SLO: SLI, budget, burn rates per window,
-//! projected exhaustion, alert tiers firing) and `/api/v1/slos/<id>/burndown`
-//! (remaining budget over the period, for the console chart). The numbers
+//! `/api/v1/slos/<id>` (one SLO: SLI, budget, how much data it rests on,
+//! whether it is exhausted, burn rates per window, projected exhaustion,
+//! alert tiers firing) and `/api/v1/slos/<id>/burndown` (remaining budget
+//! since the data starts, for the console chart). The numbers
 //! come from `homeostat_app::SloMeter`; this file only encodes them.
 
 use std::time::Duration;
@@ -10,7 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use homeostat_app::{SloError, SloReport};
 use homeostat_model::format_duration;
-use homeostat_slo::{AlertWindows, BudgetStatus, STATUS_WINDOWS, SloSpec, budget_ratio_query};
+use homeostat_slo::{AlertWindows, SloSpec, budget_ratio_query};
 use serde_json::{Value as Json_, json};
 
 use crate::params::Path;
@@ -25,8 +26,34 @@ fn num(v: Option<f64>) -> Json_ {
         .map_or(Json_::Null, |v| json!(v))
 }
 
-fn encode(spec: &SloSpec, s: &BudgetStatus, windows: &[AlertWindows], firing: &[String]) -> Json_ {
-    let burn_rate_queries: Vec<Json_> = [STATUS_WINDOWS[2], STATUS_WINDOWS[4]]
+fn encode(r: &SloReport, windows: &[AlertWindows]) -> Json_ {
+    let (spec, s, firing) = (&r.spec, &r.status, &r.firing);
+    let alert = AlertWindows::for_period(windows, s.period);
+    // Which alert tiers watch a window, so the table can mark the rows the
+    // alerts use (1m/12m under fast slo_windows, not only the Workbook's).
+    let used_by = |w: Duration| -> Vec<&str> {
+        let mut by = Vec::new();
+        for (tier, on, pairs) in [
+            (
+                "page",
+                spec.page.is_some(),
+                [alert.page_quick, alert.page_slow],
+            ),
+            (
+                "ticket",
+                spec.ticket.is_some(),
+                [alert.ticket_quick, alert.ticket_slow],
+            ),
+        ] {
+            if on && pairs.iter().any(|p| p.short == w || p.long == w) {
+                by.push(tier);
+            }
+        }
+        by
+    };
+    // The page tier's fast pair: the two burn rates that page first.
+    let chart_windows = [alert.page_quick.long, alert.page_quick.short];
+    let burn_rate_queries: Vec<Json_> = chart_windows
         .iter()
         .map(|&w| {
             json!({
@@ -54,17 +81,23 @@ fn encode(spec: &SloSpec, s: &BudgetStatus, windows: &[AlertWindows], firing: &[
             "remaining": num(s.remaining),
             "remainingMinutes": num(s.remaining_minutes),
             "exhaustedAt": s.exhausted_at.map(|t| t as f64 / 1000.0),
+            "exhausted": s.exhausted,
+            "overspend": num(s.overspend),
+            "dataSince": r.data_since.map(|t| t as f64 / 1000.0),
+            "basedOnSeconds": r.based_on().map(|d| d.as_secs()),
         },
         "burnRates": s.windows.iter().map(|w| json!({
             "window": format_duration(w.window),
             "errorRatio": num(w.error_ratio),
             "burnRate": num(w.burn_rate),
             "query": budget_ratio_query(spec, w.window),
+            "alerts": used_by(w.window),
         })).collect::<Vec<_>>(),
         "firing": firing,
         "alertTiers": alert_tiers(spec, s.period, windows, firing),
         "labels": spec.labels,
-        // For charts: the 1h and 6h burn rates as PromQL, ready for query_range.
+        // For charts: the page tier's fast pair of burn rates as PromQL,
+        // ready for query_range.
         "burnRateQueries": burn_rate_queries,
     })
 }
@@ -113,7 +146,7 @@ fn ok(data: Json_) -> Json<Json_> {
 }
 
 fn encode_report(r: &SloReport, windows: &[AlertWindows]) -> Json_ {
-    encode(&r.spec, &r.status, windows, &r.firing)
+    encode(r, windows)
 }
 
 /// `GET /api/v1/slos`
@@ -146,7 +179,10 @@ pub async fn burndown(
         .iter()
         .map(|(t, v)| json!([*t as f64 / 1000.0, v]))
         .collect();
-    Ok(ok(
-        json!({"id": b.id, "period": format_duration(b.period), "remaining": points}),
-    ))
+    Ok(ok(json!({
+        "id": b.id,
+        "period": format_duration(b.period),
+        "dataSince": b.data_since.map(|t| t as f64 / 1000.0),
+        "remaining": points,
+    })))
 }

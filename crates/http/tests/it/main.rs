@@ -92,6 +92,7 @@ fn state_and_store(
         alertmanager: None,
         gate: services.gate,
         release: services.release,
+        signals: services.signals,
         analysis: Default::default(),
     };
     (st, persisted)
