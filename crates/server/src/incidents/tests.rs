@@ -290,6 +290,7 @@ async fn a_rollback_that_ran_before_the_page_is_on_the_new_incidents_timeline() 
         outcome: homeostat_state::DeployOutcome::Succeeded,
         labels: BTreeMap::new(),
         rollback: None,
+        rolls_back: None,
     };
     // Two hours old: not part of this story.
     state
