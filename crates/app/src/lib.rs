@@ -29,7 +29,9 @@ pub use gate::{
 };
 pub use incidents::{BasicIncidents, Declare, IncidentApi, IncidentDesk};
 pub use live::Live;
-pub use release::{NewDeploy, ReleaseError, ReleaseService, SuspectQuery, Suspects};
+pub use release::{
+    DeployAdmission, NewDeploy, ReleaseConfig, ReleaseError, ReleaseService, SuspectQuery, Suspects,
+};
 pub use slo::{Burndown, SloError, SloMeter, SloReport, period_of};
 
 /// What the services are built from: the engine and stores the server
@@ -48,6 +50,8 @@ pub struct Wiring {
     pub policies: Arc<Live<Vec<homeostat_gate::Policy>>>,
     /// `services[].depends_on`: service → direct dependencies.
     pub dependencies: Arc<Live<homeostat_incident::DependencyGraph>>,
+    /// `deploys:` and the `services:` names: which deploys are recorded.
+    pub deploy_admission: Arc<Live<DeployAdmission>>,
 }
 
 impl Wiring {
@@ -67,6 +71,7 @@ impl Wiring {
             slo_windows: Default::default(),
             policies: Default::default(),
             dependencies: Default::default(),
+            deploy_admission: Default::default(),
         }
     }
 
@@ -89,7 +94,12 @@ impl Wiring {
         let release = Arc::new(ReleaseService::new(
             self.state.clone(),
             self.clock.clone(),
-            self.dependencies.clone(),
+            ReleaseConfig {
+                dependencies: self.dependencies.clone(),
+                admission: self.deploy_admission.clone(),
+                slos: self.slos.clone(),
+                policies: self.policies.clone(),
+            },
         ));
         Services {
             gate,

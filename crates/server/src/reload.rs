@@ -26,6 +26,8 @@ pub struct Reloadable {
     pub rollback: Arc<Live<std::collections::BTreeMap<String, crate::release::Action>>>,
     /// `services[].depends_on`, read by change correlation and postmortems.
     pub dependencies: Arc<Live<std::collections::BTreeMap<String, Vec<String>>>>,
+    /// `deploys:` with the `services:` names: which deploys are recorded.
+    pub deploy_admission: Arc<Live<homeostat_app::DeployAdmission>>,
     /// On-call and incident settings (validated with the rest of the file).
     pub incidents: Arc<crate::incidents::IncidentHub>,
     pub status: Arc<ReloadStatus>,
@@ -102,6 +104,7 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
     t.gate.set(new.gate.clone());
     t.rollback.set(new.rollback.clone());
     t.dependencies.set(new.dependencies.clone());
+    t.deploy_admission.set(new.deploys.clone());
     // The Alertmanager file was validated with the rest; routes, receivers
     // and inhibit rules are swapped together.
     let (d, b) = (&t.alertmanager, &new.alertmanager);

@@ -89,6 +89,7 @@ fn alert(name: &str, severity: &str, fp: u64, ends_at: Option<i64>) -> AlertInfo
             "https://runbooks/x".to_string(),
         )]),
         starts_at: T0 - 60_000,
+        pending_since: None,
         ends_at,
         fingerprint: homeostat_model::Fingerprint(fp),
     }
