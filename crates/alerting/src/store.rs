@@ -21,6 +21,10 @@ pub struct PostableAlert {
     pub starts_at: Option<Timestamp>,
     pub ends_at: Option<Timestamp>,
     pub generator_url: String,
+    /// When the alert became active (pending), before it fired at
+    /// `starts_at`. Alertmanager's API has no such field: only homeostat's
+    /// own rule engine fills it, in process, for incident timelines.
+    pub pending_since: Option<Timestamp>,
 }
 
 /// An accepted alert.
@@ -32,6 +36,8 @@ pub struct Alert {
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
     pub generator_url: String,
+    /// See [`PostableAlert::pending_since`].
+    pub pending_since: Option<Timestamp>,
     pub updated_at: Timestamp,
     /// `endsAt` was not given: it is `updated_at + resolve_timeout`, and an
     /// explicit end posted later wins over it.
@@ -55,6 +61,10 @@ impl Alert {
         };
         let mut out = new.clone();
         out.starts_at = old.starts_at.min(new.starts_at);
+        out.pending_since = match (old.pending_since, new.pending_since) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if new.is_resolved(now) {
             if old.is_resolved(now) && old.ends_at > new.ends_at {
                 out.ends_at = old.ends_at;
@@ -128,6 +138,8 @@ pub fn validate(
         starts_at,
         ends_at,
         generator_url: posted.generator_url,
+        // Only meaningful before the start; anything else is ignored.
+        pending_since: posted.pending_since.filter(|p| *p <= starts_at),
         updated_at: now,
         timeout,
     })

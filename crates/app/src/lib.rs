@@ -30,7 +30,9 @@ pub use gate::{
 };
 pub use incidents::{BasicIncidents, Declare, IncidentApi, IncidentDesk};
 pub use live::Live;
-pub use release::{NewDeploy, ReleaseError, ReleaseService, SuspectQuery, Suspects};
+pub use release::{
+    DeployAdmission, NewDeploy, ReleaseConfig, ReleaseError, ReleaseService, SuspectQuery, Suspects,
+};
 pub use signals::{
     Points, Range, SIGNALS, SeriesLabels, SignalChart, SignalKind, SignalSeries, SignalService,
 };
@@ -54,6 +56,8 @@ pub struct Wiring {
     pub dependencies: Arc<Live<homeostat_incident::DependencyGraph>>,
     /// `services:`: the services whose golden signals are recorded.
     pub signals: Arc<Live<Vec<homeostat_slo::ServiceSignals>>>,
+    /// `deploys:` and the `services:` names: which deploys are recorded.
+    pub deploy_admission: Arc<Live<DeployAdmission>>,
 }
 
 impl Wiring {
@@ -74,6 +78,7 @@ impl Wiring {
             policies: Default::default(),
             dependencies: Default::default(),
             signals: Default::default(),
+            deploy_admission: Default::default(),
         }
     }
 
@@ -96,7 +101,12 @@ impl Wiring {
         let release = Arc::new(ReleaseService::new(
             self.state.clone(),
             self.clock.clone(),
-            self.dependencies.clone(),
+            ReleaseConfig {
+                dependencies: self.dependencies.clone(),
+                admission: self.deploy_admission.clone(),
+                slos: self.slos.clone(),
+                policies: self.policies.clone(),
+            },
         ));
         let signals = Arc::new(SignalService::new(
             self.engine.clone(),

@@ -3,12 +3,12 @@
 //! the deploys that may have caused an incident (suspects), following the
 //! declared dependency graph.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use homeostat_incident::{
     CORRELATION_WINDOW_MS, DependencyGraph, ExternalKind, IncidentError, IncidentService, Suspect,
-    dependency_paths, rank_suspects,
+    began_at, dependency_paths, rank_suspects,
 };
 use homeostat_model::{Clock, ErrorKind};
 use homeostat_state::{Deploy, DeployFilter, DeployOutcome, IncidentId, State, StateError};
@@ -32,6 +32,22 @@ pub struct NewDeploy {
     /// When not given: succeeded if it finished, else in progress.
     pub outcome: Option<DeployOutcome>,
     pub labels: BTreeMap<String, String>,
+    /// For a rollback: the id of the deploy it replaces. When not given, a
+    /// rollback (`change_type: rollback`) replaces the newest earlier
+    /// deploy of the same service and environment.
+    pub rolls_back: Option<i64>,
+}
+
+/// Which services deploys may be recorded for (`deploys:` in the config
+/// with the services it declares).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeployAdmission {
+    /// Names under `services:` and `rollback.actions`; the services of the
+    /// loaded SLOs, gate policies and dependencies are known too, read when
+    /// a deploy arrives.
+    pub declared_services: BTreeSet<String>,
+    /// `deploys.allow_unknown_services`: record deploys of any service.
+    pub allow_unknown_services: bool,
 }
 
 /// Which dependencies to follow when ranking suspects.
@@ -63,6 +79,15 @@ pub enum ReleaseError {
     State(#[from] StateError),
     #[error(transparent)]
     Incident(#[from] IncidentError),
+    /// A deploy for a service nobody declared: most often a typo in a
+    /// pipeline, which would otherwise file deploys no page ever shows.
+    #[error(
+        "unknown service {service:?}: no `services:` entry, SLO, gate policy or rollback action declares it (known: {}); declare it, fix the name, or set deploys.allow_unknown_services: true",
+        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+    )]
+    UnknownService { service: String, known: Vec<String> },
+    #[error("deploy {0} not found")]
+    NotFound(i64),
     #[error("deploy vanished after insert")]
     Vanished,
     #[error("release task failed: {0}")]
@@ -74,6 +99,7 @@ impl ReleaseError {
         match self {
             ReleaseError::State(e) => e.kind(),
             ReleaseError::Incident(e) => e.kind(),
+            ReleaseError::UnknownService { .. } | ReleaseError::NotFound(_) => ErrorKind::NotFound,
             ReleaseError::Vanished | ReleaseError::Task(_) => ErrorKind::Internal,
         }
     }
@@ -84,23 +110,59 @@ pub struct ReleaseService {
     state: State,
     clock: Arc<dyn Clock>,
     dependencies: Arc<Live<DependencyGraph>>,
+    admission: Arc<Live<DeployAdmission>>,
+    slos: Arc<Live<Vec<homeostat_slo::SloSpec>>>,
+    policies: Arc<Live<Vec<homeostat_gate::Policy>>>,
+}
+
+/// The config cells the release service reads at each request.
+pub struct ReleaseConfig {
+    pub dependencies: Arc<Live<DependencyGraph>>,
+    pub admission: Arc<Live<DeployAdmission>>,
+    pub slos: Arc<Live<Vec<homeostat_slo::SloSpec>>>,
+    pub policies: Arc<Live<Vec<homeostat_gate::Policy>>>,
 }
 
 impl ReleaseService {
-    pub fn new(
-        state: State,
-        clock: Arc<dyn Clock>,
-        dependencies: Arc<Live<DependencyGraph>>,
-    ) -> Self {
+    pub fn new(state: State, clock: Arc<dyn Clock>, config: ReleaseConfig) -> Self {
         Self {
             state,
             clock,
-            dependencies,
+            dependencies: config.dependencies,
+            admission: config.admission,
+            slos: config.slos,
+            policies: config.policies,
         }
     }
 
-    /// Records a deploy and returns it as stored (with its id).
+    /// Refuses a deploy of a service nobody declared, naming the known
+    /// ones, unless the config allows any service.
+    fn admit(&self, service: &str) -> Result<(), ReleaseError> {
+        let admission = self.admission.get();
+        if admission.allow_unknown_services || service.trim().is_empty() {
+            // An empty name is the store's to refuse, as invalid input.
+            return Ok(());
+        }
+        let mut known = admission.declared_services.clone();
+        known.extend(self.slos.get().iter().map(|s| s.service.clone()));
+        known.extend(self.policies.get().iter().map(|p| p.service.clone()));
+        for (svc, deps) in self.dependencies.get().iter() {
+            known.insert(svc.clone());
+            known.extend(deps.iter().cloned());
+        }
+        if known.contains(service) {
+            return Ok(());
+        }
+        Err(ReleaseError::UnknownService {
+            service: service.to_string(),
+            known: known.into_iter().collect(),
+        })
+    }
+
+    /// Records a deploy and returns it as stored (with its id). A rollback
+    /// marks the deploy it replaced as rolled back.
     pub async fn record(&self, d: NewDeploy) -> Result<Deploy, ReleaseError> {
+        self.admit(&d.service)?;
         let now = self.clock.now_millis();
         let outcome = d.outcome.unwrap_or(if d.finished_at.is_some() {
             DeployOutcome::Succeeded
@@ -120,9 +182,14 @@ impl ReleaseService {
             outcome,
             labels: d.labels,
             rollback: None,
+            rolls_back: d.rolls_back,
         };
         let state = self.state.clone();
         blocking(move || {
+            let mut d = d;
+            if d.rolls_back.is_none() && d.change_type.as_deref() == Some("rollback") {
+                d.rolls_back = replaced_by(state.deploys.as_ref(), &d)?;
+            }
             let id = state.deploys.record_deploy(&d)?;
             let saved = state
                 .deploys
@@ -137,6 +204,44 @@ impl ReleaseService {
                 saved.started_at,
             )?;
             Ok(saved)
+        })
+        .await
+    }
+
+    /// Ends a deploy: `outcome` (succeeded, failed, rolled_back) at
+    /// `finished_at` (now when not given). A repeat of the same outcome
+    /// changes nothing; a finished deploy may still be rolled back; any
+    /// other change of a final outcome is a conflict.
+    pub async fn finish(
+        &self,
+        id: i64,
+        outcome: DeployOutcome,
+        finished_at: Option<i64>,
+    ) -> Result<Deploy, ReleaseError> {
+        let at = finished_at.unwrap_or_else(|| self.clock.now_millis());
+        let state = self.state.clone();
+        blocking(move || {
+            let before = state
+                .deploys
+                .get_deploy(id)?
+                .ok_or(ReleaseError::NotFound(id))?;
+            let after = state.deploys.finish_deploy(id, outcome, at)?;
+            if after.outcome != before.outcome {
+                IncidentService::new(state.incidents.clone()).record_on_open_incidents(
+                    &after.service,
+                    ExternalKind::Deploy,
+                    &format!(
+                        "deploy {} of {} {} {}",
+                        after.id,
+                        after.service,
+                        after.version,
+                        after.outcome.as_str().replace('_', " ")
+                    ),
+                    json!({"deploy_id": after.id, "outcome": after.outcome.as_str()}),
+                    after.finished_at.unwrap_or(at),
+                )?;
+            }
+            Ok(after)
         })
         .await
     }
@@ -192,7 +297,15 @@ impl ReleaseService {
         blocking(move || {
             let inc = state.incidents.get(id)?;
             let detected = inc.created_at;
-            let burn = inc.detected_at.unwrap_or(detected);
+            // The burn began when the first alert became pending, when the
+            // source said; else when it fired. A deploy between the two
+            // cannot have started it.
+            let began = began_at(&state.incidents.timeline(id)?);
+            let burn = began
+                .into_iter()
+                .chain(inc.detected_at)
+                .min()
+                .unwrap_or(detected);
             let Some(service) = inc.service.clone() else {
                 return Ok(Suspects {
                     incident: id,
@@ -221,6 +334,26 @@ impl ReleaseService {
         })
         .await
     }
+}
+
+/// The deploy a rollback replaces: the newest deploy of the same service
+/// and environment that started before it (or at the same time), whatever
+/// its outcome — the one that was running when the rollback began.
+fn replaced_by(
+    store: &dyn homeostat_state::DeployStore,
+    rollback: &Deploy,
+) -> Result<Option<i64>, ReleaseError> {
+    // Deploys to other environments interleave; a page of them is plenty.
+    let recent = store.list_deploys(&DeployFilter {
+        service: Some(rollback.service.clone()),
+        until: Some(rollback.started_at),
+        limit: 200,
+        ..Default::default()
+    })?;
+    Ok(recent
+        .iter()
+        .find(|d| d.environment == rollback.environment)
+        .map(|d| d.id))
 }
 
 async fn blocking<T: Send + 'static>(

@@ -120,6 +120,18 @@ pub(crate) fn post(server: &Server, path: &str, body: Value) -> anyhow::Result<V
     serde_json::from_str(&text).with_context(|| format!("POST {path}: not JSON"))
 }
 
+pub(crate) fn patch(server: &Server, path: &str, body: Value) -> anyhow::Result<Value> {
+    let url = format!("{}{path}", server.url.trim_end_matches('/'));
+    let resp = client()?
+        .patch(&url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .with_context(|| format!("PATCH {url}"))?;
+    let text = answer(resp, &format!("PATCH {path}"))?;
+    serde_json::from_str(&text).with_context(|| format!("PATCH {path}: not JSON"))
+}
+
 pub(crate) fn data(text: &str) -> anyhow::Result<Value> {
     let v: Value = serde_json::from_str(text).context("the server's answer is not JSON")?;
     Ok(v["data"].clone())

@@ -1,12 +1,31 @@
-//! `homeostat deploy record|list` and `homeostat gate check`: clients of a
+//! `homeostat deploy record|finish|list` and `homeostat gate check`: clients of a
 //! running server's release API, made to sit in a CI/CD pipeline unchanged
 //! (Jenkins, GitHub Actions, an Argo CD pre-sync hook, a shell script):
 //! `gate check` exits 0 to allow and 1 to deny, with one line saying why.
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
-use crate::incident::{Server, data, get, post};
+use crate::incident::{Server, data, get, patch, post};
+
+/// How a deploy ended.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+    #[value(name = "rolled_back")]
+    RolledBack,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::RolledBack => "rolled_back",
+        }
+    }
+}
 
 #[derive(Subcommand)]
 pub enum DeployCommand {
@@ -29,6 +48,19 @@ pub enum DeployCommand {
         /// in_progress (default), succeeded, failed, rolled_back.
         #[arg(long)]
         outcome: Option<String>,
+    },
+    /// End a recorded deploy with its outcome (now, unless --finished-at).
+    /// Repeating the same outcome is not an error; a finished deploy may
+    /// still be marked rolled_back.
+    Finish {
+        /// The deploy's id, as `deploy record` printed it.
+        #[arg(long)]
+        id: u64,
+        #[arg(long)]
+        outcome: Outcome,
+        /// When it ended: RFC 3339 or Unix seconds (default now).
+        #[arg(long)]
+        finished_at: Option<String>,
     },
     /// Deploys, newest first.
     List {
@@ -87,6 +119,26 @@ pub fn deploy(server: &Server, cmd: DeployCommand) -> anyhow::Result<()> {
                 d["service"].as_str().unwrap_or("-"),
                 d["version"].as_str().unwrap_or("-"),
                 d["outcome"].as_str().unwrap_or("-")
+            );
+        }
+        DeployCommand::Finish {
+            id,
+            outcome,
+            finished_at,
+        } => {
+            let v = patch(
+                server,
+                &format!("/api/v1/deploys/{id}"),
+                json!({"outcome": outcome.as_str(), "finishedAt": finished_at}),
+            )?;
+            let d = &v["data"];
+            println!(
+                "deploy {} of {} {}: {} at {}",
+                d["id"],
+                d["service"].as_str().unwrap_or("-"),
+                d["version"].as_str().unwrap_or("-"),
+                d["outcome"].as_str().unwrap_or("-"),
+                d["finishedAt"].as_str().unwrap_or("-")
             );
         }
         DeployCommand::List { service, limit } => {

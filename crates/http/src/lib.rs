@@ -208,6 +208,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/deploys",
             get(routes::release::list).post(routes::release::record),
         )
+        .route("/api/v1/deploys/{id}", patch(routes::release::finish))
         .route("/api/v1/gate", get(routes::release::check))
         .route("/api/v1/canary/judge", post(routes::analysis::judge))
         .route(

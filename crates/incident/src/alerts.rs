@@ -19,9 +19,13 @@ use crate::service::{Ev, IncidentService, transition_events};
 pub struct AlertInfo {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
-    /// When it started firing; 0 or less means unknown, and the time of
-    /// the call is used instead.
+    /// When it started firing (Alertmanager's `startsAt`: after the rule's
+    /// `for`); 0 or less means unknown, and the time of the call is used
+    /// instead.
     pub starts_at: Timestamp,
+    /// When it became active (pending), when the source said: homeostat's
+    /// own rule engine does, alerts posted to the Alertmanager API do not.
+    pub pending_since: Option<Timestamp>,
     /// When it resolved, if it has.
     pub ends_at: Option<Timestamp>,
     pub fingerprint: Fingerprint,
@@ -121,6 +125,23 @@ impl IncidentService {
                 Some(s) => format!("{} firing: {s}", a.name()),
                 None => format!("{} firing", a.name()),
             };
+            let pending = a.pending_since.filter(|p| *p < a.starts_at);
+            if let Some(p) = pending {
+                self.append(
+                    incident.id,
+                    Ev {
+                        at: p,
+                        kind: EventKind::AlertPending,
+                        actor: None,
+                        summary: format!("{} pending", a.name()),
+                        data: json!({
+                            "fingerprint": a.fingerprint,
+                            "labels": a.labels,
+                            "pending_since": p,
+                        }),
+                    },
+                )?;
+            }
             self.append(
                 incident.id,
                 Ev {
@@ -133,6 +154,7 @@ impl IncidentService {
                         "labels": a.labels,
                         "annotations": a.annotations,
                         "starts_at": a.starts_at,
+                        "pending_since": pending,
                     }),
                 },
             )?;
@@ -351,6 +373,7 @@ mod tests {
                 .collect(),
             annotations: BTreeMap::new(),
             starts_at: 0,
+            pending_since: None,
             ends_at: None,
             fingerprint: Fingerprint(fp),
         }

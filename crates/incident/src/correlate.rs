@@ -141,6 +141,7 @@ mod tests {
             outcome: DeployOutcome::Succeeded,
             labels: Default::default(),
             rollback: None,
+            rolls_back: None,
         }
     }
 

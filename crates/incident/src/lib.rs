@@ -34,5 +34,5 @@ pub use correlate::{
 pub use error::{IncidentError, Result};
 pub use lifecycle::check_transition;
 pub use links::{LinkAction, LinkSigner};
-pub use postmortem::{DeployInfo, Impact, SloImpact, render_postmortem};
+pub use postmortem::{DeployInfo, Impact, SloImpact, began_at, render_postmortem};
 pub use service::{ExternalKind, IncidentOptions, IncidentService};

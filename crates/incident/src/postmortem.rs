@@ -88,7 +88,7 @@ pub fn render_postmortem(
     line(o, "## Summary");
     line(o, "");
     let first = match i.detected_at {
-        Some(d) => format!("first alert at {}, ", time(d)),
+        Some(d) => format!("first alert fired at {}, ", time(d)),
         None => String::new(),
     };
     let ended = match i.resolved_at {
@@ -111,7 +111,7 @@ pub fn render_postmortem(
     );
 
     write_impact(o, i, start, impact);
-    write_metrics(o, i);
+    write_metrics(o, i, timeline);
     write_timeline(o, timeline);
     write_changes(o, start, &impact.deploys);
     write_action_items(o, action_items);
@@ -165,7 +165,7 @@ fn write_impact(o: &mut String, i: &Incident, start: i64, impact: &Impact) {
     }
 }
 
-fn write_metrics(o: &mut String, i: &Incident) {
+fn write_metrics(o: &mut String, i: &Incident, timeline: &[TimelineEvent]) {
     line(o, "");
     line(o, "## Detection and response");
     line(o, "");
@@ -179,7 +179,12 @@ fn write_metrics(o: &mut String, i: &Incident) {
     let rows = [
         (
             "Time to detect",
-            "first alert → incident opened",
+            "alert pending → first alert fired",
+            span(began_at(timeline), i.detected_at),
+        ),
+        (
+            "Time to open",
+            "first alert fired → incident opened",
             span(i.detected_at, opened),
         ),
         (
@@ -301,6 +306,17 @@ fn write_action_items(o: &mut String, items: &[ActionItem]) {
 fn line(o: &mut String, text: &str) {
     // Writing to a String cannot fail.
     let _ = writeln!(o, "{text}");
+}
+
+/// When the problem began, as far as the alerts tell: the earliest time
+/// one of them became pending. `None` when no source said (alerts posted
+/// to the Alertmanager API carry only their firing time).
+pub fn began_at(timeline: &[TimelineEvent]) -> Option<i64> {
+    timeline
+        .iter()
+        .filter(|e| e.kind == EventKind::AlertPending)
+        .map(|e| e.at)
+        .min()
 }
 
 fn event_name(kind: EventKind) -> String {

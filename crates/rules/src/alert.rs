@@ -59,7 +59,13 @@ pub struct Notification {
     /// Alert labels with the external labels added (alert labels win).
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// When the alert fired (after its `for`), as Prometheus sends
+    /// `startsAt`; what Alertmanager, its clients and incidents show.
     pub starts_at: Timestamp,
+    /// When the alert became active (pending). Never on the wire, where
+    /// Prometheus has no field for it; the in-process path hands it to the
+    /// built-in Alertmanager so an incident can say how long it pended.
+    pub pending_since: Timestamp,
     /// The resolution time, or a validity horizon a few evaluations ahead.
     pub ends_at: Timestamp,
     pub generator_url: String,

@@ -565,7 +565,11 @@ fn collect_sends(
         out.push(Notification {
             labels,
             annotations: a.annotations.clone(),
-            starts_at: a.active_at,
+            // Prometheus's `StartsAt: alert.FiredAt`: the alert as
+            // Alertmanager sees it begins when it fired, not when its
+            // condition first held.
+            starts_at: a.fired_at.unwrap_or(a.active_at),
+            pending_since: a.active_at,
             ends_at: a.resolved_at.unwrap_or(t + 4 * delta),
             generator_url: generator_url(&opts.external_url, &rule.spec.expr),
         });

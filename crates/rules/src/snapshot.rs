@@ -31,6 +31,8 @@ pub struct AlertSnapshot {
     pub annotations: BTreeMap<String, String>,
     pub state: AlertState,
     pub active_at: Timestamp,
+    /// When it went from pending to firing; `None` while pending.
+    pub fired_at: Option<Timestamp>,
     pub keep_firing_since: Option<Timestamp>,
     pub value: f64,
 }
@@ -42,6 +44,7 @@ impl From<&Alert> for AlertSnapshot {
             annotations: a.annotations.clone(),
             state: a.state,
             active_at: a.active_at,
+            fired_at: a.fired_at,
             keep_firing_since: a.keep_firing_since,
             value: a.value,
         }

@@ -491,6 +491,7 @@ fn group_flush(flush: &Flush) -> GroupFlush {
                 labels: label_map(&a.labels),
                 annotations: a.annotations.clone(),
                 starts_at: a.starts_at,
+                pending_since: a.pending_since,
                 ends_at: a.is_resolved(flush.at).then_some(a.ends_at),
                 fingerprint: a.fingerprint,
             })

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 mod alerting;
 mod dependencies;
+mod deploys;
 mod gate;
 mod incidents;
 mod query;
@@ -22,6 +23,7 @@ mod services;
 mod slo;
 mod storage;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
+pub use deploys::DeploysSection;
 pub use gate::GateSection;
 pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
 pub use query::{QueryBackend, QueryBackendSection, QuerySection};
@@ -103,6 +105,9 @@ pub struct FileConfig {
     /// Automatic rollback actions per service (docs/gate.md).
     #[serde(default)]
     pub rollback: crate::release::RollbackSection,
+    /// Which deploys are recorded (docs/gate.md).
+    #[serde(default)]
+    pub deploys: DeploysSection,
 }
 
 /// Validated settings.
@@ -147,6 +152,8 @@ pub struct Config {
     pub rollback: std::collections::BTreeMap<String, crate::release::Action>,
     /// `rollback.page_window`.
     pub rollback_page_window: Duration,
+    /// `deploys:` with the names under `services:`.
+    pub deploys: homeostat_app::DeployAdmission,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -247,6 +254,7 @@ impl Config {
             gate,
             rollback: crate::release::validate(&f.rollback)?,
             rollback_page_window: crate::release::page_window(&f.rollback)?,
+            deploys: f.deploys.admission(&f.services, &f.rollback),
             source: None,
         })
     }

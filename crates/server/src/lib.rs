@@ -175,6 +175,7 @@ pub async fn run(
     let rollback_actions = Arc::new(homeostat_app::Live::new(cfg.rollback.clone()));
     let dependencies = Arc::new(homeostat_app::Live::new(cfg.dependencies.clone()));
     let signal_services = Arc::new(homeostat_app::Live::new(cfg.services.clone()));
+    let deploy_admission = Arc::new(homeostat_app::Live::new(cfg.deploys.clone()));
     let analysis = Arc::new(release::restore_analysis(&state, clock.now_millis()).await?);
     let reload_status = Arc::new(homeostat_http::ReloadStatus::new(clock.now_millis()));
     telemetry.add_source(Box::new(sources::ReloadSource(reload_status.clone())));
@@ -266,6 +267,7 @@ pub async fn run(
         policies: gate.clone(),
         dependencies: dependencies.clone(),
         signals: signal_services.clone(),
+        deploy_admission: deploy_admission.clone(),
     }
     .build();
     let app_state = AppState {
@@ -320,6 +322,7 @@ pub async fn run(
         actions: rollback_actions.clone(),
         outbound: outbound.clone(),
         page_window: cfg.rollback_page_window,
+        rules: rule_manager.clone(),
     });
     let guardrails_task = tokio::spawn(release::run(guardrails, stop_rx.clone()));
     let gate_task = tokio::spawn(release::refresh_gate(
@@ -354,6 +357,7 @@ pub async fn run(
             rollback: rollback_actions.clone(),
             dependencies,
             signals: signal_services,
+            deploy_admission,
             incidents: incident_hub.clone(),
             status: reload_status,
             clock: clock.clone(),

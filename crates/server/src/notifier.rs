@@ -161,6 +161,7 @@ impl Notifier {
                 starts_at: Some(a.starts_at),
                 ends_at: Some(a.ends_at),
                 generator_url: a.generator_url,
+                pending_since: Some(a.pending_since),
             })
             .collect();
         let am = am.clone();
@@ -201,6 +202,7 @@ mod tests {
             labels: BTreeMap::from([("alertname".to_string(), name.to_string())]),
             annotations: BTreeMap::from([("summary".to_string(), "s".to_string())]),
             starts_at: 1_700_000_040_000,
+            pending_since: 1_700_000_000_000,
             ends_at: 1_700_000_280_000,
             generator_url: "http://h:9797/graph?g0.expr=up&g0.tab=1".into(),
         }
@@ -249,6 +251,7 @@ mod tests {
         let views = am.alerts(&homeostat_alerting::AlertQuery::default());
         assert_eq!(views.len(), 2);
         assert_eq!(views[0].alert.starts_at, 1_700_000_040_000);
+        assert_eq!(views[0].alert.pending_since, Some(1_700_000_000_000));
         assert_eq!(
             views[0].alert.generator_url,
             "http://h:9797/graph?g0.expr=up&g0.tab=1"

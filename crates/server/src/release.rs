@@ -14,6 +14,7 @@ use homeostat_model::template::{self, Escape, Template};
 use homeostat_model::{Clock, FieldError};
 use homeostat_notify::{Outbound, OutboundKind, redact_url};
 use homeostat_promql::Engine;
+use homeostat_rules::RulesView;
 use homeostat_state::{AuditEntry, DeployOutcome, RollbackRecord, State};
 use homeostat_storage::Querier;
 use serde::Deserialize;
@@ -151,6 +152,8 @@ pub struct Guardrails {
     pub outbound: Outbound,
     /// See [`RollbackSection::page_window`].
     pub page_window: Duration,
+    /// The rule engine: when each of its page alerts fired.
+    pub rules: Arc<dyn RulesView>,
 }
 
 /// Judges due runs every second, and looks for page-tier burn alerts after
@@ -183,9 +186,10 @@ async fn pages_after_deploys(g: &Guardrails, now: i64) -> Vec<(i64, String)> {
     let (engine, querier, state) = (g.engine.clone(), g.querier.clone(), g.state.clone());
     let window = g.page_window.as_millis() as i64;
     let actions = g.actions.get();
+    let rules = g.rules.clone();
     tokio::task::spawn_blocking(move || {
         // Firing page-tier alerts with when they became active
-        // (ALERTS_FOR_STATE's value, seconds): only a page that started
+        // (ALERTS_FOR_STATE's value, seconds): only a page whose burn began
         // after a deploy blames it.
         let out = engine.instant_query(
             querier.as_ref(),
@@ -200,21 +204,35 @@ async fn pages_after_deploys(g: &Guardrails, now: i64) -> Vec<(i64, String)> {
         else {
             return Vec::new();
         };
-        // Per service: the latest page activation and its alert name.
-        let mut firing: BTreeMap<String, (i64, String)> = BTreeMap::new();
+        let fired = fired_at_by_labels(rules.as_ref());
+        let mut firing: BTreeMap<String, PageFiring> = BTreeMap::new();
         for s in v {
             let Some(svc) = s.labels.get("sloth_service") else {
                 continue;
             };
+            let labels: BTreeMap<String, String> = s
+                .labels
+                .iter()
+                .filter(|l| l.name != homeostat_model::METRIC_NAME)
+                .map(|l| (l.name.to_string(), l.value.to_string()))
+                .collect();
             let active_at = (s.v * 1000.0) as i64;
-            let name = s.labels.get("alertname").unwrap_or("page").to_string();
-            let e = firing.entry(svc.to_string()).or_insert((active_at, name.clone()));
-            if active_at > e.0 {
-                *e = (active_at, name);
+            let page = PageFiring {
+                active_at,
+                // The rule engine knows when it fired; for an alert it does
+                // not evaluate (series written by another Prometheus) the
+                // pending start is the best there is.
+                fired_at: fired.get(&labels).copied().unwrap_or(active_at),
+                alert: s.labels.get("alertname").unwrap_or("page").to_string(),
+            };
+            // Per service: the latest page activation.
+            let e = firing.entry(svc.to_string()).or_insert(page.clone());
+            if page.active_at > e.active_at {
+                *e = page;
             }
         }
         let mut due = Vec::new();
-        for (svc, (active_at, alert)) in firing {
+        for (svc, page) in firing {
             if !actions.contains_key(&svc) {
                 continue;
             }
@@ -230,20 +248,65 @@ async fn pages_after_deploys(g: &Guardrails, now: i64) -> Vec<(i64, String)> {
             // a rollback itself (undoing the fix would make it worse).
             if let Some(d) = recent.first().filter(|d| {
                 d.rollback.is_none()
-                    && d.started_at <= active_at
+                    && d.started_at <= page.active_at
                     && d.change_type.as_deref() != Some("rollback")
             }) {
-                let mins = (active_at - d.started_at) / 60_000;
-                due.push((
-                    d.id,
-                    format!("page-tier burn alert {alert} of {svc} fired {mins} min after deploy {}", d.id),
-                ));
+                due.push((d.id, rollback_reason(&svc, &page, d.id, d.started_at)));
             }
         }
         due
     })
     .await
     .unwrap_or_default()
+}
+
+/// A page-tier alert firing now, as the rollback reason tells it.
+#[derive(Debug, Clone, PartialEq)]
+struct PageFiring {
+    /// When its condition began to hold (pending), ms.
+    active_at: i64,
+    /// When it fired, ms.
+    fired_at: i64,
+    alert: String,
+}
+
+/// When each firing alert of the rule engine fired, by its labels.
+fn fired_at_by_labels(rules: &dyn RulesView) -> BTreeMap<BTreeMap<String, String>, i64> {
+    rules
+        .alerts()
+        .into_iter()
+        .filter_map(|a| a.fired_at.map(|f| (a.labels, f)))
+        .collect()
+}
+
+fn rollback_reason(service: &str, page: &PageFiring, deploy_id: i64, deployed_at: i64) -> String {
+    format!(
+        "page-tier burn alert {} of {service} fired {} after deploy {deploy_id}",
+        page.alert,
+        elapsed(page.fired_at - deployed_at)
+    )
+}
+
+/// An interval as people say it, to the second: `45 s`, `3 min 20 s`,
+/// `1 h 5 min` (the two largest units; never rounded down to nothing).
+fn elapsed(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    if secs == 0 {
+        return "less than 1 s".into();
+    }
+    let parts: Vec<String> = [("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1)]
+        .iter()
+        .scan(secs, |left, (unit, size)| {
+            let n = *left / size;
+            *left %= size;
+            Some((n, *unit))
+        })
+        .skip_while(|(n, _)| *n == 0)
+        .take(2)
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}"))
+        .collect();
+    parts.join(" ")
 }
 
 /// Rolls back a deploy, once. Returns whether the matter is settled: the
@@ -465,6 +528,59 @@ mod tests {
         let cmd = section(None, Some(&["deployctl", "undo", "{{.deploy_id}", "x"]));
         let e = validate(&cmd).expect_err("unterminated refused");
         assert_eq!(e.field, "rollback.actions[0].command[2]");
+    }
+
+    #[test]
+    fn intervals_are_exact_to_the_second_and_never_zero() {
+        assert_eq!(elapsed(45_000), "45 s");
+        assert_eq!(elapsed(45_999), "45 s");
+        assert_eq!(elapsed(200_000), "3 min 20 s");
+        assert_eq!(elapsed(180_000), "3 min");
+        assert_eq!(elapsed(3_900_000), "1 h 5 min");
+        assert_eq!(elapsed(3_600_000 + 59_000), "1 h");
+        assert_eq!(elapsed(400), "less than 1 s");
+        assert_eq!(elapsed(-5), "less than 1 s");
+    }
+
+    /// The rule engine's page alerts, one firing.
+    struct Firing(Vec<homeostat_rules::AlertSnapshot>);
+
+    impl RulesView for Firing {
+        fn groups(&self) -> Vec<homeostat_rules::GroupSnapshot> {
+            Vec::new()
+        }
+        fn alerts(&self) -> Vec<homeostat_rules::AlertSnapshot> {
+            self.0.clone()
+        }
+    }
+
+    #[test]
+    fn the_reason_counts_from_the_deploy_to_the_firing_not_the_pending() {
+        let labels = BTreeMap::from([
+            ("alertname".to_string(), "CheckoutBurn".to_string()),
+            ("sloth_service".to_string(), "checkout".to_string()),
+        ]);
+        let deployed = 1_000_000;
+        let rules = Firing(vec![homeostat_rules::AlertSnapshot {
+            labels: labels.clone(),
+            annotations: BTreeMap::new(),
+            state: homeostat_rules::AlertState::Firing,
+            // Pending 20 s after the deploy, fired 2 min later (`for: 2m`).
+            active_at: deployed + 20_000,
+            fired_at: Some(deployed + 140_000),
+            keep_firing_since: None,
+            value: 1.0,
+        }]);
+        let fired = fired_at_by_labels(&rules);
+        let page = PageFiring {
+            active_at: deployed + 20_000,
+            fired_at: fired[&labels],
+            alert: "CheckoutBurn".into(),
+        };
+        assert_eq!(
+            rollback_reason("checkout", &page, 7, deployed),
+            "page-tier burn alert CheckoutBurn of checkout fired 2 min 20 s after deploy 7"
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct Reloadable {
     pub dependencies: Arc<Live<std::collections::BTreeMap<String, Vec<String>>>>,
     /// `services:`, for the golden-signal charts' raw history.
     pub signals: Arc<Live<Vec<homeostat_slo::ServiceSignals>>>,
+    /// `deploys:` with the `services:` names: which deploys are recorded.
+    pub deploy_admission: Arc<Live<homeostat_app::DeployAdmission>>,
     /// On-call and incident settings (validated with the rest of the file).
     pub incidents: Arc<crate::incidents::IncidentHub>,
     pub status: Arc<ReloadStatus>,
@@ -105,6 +107,7 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
     t.rollback.set(new.rollback.clone());
     t.dependencies.set(new.dependencies.clone());
     t.signals.set(new.services.clone());
+    t.deploy_admission.set(new.deploys.clone());
     // The Alertmanager file was validated with the rest; routes, receivers
     // and inhibit rules are swapped together.
     let (d, b) = (&t.alertmanager, &new.alertmanager);

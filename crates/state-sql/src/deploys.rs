@@ -1,6 +1,6 @@
 use homeostat_state::{
-    AuditEntry, Deploy, DeployFilter, DeployStore, GateOverride, OverrideStore, Result,
-    RollbackRecord, StateError,
+    AuditEntry, Deploy, DeployFilter, DeployOutcome, DeployStore, GateOverride, OverrideStore,
+    Result, RollbackRecord, StateError,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -25,6 +25,28 @@ fn doc_of(d: &Deploy) -> Result<String> {
     to_json(&doc, "deploy")
 }
 
+fn read_deploy(conn: &rusqlite::Connection, id: i64) -> Result<Option<Deploy>> {
+    let row: Option<(String, Option<String>)> = conn
+        .query_row(
+            "SELECT doc, rollback FROM deploys WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(be("read deploy"))?;
+    row.map(|(doc, rb)| deploy_from(id, &doc, rb)).transpose()
+}
+
+/// Rewrites the deploy's document (not its rollback record).
+fn write_doc(conn: &rusqlite::Connection, d: &Deploy) -> Result<()> {
+    conn.execute(
+        "UPDATE deploys SET doc = ?2 WHERE id = ?1",
+        params![d.id, doc_of(d)?],
+    )
+    .map_err(be("update deploy"))?;
+    Ok(())
+}
+
 impl DeployStore for SqliteState {
     fn record_deploy(&self, deploy: &Deploy) -> Result<i64> {
         deploy.validate()?;
@@ -33,27 +55,39 @@ impl DeployStore for SqliteState {
             .as_ref()
             .map(|r| to_json(r, "rollback"))
             .transpose()?;
-        let conn = self.conn.lock();
-        conn.execute(
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction().map_err(be("record deploy"))?;
+        if let Some(old) = deploy.rolls_back {
+            // Dropping `tx` on an error leaves both deploys as they were.
+            let mut replaced =
+                read_deploy(&tx, old)?.ok_or(StateError::not_found("deploy", old))?;
+            if replaced.finish(DeployOutcome::RolledBack, deploy.started_at)? {
+                write_doc(&tx, &replaced)?;
+            }
+        }
+        tx.execute(
             "INSERT INTO deploys (service, started_at, doc, rollback) VALUES (?1, ?2, ?3, ?4)",
             params![deploy.service, deploy.started_at, doc_of(deploy)?, rollback],
         )
         .map_err(be("insert deploy"))?;
-        Ok(conn.last_insert_rowid())
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(be("record deploy"))?;
+        Ok(id)
+    }
+
+    fn finish_deploy(&self, id: i64, outcome: DeployOutcome, at: i64) -> Result<Deploy> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction().map_err(be("finish deploy"))?;
+        let mut d = read_deploy(&tx, id)?.ok_or(StateError::not_found("deploy", id))?;
+        if d.finish(outcome, at)? {
+            write_doc(&tx, &d)?;
+        }
+        tx.commit().map_err(be("finish deploy"))?;
+        Ok(d)
     }
 
     fn get_deploy(&self, id: i64) -> Result<Option<Deploy>> {
-        let row: Option<(String, Option<String>)> = self
-            .conn
-            .lock()
-            .query_row(
-                "SELECT doc, rollback FROM deploys WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(be("read deploy"))?;
-        row.map(|(doc, rb)| deploy_from(id, &doc, rb)).transpose()
+        read_deploy(&self.conn.lock(), id)
     }
 
     fn list_deploys(&self, filter: &DeployFilter) -> Result<Vec<Deploy>> {

@@ -34,6 +34,8 @@ pub fn run_all<B: StateBackend + 'static>(fresh: impl Fn() -> Arc<B>) {
     action_items(fresh().as_ref());
     escalations(fresh().as_ref());
     deploys(fresh().as_ref());
+    deploy_finish(fresh().as_ref());
+    rollback_deploys(fresh().as_ref());
     overrides(fresh().as_ref());
     analyses(fresh().as_ref());
     audit(fresh().as_ref());
@@ -575,6 +577,7 @@ fn deploy(service: &str, version: &str, at: i64) -> Deploy {
         outcome: DeployOutcome::InProgress,
         labels: BTreeMap::from([("region".to_string(), "eu".to_string())]),
         rollback: None,
+        rolls_back: None,
     }
 }
 
@@ -662,6 +665,100 @@ pub fn deploys(s: &dyn DeployStore) {
         s.update_deploy(&missing),
         Err(StateError::NotFound { .. })
     ));
+}
+
+/// Finishing a deploy: any final outcome once, a repeat is a no-op, a
+/// finished deploy may still be rolled back, nothing else changes it.
+pub fn deploy_finish(s: &dyn DeployStore) {
+    let id = s
+        .record_deploy(&deploy("checkout", "2.0", 1_000))
+        .expect("record");
+    let done = s
+        .finish_deploy(id, DeployOutcome::Succeeded, 4_000)
+        .expect("finish");
+    assert_eq!(
+        (done.outcome, done.finished_at),
+        (DeployOutcome::Succeeded, Some(4_000))
+    );
+    assert_eq!(s.get_deploy(id).expect("get"), Some(done.clone()));
+    // A retried finish keeps the first end.
+    let again = s
+        .finish_deploy(id, DeployOutcome::Succeeded, 9_000)
+        .expect("repeat");
+    assert_eq!(again.finished_at, Some(4_000));
+    assert!(matches!(
+        s.finish_deploy(id, DeployOutcome::Failed, 5_000),
+        Err(StateError::Conflict { .. })
+    ));
+    let rolled = s
+        .finish_deploy(id, DeployOutcome::RolledBack, 6_000)
+        .expect("roll back a finished deploy");
+    assert_eq!(
+        (rolled.outcome, rolled.finished_at),
+        (DeployOutcome::RolledBack, Some(4_000))
+    );
+    assert!(matches!(
+        s.finish_deploy(id, DeployOutcome::Succeeded, 7_000),
+        Err(StateError::Conflict { .. })
+    ));
+    assert!(matches!(
+        s.finish_deploy(999, DeployOutcome::Failed, 7_000),
+        Err(StateError::NotFound { .. })
+    ));
+    let other = s
+        .record_deploy(&deploy("checkout", "2.1", 10_000))
+        .expect("record");
+    assert!(matches!(
+        s.finish_deploy(other, DeployOutcome::InProgress, 11_000),
+        Err(StateError::Invalid { .. })
+    ));
+    assert!(matches!(
+        s.finish_deploy(other, DeployOutcome::Failed, 9_999),
+        Err(StateError::Invalid { .. })
+    ));
+    assert_eq!(
+        s.get_deploy(other).expect("get").map(|d| d.outcome),
+        Some(DeployOutcome::InProgress),
+        "a refused finish changes nothing"
+    );
+}
+
+/// A rollback deploy marks the deploy it replaced rolled back, in the
+/// same write; naming a deploy that does not exist stores nothing.
+pub fn rollback_deploys(s: &dyn DeployStore) {
+    let bad = s
+        .record_deploy(&deploy("checkout", "2.0", 1_000))
+        .expect("record");
+    let rollback = Deploy {
+        change_type: Some("rollback".into()),
+        rolls_back: Some(bad),
+        ..deploy("checkout", "1.9", 5_000)
+    };
+    let r = s.record_deploy(&rollback).expect("record rollback");
+    let old = s.get_deploy(bad).expect("get").expect("exists");
+    assert_eq!(
+        (old.outcome, old.finished_at),
+        (DeployOutcome::RolledBack, Some(5_000))
+    );
+    assert_eq!(
+        s.get_deploy(r).expect("get").and_then(|d| d.rolls_back),
+        Some(bad)
+    );
+    let dangling = Deploy {
+        rolls_back: Some(999),
+        ..rollback
+    };
+    assert!(matches!(
+        s.record_deploy(&dangling),
+        Err(StateError::NotFound { .. })
+    ));
+    assert_eq!(
+        s.list_deploys(&DeployFilter::default())
+            .expect("list")
+            .len(),
+        2,
+        "nothing stored"
+    );
 }
 
 /// An active override of `checkout` (`ovr-1`, 1 000 to 5 000 ms), for tests.

@@ -70,6 +70,10 @@ pub struct Deploy {
     pub outcome: DeployOutcome,
     pub labels: BTreeMap<String, String>,
     pub rollback: Option<RollbackRecord>,
+    /// For a rollback deploy: the deploy it replaced, which storing this
+    /// one marks rolled back. Absent in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolls_back: Option<i64>,
 }
 
 impl Deploy {
@@ -96,6 +100,52 @@ impl Deploy {
         }
         Ok(())
     }
+
+    /// Applies a finish to this deploy, the one rule both backends share.
+    /// `Ok(true)` when it changed the deploy, `Ok(false)` when it already
+    /// had this outcome (a retried finish is not an error). An unfinished
+    /// deploy takes any final outcome and `at` as its end; a finished one
+    /// may still be rolled back (its end stays); any other change of a
+    /// final outcome is a conflict, because a pipeline that reports
+    /// `failed` after `succeeded` has a bug the caller must see.
+    pub fn finish(&mut self, outcome: DeployOutcome, at: i64) -> Result<bool> {
+        if outcome == DeployOutcome::InProgress {
+            return Err(StateError::invalid(
+                "outcome",
+                "a finished deploy is succeeded, failed or rolled_back",
+            ));
+        }
+        if self.outcome == outcome {
+            return Ok(false);
+        }
+        match (self.outcome, outcome) {
+            (DeployOutcome::InProgress, _) => {
+                if at < self.started_at {
+                    return Err(StateError::invalid(
+                        "finished_at",
+                        "a deploy cannot finish before it started",
+                    ));
+                }
+                self.outcome = outcome;
+                self.finished_at = Some(at);
+            }
+            (DeployOutcome::Succeeded | DeployOutcome::Failed, DeployOutcome::RolledBack) => {
+                self.outcome = outcome;
+                self.finished_at.get_or_insert(at);
+            }
+            (done, _) => {
+                return Err(StateError::conflict(
+                    "deploy",
+                    self.id,
+                    format!(
+                        "already finished as {}; only a rollback may follow",
+                        done.as_str()
+                    ),
+                ));
+            }
+        }
+        Ok(true)
+    }
 }
 
 /// Which deploys to list, newest first.
@@ -119,13 +169,20 @@ impl DeployFilter {
 }
 
 pub trait DeployStore: Send + Sync {
-    /// Stores a new deploy; returns its id.
+    /// Stores a new deploy; returns its id. When it names the deploy it
+    /// replaced (`rolls_back`), that deploy is marked rolled back in the
+    /// same write ([`Deploy::finish`], ended at this deploy's start);
+    /// NotFound (and nothing stored) if there is no such deploy.
     fn record_deploy(&self, deploy: &Deploy) -> Result<i64>;
     fn get_deploy(&self, id: i64) -> Result<Option<Deploy>>;
     fn list_deploys(&self, filter: &DeployFilter) -> Result<Vec<Deploy>>;
     /// Replaces the deploy's fields (outcome, finish) except its rollback,
     /// which only [`DeployStore::claim_rollback`] sets.
     fn update_deploy(&self, deploy: &Deploy) -> Result<()>;
+    /// Ends a deploy with `outcome` by the rule of [`Deploy::finish`],
+    /// atomically (two racing finishes cannot both win); returns the
+    /// deploy as stored. NotFound for an unknown id.
+    fn finish_deploy(&self, id: i64, outcome: DeployOutcome, at: i64) -> Result<Deploy>;
     /// Sets the deploy's rollback if it has none, atomically: `Ok(true)`
     /// the first time, `Ok(false)` ever after. This is what guarantees a
     /// rollback action is called at most once per deploy, across restarts

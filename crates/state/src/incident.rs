@@ -145,7 +145,9 @@ pub struct Incident {
     pub acknowledged_at: Option<i64>,
     pub mitigated_at: Option<i64>,
     pub resolved_at: Option<i64>,
-    /// When the problem began: the earliest `startsAt` of its alerts.
+    /// When the problem was detected: the earliest `startsAt` of its
+    /// alerts, i.e. when the first of them fired (after its `for`). When
+    /// it began is on the timeline (`alert_pending`), if the source knew.
     pub detected_at: Option<i64>,
     pub roles: BTreeMap<Role, String>,
     pub runbook_urls: Vec<String>,
@@ -177,9 +179,12 @@ impl IncidentFilter {
 }
 
 text_enum!(
-    /// What a timeline event records.
+    /// What a timeline event records. `alert_pending` is when an alert's
+    /// condition began to hold, `alert_firing` when it had held for the
+    /// rule's whole `for`.
     EventKind {
         Declared = "declared",
+        AlertPending = "alert_pending",
         AlertFiring = "alert_firing",
         AlertResolved = "alert_resolved",
         NotificationSent = "notification_sent",

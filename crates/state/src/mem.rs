@@ -411,12 +411,33 @@ impl DeployStore for MemState {
     fn record_deploy(&self, deploy: &Deploy) -> Result<i64> {
         deploy.validate()?;
         let mut g = self.inner.lock();
+        // Checked before anything changes: one lock is this backend's
+        // transaction.
+        if let Some(old) = deploy.rolls_back {
+            let Some(replaced) = g.deploys.get_mut(&old) else {
+                return Err(StateError::not_found("deploy", old));
+            };
+            let mut marked = replaced.clone();
+            marked.finish(crate::DeployOutcome::RolledBack, deploy.started_at)?;
+            *replaced = marked;
+        }
         g.next_deploy += 1;
         let id = g.next_deploy;
         let mut d = deploy.clone();
         d.id = id;
         g.deploys.insert(id, d);
         Ok(id)
+    }
+
+    fn finish_deploy(&self, id: i64, outcome: crate::DeployOutcome, at: i64) -> Result<Deploy> {
+        let mut g = self.inner.lock();
+        let Some(d) = g.deploys.get_mut(&id) else {
+            return Err(StateError::not_found("deploy", id));
+        };
+        let mut done = d.clone();
+        done.finish(outcome, at)?;
+        *d = done.clone();
+        Ok(done)
     }
 
     fn get_deploy(&self, id: i64) -> Result<Option<Deploy>> {

@@ -69,6 +69,7 @@ pub(crate) fn deploy_json(d: &Deploy) -> Value {
         "finishedAt": d.finished_at.map(rfc3339),
         "outcome": d.outcome.as_str(),
         "labels": d.labels,
+        "rollsBack": d.rolls_back,
         "rollback": d.rollback.as_ref().map(|r| json!({
             "at": rfc3339(r.at), "reason": r.reason, "action": r.action, "ok": r.ok, "detail": r.detail,
         })),
@@ -92,6 +93,9 @@ struct DeployBody {
     outcome: Option<String>,
     #[serde(default)]
     labels: std::collections::BTreeMap<String, String>,
+    /// For a rollback: the id of the deploy it replaces.
+    #[serde(alias = "rolls_back")]
+    rolls_back: Option<i64>,
 }
 
 /// `POST /api/v1/deploys`: records a deploy; 201 with the stored record.
@@ -122,9 +126,49 @@ pub async fn record(
         finished_at: time_field("finishedAt", &b.finished_at)?,
         outcome,
         labels: b.labels,
+        rolls_back: b.rolls_back,
     };
     let saved = st.release.record(d).await.map_err(release_error)?;
     Ok((StatusCode::CREATED, ok(deploy_json(&saved))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FinishBody {
+    outcome: String,
+    #[serde(alias = "finished_at")]
+    finished_at: Option<String>,
+}
+
+/// `PATCH /api/v1/deploys/{id}` with `{outcome, finishedAt?}`: ends a
+/// deploy; 200 with the stored record. 404 for an unknown id, 409 when it
+/// already ended with another outcome (only a rollback may follow an end).
+pub async fn finish(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = id.parse().ok().filter(|&n: &i64| n > 0).ok_or_else(|| {
+        ApiError::bad_data(format!(
+            "id: {id:?} is not a deploy id (a positive integer)"
+        ))
+    })?;
+    let b: FinishBody = json_body(body, MAX_BODY).await?;
+    let outcome = DeployOutcome::parse(&b.outcome)
+        .filter(|o| *o != DeployOutcome::InProgress)
+        .ok_or_else(|| {
+            ApiError::bad_data(format!(
+                "outcome: {:?} is not one of succeeded, failed, rolled_back",
+                b.outcome
+            ))
+        })?;
+    let at = time_field("finishedAt", &b.finished_at)?;
+    let saved = st
+        .release
+        .finish(id, outcome, at)
+        .await
+        .map_err(release_error)?;
+    Ok(ok(deploy_json(&saved)))
 }
 
 /// `GET /api/v1/deploys?service=&since=&until=&limit=`, newest first.

@@ -198,7 +198,18 @@ async fn catalog_lists_slo_services_with_budgets_and_tiers() {
 
 #[tokio::test]
 async fn a_service_known_only_from_its_deploys_has_a_catalog_entry() {
-    let app = app(Arc::new(MemStorage::new()), Limits::default());
+    // Only when the config lets deploys of undeclared services in.
+    let app = homeostat_http::router(crate::state_with(
+        Arc::new(MemStorage::new()),
+        Limits::default(),
+        homeostat_promql::EngineOptions::default(),
+        |w| {
+            w.deploy_admission.set(homeostat_app::DeployAdmission {
+                allow_unknown_services: true,
+                ..Default::default()
+            })
+        },
+    ));
     let (s, body) = call(
         &app,
         Request::post("/api/v1/deploys")

@@ -272,6 +272,10 @@ async fn declared_dependencies_deploys_are_suspects_with_their_path() {
     let st = state_with(store(), Default::default(), EngineOptions::default(), |w| {
         w.clock = Arc::new(clock.clone());
         w.dependencies = deps.clone();
+        w.deploy_admission.set(homeostat_app::DeployAdmission {
+            declared_services: ["search".to_string()].into(),
+            allow_unknown_services: false,
+        });
     });
     let app = router(st);
     for (service, at) in [
@@ -347,4 +351,207 @@ async fn declared_dependencies_deploys_are_suspects_with_their_path() {
     let (_, body) = call(&app, get("/api/v1/incidents/INC-1/suspects")).await;
     let got: Vec<String> = services(&body).into_iter().map(|s| s.0).collect();
     assert_eq!(got, ["checkout"], "{body}");
+}
+
+fn patch(uri: &str, body: &str) -> Request<Body> {
+    Request::patch(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+async fn record(app: &axum::Router, body: &str) -> Value {
+    let (s, b) = call(app, post("/api/v1/deploys", body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    serde_json::from_str::<Value>(&b).unwrap()["data"].clone()
+}
+
+#[tokio::test]
+async fn a_deploy_is_finished_once_and_may_then_be_rolled_back() {
+    let (app, clock) = setup("[]\n");
+    let d = record(&app, r#"{"service": "checkout", "version": "2.0"}"#).await;
+    assert_eq!(d["outcome"], "in_progress");
+    assert_eq!(d["finishedAt"], Value::Null);
+    clock.advance(90_000);
+    let (s, b) = call(
+        &app,
+        patch("/api/v1/deploys/1", r#"{"outcome": "succeeded"}"#),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let v: Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(v["data"]["outcome"], "succeeded");
+    assert_eq!(v["data"]["finishedAt"], "1970-01-01T02:01:30.000Z");
+    // A retried step is no error and keeps the first end.
+    clock.advance(10_000);
+    let (s, b) = call(
+        &app,
+        patch("/api/v1/deploys/1", r#"{"outcome": "succeeded"}"#),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(b.contains("02:01:30.000Z"), "{b}");
+    // A contradicting end is a conflict that says what it was.
+    let (s, b) = call(&app, patch("/api/v1/deploys/1", r#"{"outcome": "failed"}"#)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert!(b.contains("already finished as succeeded"), "{b}");
+    let (s, b) = call(
+        &app,
+        patch(
+            "/api/v1/deploys/1",
+            r#"{"outcome": "rolled_back", "finishedAt": "1"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(b.contains(r#""outcome":"rolled_back""#), "{b}");
+
+    for (uri, body, status, want) in [
+        (
+            "/api/v1/deploys/99",
+            r#"{"outcome": "failed"}"#,
+            StatusCode::NOT_FOUND,
+            "deploy 99 not found",
+        ),
+        (
+            "/api/v1/deploys/1",
+            r#"{"outcome": "done"}"#,
+            StatusCode::BAD_REQUEST,
+            "is not one of succeeded, failed, rolled_back",
+        ),
+        (
+            "/api/v1/deploys/1",
+            r#"{"outcome": "in_progress"}"#,
+            StatusCode::BAD_REQUEST,
+            "is not one of succeeded",
+        ),
+        (
+            "/api/v1/deploys/1",
+            r#"{}"#,
+            StatusCode::BAD_REQUEST,
+            "missing field `outcome`",
+        ),
+        (
+            "/api/v1/deploys/1",
+            r#"{"outcome": "failed", "finishedAt": "soon"}"#,
+            StatusCode::BAD_REQUEST,
+            "finishedAt",
+        ),
+        (
+            "/api/v1/deploys/x",
+            r#"{"outcome": "failed"}"#,
+            StatusCode::BAD_REQUEST,
+            "is not a deploy id",
+        ),
+        (
+            "/api/v1/deploys/0",
+            r#"{"outcome": "failed"}"#,
+            StatusCode::BAD_REQUEST,
+            "is not a deploy id",
+        ),
+    ] {
+        let (s, b) = call(&app, patch(uri, body)).await;
+        assert_eq!(s, status, "{uri} {body}: {b}");
+        assert!(b.contains(want), "{uri} {body}: want {want:?} in {b}");
+    }
+    // Finishing before the start is refused.
+    let d = record(&app, r#"{"service": "checkout", "version": "2.1"}"#).await;
+    let (s, b) = call(
+        &app,
+        patch(
+            &format!("/api/v1/deploys/{}", d["id"]),
+            r#"{"outcome": "failed", "finishedAt": "60"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+}
+
+#[tokio::test]
+async fn a_deploy_of_an_undeclared_service_is_refused_naming_the_known_ones() {
+    let (app, _) = setup("[]\n");
+    let (s, b) = call(
+        &app,
+        post(
+            "/api/v1/deploys",
+            r#"{"service": "chekout", "version": "1"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    assert!(b.contains(r#"unknown service \"chekout\""#), "{b}");
+    assert!(b.contains("(known: checkout)"), "{b}");
+    assert!(b.contains("deploys.allow_unknown_services: true"), "{b}");
+    let (_, b) = call(&app, get("/api/v1/deploys")).await;
+    assert!(b.contains(r#""data":[]"#), "nothing stored: {b}");
+
+    let clock = FakeClock::new(NOW);
+    let st = state_with(store(), Default::default(), EngineOptions::default(), |w| {
+        w.clock = Arc::new(clock.clone());
+        w.deploy_admission.set(homeostat_app::DeployAdmission {
+            allow_unknown_services: true,
+            ..Default::default()
+        });
+    });
+    let app = router(st);
+    record(&app, r#"{"service": "anything", "version": "1"}"#).await;
+}
+
+#[tokio::test]
+async fn a_rollback_deploy_marks_the_deploy_it_replaced() {
+    let (app, clock) = setup("[]\n");
+    let good = record(
+        &app,
+        r#"{"service": "checkout", "version": "1.0", "outcome": "succeeded"}"#,
+    )
+    .await;
+    clock.advance(60_000);
+    let staging = record(
+        &app,
+        r#"{"service": "checkout", "version": "2.0", "environment": "staging"}"#,
+    )
+    .await;
+    clock.advance(60_000);
+    let bad = record(&app, r#"{"service": "checkout", "version": "2.0"}"#).await;
+    clock.advance(60_000);
+    let rb = record(
+        &app,
+        r#"{"service": "checkout", "version": "1.0", "changeType": "rollback"}"#,
+    )
+    .await;
+    assert_eq!(rb["rollsBack"], bad["id"], "{rb}");
+    let (_, b) = call(&app, get("/api/v1/deploys?service=checkout")).await;
+    let list: Value = serde_json::from_str(&b).unwrap();
+    let outcome = |id: &Value| {
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| &d["id"] == id)
+            .map(|d| d["outcome"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(outcome(&bad["id"]), "rolled_back");
+    assert_eq!(outcome(&good["id"]), "succeeded");
+    assert_eq!(
+        outcome(&staging["id"]),
+        "in_progress",
+        "another environment"
+    );
+    // Naming the replaced deploy explicitly works too; naming none is 404.
+    let rb2 = record(
+        &app,
+        &format!(r#"{{"service": "checkout", "version": "1.9", "changeType": "rollback", "rollsBack": {}}}"#, staging["id"]),
+    )
+    .await;
+    assert_eq!(rb2["rollsBack"], staging["id"]);
+    let (s, b) = call(
+        &app,
+        post(
+            "/api/v1/deploys",
+            r#"{"service": "checkout", "version": "1", "rollsBack": 77}"#,
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
 }

@@ -246,3 +246,46 @@ fn unknown_start_time_uses_the_call_time() {
     assert_eq!(i.detected_at, Some(T0));
     assert_eq!(s.timeline(i.id).unwrap()[0].at, T0);
 }
+
+#[test]
+fn the_timeline_has_when_an_alert_pended_and_when_it_fired() {
+    let s = service();
+    // Condition true from T0, `for: 3m`: fired at T0 + 3m, flushed 30 s later.
+    let mut a = alert(1, "Burn", &[("service", "checkout")], T0 + 3 * MIN);
+    a.pending_since = Some(T0);
+    let i = s
+        .on_alert_group_firing("g", &[a.clone()], T0 + 3 * MIN + 30_000)
+        .unwrap();
+    assert_eq!(i.detected_at, Some(T0 + 3 * MIN), "detected when it fired");
+    let tl = s.timeline(i.id).unwrap();
+    let got: Vec<(EventKind, i64)> = tl.iter().map(|e| (e.kind, e.at)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (EventKind::AlertPending, T0),
+            (EventKind::AlertFiring, T0 + 3 * MIN),
+            (EventKind::Declared, T0 + 3 * MIN + 30_000),
+        ]
+    );
+    assert_eq!(tl[0].summary, "Burn pending");
+    assert_eq!(tl[1].data["pending_since"], T0);
+    assert_eq!(homeostat_incident::began_at(&tl), Some(T0));
+
+    // A repeat flush adds neither line again.
+    s.on_alert_group_firing("g", &[a], T0 + 8 * MIN).unwrap();
+    assert_eq!(s.timeline(i.id).unwrap().len(), 3);
+
+    // An alert posted through the Alertmanager API knows only its firing
+    // time (and a pending time not before it is no pending time).
+    let mut b = alert(2, "Down", &[("service", "search")], T0);
+    b.pending_since = Some(T0);
+    let j = s.on_alert_group_firing("h", &[b], T0 + MIN).unwrap();
+    assert_eq!(
+        kinds(&s, j.id),
+        vec![EventKind::AlertFiring, EventKind::Declared]
+    );
+    assert_eq!(
+        homeostat_incident::began_at(&s.timeline(j.id).unwrap()),
+        None
+    );
+}

@@ -31,6 +31,7 @@ pub fn alert(fingerprint: u64, name: &str, extra: &[(&str, &str)], starts_at: i6
         labels,
         annotations: BTreeMap::new(),
         starts_at,
+        pending_since: None,
         ends_at: None,
         fingerprint: homeostat_model::Fingerprint(fingerprint),
     }

@@ -19,6 +19,8 @@ fn full_incident() -> (IncidentService, Incident) {
         &[("service", "checkout"), ("severity", "critical")],
         T0,
     );
+    // The rule's `for: 2m`: its condition held from T0 − 2m, it fired at T0.
+    errors.pending_since = Some(T0 - 2 * MIN);
     errors.annotations.insert(
         "summary".into(),
         "checkout is burning its error budget 14x".into(),
@@ -142,7 +144,7 @@ fn impact() -> Impact {
 fn the_timeline_tells_the_whole_story() {
     let (s, i) = full_incident();
     assert_eq!(i.state, IncidentState::Postmortem);
-    assert_eq!(i.detected_at, Some(T0));
+    assert_eq!(i.detected_at, Some(T0), "detected when the alert fired");
     assert_eq!(i.acknowledged_at, Some(T0 + 8 * MIN));
     assert_eq!(i.mitigated_at, Some(T0 + 18 * MIN));
     assert_eq!(i.resolved_at, Some(T0 + 40 * MIN));
@@ -150,6 +152,7 @@ fn the_timeline_tells_the_whole_story() {
     assert_eq!(
         kinds,
         vec![
+            EventKind::AlertPending,
             EventKind::AlertFiring,
             EventKind::Declared,
             EventKind::NotificationSent,
@@ -180,7 +183,10 @@ fn postmortem_lists_everything() {
     );
     for needle in [
         "# Postmortem: INC-1 — checkout is burning its error budget 14x",
-        "| Time to detect | first alert → incident opened | 2m |",
+        "| Time to detect | alert pending → first alert fired | 2m |",
+        "| Time to open | first alert fired → incident opened | 2m |",
+        "| 2026-11-30 13:58:00 UTC | alert pending | — | CheckoutErrorBudgetBurn pending |",
+        "| 2026-11-30 14:00:00 UTC | alert firing | — | CheckoutErrorBudgetBurn firing: checkout is burning its error budget 14x |",
         "| Time to acknowledge | opened → acknowledged | 6m |",
         "| Time to resolve | opened → resolved | 38m |",
         "| 2026-11-30 14:02:01 UTC | notification sent | homeostat | notified pager-primary |",
@@ -234,7 +240,7 @@ fn unfinished_incident_shows_n_a() {
         .unwrap();
     let doc = render_postmortem(&i, &s.timeline(i.id).unwrap(), &[], &Impact::default());
     assert!(
-        doc.contains("| Time to detect | first alert → incident opened | n/a |"),
+        doc.contains("| Time to detect | alert pending → first alert fired | n/a |"),
         "{doc}"
     );
     assert!(doc.contains("| Time to resolve | opened → resolved | n/a |"));

@@ -69,7 +69,10 @@ fn alert_goes_pending_then_firing_then_resolves() {
     let sent = m.eval_all(T0 + 2 * MIN);
     assert_eq!(state_of(&m), AlertState::Firing);
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].starts_at, T0);
+    // Prometheus sends the firing time as startsAt; the pending time
+    // travels beside it for the in-process path.
+    assert_eq!(sent[0].starts_at, T0 + 2 * MIN);
+    assert_eq!(sent[0].pending_since, T0);
     assert_eq!(sent[0].ends_at, T0 + 2 * MIN + 4 * MIN);
     assert!(sent[0].generator_url.contains("/graph?g0.expr=up+%3D%3D+0"));
     let firing = query(&store, "ALERTS", T0 + 2 * MIN);

@@ -70,7 +70,8 @@ fn reload_keeps_pending_alerts_and_stale_marks_removed_groups() {
     push(&store, &up, T0 + 2 * MIN, 0.0);
     let sent = m.eval_all(T0 + 2 * MIN);
     assert_eq!(sent.len(), 1, "fires on schedule after the reload");
-    assert_eq!(sent[0].starts_at, T0);
+    assert_eq!(sent[0].pending_since, T0);
+    assert_eq!(sent[0].starts_at, T0 + 2 * MIN);
     assert_eq!(
         sent[0].annotations.get("summary").map(String::as_str),
         Some("down")

@@ -187,6 +187,7 @@ mod tests {
                     outcome: homeostat_state::DeployOutcome::Succeeded,
                     labels: Default::default(),
                     rollback: None,
+                    rolls_back: None,
                 })
                 .unwrap();
         }

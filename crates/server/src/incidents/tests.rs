@@ -89,6 +89,7 @@ fn alert(name: &str, severity: &str, fp: u64, ends_at: Option<i64>) -> AlertInfo
             "https://runbooks/x".to_string(),
         )]),
         starts_at: T0 - 60_000,
+        pending_since: None,
         ends_at,
         fingerprint: homeostat_model::Fingerprint(fp),
     }
@@ -290,6 +291,7 @@ async fn a_rollback_that_ran_before_the_page_is_on_the_new_incidents_timeline() 
         outcome: homeostat_state::DeployOutcome::Succeeded,
         labels: BTreeMap::new(),
         rollback: None,
+        rolls_back: None,
     };
     // Two hours old: not part of this story.
     state

@@ -4,7 +4,7 @@
 
 /// The sources of the file format's sections (the `oncall:` section has
 /// its own reference, docs/oncall.md).
-const SOURCES: [(&str, &str); 12] = [
+const SOURCES: [(&str, &str); 13] = [
     ("server/src/config.rs", include_str!("../../src/config.rs")),
     (
         "server/src/config/storage.rs",
@@ -25,6 +25,10 @@ const SOURCES: [(&str, &str); 12] = [
     (
         "server/src/config/gate.rs",
         include_str!("../../src/config/gate.rs"),
+    ),
+    (
+        "server/src/config/deploys.rs",
+        include_str!("../../src/config/deploys.rs"),
     ),
     (
         "server/src/config/incidents.rs",

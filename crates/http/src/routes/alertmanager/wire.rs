@@ -51,6 +51,8 @@ impl PostedAlert {
             labels: self.labels,
             annotations: self.annotations,
             generator_url: self.generator_url.unwrap_or_default(),
+            // Alertmanager's API carries only the firing time.
+            pending_since: None,
         })
     }
 }
