@@ -30,6 +30,8 @@ pub struct Args {
     pub listen: SocketAddr,
     pub data_dir: Option<PathBuf>,
     pub exit_when_done: bool,
+    /// Where the rollback receiver listens; port 0 picks a free one.
+    pub rollback_listen: SocketAddr,
 }
 
 fn now_ms() -> i64 {
@@ -69,9 +71,14 @@ async fn run_async(args: Args, dir: PathBuf) -> anyhow::Result<ExitCode> {
         start as u64,
     )));
     let seen = Arc::new(setup::Received::default());
-    let rx = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let rx = tokio::net::TcpListener::bind(args.rollback_listen)
         .await
-        .context("binding the demo's receiver")?;
+        .with_context(|| {
+            format!(
+                "binding the demo's rollback receiver to {} (--rollback-listen)",
+                args.rollback_listen
+            )
+        })?;
     let receiver = format!("http://{}", rx.local_addr()?);
     let app = setup::receiver(fleet.clone(), seen.clone());
     tokio::spawn(async move { axum::serve(rx, app).await });

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use homeostat_model::{Labels, Sample, TimeSeries};
 
 mod alertmanager;
+mod cli;
 mod release;
 
 fn free_port() -> u16 {
