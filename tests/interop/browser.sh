@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The web console in a real browser (issue 7): a server with some of
+# The web console in a real browser: a server with some of
 # everything (an SLO over three hours of remote-written traffic, a
 # `services:` entry, an on-call schedule, a firing alert in the built-in
 # Alertmanager, a declared incident with a deploy and a note on its

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 7's closed loop: `homeostat demo` plays a bad deploy of checkout; the
+# The closed loop: `homeostat demo` plays a bad deploy of checkout; the
 # server itself pages (burn-rate alert), opens and escalates an incident,
 # calls the rollback webhook, and the demo's people close the incident and
 # write the postmortem. Checked through the API once the demo says done.

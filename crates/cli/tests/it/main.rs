@@ -9,6 +9,7 @@ use homeostat_model::{Labels, Sample, TimeSeries};
 
 mod alertmanager;
 mod cli;
+mod docs;
 mod release;
 
 fn free_port() -> u16 {
