@@ -360,10 +360,7 @@ async fn act(
             }
             let r = http.get(format!("{inc}/postmortem")).send().await?;
             anyhow::ensure!(r.status().is_success(), "postmortem: {}", r.status());
-            (
-                Milestone::PostmortemWritten,
-                format!("{inc}/postmortem"),
-            )
+            (Milestone::PostmortemWritten, format!("{inc}/postmortem"))
         }
     })
 }

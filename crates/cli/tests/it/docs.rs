@@ -90,5 +90,9 @@ fn docs_carry_no_internal_issue_references() {
             }
         }
     }
-    assert!(found.is_empty(), "internal references:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "internal references:\n{}",
+        found.join("\n")
+    );
 }

@@ -41,7 +41,10 @@ fn reference() -> BTreeMap<String, BTreeSet<String>> {
 /// Keys at the start of a YAML line or inside a flow map: `key:`.
 fn keys_in(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let t = text.trim_start().trim_start_matches("- ").trim_start_matches('{');
+    let t = text
+        .trim_start()
+        .trim_start_matches("- ")
+        .trim_start_matches('{');
     let mut rest = t;
     loop {
         let name: String = rest
@@ -92,7 +95,11 @@ fn example() -> BTreeMap<String, BTreeSet<String>> {
 fn the_example_config_shows_every_documented_setting() {
     let doc = reference();
     let ex = example();
-    assert!(doc.len() > 10, "the reference scan found {} sections", doc.len());
+    assert!(
+        doc.len() > 10,
+        "the reference scan found {} sections",
+        doc.len()
+    );
     let mut missing = Vec::new();
     for (section, fields) in &doc {
         for f in fields {
@@ -118,6 +125,9 @@ fn the_example_config_scrapes_nothing_that_may_not_be_there() {
     // A newcomer's first run must not log scrape errors for an exporter
     // they never installed: example targets stay commented out.
     for line in EXAMPLE.lines().filter(|l| !l.trim_start().starts_with('#')) {
-        assert!(!line.contains("targets:"), "uncommented scrape target: {line}");
+        assert!(
+            !line.contains("targets:"),
+            "uncommented scrape target: {line}"
+        );
     }
 }
