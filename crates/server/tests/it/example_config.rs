@@ -69,10 +69,17 @@ fn example() -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut section = String::new();
     for raw in EXAMPLE.lines() {
-        // A commented line reads as the YAML it would be uncommented.
-        let line = match raw.strip_prefix("# ") {
-            Some(l) => l,
-            None if raw.starts_with('#') => continue,
+        // A commented line reads as the YAML it would be uncommented, at
+        // the indentation of its `#`.
+        let body = raw.trim_start();
+        let pad = &raw[..raw.len() - body.len()];
+        let uncommented;
+        let line = match body.strip_prefix("# ") {
+            Some(l) => {
+                uncommented = format!("{pad}{l}");
+                uncommented.as_str()
+            }
+            None if body.starts_with('#') => continue,
             None => raw,
         };
         // Trailing comments are prose.
