@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5's whole path: a paging alert posted to the built-in Alertmanager
+# The whole paging path: a paging alert posted to the built-in Alertmanager
 # is routed and grouped, notified to a webhook with an ack link, and opens
 # an incident (runbook shown) whose escalation pages level 1 and then, not
 # acknowledged, level 2; the link in the notification acknowledges it; the

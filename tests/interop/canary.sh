@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6's canary path: a canary at 5x the baseline's error rate fails its
+# The canary path: a canary at 5x the baseline's error rate fails its
 # analysis run; the failure calls the rollback webhook exactly once for the
 # deploy (a second failed run does not call it again), marks the deploy
 # rolled back and appears on the service's incident timeline. An identical

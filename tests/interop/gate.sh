@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6's gate from a pipeline's point of view: a service 10x over its
+# The gate from a pipeline's point of view: a service 10x over its
 # budget is frozen, so `homeostat gate check` exits 1 for a normal change
 # and 0 for a rollback, with one line why; `homeostat deploy record`
 # records a deploy; a bad policy stops the server at start naming the field.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5's paging path end to end against the release binary: an incident
+# The paging path end to end against the release binary: an incident
 # declared with an escalation policy pages its level-1 user's webhook at
 # once and, unacknowledged, the level-2 user after the level's 3s delay
 # (not before); the signed link in the page acknowledges it (GET confirms,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4's end-to-end check: `serve` with an SLO (99.9% of checkout requests
+# SLOs end to end: `serve` with an SLO (99.9% of checkout requests
 # succeed) and a synthetic service whose last 2.5 hours ran at 1% errors — a
 # 10x burn. The SLO's page alert must fire (rule engine, `for: 2m`), and
 # /api/v1/slos/<id> must show the budget falling with a projected exhaustion;

@@ -15,8 +15,9 @@ pub enum AlertsCommand {
     /// Print the receivers an alert with these labels is routed to,
     /// comma-separated in tree order (as `amtool config routes test`).
     RouteTest {
-        /// Alertmanager config file.
-        #[arg(long = "config.file", value_name = "FILE")]
+        /// Alertmanager config file (`--config.file` is amtool's spelling
+        /// and works too).
+        #[arg(long = "config", visible_alias = "config.file", value_name = "FILE")]
         config_file: PathBuf,
         /// Also print the matching part of the routing tree.
         #[arg(long)]

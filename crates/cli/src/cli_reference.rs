@@ -67,3 +67,39 @@ fn cli_reference() {
          UPDATE_GOLDEN=1 cargo test -p homeostat-cli cli_reference"
     );
 }
+
+/// Every subcommand says what it does and every flag or argument what it
+/// takes: a command without help is one a newcomer cannot use from
+/// `--help` alone.
+#[test]
+fn every_command_and_argument_has_help() {
+    fn walk(cmd: &Command, path: &str, missing: &mut Vec<String>) {
+        if cmd.get_name() == "help" {
+            return;
+        }
+        if cmd.get_about().is_none() && cmd.get_long_about().is_none() {
+            missing.push(format!("{path}: no about"));
+        }
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if matches!(id, "help" | "version") {
+                continue;
+            }
+            if a.get_help().is_none() && a.get_long_help().is_none() {
+                missing.push(format!("{path} {id}: no help"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut missing = Vec::new();
+    walk(&cmd, "homeostat", &mut missing);
+    assert!(
+        missing.is_empty(),
+        "missing help text:\n{}",
+        missing.join("\n")
+    );
+}

@@ -30,6 +30,8 @@ pub struct Args {
     pub listen: SocketAddr,
     pub data_dir: Option<PathBuf>,
     pub exit_when_done: bool,
+    /// Where the rollback receiver listens; port 0 picks a free one.
+    pub rollback_listen: SocketAddr,
 }
 
 fn now_ms() -> i64 {
@@ -44,6 +46,15 @@ impl Say {
     fn line(&self, msg: &str) {
         let s = self.0.elapsed().as_secs();
         println!("demo [{:02}:{:02}] {msg}", s / 60, s % 60);
+    }
+
+    /// A stage's line starts with its name, as docs/demo.md lists it.
+    fn stage(&self, m: Milestone, detail: &str) {
+        if detail.is_empty() {
+            self.line(m.name());
+        } else {
+            self.line(&format!("{}: {detail}", m.name()));
+        }
     }
 }
 
@@ -69,9 +80,14 @@ async fn run_async(args: Args, dir: PathBuf) -> anyhow::Result<ExitCode> {
         start as u64,
     )));
     let seen = Arc::new(setup::Received::default());
-    let rx = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let rx = tokio::net::TcpListener::bind(args.rollback_listen)
         .await
-        .context("binding the demo's receiver")?;
+        .with_context(|| {
+            format!(
+                "binding the demo's rollback receiver to {} (--rollback-listen)",
+                args.rollback_listen
+            )
+        })?;
     let receiver = format!("http://{}", rx.local_addr()?);
     let app = setup::receiver(fleet.clone(), seen.clone());
     tokio::spawn(async move { axum::serve(rx, app).await });
@@ -123,13 +139,13 @@ async fn run_async(args: Args, dir: PathBuf) -> anyhow::Result<ExitCode> {
         let now = now_ms();
         let o = observe(&http, &base, &sc, &seen).await;
         for m in sc.observe(now, &o) {
-            say.line(&describe(m, &sc, &http, &base, &seen).await);
+            say.stage(m, &describe(m, &sc, &http, &base, &seen).await);
         }
         for a in sc.next_actions(now) {
             match act(&a, &http, &base, &sc, &fleet).await {
                 Ok((m, msg)) => {
                     sc.done(m, now_ms());
-                    say.line(&msg);
+                    say.stage(m, &msg);
                 }
                 Err(e) => say.line(&format!("{a:?} failed, will retry: {e:#}")),
             }
@@ -258,19 +274,19 @@ async fn describe(
             .map_or(String::new(), |b| {
                 format!(" (burning the error budget {b:.0}x, page at 14.4x)")
             });
-            format!("page fired: {ALERT}{burn}")
+            format!("{ALERT}{burn}")
         }
         Milestone::IncidentOpened => {
-            format!("incident {id} opened, paging alice (level 1): {base}/console/incident?id={id}")
+            format!("{id}, paging alice (level 1): {base}/console/incident?id={id}")
         }
-        Milestone::Escalated => format!("nobody acknowledged: {id} escalated to level 2 (bob)"),
+        Milestone::Escalated => format!("nobody acknowledged {id}, bob is paged"),
         Milestone::RolledBack => format!(
-            "automatic rollback: the server called the rollback webhook ({} call), {SERVICE} is back on v1.0.0",
+            "the server called the rollback webhook ({} call), {SERVICE} is back on v1.0.0",
             seen.rollbacks.load(Ordering::SeqCst)
         ),
-        Milestone::Recovered => format!("recovered: {SERVICE} error ratio back under 1%"),
-        Milestone::AlertResolved => format!("page resolved: {ALERT} no longer firing"),
-        other => other.name().to_string(),
+        Milestone::Recovered => format!("{SERVICE} error ratio back under 1%"),
+        Milestone::AlertResolved => format!("{ALERT} no longer firing"),
+        _ => String::new(),
     }
 }
 
@@ -304,25 +320,25 @@ async fn act(
             (
                 Milestone::Deployed,
                 format!(
-                    "deploy {} recorded: {SERVICE} {BAD_VERSION} (bad: 30% of requests fail, 3x slower)",
+                    "{SERVICE} {BAD_VERSION} recorded as deploy {} (30% of its requests fail, 3x slower)",
                     d["id"]
                 ),
             )
         }
         Action::Acknowledge => {
             setup::post_json(http, &format!("{inc}/ack"), bob(json!({}))).await?;
-            (Milestone::Acknowledged, format!("bob acknowledged {id}"))
+            (Milestone::Acknowledged, format!("{id} by bob"))
         }
         Action::Mitigate => {
             setup::post_json(http, &format!("{inc}/updates"), bob(json!({"text":
                 format!("{SERVICE} {BAD_VERSION} was rolled back automatically; error ratio is back to normal, watching the burn rate.")})))
             .await?;
             setup::post_json(http, &format!("{inc}/mitigate"), bob(json!({}))).await?;
-            (Milestone::Mitigated, format!("bob marked {id} mitigated"))
+            (Milestone::Mitigated, format!("{id} by bob"))
         }
         Action::Resolve => {
             setup::post_json(http, &format!("{inc}/resolve"), bob(json!({}))).await?;
-            (Milestone::Resolved, format!("bob resolved {id}"))
+            (Milestone::Resolved, format!("{id} by bob"))
         }
         Action::WritePostmortem => {
             setup::post_json(http, &format!("{inc}/notes"), bob(json!({"text": format!(
@@ -344,10 +360,7 @@ async fn act(
             }
             let r = http.get(format!("{inc}/postmortem")).send().await?;
             anyhow::ensure!(r.status().is_success(), "postmortem: {}", r.status());
-            (
-                Milestone::PostmortemWritten,
-                format!("postmortem written: {inc}/postmortem"),
-            )
+            (Milestone::PostmortemWritten, format!("{inc}/postmortem"))
         }
     })
 }

@@ -5,9 +5,12 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, Utc};
-use clap::{Args, Subcommand};
+use chrono::Utc;
+use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
+
+use crate::human;
+use crate::table::Table;
 
 pub const DEFAULT_URL: &str = "http://127.0.0.1:9797";
 
@@ -25,28 +28,70 @@ pub struct Actor {
     by: String,
 }
 
+/// An incident's lifecycle state, as a filter; `open` is the first three.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum StateFilter {
+    Triggered,
+    Acknowledged,
+    Mitigated,
+    Resolved,
+    Postmortem,
+    /// triggered, acknowledged or mitigated
+    Open,
+}
+
+/// How bad an incident is. Only homeostat's own scale: Prometheus-style
+/// words (`critical`, `warning`) are refused rather than guessed, because
+/// a declared incident's severity is a human decision (alerts' `severity`
+/// labels are mapped by the documented table in docs/incidents.md).
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Severity {
+    /// the worst: a company-wide emergency
+    Sev1,
+    /// a major service degraded or down
+    Sev2,
+    /// a minor or partial degradation
+    Sev3,
+    /// low impact, no urgency
+    Sev4,
+}
+
+fn value_name<T: ValueEnum>(v: T) -> String {
+    v.to_possible_value()
+        .map_or_else(String::new, |p| p.get_name().to_string())
+}
+
+/// An incident id as printed by `incident list`.
+const ID_HELP: &str = "Incident id, e.g. INC-1 (as `incident list` prints it)";
+
 #[derive(Subcommand)]
 pub enum IncidentCommand {
     /// Incidents, newest first.
     List {
-        /// triggered, acknowledged, mitigated, resolved, postmortem or open;
-        /// comma-separated.
-        #[arg(long)]
-        state: Option<String>,
+        /// Only incidents in these states; comma-separated or repeated.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        state: Vec<StateFilter>,
+        /// Only incidents of this service.
         #[arg(long)]
         service: Option<String>,
     },
     /// One incident with its roles, runbooks and timeline.
-    Show { id: String },
+    Show {
+        #[arg(help = ID_HELP)]
+        id: String,
+    },
     /// Declare an incident.
     Declare {
+        /// What is wrong, in a line (shown in lists and pages).
         #[arg(long)]
         title: String,
-        /// sev1 (worst) … sev4.
-        #[arg(long, default_value = "sev2")]
-        severity: String,
+        /// How bad it is: sev1 (worst) to sev4.
+        #[arg(long, value_enum, default_value_t = Severity::Sev2)]
+        severity: Severity,
+        /// The affected service (links the incident to its deploys and SLOs).
         #[arg(long)]
         service: Option<String>,
+        /// Incident commander (a user id); default: whoever declares.
         #[arg(long)]
         commander: Option<String>,
         /// Page through this escalation policy.
@@ -57,23 +102,30 @@ pub enum IncidentCommand {
     },
     /// Acknowledge: you are on it; escalation stops.
     Ack {
+        #[arg(help = ID_HELP)]
         id: String,
         #[command(flatten)]
         actor: Actor,
     },
     /// Mark the impact mitigated.
     Mitigate {
+        #[arg(help = ID_HELP)]
         id: String,
         #[command(flatten)]
         actor: Actor,
     },
+    /// Mark the incident resolved (the postmortem can follow).
     Resolve {
+        #[arg(help = ID_HELP)]
         id: String,
         #[command(flatten)]
         actor: Actor,
     },
     /// Print the postmortem document (Markdown).
-    Postmortem { id: String },
+    Postmortem {
+        #[arg(help = ID_HELP)]
+        id: String,
+    },
 }
 
 fn client() -> anyhow::Result<reqwest::blocking::Client> {
@@ -99,12 +151,21 @@ fn answer(resp: reqwest::blocking::Response, what: &str) -> anyhow::Result<Strin
     bail!("{what}: {status}: {}", message.trim())
 }
 
+/// Says where the client looked and how to point it elsewhere: the usual
+/// cause is a server on another address.
+fn unreachable(server: &Server, method: &str, url: &str) -> String {
+    format!(
+        "{method} {url}: no answer from homeostat at {} (set --url or HOMEOSTAT_URL)",
+        server.url
+    )
+}
+
 pub(crate) fn get(server: &Server, path: &str) -> anyhow::Result<String> {
     let url = format!("{}{path}", server.url.trim_end_matches('/'));
     let resp = client()?
         .get(&url)
         .send()
-        .with_context(|| format!("GET {url}"))?;
+        .with_context(|| unreachable(server, "GET", &url))?;
     answer(resp, &format!("GET {path}"))
 }
 
@@ -115,7 +176,7 @@ pub(crate) fn post(server: &Server, path: &str, body: Value) -> anyhow::Result<V
         .header("content-type", "application/json")
         .body(body.to_string())
         .send()
-        .with_context(|| format!("POST {url}"))?;
+        .with_context(|| unreachable(server, "POST", &url))?;
     let text = answer(resp, &format!("POST {path}"))?;
     serde_json::from_str(&text).with_context(|| format!("POST {path}: not JSON"))
 }
@@ -141,23 +202,7 @@ fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("-")
 }
 
-fn age(created: &Value, now: DateTime<Utc>) -> String {
-    let Some(t) = created
-        .as_str()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-    else {
-        return "-".into();
-    };
-    let secs = (now - t.with_timezone(&Utc)).num_seconds().max(0);
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m", secs / 60),
-        3600..86400 => format!("{}h", secs / 3600),
-        _ => format!("{}d", secs / 86400),
-    }
-}
-
-fn query_value(v: &str) -> String {
+pub(crate) fn query_value(v: &str) -> String {
     v.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b',') {
@@ -173,27 +218,33 @@ pub fn run(server: &Server, command: IncidentCommand) -> anyhow::Result<()> {
     match command {
         IncidentCommand::List { state, service } => {
             let mut q = Vec::new();
-            if let Some(st) = state {
-                q.push(format!("state={}", query_value(&st)));
+            if !state.is_empty() {
+                let names: Vec<String> = state.into_iter().map(value_name).collect();
+                q.push(format!("state={}", names.join(",")));
             }
             if let Some(sv) = service {
                 q.push(format!("service={}", query_value(&sv)));
             }
-            let list = data(&get(server, &format!("/api/v1/incidents?{}", q.join("&")))?)?;
+            let path = match q.is_empty() {
+                true => "/api/v1/incidents".to_string(),
+                false => format!("/api/v1/incidents?{}", q.join("&")),
+            };
+            let list = data(&get(server, &path)?)?;
             let now = Utc::now();
-            println!(
-                "{:<8} {:<13} {:<5} {:>5}  TITLE",
-                "ID", "STATE", "SEV", "AGE"
-            );
+            let mut t = Table::new(["ID", "STATE", "SEV", "SERVICE", "OPENED", "TITLE"]);
             for i in list.as_array().into_iter().flatten() {
-                println!(
-                    "{:<8} {:<13} {:<5} {:>5}  {}",
-                    s(&i["id"]),
-                    s(&i["state"]),
-                    s(&i["severity"]),
-                    age(&i["createdAt"], now),
-                    s(&i["title"])
-                );
+                t.row([
+                    s(&i["id"]).to_string(),
+                    s(&i["state"]).to_string(),
+                    s(&i["severity"]).to_string(),
+                    s(&i["service"]).to_string(),
+                    human::cell_relative(&i["createdAt"], now),
+                    s(&i["title"]).to_string(),
+                ]);
+            }
+            t.print();
+            if t.is_empty() {
+                println!("(no incidents)");
             }
             Ok(())
         }
@@ -211,22 +262,28 @@ pub fn run(server: &Server, command: IncidentCommand) -> anyhow::Result<()> {
             for url in i["runbookUrls"].as_array().into_iter().flatten() {
                 println!("runbook:  {}", s(url));
             }
+            let now = Utc::now();
+            println!("opened:   {}", human::cell_both(&i["createdAt"], now));
             if !i["escalation"].is_null() {
                 println!(
                     "paging:   policy {}, next step {}",
                     s(&i["escalation"]["policy"]),
-                    s(&i["escalation"]["nextDeadline"])
+                    human::cell_both(&i["escalation"]["nextDeadline"], now)
                 );
             }
             println!("\ntimeline:");
+            let mut t = Table::new(["  AT", "EVENT", "SUMMARY"]);
             for e in i["timeline"].as_array().into_iter().flatten() {
-                println!(
-                    "  {}  {:<19} {}",
-                    s(&e["at"]),
-                    s(&e["kind"]),
-                    s(&e["summary"])
-                );
+                t.row([
+                    format!(
+                        "  {}",
+                        human::parse(&e["at"]).map_or("-".into(), human::absolute)
+                    ),
+                    s(&e["kind"]).to_string(),
+                    s(&e["summary"]).to_string(),
+                ]);
             }
+            t.print();
             Ok(())
         }
         IncidentCommand::Declare {
@@ -240,7 +297,7 @@ pub fn run(server: &Server, command: IncidentCommand) -> anyhow::Result<()> {
             let v = post(
                 server,
                 "/api/v1/incidents",
-                json!({"title": title, "severity": severity, "service": service,
+                json!({"title": title, "severity": value_name(severity), "service": service,
                        "commander": commander, "escalation_policy": escalation_policy, "by": actor.by}),
             )?;
             println!("{}", s(&v["data"]["id"]));
@@ -281,15 +338,18 @@ pub fn oncall_now(server: &Server, schedule: Option<&str>) -> anyhow::Result<()>
         )?)?]),
         None => data(&get(server, "/api/v1/oncall")?)?,
     };
-    println!("{:<24} {:<16} NEXT HANDOFF", "SCHEDULE", "ON CALL");
+    let now = Utc::now();
+    let mut t = Table::new(["SCHEDULE", "ON CALL", "NEXT HANDOFF"]);
     for e in list.as_array().into_iter().flatten() {
-        let who = e["onCall"]["user"].as_str().unwrap_or("nobody");
-        println!(
-            "{:<24} {:<16} {}",
-            s(&e["schedule"]),
-            who,
-            s(&e["nextHandoff"])
-        );
+        t.row([
+            s(&e["schedule"]).to_string(),
+            e["onCall"]["user"].as_str().unwrap_or("nobody").to_string(),
+            human::cell_both(&e["nextHandoff"], now),
+        ]);
+    }
+    t.print();
+    if t.is_empty() {
+        println!("(no schedules: add them under oncall: in the config)");
     }
     Ok(())
 }

@@ -12,12 +12,17 @@ mod alerts;
 #[cfg(test)]
 mod cli_reference;
 mod demo;
+mod human;
 mod incident;
 mod lint;
+mod logging;
 mod oncall;
 mod release;
 mod remote_read;
 mod slo;
+mod table;
+
+use logging::LogFormat;
 
 // Ingestion allocates and frees millions of small label strings and sample
 // vectors per second; glibc's allocator spent ~30% of CPU in bookkeeping
@@ -50,6 +55,10 @@ enum Command {
         /// Listen address (overrides the config file). Default 127.0.0.1:9797.
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Log format on stderr: text (coloured only on a terminal) or json
+        /// (one object per line, for log shippers).
+        #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "HOMEOSTAT_LOG_FORMAT")]
+        log_format: LogFormat,
     },
     /// Read series from a remote Prometheus-compatible server exactly as the
     /// `query_backend: {kind: remote}` querier does, and print them as JSON.
@@ -70,6 +79,7 @@ enum Command {
         /// End, ms since the epoch (default: now).
         #[arg(long)]
         end: Option<i64>,
+        /// Fail when the answer holds more samples than this (the querier's limit).
         #[arg(long)]
         max_samples: Option<usize>,
         /// Extra header, repeatable: "Name: value".
@@ -137,6 +147,15 @@ enum Command {
         /// not happen within its deadline.
         #[arg(long)]
         exit_when_done: bool,
+        /// Listen address of the demo's rollback receiver (the webhook the
+        /// server calls to roll checkout back). Default: a free port on
+        /// 127.0.0.1, printed at start.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        rollback_listen: SocketAddr,
+        /// Log format on stderr: text (coloured only on a terminal) or json
+        /// (one object per line, for log shippers).
+        #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "HOMEOSTAT_LOG_FORMAT")]
+        log_format: LogFormat,
     },
     /// Print the version.
     Version,
@@ -192,17 +211,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             data_dir,
             exit_when_done,
+            rollback_listen,
+            log_format,
         } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-                )
-                .init();
+            logging::init(log_format, "warn");
             let code = demo::run(demo::Args {
                 listen,
                 data_dir,
                 exit_when_done,
+                rollback_listen,
             })?;
             if code != std::process::ExitCode::SUCCESS {
                 std::process::exit(1);
@@ -251,13 +268,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             data_dir,
             listen,
+            log_format,
         } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-                )
-                .init();
+            logging::init(log_format, "info");
             let mut cfg = match &config {
                 Some(path) => Config::load(path)?,
                 None => Config::default_config(),

@@ -18,6 +18,7 @@ pub enum OncallCommand {
         /// homeostat config file with an `oncall:` section.
         #[arg(long, env = "HOMEOSTAT_CONFIG")]
         config: PathBuf,
+        /// Schedule id.
         #[arg(long)]
         schedule: String,
         /// RFC 3339, or local time in the schedule's zone
@@ -27,13 +28,16 @@ pub enum OncallCommand {
     },
     /// The final schedule (overrides and layers applied) between two times.
     Shifts {
+        /// homeostat config file with an `oncall:` section.
         #[arg(long, env = "HOMEOSTAT_CONFIG")]
         config: PathBuf,
+        /// Schedule id.
         #[arg(long)]
         schedule: String,
-        /// RFC 3339, or local time in the schedule's zone.
+        /// Start: RFC 3339, or local time in the schedule's zone.
         #[arg(long)]
         from: String,
+        /// End, after --from; same formats.
         #[arg(long)]
         to: String,
     },
@@ -42,11 +46,13 @@ pub enum OncallCommand {
     Now {
         #[command(flatten)]
         server: crate::incident::Server,
+        /// One schedule id; every schedule when left out.
         #[arg(long)]
         schedule: Option<String>,
     },
     /// Check the `oncall:` section; exits non-zero naming the field and the fix.
     Validate {
+        /// homeostat config file with an `oncall:` section.
         #[arg(long, env = "HOMEOSTAT_CONFIG")]
         config: PathBuf,
     },
@@ -181,24 +187,13 @@ fn table(schedule: &Schedule, shifts: &[Shift]) -> String {
             ]
         })
         .collect();
-    let header = ["START", "END", "USER", "SOURCE"].map(String::from);
-    let mut widths = header.clone().map(|h| h.len());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
+    let mut t = crate::table::Table::new(["START", "END", "USER", "SOURCE"]);
+    let empty = rows.is_empty();
+    for row in rows {
+        t.row(row);
     }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, w)| format!("{cell:w$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    if rows.is_empty() {
+    let mut out = t.render();
+    if empty {
         out.push_str("(nobody on call in this range)\n");
     }
     out

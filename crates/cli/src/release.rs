@@ -3,26 +3,42 @@
 //! (Jenkins, GitHub Actions, an Argo CD pre-sync hook, a shell script):
 //! `gate check` exits 0 to allow and 1 to deny, with one line saying why.
 
+use chrono::Utc;
 use clap::{Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
+use crate::human;
 use crate::incident::{Server, data, get, patch, post};
+use crate::table::Table;
 
-/// How a deploy ended.
-#[derive(Clone, Copy, Debug, ValueEnum)]
+/// How a deploy went, in the API's spelling.
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
 pub enum Outcome {
+    /// still rolling out
+    InProgress,
     Succeeded,
     Failed,
-    #[value(name = "rolled_back")]
+    /// replaced by a rollback
     RolledBack,
 }
 
-impl Outcome {
+/// How a finished deploy ended (what `deploy finish` accepts).
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum Ending {
+    Succeeded,
+    Failed,
+    /// replaced by a rollback
+    RolledBack,
+}
+
+impl Ending {
     fn as_str(self) -> &'static str {
         match self {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Failed => "failed",
-            Outcome::RolledBack => "rolled_back",
+            Ending::Succeeded => "succeeded",
+            Ending::Failed => "failed",
+            Ending::RolledBack => "rolled_back",
         }
     }
 }
@@ -32,22 +48,28 @@ pub enum DeployCommand {
     /// Record a deploy (shown on charts, in incident timelines, and used
     /// for change correlation and automatic rollback).
     Record {
+        /// The service deployed, as named in its SLO specs.
         #[arg(long)]
         service: String,
+        /// The version now running, e.g. 1.4.2.
         #[arg(long)]
         version: String,
+        /// The commit shipped.
         #[arg(long)]
         commit: Option<String>,
+        /// Who shipped it. Default: $USER.
         #[arg(long, env = "USER")]
         author: Option<String>,
+        /// The environment deployed to.
         #[arg(long, default_value = "production")]
         environment: String,
-        /// rollback, security, p0-fix, feature…
+        /// Kind of change: rollback, security, p0-fix, feature, config…
+        /// (free text; rollback, security and p0-fix are exempt from freezes).
         #[arg(long)]
         change_type: Option<String>,
-        /// in_progress (default), succeeded, failed, rolled_back.
-        #[arg(long)]
-        outcome: Option<String>,
+        /// How it went so far; default in_progress.
+        #[arg(long, value_enum)]
+        outcome: Option<Outcome>,
     },
     /// End a recorded deploy with its outcome (now, unless --finished-at).
     /// Repeating the same outcome is not an error; a finished deploy may
@@ -56,16 +78,19 @@ pub enum DeployCommand {
         /// The deploy's id, as `deploy record` printed it.
         #[arg(long)]
         id: u64,
-        #[arg(long)]
-        outcome: Outcome,
+        /// How it ended.
+        #[arg(long, value_enum)]
+        outcome: Ending,
         /// When it ended: RFC 3339 or Unix seconds (default now).
         #[arg(long)]
         finished_at: Option<String>,
     },
     /// Deploys, newest first.
     List {
+        /// Only deploys of this service.
         #[arg(long)]
         service: Option<String>,
+        /// At most this many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
@@ -75,6 +100,7 @@ pub enum DeployCommand {
 pub enum GateCommand {
     /// May a change of this service ship now? Exit 0 allow, 1 deny.
     Check {
+        /// The service about to ship.
         #[arg(long)]
         service: String,
         /// rollback, security, p0-fix… (exempt types ship during a freeze).
@@ -109,7 +135,8 @@ pub fn deploy(server: &Server, cmd: DeployCommand) -> anyhow::Result<()> {
                 "/api/v1/deploys",
                 json!({
                     "service": service, "version": version, "commit": commit, "author": author,
-                    "environment": environment, "changeType": change_type, "outcome": outcome,
+                    "environment": environment, "changeType": change_type,
+                    "outcome": outcome.and_then(|o| o.to_possible_value()).map(|p| p.get_name().to_string()),
                 }),
             )?;
             let d = &v["data"];
@@ -148,21 +175,22 @@ pub fn deploy(server: &Server, cmd: DeployCommand) -> anyhow::Result<()> {
                 query(&[("service", service.as_deref()), ("limit", Some(&limit))])
             );
             let list = data(&get(server, &path)?)?;
-            println!(
-                "{:<6} {:<20} {:<16} {:<12} {:<24} AUTHOR",
-                "ID", "SERVICE", "VERSION", "OUTCOME", "STARTED"
-            );
+            let now = Utc::now();
+            let mut t = Table::new(["ID", "SERVICE", "VERSION", "OUTCOME", "STARTED", "AUTHOR"]);
             for d in list.as_array().into_iter().flatten() {
                 let s = |k: &str| d[k].as_str().unwrap_or("-").to_string();
-                println!(
-                    "{:<6} {:<20} {:<16} {:<12} {:<24} {}",
-                    d["id"],
+                t.row([
+                    d["id"].to_string(),
                     s("service"),
                     s("version"),
                     s("outcome"),
-                    s("startedAt"),
-                    s("author")
-                );
+                    human::cell_both(&d["startedAt"], now),
+                    s("author"),
+                ]);
+            }
+            t.print();
+            if t.is_empty() {
+                println!("(no deploys recorded)");
             }
         }
     }
@@ -196,6 +224,7 @@ pub enum CanaryCommand {
     /// with `{{.group}}` queries, baseline/canary group values, lookback,
     /// step, config). Exit 0 Pass, 1 Fail, 2 Marginal or NoData.
     Judge {
+        /// The request file.
         #[arg(long)]
         file: std::path::PathBuf,
     },
@@ -218,14 +247,15 @@ pub fn canary(server: &Server, cmd: CanaryCommand) -> anyhow::Result<i32> {
                 j["score"].as_f64().unwrap_or(0.0),
                 j["reason"].as_str().unwrap_or("")
             );
+            let mut t = Table::new(["  METRIC", "RESULT", "REASON"]);
             for m in j["metrics"].as_array().into_iter().flatten() {
-                println!(
-                    "  {:<24} {:<14} {}",
-                    m["name"].as_str().unwrap_or("-"),
-                    m["classification"].as_str().unwrap_or("-"),
-                    m["reason"].as_str().unwrap_or("")
-                );
+                t.row([
+                    format!("  {}", m["name"].as_str().unwrap_or("-")),
+                    m["classification"].as_str().unwrap_or("-").to_string(),
+                    m["reason"].as_str().unwrap_or("").to_string(),
+                ]);
             }
+            t.print();
             Ok(match j["verdict"].as_str() {
                 Some("Pass") => 0,
                 Some("Fail") => 1,

@@ -4,7 +4,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
 use clap::{Subcommand, ValueEnum};
+use serde_json::Value;
+
+use crate::human;
+use crate::incident::{data, get};
+use crate::table::Table;
 use homeostat_slo::{AlertWindows, CompileOptions, Mode, SloSpec, compile, load_specs_files};
 
 #[derive(Subcommand)]
@@ -21,8 +27,8 @@ pub enum SloCommand {
     Status {
         /// One SLO id (`<service>-<name>`); all SLOs when left out.
         id: Option<String>,
-        #[arg(long, default_value = "http://127.0.0.1:9797")]
-        url: String,
+        #[command(flatten)]
+        server: crate::incident::Server,
     },
     /// Compile SLO spec files into a Prometheus rule file.
     Generate {
@@ -46,8 +52,10 @@ pub enum SloCommand {
         /// Label added to every rule, `name=value`; repeatable.
         #[arg(long = "extra-label")]
         extra_labels: Vec<String>,
+        /// Leave the alerting rules out (recording rules only).
         #[arg(long)]
         disable_alerts: bool,
+        /// Leave the recording rules out (alerting rules only).
         #[arg(long)]
         disable_recordings: bool,
     },
@@ -64,91 +72,108 @@ fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<SloSpec>> {
     Ok(load_specs_files(files)?)
 }
 
-fn pct(v: &serde_json::Value) -> String {
+fn pct(v: &Value) -> String {
     v.as_f64()
         .map_or("n/a".into(), |v| format!("{:.2}%", v * 100.0))
 }
 
-fn status(url: &str, id: Option<&str>) -> anyhow::Result<()> {
-    let base = url.trim_end_matches('/');
-    let endpoint = match id {
-        Some(id) => format!("{base}/api/v1/slos/{id}"),
-        None => format!("{base}/api/v1/slos"),
-    };
-    let resp = reqwest::blocking::get(&endpoint).with_context(|| format!("GET {endpoint}"))?;
-    let code = resp.status();
-    let body: serde_json::Value = resp
-        .json()
-        .with_context(|| format!("GET {endpoint}: not JSON"))?;
-    if !code.is_success() {
-        bail!(
-            "GET {endpoint}: {code}: {}",
-            body["error"].as_str().unwrap_or("")
-        );
+/// The budget left as a person reads it: a percentage while some is left,
+/// `exhausted` (with how far over) once it is spent, never `-1220%`.
+fn remaining(budget: &Value) -> String {
+    match budget["remaining"].as_f64() {
+        None => "n/a".into(),
+        Some(r) if r > 0.0 && budget["exhausted"] != true => format!("{:.2}%", r * 100.0),
+        Some(r) => {
+            // The server's overspend factor when it gives one.
+            let spent = budget["overspend"].as_f64().unwrap_or(1.0 - r);
+            if spent > 1.005 {
+                format!("exhausted ({spent:.1}x spent)")
+            } else {
+                "exhausted".into()
+            }
+        }
     }
-    let slos = match &body["data"] {
-        serde_json::Value::Array(a) => a.clone(),
-        one => vec![one.clone()],
+}
+
+/// When the budget runs out at the 1h burn rate: only while some is left
+/// and the rate burns faster than the budget refills (1x); an exhausted
+/// budget says since when, from the same projection.
+fn runs_out(s: &Value, burn_1h: Option<f64>, now: DateTime<Utc>) -> String {
+    let Some(at) = human::parse(&s["budget"]["exhaustedAt"]) else {
+        return "-".into();
     };
-    println!(
-        "{:<40} {:>9} {:>9} {:>10} {:>11} {:>8}  firing",
-        "SLO", "objective", "SLI", "remaining", "budget min", "burn 1h"
-    );
+    let left = s["budget"]["remaining"].as_f64().unwrap_or(0.0);
+    if left <= 0.0 {
+        return if at <= now {
+            format!("exhausted {}", human::relative(at, now))
+        } else {
+            "exhausted".into()
+        };
+    }
+    match burn_1h {
+        Some(b) if b > 1.0 && at > now => format!("runs out {}", human::relative(at, now)),
+        _ => "-".into(),
+    }
+}
+
+fn status(server: &crate::incident::Server, id: Option<&str>) -> anyhow::Result<()> {
+    let path = match id {
+        Some(id) => format!("/api/v1/slos/{}", crate::incident::query_value(id)),
+        None => "/api/v1/slos".to_string(),
+    };
+    let slos = match data(&get(server, &path)?)? {
+        Value::Array(a) => a,
+        one => vec![one],
+    };
+    let now = Utc::now();
+    let mut t = Table::new([
+        "SLO",
+        "OBJECTIVE",
+        "SLI",
+        "BUDGET LEFT",
+        "BURN 1H",
+        "PROJECTION",
+        "FIRING",
+        "DATA",
+    ]);
     for s in &slos {
         let burn_1h = s["burnRates"]
             .as_array()
             .and_then(|w| w.iter().find(|w| w["window"] == "1h"))
-            .and_then(|w| w["burnRate"].as_f64())
-            .map_or("n/a".into(), |b| format!("{b:.2}x"));
+            .and_then(|w| w["burnRate"].as_f64());
         let firing: Vec<&str> = s["firing"]
             .as_array()
             .map(|f| f.iter().filter_map(|v| v.as_str()).collect())
             .unwrap_or_default();
-        println!(
-            "{:<40} {:>9} {:>9} {:>10} {:>11} {:>8}  {}",
-            s["id"].as_str().unwrap_or("?"),
+        t.row([
+            s["id"].as_str().unwrap_or("?").to_string(),
             pct(&s["objective"]),
             pct(&s["sli"]),
-            if s["budget"]["exhausted"] == true {
-                "exhausted".to_string()
+            remaining(&s["budget"]),
+            burn_1h.map_or("n/a".into(), |b| format!("{b:.2}x")),
+            runs_out(s, burn_1h, now),
+            if firing.is_empty() {
+                "-".into()
             } else {
-                pct(&s["budget"]["remaining"])
+                firing.join(",")
             },
-            s["budget"]["remainingMinutes"]
-                .as_f64()
-                .map_or("n/a".into(), |m| format!("{m:.1}")),
-            burn_1h,
-            firing.join(",")
-        );
-        // What a budget rests on, and by how much a spent one was overspent,
-        // as the console says it.
-        let mut note = Vec::new();
-        if let Some(x) = s["budget"]["overspend"].as_f64() {
-            note.push(format!("spent {x:.1}x the budget"));
-        }
-        if let Some(secs) = s["budget"]["basedOnSeconds"].as_u64() {
-            let d =
-                homeostat_model::format_duration(std::time::Duration::from_secs(secs / 60 * 60));
-            if s["period"].as_str() != Some(d.as_str()) {
-                note.push(format!("based on {d} of data"));
-            }
-        }
-        if !note.is_empty() {
-            println!("{:<40} {}", "", note.join("; "));
-        }
-        if let Some(at) = s["budget"]["exhaustedAt"].as_f64() {
-            println!(
-                "{:<40} budget runs out at {at:.0} (unix seconds) at the 1h burn rate",
-                ""
-            );
-        }
+            // How much history the budget rests on (less than its period
+            // on a young installation).
+            s["budget"]["basedOnSeconds"]
+                .as_i64()
+                .map_or("-".into(), human::span),
+        ]);
+    }
+    t.print();
+    if t.is_empty() {
+        println!("(no SLOs loaded: add slo_files to the config and reload)");
     }
     Ok(())
 }
 
 pub fn run(cmd: SloCommand) -> anyhow::Result<()> {
     match cmd {
-        SloCommand::Status { id, url } => status(&url, id.as_deref()),
+        SloCommand::Status { id, server } => status(&server, id.as_deref()),
         SloCommand::Validate { files } => {
             let specs = load_all(&files)?;
             println!("{} SLOs in {} files are valid", specs.len(), files.len());
@@ -201,5 +226,47 @@ pub fn run(cmd: SloCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_overspent_budget_says_exhausted_and_by_how_much() {
+        assert_eq!(remaining(&json!({"remaining": 0.4231})), "42.31%");
+        assert_eq!(remaining(&json!({"remaining": 0.0})), "exhausted");
+        assert_eq!(
+            remaining(&json!({"remaining": -1.4})),
+            "exhausted (2.4x spent)"
+        );
+        assert_eq!(remaining(&json!({"remaining": null})), "n/a");
+    }
+
+    #[test]
+    fn projections_are_relative_and_only_when_burning_faster_than_1x() {
+        let now = at("2026-12-07T12:00:00Z");
+        let in_20 = at("2026-12-07T12:20:00Z").timestamp() as f64;
+        let ago_3h = at("2026-12-07T09:00:00Z").timestamp() as f64;
+        let slo = |left: f64, at: f64| json!({"budget": {"remaining": left, "exhaustedAt": at}});
+        assert_eq!(
+            runs_out(&slo(0.2, in_20), Some(5.0), now),
+            "runs out in 20 min"
+        );
+        assert_eq!(runs_out(&slo(0.2, in_20), Some(0.5), now), "-");
+        assert_eq!(
+            runs_out(&slo(-0.5, ago_3h), Some(5.0), now),
+            "exhausted 3 h ago"
+        );
+        assert_eq!(runs_out(&json!({"budget": {}}), Some(5.0), now), "-");
     }
 }

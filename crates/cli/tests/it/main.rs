@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use homeostat_model::{Labels, Sample, TimeSeries};
 
 mod alertmanager;
+mod cli;
+mod docs;
 mod release;
 
 fn free_port() -> u16 {

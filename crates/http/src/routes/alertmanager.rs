@@ -240,6 +240,13 @@ pub async fn delete_silence(State(st): State<AppState>, Path(id): Path<String>) 
     Ok(StatusCode::OK.into_response())
 }
 
+/// The Alertmanager release whose API v2 and configuration format homeostat
+/// implements and is tested against, reported as `versionInfo.version`.
+/// amtool compares this string with its own version and warns on any
+/// difference, so reporting homeostat's version made every amtool command
+/// print a mismatch warning; homeostat's own version goes in `revision`.
+pub const ALERTMANAGER_API_VERSION: &str = "0.25.0";
+
 /// `GET /api/v2/status`: no cluster, the config text, the start time.
 pub async fn status(State(st): State<AppState>) -> AmResult {
     let am = handle(&st)?;
@@ -249,8 +256,12 @@ pub async fn status(State(st): State<AppState>) -> AmResult {
         "config": {"original": running.original},
         "uptime": rfc3339(am.started_at()),
         "versionInfo": {
-            "version": env!("CARGO_PKG_VERSION"),
-            "revision": option_env!("HOMEOSTAT_REVISION").unwrap_or("unknown"),
+            "version": ALERTMANAGER_API_VERSION,
+            "revision": format!(
+                "homeostat {} ({})",
+                env!("CARGO_PKG_VERSION"),
+                option_env!("HOMEOSTAT_REVISION").unwrap_or("unknown revision")
+            ),
             "branch": option_env!("HOMEOSTAT_BRANCH").unwrap_or("unknown"),
             "buildUser": "homeostat",
             "buildDate": option_env!("HOMEOSTAT_BUILD_DATE").unwrap_or("unknown"),
