@@ -435,6 +435,7 @@ slos:
         outcome: homeostat_state::DeployOutcome::Succeeded,
         labels: BTreeMap::new(),
         rollback: None,
+        rolls_back: None,
     };
     let deploy_id = state.deploys.record_deploy(&deploy).unwrap();
     let hub = hub(&state, &cfg, &clock);
@@ -442,6 +443,7 @@ slos:
         labels: page.labels.clone(),
         annotations: page.annotations.clone(),
         starts_at: page.starts_at,
+        pending_since: Some(page.pending_since),
         ends_at: None,
         fingerprint: homeostat_model::Fingerprint(1),
     };
