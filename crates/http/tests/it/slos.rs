@@ -80,8 +80,11 @@ async fn budget_falls_and_exhaustion_is_projected() {
     let consumed = d["budget"]["consumed"].as_f64().unwrap();
     assert!((4.0..6.0).contains(&consumed), "{consumed}");
     assert!(d["budget"]["remaining"].as_f64().unwrap() < 0.0);
-    // Already overspent: exhausted now.
-    assert_eq!(d["budget"]["exhaustedAt"].as_f64(), Some(7200.0));
+    // Already overspent: said so, by how much, and no past "runs out" time.
+    assert_eq!(d["budget"]["exhausted"], true, "{body}");
+    let overspend = d["budget"]["overspend"].as_f64().unwrap();
+    assert!((4.0..6.0).contains(&overspend), "{overspend}");
+    assert!(d["budget"]["exhaustedAt"].is_null(), "{body}");
     let one_hour = d["burnRates"]
         .as_array()
         .unwrap()
