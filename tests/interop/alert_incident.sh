@@ -99,7 +99,9 @@ else
   check "console alerts page lists the group with silence buttons (chromium)" python3 - "$WORK/alerts-dom.html" <<'PY'
 import sys
 dom = open(sys.argv[1]).read()
-assert 'alertname="CheckoutDown", service="checkout"' in dom, "group row missing"
+# Labels as chips: <span class="chip" title='alertname="CheckoutDown"'>.
+assert 'title="alertname=&quot;CheckoutDown&quot;"' in dom, "group row missing"
+assert 'title="service=&quot;checkout&quot;"' in dom, "service chip missing"
 assert "silence group</button>" in dom and ">silence</button>" in dom, "silence buttons missing"
 assert "checkout answers 5xx" in dom, "summary missing"
 PY

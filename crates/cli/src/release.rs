@@ -70,6 +70,11 @@ pub enum DeployCommand {
         /// How it went so far; default in_progress.
         #[arg(long, value_enum)]
         outcome: Option<Outcome>,
+        /// For a rollback: the id of the deploy it replaces (marked
+        /// rolled_back). Default: the service's previous deploy in the
+        /// same environment.
+        #[arg(long)]
+        rolls_back: Option<u64>,
     },
     /// End a recorded deploy with its outcome (now, unless --finished-at).
     /// Repeating the same outcome is not an error; a finished deploy may
@@ -129,13 +134,14 @@ pub fn deploy(server: &Server, cmd: DeployCommand) -> anyhow::Result<()> {
             environment,
             change_type,
             outcome,
+            rolls_back,
         } => {
             let v = post(
                 server,
                 "/api/v1/deploys",
                 json!({
                     "service": service, "version": version, "commit": commit, "author": author,
-                    "environment": environment, "changeType": change_type,
+                    "environment": environment, "changeType": change_type, "rollsBack": rolls_back,
                     "outcome": outcome.and_then(|o| o.to_possible_value()).map(|p| p.get_name().to_string()),
                 }),
             )?;

@@ -285,7 +285,12 @@ impl IncidentService {
             title,
             severity: alerts_severity(alerts, self.opts.default_severity),
             state: IncidentState::Triggered,
-            service: labels.get("service").cloned(),
+            // Sloth-format rules (in an outside Prometheus) name the
+            // service only as `sloth_service`.
+            service: labels
+                .get("service")
+                .or_else(|| labels.get("sloth_service"))
+                .cloned(),
             group_key: Some(group_key.to_string()),
             created_at: at,
             acknowledged_at: None,

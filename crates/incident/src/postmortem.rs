@@ -78,7 +78,16 @@ pub fn render_postmortem(
         );
     }
     if let Some(g) = &i.group_key {
-        line(o, &format!("| Alert group | `{}` |", code_cell(g)));
+        let shown = match group_key_labels(g) {
+            Some(pairs) if pairs.is_empty() => "every alert".to_string(),
+            Some(pairs) => pairs
+                .iter()
+                .map(|(k, v)| format!("`{}={}`", code_cell(k), code_cell(v)))
+                .collect::<Vec<_>>()
+                .join(" "),
+            None => format!("`{}`", code_cell(g)),
+        };
+        line(o, &format!("| Alert group | {shown} |"));
     }
     for url in &i.runbook_urls {
         line(o, &format!("| Runbook | {} |", cell(url)));
@@ -340,6 +349,73 @@ fn cell(s: &str) -> String {
 }
 
 /// Text safe inside backticks inside a table cell.
+/// An Alertmanager group key (`{}/{route matchers}:{alertname="X", …}`) →
+/// the group's labels, in the key's order; `None` when `key` is not one.
+/// The labels are the last top-level `{…}` after a `:`; quoted values may
+/// hold braces and escapes (Go's `%q`).
+pub(crate) fn group_key_labels(key: &str) -> Option<Vec<(String, String)>> {
+    let (mut depth, mut quoted, mut escaped) = (0usize, false, false);
+    let (mut open, mut close) = (None, None);
+    for (i, c) in key.char_indices() {
+        if quoted {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => quoted = true,
+            '{' => {
+                if depth == 0 {
+                    open = Some(i);
+                }
+                depth += 1;
+            }
+            '}' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    let (open, close) = (open?, close?);
+    if depth != 0 || close < open || (open > 0 && !key[..open].ends_with(':')) {
+        return None;
+    }
+    let mut body = key[open + 1..close].trim();
+    let mut pairs = Vec::new();
+    while !body.is_empty() {
+        let (name, rest) = body.split_once('=')?;
+        let name = name.trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        let rest = rest.trim_start().strip_prefix('"')?;
+        let mut value = String::new();
+        let mut chars = rest.char_indices();
+        let end = loop {
+            match chars.next()? {
+                (i, '"') => break i,
+                (_, '\\') => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    't' => value.push('\t'),
+                    c => value.push(c),
+                },
+                (_, c) => value.push(c),
+            }
+        };
+        pairs.push((name.to_string(), value));
+        body = rest[end + 1..].trim_start();
+        body = body.strip_prefix(',').unwrap_or(body).trim_start();
+    }
+    Some(pairs)
+}
+
 fn code_cell(s: &str) -> String {
     s.replace('`', "'")
         .replace('|', "\\|")
@@ -400,6 +476,29 @@ fn number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_keys_read_as_labels() {
+        let pairs = |k: &str| group_key_labels(k);
+        let own = |v: &[(&str, &str)]| {
+            Some(
+                v.iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            pairs(r#"{}:{alertname="HighErrorRate", service="checkout"}"#),
+            own(&[("alertname", "HighErrorRate"), ("service", "checkout")])
+        );
+        assert_eq!(
+            pairs(r#"{}/{team="a"}:{alertname="X{y}", q="say \"hi\""}"#),
+            own(&[("alertname", "X{y}"), ("q", "say \"hi\"")])
+        );
+        assert_eq!(pairs("{}:{}"), own(&[]));
+        assert_eq!(pairs("INC-4 by hand"), None);
+        assert_eq!(pairs(r#"{}:{alertname="unterminated}"#), None);
+    }
 
     #[test]
     fn durations() {

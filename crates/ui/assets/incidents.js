@@ -92,13 +92,22 @@ function related(i) {
   return out;
 }
 
+// A deploy's lead over the burn's start, as words: "4 min before the
+// burn", "40 s after it started" (a deploy during the burn can still be
+// the cause of its worsening).
+function leadText(secs) {
+  const a = Math.abs(Math.round(secs));
+  const span = a < 60 ? `${a} s` : a < 7200 ? `${Math.round(a / 60)} min` : `${(a / 3600).toFixed(1)} h`;
+  return secs >= 0 ? `${span} before the burn` : `${span} after the burn started`;
+}
+
 async function suspects(id) {
   try {
     const s = await api(`/api/v1/incidents/${encodeURIComponent(id)}/suspects`);
     $("suspects").replaceChildren(s.suspects.length
-      ? table(["#", "deploy", "#before the burn", "outcome"], s.suspects.map((x) => [
+      ? table(["#", "deploy", "#when", "outcome"], s.suspects.map((x) => [
         String(x.rank), link(`/console/deploys?service=${encodeURIComponent(x.deploy.service)}#deploy-${x.deploy.id}`,
-          `${x.deploy.service} ${x.deploy.version}`), `${Math.round(x.leadSeconds / 60)} min`, outcomeBadge(x.deploy),
+          `${x.deploy.service} ${x.deploy.version}`), leadText(x.leadSeconds), outcomeBadge(x.deploy),
       ]))
       : el("p", { class: "muted small" }, s.reason || "No deploys in the hour before detection."));
   } catch (e) { $("suspects").replaceChildren(el("p", { class: "muted small" }, `suspects: ${e.message}`)); }
