@@ -21,6 +21,15 @@ function niceStep(span, n) {
   return 10 * mag;
 }
 
+// A time-axis step a person reads as a clock interval (10 min, 1 h, 6 h,
+// 1 d), giving at most about `n` ticks over `span` seconds.
+const CLOCK_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
+  21600, 43200, 86400, 172800, 604800, 1209600, 2592000];
+function clockStep(span, n) {
+  const raw = span / n;
+  return CLOCK_STEPS.find((s) => s >= raw) || niceStep(span, n);
+}
+
 function tickLabel(v) {
   const a = Math.abs(v);
   if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(1);
@@ -97,12 +106,15 @@ function drawChart(target, result, opts) {
     svg.append(el("svg:line", { class: "grid", x1: L, x2: W - R, y1: py(v), y2: py(v) }));
     svg.append(el("svg:text", { class: "tick y", x: L - 6, y: py(v) + 4, "text-anchor": "end" }, fmtY(v)));
   }
-  const xs = niceStep(x1 - x0, Math.max(2, Math.floor((W - L - R) / 110)));
+  const xs = clockStep(x1 - x0, Math.max(2, Math.floor((W - L - R) / 110)));
   const longSpan = x1 - x0 > 2 * 86400;
-  const t0 = Math.ceil(x0 / xs) * xs;
+  // Ticks on round local clock times (05:00, 06:00; midnight for days).
+  const off = -new Date(x0 * 1000).getTimezoneOffset() * 60;
+  const t0 = Math.ceil((x0 + off) / xs) * xs - off;
   for (let i = 0, t = t0; t <= x1 && i < 50; i++, t = t0 + i * xs) {
     const d = new Date(t * 1000);
-    const label = longSpan ? `${d.getMonth() + 1}/${d.getDate()} ${d.toTimeString().slice(0, 5)}` : d.toTimeString().slice(0, 5);
+    const day = `${d.getMonth() + 1}/${d.getDate()}`;
+    const label = xs >= 86400 ? day : longSpan ? `${day} ${d.toTimeString().slice(0, 5)}` : d.toTimeString().slice(0, 5);
     svg.append(el("svg:line", { class: "grid", x1: px(t), x2: px(t), y1: T, y2: H - B }));
     svg.append(el("svg:text", { class: "tick x", x: px(t), y: H - B + 16, "text-anchor": "middle" }, label));
   }
