@@ -367,19 +367,6 @@ impl<'a> Parser<'_, 'a> {
                     args,
                 })
             }
-            Kind::Ident | Kind::MetricIdent | Kind::Preproc => {
-                self.bump()?;
-                if self.is(Kind::LBrace)? {
-                    return self.selector(t.pos, true);
-                }
-                Ok(Node::Selector {
-                    pos: t.pos,
-                    named: true,
-                    matchers: Vec::new(),
-                    offsets: 0,
-                    ats: 0,
-                })
-            }
             Kind::Aggr
                 if self.toks.get(self.i + 1).is_some_and(|n| {
                     n.kind == Kind::LParen
@@ -390,8 +377,8 @@ impl<'a> Parser<'_, 'a> {
             {
                 self.aggregation()
             }
-            // `sum` alone is a metric name.
-            Kind::Aggr => {
+            // A metric name; `sum` alone is one too.
+            Kind::Ident | Kind::MetricIdent | Kind::Preproc | Kind::Aggr => {
                 self.bump()?;
                 if self.is(Kind::LBrace)? {
                     return self.selector(t.pos, true);
