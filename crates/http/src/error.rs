@@ -79,6 +79,11 @@ pub fn answer_for(class: Class, family: Family) -> (StatusCode, &'static str) {
         }
         (Class::Kind(K::TooLarge), _) => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
         (Class::Kind(K::NotFound), _) => (StatusCode::NOT_FOUND, "not_found"),
+        (Class::Kind(K::Unauthenticated), _) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+        (Class::Kind(K::Forbidden), _) => (StatusCode::FORBIDDEN, "forbidden"),
+        (Class::Kind(K::UnsupportedMediaType), _) => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_data")
+        }
         (Class::Kind(K::Timeout), _) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
         (Class::Kind(K::Unavailable), _) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         (Class::Kind(K::Internal), _) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -252,6 +257,9 @@ mod tests {
             (ErrorKind::LimitExceeded, 400),
             (ErrorKind::TooLarge, 413),
             (ErrorKind::NotFound, 404),
+            (ErrorKind::Unauthenticated, 401),
+            (ErrorKind::Forbidden, 403),
+            (ErrorKind::UnsupportedMediaType, 415),
             (ErrorKind::Timeout, 503),
             (ErrorKind::Unavailable, 503),
             (ErrorKind::Internal, 500),

@@ -8,6 +8,12 @@ pub enum ErrorKind {
     TooLarge,
     /// A configured limit (series, samples, points) was hit; names the limit.
     LimitExceeded,
+    /// No credentials, or credentials that do not check out (401).
+    Unauthenticated,
+    /// Authenticated, but without the scope the request needs (403).
+    Forbidden,
+    /// The request's media type is not one the route accepts (415).
+    UnsupportedMediaType,
     /// Something asked for does not exist.
     NotFound,
     /// The request conflicts with current state (e.g. out-of-order samples).

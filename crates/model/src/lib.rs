@@ -4,6 +4,7 @@
 //!
 //! This crate has no I/O and no async; everything above it depends on it.
 
+pub mod auth;
 mod clock;
 mod duration;
 mod error;
@@ -15,6 +16,7 @@ pub mod rfc3339;
 mod sample;
 pub mod template;
 
+pub use auth::{AuthMethod, Principal, Scope, ScopeError, Scopes};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::ErrorKind;
