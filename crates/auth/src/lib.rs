@@ -11,3 +11,17 @@ pub mod web_config;
 
 pub use error::AuthError;
 pub use web_config::{ClientAuthType, HttpServerConfig, TlsServerConfig, WebConfig};
+
+/// What the listener knows about the other end of a connection. The server's
+/// accept loop puts one into every request's extensions; authentication
+/// reads it (trusted proxy addresses, the verified client certificate).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Peer {
+    /// The TCP peer; `None` for in-process requests (tests).
+    pub addr: Option<std::net::SocketAddr>,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+    /// The verified client certificate's name (its subject CN, else its first
+    /// DNS SAN); `None` without a verified client certificate.
+    pub client_cert_name: Option<String>,
+}

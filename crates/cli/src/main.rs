@@ -55,6 +55,11 @@ enum Command {
         /// Listen address (overrides the config file). Default 127.0.0.1:9797.
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Prometheus's web configuration file (exporter-toolkit format):
+        /// TLS and client certificates, basic-auth users, response headers.
+        /// Re-read on SIGHUP and `POST /-/reload`.
+        #[arg(long = "web.config.file", env = "HOMEOSTAT_WEB_CONFIG_FILE")]
+        web_config_file: Option<PathBuf>,
         /// Log format on stderr: text (coloured only on a terminal) or json
         /// (one object per line, for log shippers).
         #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "HOMEOSTAT_LOG_FORMAT")]
@@ -268,6 +273,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             data_dir,
             listen,
+            web_config_file,
             log_format,
         } => {
             logging::init(log_format, "info");
@@ -281,6 +287,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(l) = listen {
                 cfg.listen = l;
             }
+            cfg.web_config_file = web_config_file;
             eprintln!(
                 "homeostat {} serving on http://{}  (data in {})",
                 env!("CARGO_PKG_VERSION"),

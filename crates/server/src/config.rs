@@ -154,6 +154,9 @@ pub struct Config {
     pub rollback_page_window: Duration,
     /// `deploys:` with the names under `services:`.
     pub deploys: homeostat_app::DeployAdmission,
+    /// `--web.config.file` (a command-line flag, like Prometheus's; not a
+    /// key of the config file): TLS, basic-auth users, response headers.
+    pub web_config_file: Option<PathBuf>,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -255,6 +258,7 @@ impl Config {
             rollback: crate::release::validate(&f.rollback)?,
             rollback_page_window: crate::release::page_window(&f.rollback)?,
             deploys: f.deploys.admission(&f.services, &f.rollback),
+            web_config_file: None,
             source: None,
         })
     }

@@ -14,6 +14,7 @@ mod release;
 mod reload;
 mod rules;
 mod sources;
+pub mod web_config;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -55,6 +56,8 @@ pub enum ServerError {
     Rules(#[from] homeostat_rules::RuleError),
     #[error("opening the state database: {0}")]
     State(#[from] homeostat_state::StateError),
+    #[error(transparent)]
+    WebConfig(#[from] homeostat_auth::AuthError),
     #[error("slo_files: {0}")]
     Slo(#[from] homeostat_slo::SpecError),
 }
@@ -83,6 +86,9 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let web = Arc::new(web_config::WebConfigHandle::load(
+        cfg.web_config_file.as_deref(),
+    )?);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|source| ServerError::Listen {
@@ -363,6 +369,7 @@ pub async fn run(
             clock: clock.clone(),
             self_addr: addr.to_string(),
             alertmanager: builtin.clone(),
+            web: web.clone(),
         },
         reload_rx,
         stop_rx.clone(),

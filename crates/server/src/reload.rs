@@ -38,6 +38,8 @@ pub struct Reloadable {
     pub self_addr: String,
     /// The built-in Alertmanager (a file's routes or the default route).
     pub alertmanager: crate::alert_delivery::Delivery,
+    /// `--web.config.file`, re-read on every reload.
+    pub web: Arc<crate::web_config::WebConfigHandle>,
 }
 
 /// Serves reload requests from HTTP and SIGHUP until `stop`.
@@ -72,7 +74,17 @@ pub async fn reload_loop(
 }
 
 async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, String> {
+    // The web config (TLS, users) is its own file: it is re-read even when
+    // the server runs the embedded default config.
+    let web = t.web.clone();
+    let web_reloaded = tokio::task::spawn_blocking(move || web.reload())
+        .await
+        .map_err(|e| format!("reload task failed: {e}"))?
+        .map_err(|e| e.to_string())?;
     let Some(path) = running.source.clone() else {
+        if web_reloaded {
+            return Ok("web config reloaded".into());
+        }
         return Err("started with the embedded default config; there is no file to re-read".into());
     };
     // Validation reads files and compiles SLOs: off the async threads.
