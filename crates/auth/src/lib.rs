@@ -10,6 +10,7 @@ mod error;
 pub mod web_config;
 
 pub use error::AuthError;
+pub use homeostat_model::{AuthMethod, Principal, Scope, Scopes};
 pub use web_config::{ClientAuthType, HttpServerConfig, TlsServerConfig, WebConfig};
 
 /// What the listener knows about the other end of a connection. The server's
@@ -24,4 +25,18 @@ pub struct Peer {
     /// The verified client certificate's name (its subject CN, else its first
     /// DNS SAN); `None` without a verified client certificate.
     pub client_cert_name: Option<String>,
+}
+
+/// Where API tokens are checked. The application layer implements it over
+/// the state store (tokens are stored hashed); the HTTP edge calls it for
+/// `Authorization: Bearer`. It may block (a database read): call it off the
+/// async threads.
+pub trait TokenLookup: Send + Sync {
+    /// The principal of a presented token at `now_ms`; `None` when the token
+    /// is unknown, revoked or expired. Never logs or returns the token.
+    fn principal(
+        &self,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<Option<homeostat_model::Principal>, AuthError>;
 }

@@ -4,6 +4,7 @@
 //! the storage traits or the PromQL engine, and encode the answer; they hold
 //! no business logic of their own.
 
+mod caller;
 mod encode;
 mod error;
 pub mod openapi;
@@ -26,6 +27,7 @@ use homeostat_model::{Clock, Timestamp};
 use homeostat_promql::Engine;
 use homeostat_storage::{Querier, Storage};
 
+pub use caller::Caller;
 pub use encode::format_value;
 pub use error::{ApiError, Class, Family, answer_for, status_for};
 // The incident API and the live-config cell moved to `homeostat_app`; these
