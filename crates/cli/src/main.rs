@@ -289,7 +289,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             cfg.web_config_file = web_config_file;
             eprintln!(
-                "homeostat {} serving on http://{}  (data in {})",
+                "homeostat {} serving on {}  (data in {})",
                 env!("CARGO_PKG_VERSION"),
                 cfg.listen,
                 cfg.data_dir.display()

@@ -22,6 +22,7 @@ mod query;
 mod services;
 mod slo;
 mod storage;
+mod web;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
 pub use deploys::DeploysSection;
 pub use gate::GateSection;
@@ -29,6 +30,7 @@ pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, Incident
 pub use query::{QueryBackend, QueryBackendSection, QuerySection};
 pub use services::ServiceSection;
 pub use storage::{LimitsSection, StorageSection};
+pub use web::{ListenerLimits, WebSection};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -108,6 +110,9 @@ pub struct FileConfig {
     /// Which deploys are recorded (docs/gate.md).
     #[serde(default)]
     pub deploys: DeploysSection,
+    /// The listener's timeouts and connection cap (docs/security.md).
+    #[serde(default)]
+    pub web: WebSection,
 }
 
 /// Validated settings.
@@ -157,6 +162,8 @@ pub struct Config {
     /// `--web.config.file` (a command-line flag, like Prometheus's; not a
     /// key of the config file): TLS, basic-auth users, response headers.
     pub web_config_file: Option<PathBuf>,
+    /// `web:`: the listener's timeouts and connection cap.
+    pub web: ListenerLimits,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -259,6 +266,7 @@ impl Config {
             rollback_page_window: crate::release::page_window(&f.rollback)?,
             deploys: f.deploys.admission(&f.services, &f.rollback),
             web_config_file: None,
+            web: f.web.validate()?,
             source: None,
         })
     }

@@ -8,6 +8,7 @@ pub mod alert_events;
 pub mod am_config;
 pub mod config;
 pub mod incidents;
+pub mod listener;
 pub mod notifier;
 pub mod outbound;
 mod release;
@@ -118,12 +119,20 @@ pub async fn run(
         .map_err(|source| ServerError::Storage { dir, source })?;
     let tsdb = Arc::new(tsdb);
 
+    // Always bound, so a reload may turn the self-scrape on.
+    let self_scrape = listener::SelfScrapeListener::bind()
+        .await
+        .map_err(|source| ServerError::Listen {
+            addr: "127.0.0.1:0 (self-scrape)".into(),
+            source,
+        })?;
+    let self_target = SelfTarget {
+        scrape_addr: self_scrape.addr().to_string(),
+        instance: addr.to_string(),
+    };
     let mut scrape_configs = cfg.scrape_configs.clone();
     if cfg.self_scrape {
-        scrape_configs.push(self_scrape_config(
-            &addr.to_string(),
-            cfg.self_scrape_interval,
-        ));
+        scrape_configs.push(self_scrape_config(&self_target, cfg.self_scrape_interval));
     }
     let scraper = ScrapeManager::new(
         cfg.global.clone(),
@@ -133,6 +142,8 @@ pub async fn run(
     )?;
 
     let telemetry = Arc::new(Telemetry::default());
+    let listener_stats = Arc::new(listener::ListenerStats::default());
+    telemetry.add_source(Box::new(listener::StatsHandle(listener_stats.clone())));
     telemetry.add_source(Box::new(sources::TsdbSource(tsdb.clone())));
     telemetry.add_source(Box::new(sources::ScrapeSource(scraper.status())));
     let scrape_stats = scraper.status().stats.clone();
@@ -367,7 +378,7 @@ pub async fn run(
             incidents: incident_hub.clone(),
             status: reload_status,
             clock: clock.clone(),
-            self_addr: addr.to_string(),
+            self_target,
             alertmanager: builtin.clone(),
             web: web.clone(),
         },
@@ -375,16 +386,22 @@ pub async fn run(
         stop_rx.clone(),
     ));
 
-    tracing::info!(url = %format!("http://{addr}"), data_dir = %cfg.data_dir.display(), "homeostat is serving");
+    let scheme = if web.current().tls_server_config.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(url = %format!("{scheme}://{addr}"), data_dir = %cfg.data_dir.display(), "homeostat is serving");
     let app = homeostat_http::router(app_state);
-    let mut http_stop = stop_rx.clone();
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = http_stop.changed().await;
-            })
-            .await
-    });
+    let self_scrape_task = tokio::spawn(self_scrape.serve(app.clone(), stop_rx.clone()));
+    let http = tokio::spawn(listener::serve(
+        listener,
+        app,
+        web.subscribe_transport(),
+        cfg.web.clone(),
+        listener_stats,
+        stop_rx.clone(),
+    ));
     shutdown.await;
     tracing::info!("shutting down: stale-marking scraped series, flushing storage");
     let _ = stop_tx.send(true);
@@ -400,8 +417,11 @@ pub async fn run(
     if let Some(s) = sync {
         let _ = s.await;
     }
-    if let Ok(Err(e)) = http.await {
-        tracing::warn!(error = %e, "http server ended with an error");
+    if let Err(e) = http.await {
+        tracing::warn!(error = %e, "http listener task failed");
+    }
+    if let Err(e) = self_scrape_task.await {
+        tracing::warn!(error = %e, "self-scrape listener task failed");
     }
     let flush_db = tsdb.clone();
     match tokio::task::spawn_blocking(move || flush_db.flush()).await {
@@ -412,7 +432,16 @@ pub async fn run(
     Ok(())
 }
 
-pub(crate) fn self_scrape_config(addr: &str, interval: Duration) -> ScrapeConfig {
+/// Where the self-scrape job scrapes (the loopback self-scrape listener)
+/// and the `instance` its series carry (the public listen address, as
+/// before that listener existed).
+#[derive(Debug, Clone)]
+pub(crate) struct SelfTarget {
+    pub scrape_addr: String,
+    pub instance: String,
+}
+
+pub(crate) fn self_scrape_config(target: &SelfTarget, interval: Duration) -> ScrapeConfig {
     let interval = homeostat_model::format_duration(interval);
     ScrapeConfig {
         job_name: "homeostat".into(),
@@ -426,8 +455,10 @@ pub(crate) fn self_scrape_config(addr: &str, interval: Duration) -> ScrapeConfig
         sample_limit: 0,
         label_limit: 0,
         static_configs: vec![StaticConfig {
-            targets: vec![addr.to_string()],
-            labels: Default::default(),
+            targets: vec![target.scrape_addr.clone()],
+            labels: [("instance".to_string(), target.instance.clone())]
+                .into_iter()
+                .collect(),
         }],
         relabel_configs: vec![],
         metric_relabel_configs: vec![],

@@ -34,8 +34,8 @@ pub struct Reloadable {
     pub incidents: Arc<crate::incidents::IncidentHub>,
     pub status: Arc<ReloadStatus>,
     pub clock: Arc<dyn Clock>,
-    /// Address of this server, for the self-scrape job.
-    pub self_addr: String,
+    /// Where the self-scrape job scrapes and the instance it names.
+    pub self_target: crate::SelfTarget,
     /// The built-in Alertmanager (a file's routes or the default route).
     pub alertmanager: crate::alert_delivery::Delivery,
     /// `--web.config.file`, re-read on every reload.
@@ -101,7 +101,7 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
     let mut scrape = new.scrape_configs.clone();
     if new.self_scrape {
         scrape.push(crate::self_scrape_config(
-            &t.self_addr,
+            &t.self_target,
             new.self_scrape_interval,
         ));
     }
@@ -188,6 +188,9 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.evaluation_interval != new.evaluation_interval {
         out.push("global.evaluation_interval");
+    }
+    if old.web != new.web {
+        out.push("web");
     }
     if old.external_url != new.external_url {
         out.push("external_url");

@@ -3,6 +3,9 @@
 //! SIGHUP or `POST /-/reload`. A file that fails to load on reload leaves
 //! the running one in place. Readers subscribe to the watch channel: the
 //! listener (TLS, response headers) and authentication (basic-auth users).
+//! The listener's part is built (certificates and keys read and checked)
+//! as part of loading, so a bad certificate fails the start or the reload,
+//! not the next handshake.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,23 +13,43 @@ use std::sync::Arc;
 use homeostat_auth::{AuthError, WebConfig};
 use tokio::sync::watch;
 
+use crate::listener::Transport;
+
 /// The running web configuration and the file it came from.
 pub struct WebConfigHandle {
     path: Option<PathBuf>,
     tx: watch::Sender<Arc<WebConfig>>,
+    transport: watch::Sender<Arc<Transport>>,
+}
+
+/// Reads the file and builds the listener's side of it.
+fn load_file(p: &Path) -> Result<(WebConfig, Transport), AuthError> {
+    let cfg = WebConfig::load(p)?;
+    let transport = Transport::build(&cfg).map_err(|message| AuthError::Invalid {
+        path: p.display().to_string(),
+        message,
+    })?;
+    Ok((cfg, transport))
 }
 
 impl WebConfigHandle {
     /// Loads the file; without one, an empty config (no TLS, no users).
     pub fn load(path: Option<&Path>) -> Result<Self, AuthError> {
-        let cfg = match path {
-            Some(p) => WebConfig::load(p)?,
-            None => WebConfig::default(),
+        let (cfg, transport) = match path {
+            Some(p) => load_file(p)?,
+            None => Default::default(),
         };
         Ok(Self {
             path: path.map(Path::to_path_buf),
             tx: watch::channel(Arc::new(cfg)).0,
+            transport: watch::channel(Arc::new(transport)).0,
         })
+    }
+
+    /// The listener's TLS acceptor and response headers; a change applies
+    /// to connections accepted after it.
+    pub fn subscribe_transport(&self) -> watch::Receiver<Arc<Transport>> {
+        self.transport.subscribe()
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Arc<WebConfig>> {
@@ -47,7 +70,8 @@ impl WebConfigHandle {
         let Some(p) = &self.path else {
             return Ok(false);
         };
-        let cfg = WebConfig::load(p)?;
+        let (cfg, transport) = load_file(p)?;
+        self.transport.send_replace(Arc::new(transport));
         self.tx.send_replace(Arc::new(cfg));
         Ok(true)
     }
