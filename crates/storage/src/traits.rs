@@ -88,6 +88,12 @@ pub trait Appender: Send + Sync {
     /// Appends samples; returns only after accepted samples are durable
     /// against a process crash. Samples within a series must be in time order.
     fn append(&self, batch: &[TimeSeries]) -> Result<AppendReport, StorageError>;
+
+    /// Whether appends are accepted now; the error says why not (a full
+    /// disk, a failed fsync). Readiness reports it.
+    fn writable(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 pub trait Querier: Send + Sync {

@@ -16,7 +16,7 @@ use parking_lot::MutexGuard;
 
 use crate::head::series::{MemSeries, SeriesData};
 use crate::wal::record;
-use crate::{Tsdb, TsdbError};
+use crate::{Tsdb, TsdbError, WriteState};
 
 fn too_old(labels: &Labels, t: i64, min_valid: i64) -> String {
     format!(
@@ -150,11 +150,10 @@ impl Tsdb {
             if self.min_valid_time.load(Ordering::SeqCst) != min_valid {
                 return Ok(None);
             }
-            if let Err(e) = wal.write(&buf) {
-                // Nothing was applied to the head; the sender may retry.
-                tracing::error!(error = %e, "wal write failed");
-                return Err(e);
-            }
+            // On error nothing was applied to the head and the store stops
+            // taking writes (logged once, by the write state); the sender
+            // gets a 5xx and retries.
+            wal.write(&buf)?;
         }
         for l in &mut locked {
             if l.accepted.is_empty() {
@@ -172,8 +171,38 @@ impl Tsdb {
     }
 }
 
+/// How often appends to a read-only store try to resume writing.
+const RESUME_EVERY_MS: i64 = 1000;
+
+impl Tsdb {
+    /// `Ok` when writes are accepted. A read-only store first tries (at most
+    /// once a second) to resume, so writing starts again soon after space is
+    /// freed, without waiting for the maintenance timer.
+    fn check_writable(&self) -> Result<(), TsdbError> {
+        if let WriteState::ReadOnly(_) = self.health.get() {
+            let now = self.clock.now_millis();
+            let last = self.resume_tried.load(Ordering::Relaxed);
+            if now.saturating_sub(last) >= RESUME_EVERY_MS
+                && self
+                    .resume_tried
+                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+                && let Err(e) = self.wal.lock().try_resume()
+            {
+                tracing::debug!(error = %e, "storage still read-only");
+            }
+        }
+        self.health.check()
+    }
+}
+
 impl Appender for Tsdb {
+    fn writable(&self) -> Result<(), StorageError> {
+        self.health.check().map_err(StorageError::from)
+    }
+
     fn append(&self, batch: &[TimeSeries]) -> Result<AppendReport, StorageError> {
+        self.check_writable()?;
         let report = loop {
             if let Some(report) = self.try_append(batch)? {
                 break report;

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::TsdbError;
 use crate::chunk::{self, MAX_SAMPLES_PER_CHUNK, XorEncoder};
+use crate::faults::{FaultPoint, Faults};
 use crate::head::postings::Postings;
 use crate::varint::{self, VarintError, put_uvarint, unzigzag, zigzag};
 
@@ -128,9 +129,21 @@ pub fn write_block(
     sources: Vec<String>,
     series: impl Iterator<Item = TimeSeries>,
 ) -> Result<BlockMeta, TsdbError> {
+    let span = (min_time, max_time, level);
+    write_block_with(parent, span, sources, series, &Faults::default())
+}
+
+/// [`write_block`] with injectable failures; `span` is (min time, max
+/// time, level). A failed write removes its temporary directory.
+pub(crate) fn write_block_with(
+    parent: &Path,
+    (min_time, max_time, level): (i64, i64, u32),
+    sources: Vec<String>,
+    series: impl Iterator<Item = TimeSeries>,
+    faults: &Faults,
+) -> Result<BlockMeta, TsdbError> {
     let id = new_block_id(parent, min_time);
     let tmp = parent.join(format!("{id}.tmp"));
-    fs::create_dir_all(&tmp).map_err(|e| TsdbError::io(&tmp, e))?;
     let mut chunk_bytes: Vec<u8> = CHUNKS_MAGIC.to_vec();
     let mut symbols: BTreeMap<String, u32> = BTreeMap::new();
     let mut entries: Vec<(Labels, Vec<ChunkRef>)> = Vec::new();
@@ -210,26 +223,43 @@ pub fn write_block(
     };
     let meta_json =
         serde_json::to_vec_pretty(&meta).map_err(|e| corrupt(&tmp, 0, e.to_string()))?;
-    for (name, data) in [
+    let files = [
         ("chunks", &chunk_bytes),
         ("index", &index),
         ("meta.json", &meta_json),
-    ] {
-        let p = tmp.join(name);
-        let mut f = File::create(&p).map_err(|e| TsdbError::io(&p, e))?;
-        f.write_all(data)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| TsdbError::io(&p, e))?;
+    ];
+    if let Err(e) = write_files(&tmp, &files, faults) {
+        // A full disk is the usual cause: give the space back at once
+        // rather than at the next start.
+        if let Err(e2) = fs::remove_dir_all(&tmp) {
+            tracing::error!(dir = %tmp.display(), error = %e2, "could not remove a half-written block");
+        }
+        return Err(e);
     }
-    File::open(&tmp)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| TsdbError::io(&tmp, e))?;
     let dst = parent.join(&id);
     fs::rename(&tmp, &dst).map_err(|e| TsdbError::io(&dst, e))?;
     File::open(parent)
         .and_then(|d| d.sync_all())
         .map_err(|e| TsdbError::io(parent, e))?;
     Ok(meta)
+}
+
+/// Writes and fsyncs the files of a block in `tmp`, then `tmp` itself, so
+/// the rename that publishes the block only ever exposes complete files.
+fn write_files(tmp: &Path, files: &[(&str, &Vec<u8>)], faults: &Faults) -> Result<(), TsdbError> {
+    fs::create_dir_all(tmp).map_err(|e| TsdbError::io(tmp, e))?;
+    for (name, data) in files {
+        let p = tmp.join(name);
+        let mut f = File::create(&p).map_err(|e| TsdbError::io(&p, e))?;
+        faults
+            .check(FaultPoint::BlockWrite)
+            .and_then(|()| f.write_all(data))
+            .and_then(|_| f.sync_all())
+            .map_err(|e| TsdbError::io(&p, e))?;
+    }
+    File::open(tmp)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| TsdbError::io(tmp, e))
 }
 
 struct Reader<'a> {

@@ -13,9 +13,19 @@ pub struct BlockSet {
     blocks: Vec<Arc<Block>>,
 }
 
+/// Block ids are 24 lowercase hex digits (see `block::new_block_id`); other
+/// directories in the data dir are not the store's to delete.
+fn is_block_id(name: &str) -> bool {
+    name.len() == 24
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 impl BlockSet {
     /// Opens every block under `dir`. Leftover `*.tmp` directories (a crash
-    /// while writing) are removed, and so are blocks whose data a compacted
+    /// or a full disk while writing) and block directories without their
+    /// `meta.json` are removed, and so are blocks whose data a compacted
     /// block already holds (a crash between writing it and deleting its sources).
     pub fn load(dir: &Path) -> Result<BlockSet, TsdbError> {
         let mut blocks = Vec::new();
@@ -33,6 +43,11 @@ impl BlockSet {
             }
             if path.join("meta.json").exists() {
                 blocks.push(Arc::new(Block::open(&path)?));
+            } else if is_block_id(&name) {
+                // Blocks are renamed into place complete, meta.json included,
+                // so only damage from outside (a copy cut short) gets here.
+                tracing::warn!(dir = %path.display(), "removing a block directory without meta.json (incomplete)");
+                let _ = fs::remove_dir_all(&path);
             }
         }
         let mut set = BlockSet { blocks };

@@ -13,9 +13,9 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::blockset::BlockSet;
 use crate::head::Head;
-use crate::wal::Wal;
 use crate::wal::record::Record;
-use crate::{TsdbError, TsdbOptions, TsdbStats};
+use crate::wal::{Wal, WalOptions};
+use crate::{TsdbError, TsdbOptions, TsdbStats, WriteHealth, WriteState};
 
 pub struct Tsdb {
     pub(crate) opts: TsdbOptions,
@@ -32,6 +32,10 @@ pub struct Tsdb {
     pub(crate) compactions: AtomicU64,
     /// Serializes `run_maintenance` (head cuts, checkpoints, compaction).
     pub(crate) maintenance: Mutex<()>,
+    /// Whether writes are accepted; read without the WAL lock.
+    pub(crate) health: WriteHealth,
+    /// When an append last tried to leave the read-only state (clock ms).
+    pub(crate) resume_tried: AtomicI64,
     _lock: File,
 }
 
@@ -82,10 +86,15 @@ impl Tsdb {
             samples: 0,
             unknown: 0,
         };
+        let health = WriteHealth::default();
         let wal = Wal::open_with(
             &opts.dir.join("wal"),
-            opts.wal_fsync,
-            opts.wal_segment_bytes,
+            WalOptions {
+                policy: opts.wal_fsync,
+                max_segment_bytes: opts.wal_segment_bytes,
+                faults: opts.faults.clone(),
+                health: health.clone(),
+            },
             |rec| replay.apply(rec),
         )?;
         let replayed = replay.samples;
@@ -108,6 +117,8 @@ impl Tsdb {
             rejected: Mutex::new(BTreeMap::new()),
             compactions: AtomicU64::new(0),
             maintenance: Mutex::new(()),
+            health,
+            resume_tried: AtomicI64::new(i64::MIN),
             _lock: lock,
         };
         tracing::info!(
@@ -122,6 +133,21 @@ impl Tsdb {
 
     pub fn sync_wal(&self) -> Result<(), TsdbError> {
         self.wal.lock().sync()
+    }
+
+    /// Whether writes are accepted, and if not, why.
+    pub fn write_state(&self) -> WriteState {
+        self.health.get()
+    }
+
+    /// Leaves the read-only state if a new WAL segment can be written now.
+    pub fn try_resume_writes(&self) -> Result<(), TsdbError> {
+        if matches!(self.health.get(), WriteState::ReadOnly(_)) {
+            self.resume_tried
+                .store(self.clock.now_millis(), Ordering::Relaxed);
+            self.wal.lock().try_resume()?;
+        }
+        Ok(())
     }
 
     /// Makes everything durable before a graceful shutdown.
@@ -149,6 +175,7 @@ impl Tsdb {
             compactions_total: self.compactions.load(Ordering::Relaxed),
             head_min_time: head_range.map(|r| r.0).unwrap_or(0),
             head_max_time: head_range.map(|r| r.1).unwrap_or(0),
+            write_state: self.health.get(),
         }
     }
 

@@ -21,6 +21,12 @@ pub enum TsdbError {
     Locked(String),
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// Out of space; see [`crate::WriteState::ReadOnly`].
+    #[error("storage is read-only: {0}")]
+    ReadOnly(String),
+    /// See [`crate::WriteState::Failed`].
+    #[error("storage refuses writes until restart: {0}")]
+    WriteFailed(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -37,7 +43,9 @@ impl TsdbError {
         match self {
             TsdbError::Storage(e) => e.kind(),
             TsdbError::InvalidOption(_) => ErrorKind::InvalidInput,
-            TsdbError::Locked(_) => ErrorKind::Unavailable,
+            TsdbError::Locked(_) | TsdbError::ReadOnly(_) | TsdbError::WriteFailed(_) => {
+                ErrorKind::Unavailable
+            }
             TsdbError::Io { .. } | TsdbError::Corrupt { .. } => ErrorKind::Internal,
         }
     }

@@ -7,16 +7,37 @@ use std::sync::atomic::Ordering;
 
 use homeostat_model::Labels;
 
-use crate::block::{Block, BlockMeta, write_block};
+use crate::block::{Block, BlockMeta, write_block_with};
 use crate::db::merge_series;
 use crate::wal::{Wal, record};
 use crate::{Tsdb, TsdbError};
 
 impl Tsdb {
-    /// Cuts the head while it spans more than 1.5 block durations, then
-    /// compacts and applies retention.
+    /// Applies retention, cuts the head while it spans more than 1.5 block
+    /// durations, and compacts. Every step runs whatever the others did, so
+    /// on a full disk a failing cut (retried on the next run) never keeps
+    /// retention from freeing space; the first error is returned.
     pub fn run_maintenance(&self) -> Result<(), TsdbError> {
         let _one_at_a_time = self.maintenance.lock();
+        let mut first: Option<TsdbError> = None;
+        let mut step = |name: &'static str, r: Result<(), TsdbError>| {
+            if let Err(e) = r {
+                tracing::warn!(step = name, error = %e, "storage maintenance step failed");
+                first.get_or_insert(e);
+            }
+        };
+        step("retention", self.apply_retention());
+        // Retention may just have freed the space a read-only WAL waits for;
+        // the write state reports a failure, so it is not one of maintenance.
+        if let Err(e) = self.try_resume_writes() {
+            tracing::debug!(error = %e, "storage still read-only");
+        }
+        step("head cut", self.cut_head());
+        step("compaction", self.compact());
+        first.map_or(Ok(()), Err)
+    }
+
+    fn cut_head(&self) -> Result<(), TsdbError> {
         let bd = self.opts.block_duration_ms;
         while let Some((lo, hi)) = self.head.time_range() {
             if hi - lo <= bd + bd / 2 {
@@ -25,8 +46,7 @@ impl Tsdb {
             let start = lo.div_euclid(bd) * bd;
             self.persist_head_range(start, start + bd)?;
         }
-        self.compact()?;
-        self.apply_retention()
+        Ok(())
     }
 
     /// Persists every head sample before `end` as a block and drops it from
@@ -34,10 +54,14 @@ impl Tsdb {
     fn persist_head_range(&self, start: i64, end: i64) -> Result<(), TsdbError> {
         // Appends re-check the lower bound under the WAL lock (append.rs), so
         // once it is raised here no append can add a sample before `end`.
+        // Raised only after the roll succeeded: a cut that fails there (full
+        // disk) refuses nothing. If the block write fails later, the bound
+        // stays raised and the samples stay in the head until a retry.
         let closed_segment = {
             let mut wal = self.wal.lock();
+            let closed = wal.roll()?;
             self.min_valid_time.fetch_max(end, Ordering::SeqCst);
-            wal.roll()?
+            closed
         };
         // Copy first and drop from the head only once the block is visible:
         // a query (head first, then blocks) sees every sample at any moment,
@@ -55,13 +79,12 @@ impl Tsdb {
         }
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         let n = series.iter().map(|s| s.samples.len()).sum::<usize>();
-        let meta = write_block(
+        let meta = write_block_with(
             &self.opts.dir,
-            start.min(series_min(&series)),
-            end,
-            1,
+            (start.min(series_min(&series)), end, 1),
             vec![],
             series.into_iter(),
+            &self.opts.faults,
         )?;
         let block = Block::open(&self.opts.dir.join(&meta.id))?;
         self.blocks.write().add(block);
@@ -156,13 +179,12 @@ impl Tsdb {
         sources.sort();
         sources.dedup();
         let merged = merge_series(per_block);
-        let meta = write_block(
+        let meta = write_block_with(
             &self.opts.dir,
-            lo,
-            hi,
-            level + 1,
+            (lo, hi, level + 1),
             sources,
             merged.into_iter(),
+            &self.opts.faults,
         )?;
         let new_block = Block::open(&self.opts.dir.join(&meta.id))?;
         let gone = {

@@ -24,6 +24,8 @@ pub struct TsdbOptions {
     pub max_series: Option<usize>,
     /// WAL segment size before rolling to a new file.
     pub wal_segment_bytes: u64,
+    /// Injected i/o failures (tests only; none by default).
+    pub faults: crate::Faults,
 }
 
 impl Default for TsdbOptions {
@@ -35,6 +37,7 @@ impl Default for TsdbOptions {
             wal_fsync: FsyncPolicy::Interval(Duration::from_secs(1)),
             max_series: None,
             wal_segment_bytes: 128 << 20,
+            faults: crate::Faults::default(),
         }
     }
 }

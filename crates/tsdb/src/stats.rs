@@ -17,4 +17,5 @@ pub struct TsdbStats {
     pub compactions_total: u64,
     pub head_min_time: i64,
     pub head_max_time: i64,
+    pub write_state: crate::WriteState,
 }

@@ -15,8 +15,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::TsdbError;
+use crate::faults::{FaultPoint, Faults, is_out_of_space};
 use crate::options::FsyncPolicy;
+use crate::{TsdbError, WriteHealth};
 use record::Record;
 
 pub const SEGMENT_MAGIC: &[u8; 5] = b"HSWAL";
@@ -25,13 +26,26 @@ const HEADER: [u8; 8] = [b'H', b'S', b'W', b'A', b'L', FORMAT_VERSION, 0, 0];
 
 pub struct Wal {
     dir: PathBuf,
+    /// The segment being written, or (with no `file`) the last one on disk.
     segment: u64,
-    file: File,
+    /// `None` only when the WAL opened read-only (no space for a new segment).
+    file: Option<File>,
     segment_bytes: u64,
     max_segment_bytes: u64,
     policy: FsyncPolicy,
     dirty: bool,
     pub fsyncs: u64,
+    faults: Faults,
+    health: WriteHealth,
+}
+
+/// How a WAL is written; `Wal::open` takes the defaults for the last two.
+#[derive(Debug, Clone)]
+pub struct WalOptions {
+    pub policy: FsyncPolicy,
+    pub max_segment_bytes: u64,
+    pub faults: Faults,
+    pub health: WriteHealth,
 }
 
 fn segment_name(n: u64) -> String {
@@ -94,12 +108,12 @@ fn read_segment(
         detail,
     };
     if data.len() < HEADER.len() {
-        if tolerate_torn_tail {
-            tracing::warn!(segment = %path.display(), "wal segment header incomplete, rewriting it");
-            fs::write(path, HEADER).map_err(|e| TsdbError::io(path, e))?;
-            return Ok(());
-        }
-        return Err(corrupt(0, "segment shorter than its header".into()));
+        // No record fits before the header ends, so nothing is lost by
+        // removing it (a crash or a full disk while creating the segment).
+        // Removing rather than rewriting the header works on a full disk too.
+        tracing::warn!(segment = %path.display(), bytes = data.len(), "removing a wal segment shorter than its header (created by a crash or on a full disk)");
+        fs::remove_file(path).map_err(|e| TsdbError::io(path, e))?;
+        return Ok(());
     }
     if &data[..5] != SEGMENT_MAGIC {
         return Err(corrupt(0, "not a homeostat wal segment (bad magic)".into()));
@@ -150,16 +164,24 @@ impl Wal {
         max_segment_bytes: u64,
     ) -> Result<(Wal, Vec<Record>), TsdbError> {
         let mut records = Vec::new();
-        let wal = Self::open_with(dir, policy, max_segment_bytes, |r| records.push(r))?;
+        let opts = WalOptions {
+            policy,
+            max_segment_bytes,
+            faults: Faults::default(),
+            health: WriteHealth::default(),
+        };
+        let wal = Self::open_with(dir, opts, |r| records.push(r))?;
         Ok((wal, records))
     }
 
     /// Opens the WAL in `dir`, handing every record to `replay` in log order
     /// with only one segment decoded in memory at a time.
+    /// Without space for a fresh segment it opens read-only (see
+    /// [`crate::WriteState::ReadOnly`]) instead of failing, so the store
+    /// still serves what it has.
     pub fn open_with(
         dir: &Path,
-        policy: FsyncPolicy,
-        max_segment_bytes: u64,
+        opts: WalOptions,
         mut replay: impl FnMut(Record),
     ) -> Result<Wal, TsdbError> {
         fs::create_dir_all(dir).map_err(|e| TsdbError::io(dir, e))?;
@@ -185,59 +207,122 @@ impl Wal {
             records.drain(..).for_each(&mut replay);
         }
         // Always start a fresh segment: the old tail may have been truncated.
-        let next = segments.last().copied().unwrap_or(after) + 1;
+        let last = segments.last().copied().unwrap_or(after);
         let mut wal = Wal {
             dir: dir.to_path_buf(),
-            segment: next,
-            file: Self::create_segment(dir, next)?,
+            segment: last,
+            file: None,
             segment_bytes: HEADER.len() as u64,
-            max_segment_bytes,
-            policy,
+            max_segment_bytes: opts.max_segment_bytes,
+            policy: opts.policy,
             dirty: false,
             fsyncs: 0,
+            faults: opts.faults,
+            health: opts.health,
         };
-        wal.sync()?;
+        match wal.start_segment() {
+            Ok(()) => {}
+            Err((e, true)) => wal.health.read_only(wal.out_of_space(&e)),
+            Err((e, false)) => return Err(e),
+        }
         Ok(wal)
     }
 
-    fn create_segment(dir: &Path, n: u64) -> Result<File, TsdbError> {
+    /// What a full disk under this WAL means for the operator.
+    fn out_of_space(&self, e: &TsdbError) -> String {
+        format!(
+            "no space left on device in {} ({e}); free space there or shorten storage.retention, and writes resume on their own",
+            self.dir.display()
+        )
+    }
+
+    /// Creates segment `self.segment + 1` and makes it current. On failure
+    /// nothing changes, no partial file stays behind, and the flag says
+    /// whether the disk was full.
+    fn start_segment(&mut self) -> Result<(), (TsdbError, bool)> {
+        let n = self.segment + 1;
+        let f = Self::create_segment(&self.dir, n, &self.faults)?;
+        self.file = Some(f);
+        self.segment = n;
+        self.segment_bytes = HEADER.len() as u64;
+        Ok(())
+    }
+
+    fn create_segment(dir: &Path, n: u64, faults: &Faults) -> Result<File, (TsdbError, bool)> {
         let path = dir.join(segment_name(n));
+        let fail = |e: std::io::Error| {
+            let full = is_out_of_space(&e);
+            (TsdbError::io(&path, e), full)
+        };
         let mut f = OpenOptions::new()
             .create(true)
             .truncate(true)
             .write(true)
             .open(&path)
-            .map_err(|e| TsdbError::io(&path, e))?;
-        f.write_all(&HEADER).map_err(|e| TsdbError::io(&path, e))?;
-        f.sync_all().map_err(|e| TsdbError::io(&path, e))?;
-        sync_dir(dir)?;
+            .map_err(fail)?;
+        let written = faults
+            .check(FaultPoint::WalCreate)
+            .and_then(|()| f.write_all(&HEADER))
+            .and_then(|()| f.sync_all());
+        if let Err(e) = written {
+            // An empty segment would be replayed as damage once later segments
+            // follow it; remove it while we still know it holds nothing.
+            drop(f);
+            if let Err(e2) = fs::remove_file(&path) {
+                tracing::error!(segment = %path.display(), error = %e2, "could not remove a wal segment whose creation failed");
+            }
+            return Err(fail(e));
+        }
+        sync_dir(dir).map_err(|e| (e, false))?;
         Ok(f)
     }
 
     /// Writes already framed records. Returns once the bytes are handed to the
     /// OS (and fsynced under [`FsyncPolicy::Always`]).
+    /// An error answers the append, and the store stops taking writes:
+    /// read-only when the disk is full, failed for any other error.
     pub fn write(&mut self, framed: &[u8]) -> Result<(), TsdbError> {
+        self.health.check()?;
         if framed.is_empty() {
             return Ok(());
         }
         if self.segment_bytes + framed.len() as u64 > self.max_segment_bytes
             && self.segment_bytes > HEADER.len() as u64
+            && let Err(e) = self.roll()
         {
-            self.roll()?;
+            // An oversized segment is harmless; an fsync failure is not.
+            self.health.check()?;
+            tracing::warn!(error = %e, "could not start a new wal segment; the current one grows");
         }
         let path = self.dir.join(segment_name(self.segment));
-        if let Err(e) = self.file.write_all(framed) {
+        let Some(file) = self.file.as_mut() else {
+            return Err(TsdbError::WriteFailed("the wal has no open segment".into()));
+        };
+        if let Err(e) = self
+            .faults
+            .check(FaultPoint::WalWrite)
+            .and_then(|()| file.write_all(framed))
+        {
             // Cut a partial record off again: anything written after it would
             // otherwise be lost when replay repairs the torn tail.
             let end = self.segment_bytes;
-            let rewound = self
-                .file
+            let rewound = file
                 .set_len(end)
-                .and_then(|()| self.file.seek(SeekFrom::Start(end)));
-            if let Err(e2) = rewound {
-                tracing::error!(segment = %path.display(), error = %e2, "could not cut a failed wal write");
+                .and_then(|()| file.seek(SeekFrom::Start(end)));
+            let err = TsdbError::io(&path, e);
+            match rewound {
+                Err(e2) => self.health.failed(format!(
+                    "{err}, and cutting the partial record failed: {e2}; a restart replays the wal up to the last whole record"
+                )),
+                Ok(_) if matches!(&err, TsdbError::Io { source, .. } if is_out_of_space(source)) => {
+                    self.health.read_only(self.out_of_space(&err))
+                }
+                Ok(_) => self.health.failed(format!(
+                    "wal write failed: {err}; writes are refused until a restart replays and re-verifies the wal"
+                )),
             }
-            return Err(TsdbError::io(&path, e));
+            self.health.check()?;
+            return Err(err);
         }
         self.segment_bytes += framed.len() as u64;
         self.dirty = true;
@@ -247,25 +332,58 @@ impl Wal {
         Ok(())
     }
 
+    /// After a failed fsync the kernel may have dropped the dirty pages and
+    /// a second fsync would report success for data that is gone (the
+    /// lesson PostgreSQL learnt in 2018), so a failure is final: the store
+    /// refuses writes until a restart replays the WAL from disk.
     pub fn sync(&mut self) -> Result<(), TsdbError> {
+        if matches!(self.health.get(), crate::WriteState::Failed(_)) {
+            return Ok(()); // reported once when it happened
+        }
+        let Some(file) = self.file.as_ref() else {
+            return Ok(());
+        };
         if self.dirty {
             let path = self.dir.join(segment_name(self.segment));
-            self.file.sync_data().map_err(|e| TsdbError::io(&path, e))?;
+            if let Err(e) = self
+                .faults
+                .check(FaultPoint::WalFsync)
+                .and_then(|()| file.sync_data())
+            {
+                let err = TsdbError::io(&path, e);
+                self.health.failed(format!(
+                    "wal fsync failed: {err}; acknowledged samples may not be on disk, so writes are refused until a restart replays and re-verifies the wal"
+                ));
+                return self.health.check();
+            }
             self.fsyncs += 1;
             self.dirty = false;
         }
         Ok(())
     }
 
-    /// Closes the current segment and starts the next; returns the closed one's number.
+    /// Closes the current segment and starts the next; returns the closed
+    /// one's number. When it fails the current segment stays in use. A
+    /// read-only WAL becomes writable again here: the old segment is on
+    /// disk and a new one could be created.
     pub fn roll(&mut self) -> Result<u64, TsdbError> {
-        self.dirty = true;
+        if let crate::WriteState::Failed(why) = self.health.get() {
+            return Err(TsdbError::WriteFailed(why));
+        }
+        self.dirty = self.file.is_some();
         self.sync()?;
         let closed = self.segment;
-        self.segment += 1;
-        self.file = Self::create_segment(&self.dir, self.segment)?;
-        self.segment_bytes = HEADER.len() as u64;
+        self.start_segment().map_err(|(e, _)| e)?;
+        self.health.resumed();
         Ok(closed)
+    }
+
+    /// Tries to leave the read-only state (a no-op otherwise).
+    pub fn try_resume(&mut self) -> Result<(), TsdbError> {
+        if let crate::WriteState::ReadOnly(_) = self.health.get() {
+            self.roll()?;
+        }
+        Ok(())
     }
 
     /// Replaces segments `<= upto` (and older checkpoints) with a checkpoint
@@ -277,13 +395,20 @@ impl Wal {
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir_all(&tmp).map_err(|e| TsdbError::io(&tmp, e))?;
         let seg = tmp.join(segment_name(0));
-        let mut f = File::create(&seg).map_err(|e| TsdbError::io(&seg, e))?;
-        f.write_all(&HEADER)
-            .and_then(|_| f.write_all(framed))
-            .map_err(|e| TsdbError::io(&seg, e))?;
-        f.sync_all().map_err(|e| TsdbError::io(&seg, e))?;
-        sync_dir(&tmp)?;
-        fs::rename(&tmp, &final_dir).map_err(|e| TsdbError::io(&final_dir, e))?;
+        let written = File::create(&seg)
+            .and_then(|mut f| {
+                f.write_all(&HEADER)?;
+                f.write_all(framed)?;
+                f.sync_all()
+            })
+            .map_err(|e| TsdbError::io(&seg, e))
+            .and_then(|()| sync_dir(&tmp))
+            .and_then(|()| fs::rename(&tmp, &final_dir).map_err(|e| TsdbError::io(&final_dir, e)));
+        if let Err(e) = written {
+            // Free the space now; the segments it would replace are still there.
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
         sync_dir(dir)?;
         for seg in list_segments(dir)? {
             if seg <= upto {

@@ -5,6 +5,7 @@ mod append;
 mod block_format;
 mod concurrent;
 mod crash;
+mod disk;
 mod format;
 mod measure;
 mod model;
