@@ -5,22 +5,25 @@
 
 mod receiver;
 mod route;
+mod secret;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use homeostat_model::{Labels, is_valid_label_name};
+use homeostat_model::{Labels, Secret, is_valid_label_name};
 use serde::Deserialize;
 
 pub use receiver::{EmailConfig, PagerdutyConfig, Receiver, SlackConfig, WebhookConfig};
+pub use secret::{HttpConfig, LoadOptions, expand_env, masked_yaml};
 
 use crate::error::ConfigError;
 use crate::inhibit::InhibitRule;
 use crate::route::{Route, TimeIntervals};
 use crate::timeinterval::{RawTimeInterval, Scalar, TimeInterval};
 use route::{Names, RawRoute, build_root, duration, legacy_matchers, matcher_list};
+use secret::SecretFiles;
 
 const DEFAULT_PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 
@@ -49,7 +52,7 @@ struct RawGlobal {
     #[serde(default)]
     resolve_timeout: Option<Scalar>,
     #[serde(default)]
-    http_config: Option<serde_norway::Value>,
+    http_config: Option<HttpConfig>,
     #[serde(default)]
     smtp_from: Option<String>,
     #[serde(default)]
@@ -59,29 +62,33 @@ struct RawGlobal {
     #[serde(default)]
     smtp_auth_username: Option<String>,
     #[serde(default)]
-    smtp_auth_password: Option<String>,
+    smtp_auth_password: Option<Secret>,
+    #[serde(default)]
+    smtp_auth_password_file: Option<String>,
     #[serde(default)]
     smtp_auth_identity: Option<String>,
     #[serde(default)]
-    smtp_auth_secret: Option<String>,
+    smtp_auth_secret: Option<Secret>,
     #[serde(default)]
     smtp_require_tls: Option<bool>,
     #[serde(default)]
-    slack_api_url: Option<String>,
+    slack_api_url: Option<Secret>,
+    #[serde(default)]
+    slack_api_url_file: Option<String>,
     #[serde(default)]
     pagerduty_url: Option<String>,
     #[serde(default)]
     opsgenie_api_url: Option<String>,
     #[serde(default)]
-    opsgenie_api_key: Option<String>,
+    opsgenie_api_key: Option<Secret>,
     #[serde(default)]
     victorops_api_url: Option<String>,
     #[serde(default)]
-    victorops_api_key: Option<String>,
+    victorops_api_key: Option<Secret>,
     #[serde(default)]
     wechat_api_url: Option<String>,
     #[serde(default)]
-    wechat_api_secret: Option<String>,
+    wechat_api_secret: Option<Secret>,
     #[serde(default)]
     wechat_api_corp_id: Option<String>,
     #[serde(default)]
@@ -95,30 +102,54 @@ struct RawGlobal {
 pub struct Global {
     /// How long an alert without `endsAt` stays firing after its last update.
     pub resolve_timeout: Duration,
-    pub http_config: Option<serde_norway::Value>,
+    pub http_config: Option<HttpConfig>,
     pub smtp_from: Option<String>,
     pub smtp_hello: Option<String>,
     pub smtp_smarthost: Option<String>,
     pub smtp_auth_username: Option<String>,
-    pub smtp_auth_password: Option<String>,
+    pub smtp_auth_password: Option<Secret>,
     pub smtp_auth_identity: Option<String>,
-    pub smtp_auth_secret: Option<String>,
+    pub smtp_auth_secret: Option<Secret>,
     pub smtp_require_tls: bool,
-    pub slack_api_url: Option<String>,
+    pub slack_api_url: Option<Secret>,
     pub pagerduty_url: String,
     pub opsgenie_api_url: Option<String>,
-    pub opsgenie_api_key: Option<String>,
+    pub opsgenie_api_key: Option<Secret>,
     pub victorops_api_url: Option<String>,
-    pub victorops_api_key: Option<String>,
+    pub victorops_api_key: Option<Secret>,
     pub wechat_api_url: Option<String>,
-    pub wechat_api_secret: Option<String>,
+    pub wechat_api_secret: Option<Secret>,
     pub wechat_api_corp_id: Option<String>,
     pub telegram_api_url: Option<String>,
     pub webex_api_url: Option<String>,
 }
 
 impl Global {
-    fn from_raw(raw: RawGlobal) -> Result<Self, ConfigError> {
+    fn from_raw(mut raw: RawGlobal, files: &SecretFiles<'_>) -> Result<Self, ConfigError> {
+        let at = "global";
+        files.resolve(
+            at,
+            "slack_api_url",
+            &mut raw.slack_api_url,
+            &raw.slack_api_url_file,
+        )?;
+        files.resolve(
+            at,
+            "smtp_auth_password",
+            &mut raw.smtp_auth_password,
+            &raw.smtp_auth_password_file,
+        )?;
+        for (field, value) in [
+            ("smtp_auth_secret", &mut raw.smtp_auth_secret),
+            ("opsgenie_api_key", &mut raw.opsgenie_api_key),
+            ("victorops_api_key", &mut raw.victorops_api_key),
+            ("wechat_api_secret", &mut raw.wechat_api_secret),
+        ] {
+            files.resolve(at, field, value, &None)?;
+        }
+        if let Some(h) = &raw.http_config {
+            h.check("global.http_config", files)?;
+        }
         let resolve_timeout = match &raw.resolve_timeout {
             Some(v) => duration("global.resolve_timeout", v, true)?,
             None => Duration::from_secs(300),
@@ -204,16 +235,48 @@ impl Config {
 
     /// Validates config text that came from `source` (named in errors).
     pub fn from_yaml_str(text: &str, source: &Path) -> Result<Self, ConfigError> {
-        Self::parse(text).map_err(|e| e.with_path(source))
+        Self::from_yaml_str_with(text, source, LoadOptions::default())
     }
 
-    /// Validates config text that came from nowhere in particular.
+    /// Validates config text that came from `source`: errors name it, and
+    /// `*_file` paths are relative to its directory. With
+    /// `options.expand_env`, `${NAME}` is replaced from the environment
+    /// first.
+    pub fn from_yaml_str_with(
+        text: &str,
+        source: &Path,
+        options: LoadOptions,
+    ) -> Result<Self, ConfigError> {
+        let base = source.parent().unwrap_or(Path::new(""));
+        let expanded;
+        let text = if options.expand_env {
+            expanded = expand_env(text, |name| std::env::var(name).ok())
+                .map_err(|e| e.with_path(source))?;
+            expanded.as_str()
+        } else {
+            text
+        };
+        Self::parse_in(text, &SecretFiles { base, options }).map_err(|e| e.with_path(source))
+    }
+
+    /// Validates config text that came from nowhere in particular;
+    /// `*_file` paths are relative to the working directory.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        Self::parse_in(
+            text,
+            &SecretFiles {
+                base: Path::new(""),
+                options: LoadOptions::default(),
+            },
+        )
+    }
+
+    fn parse_in(text: &str, files: &SecretFiles<'_>) -> Result<Self, ConfigError> {
         let raw: RawConfig = serde_norway::from_str(text).map_err(|e| ConfigError::Syntax {
             path: None,
             message: e.to_string(),
         })?;
-        let global = Global::from_raw(raw.global.unwrap_or_default())?;
+        let global = Global::from_raw(raw.global.unwrap_or_default(), files)?;
 
         let mut receivers = raw.receivers;
         let mut receiver_names = BTreeSet::new();
@@ -229,7 +292,7 @@ impl Config {
                 ));
             }
         }
-        receiver::resolve(&mut receivers, &global)?;
+        receiver::resolve(&mut receivers, &global, files)?;
 
         let mut intervals = BTreeMap::new();
         for (field, list) in [

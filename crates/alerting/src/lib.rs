@@ -24,7 +24,8 @@ mod store;
 mod timeinterval;
 
 pub use config::{
-    Config, EmailConfig, Global, PagerdutyConfig, Receiver, SlackConfig, WebhookConfig,
+    Config, EmailConfig, Global, HttpConfig, LoadOptions, PagerdutyConfig, Receiver, SlackConfig,
+    WebhookConfig, expand_env, masked_yaml,
 };
 pub use dispatch::{
     AlertQuery, AlertState, AlertStatus, AlertView, Dispatcher, Flush, GroupView,

@@ -14,6 +14,7 @@ pub mod gofmt;
 mod labels;
 pub mod rfc3339;
 mod sample;
+mod secret;
 pub mod template;
 
 pub use auth::{AuthMethod, Principal, Scope, ScopeError, Scopes};
@@ -27,3 +28,4 @@ pub use labels::{
     is_valid_metric_name,
 };
 pub use sample::{STALE_NAN_BITS, Sample, TimeSeries, Timestamp, is_stale_nan, stale_nan};
+pub use secret::{MASK as SECRET_MASK, Secret};

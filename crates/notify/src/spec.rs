@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use homeostat_model::parse_duration;
+use homeostat_model::{Secret, parse_duration};
 use serde::Deserialize;
 
 use crate::error::ConfigError;
@@ -61,7 +61,7 @@ impl TargetsSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSpec {
-    pub url: String,
+    pub url: Secret,
     #[serde(default)]
     pub max_alerts: usize,
     #[serde(default = "yes")]
@@ -73,7 +73,7 @@ pub struct WebhookSpec {
 impl WebhookSpec {
     pub fn validate(&self) -> Result<Target, ConfigError> {
         Ok(Target::Webhook(WebhookTarget {
-            url: http_url("url", &self.url)?,
+            url: http_url("url", self.url.expose())?,
             max_alerts: self.max_alerts,
             send_resolved: self.send_resolved,
             timeout: timeout(self.timeout.as_deref())?,
@@ -84,7 +84,7 @@ impl WebhookSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlackSpec {
-    pub api_url: String,
+    pub api_url: Secret,
     #[serde(default)]
     pub channel: Option<String>,
     #[serde(default)]
@@ -100,7 +100,7 @@ pub struct SlackSpec {
 impl SlackSpec {
     pub fn validate(&self) -> Result<Target, ConfigError> {
         Ok(Target::Slack(SlackTarget {
-            api_url: http_url("api_url", &self.api_url)?,
+            api_url: http_url("api_url", self.api_url.expose())?,
             channel: self.channel.clone(),
             username: self.username.clone(),
             icon_emoji: self.icon_emoji.clone(),
@@ -113,7 +113,7 @@ impl SlackSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PagerDutySpec {
-    pub routing_key: String,
+    pub routing_key: Secret,
     #[serde(default)]
     pub url: Option<String>,
     #[serde(default)]
@@ -136,7 +136,7 @@ pub struct PagerDutySpec {
 
 impl PagerDutySpec {
     pub fn validate(&self) -> Result<Target, ConfigError> {
-        if self.routing_key.trim().is_empty() {
+        if self.routing_key.expose().trim().is_empty() {
             return Err(ConfigError::new(
                 "routing_key",
                 "is empty: set it to the integration key of a PagerDuty Events API v2 integration",
@@ -158,7 +158,7 @@ impl PagerDutySpec {
             Some(u) => http_url("url", u)?,
         };
         Ok(Target::PagerDuty(PagerDutyTarget {
-            routing_key: self.routing_key.clone(),
+            routing_key: self.routing_key.expose().to_string(),
             url,
             severity,
             severity_label: self.severity_label.clone(),
@@ -182,7 +182,7 @@ pub struct EmailSpec {
     #[serde(default)]
     pub auth_username: Option<String>,
     #[serde(default)]
-    pub auth_password: Option<String>,
+    pub auth_password: Option<Secret>,
     #[serde(default = "yes")]
     pub require_tls: bool,
     #[serde(default)]
@@ -223,7 +223,7 @@ impl EmailSpec {
             from: self.from.clone(),
             smarthost: smarthost(&self.smarthost)?,
             auth_username: self.auth_username.clone(),
-            auth_password: self.auth_password.clone(),
+            auth_password: self.auth_password.as_ref().map(|p| p.expose().to_string()),
             require_tls: self.require_tls,
             send_resolved: self.send_resolved,
             hello: self
@@ -239,6 +239,7 @@ fn yes() -> bool {
     true
 }
 
+/// Errors never quote `url`: its path or query may be the secret.
 fn http_url(field: &str, url: &str) -> Result<String, ConfigError> {
     let rest = url
         .strip_prefix("http://")
@@ -246,12 +247,12 @@ fn http_url(field: &str, url: &str) -> Result<String, ConfigError> {
     match rest {
         Some(host) if !host.is_empty() && !host.starts_with('/') => {
             reqwest::Url::parse(url)
-                .map_err(|e| ConfigError::new(field, format!("{url:?} is not a valid URL: {e}")))?;
+                .map_err(|e| ConfigError::new(field, format!("is not a valid URL: {e}")))?;
             Ok(url.to_string())
         }
         _ => Err(ConfigError::new(
             field,
-            format!("{url:?} is not an http:// or https:// URL with a host"),
+            "is not an http:// or https:// URL with a host",
         )),
     }
 }

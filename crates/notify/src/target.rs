@@ -40,7 +40,7 @@ impl Target {
 }
 
 /// An Alertmanager-compatible webhook (payload version 4).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WebhookTarget {
     pub url: String,
     /// At most this many alerts in one payload, 0 for no limit; the rest are
@@ -171,8 +171,19 @@ impl fmt::Debug for EmailTarget {
     }
 }
 
-// Slack's webhook URL and PagerDuty's routing key are credentials: anyone
-// holding them can post, so they stay out of logs.
+// Webhook and Slack URLs and PagerDuty's routing key are credentials:
+// anyone holding them can post, so they stay out of logs.
+impl fmt::Debug for WebhookTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookTarget")
+            .field("url", &crate::outbound::redact_url(&self.url))
+            .field("max_alerts", &self.max_alerts)
+            .field("send_resolved", &self.send_resolved)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
 impl fmt::Debug for SlackTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SlackTarget")

@@ -102,10 +102,27 @@ impl Transport {
         let text = resp.text().await.unwrap_or_default();
         Err(DeliveryError::Status {
             status: status.as_u16(),
-            body: first_chars(text.trim(), BODY_QUOTE_CHARS),
+            body: first_chars(scrub_url(text.trim(), url).trim(), BODY_QUOTE_CHARS),
             retry_after_secs,
         })
     }
+}
+
+/// `body` without `url`'s path and query: a receiver that echoes the
+/// request ("no hook at /hooks/KEY") must not put the key in a log line.
+fn scrub_url(body: &str, url: &str) -> String {
+    let secret = match reqwest::Url::parse(url) {
+        Ok(u) => match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        },
+        Err(_) => url.to_string(),
+    };
+    if secret.len() <= 1 {
+        return body.to_string();
+    }
+    body.replace(url, homeostat_model::SECRET_MASK)
+        .replace(&secret, homeostat_model::SECRET_MASK)
 }
 
 fn describe_reqwest(e: &reqwest::Error) -> String {
@@ -161,5 +178,24 @@ async fn send_email(target: &EmailTarget, message: &Message) -> Result<(), Deliv
             "smtp {}: {e}",
             target.smarthost
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_url_paths_are_scrubbed_from_answers() {
+        let url = "http://127.0.0.1:9/hooks/KEY?t=TOKEN";
+        assert_eq!(
+            scrub_url("no hook at /hooks/KEY?t=TOKEN", url),
+            "no hook at <secret>"
+        );
+        assert_eq!(
+            scrub_url("bad: http://127.0.0.1:9/hooks/KEY?t=TOKEN", url),
+            "bad: <secret>"
+        );
+        assert_eq!(scrub_url("down / for now", "http://h/"), "down / for now");
     }
 }

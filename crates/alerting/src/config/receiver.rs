@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use homeostat_model::Secret;
 use serde::Deserialize;
 
 use super::Global;
+use super::secret::{HttpConfig, SecretFiles};
 use crate::error::ConfigError;
 
 fn yes() -> bool {
@@ -30,8 +32,10 @@ pub struct Receiver {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
+    /// Its path or query is usually the key, so the whole URL is secret.
     #[serde(default)]
-    pub url: Option<String>,
+    pub url: Option<Secret>,
+    /// Read into `url` at load.
     #[serde(default)]
     pub url_file: Option<String>,
     #[serde(default = "yes")]
@@ -41,7 +45,7 @@ pub struct WebhookConfig {
     pub max_alerts: u64,
     /// Kept as written; the notifier interprets it.
     #[serde(default)]
-    pub http_config: Option<serde_norway::Value>,
+    pub http_config: Option<HttpConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -49,7 +53,8 @@ pub struct WebhookConfig {
 pub struct SlackConfig {
     /// Falls back to `global.slack_api_url`.
     #[serde(default)]
-    pub api_url: Option<String>,
+    pub api_url: Option<Secret>,
+    /// Read into `api_url` at load.
     #[serde(default)]
     pub api_url_file: Option<String>,
     #[serde(default)]
@@ -75,7 +80,7 @@ pub struct SlackConfig {
     #[serde(default)]
     pub send_resolved: bool,
     #[serde(default)]
-    pub http_config: Option<serde_norway::Value>,
+    pub http_config: Option<HttpConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -83,10 +88,14 @@ pub struct SlackConfig {
 pub struct PagerdutyConfig {
     /// Events API v2 key; one of this and `service_key` is required.
     #[serde(default)]
-    pub routing_key: Option<String>,
+    pub routing_key: Option<Secret>,
+    #[serde(default)]
+    pub routing_key_file: Option<String>,
     /// Events API v1 key.
     #[serde(default)]
-    pub service_key: Option<String>,
+    pub service_key: Option<Secret>,
+    #[serde(default)]
+    pub service_key_file: Option<String>,
     /// Falls back to `global.pagerduty_url`.
     #[serde(default)]
     pub url: Option<String>,
@@ -109,7 +118,7 @@ pub struct PagerdutyConfig {
     #[serde(default = "yes")]
     pub send_resolved: bool,
     #[serde(default)]
-    pub http_config: Option<serde_norway::Value>,
+    pub http_config: Option<HttpConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -127,11 +136,13 @@ pub struct EmailConfig {
     #[serde(default)]
     pub auth_username: Option<String>,
     #[serde(default)]
-    pub auth_password: Option<String>,
+    pub auth_password: Option<Secret>,
+    #[serde(default)]
+    pub auth_password_file: Option<String>,
     #[serde(default)]
     pub auth_identity: Option<String>,
     #[serde(default)]
-    pub auth_secret: Option<String>,
+    pub auth_secret: Option<Secret>,
     /// Falls back to `global.smtp_require_tls` (default true).
     #[serde(default)]
     pub require_tls: Option<bool>,
@@ -147,7 +158,11 @@ pub struct EmailConfig {
 
 /// Checks each receiver and fills what it leaves to `global:`, as
 /// Alertmanager does when it loads the file.
-pub(crate) fn resolve(receivers: &mut [Receiver], global: &Global) -> Result<(), ConfigError> {
+pub(crate) fn resolve(
+    receivers: &mut [Receiver],
+    global: &Global,
+    files: &SecretFiles<'_>,
+) -> Result<(), ConfigError> {
     for (i, r) in receivers.iter_mut().enumerate() {
         let at = |field: String| format!("receivers[{i}].{field}");
         if r.name.is_empty() {
@@ -156,8 +171,9 @@ pub(crate) fn resolve(receivers: &mut [Receiver], global: &Global) -> Result<(),
                 "a receiver needs a name",
             ));
         }
+        read_secret_files(r, &at, files)?;
         for (j, w) in r.webhook_configs.iter().enumerate() {
-            if w.url.is_none() && w.url_file.is_none() {
+            if w.url.is_none() {
                 return Err(ConfigError::invalid(
                     at(format!("webhook_configs[{j}].url")),
                     "missing: set url (or url_file)",
@@ -165,13 +181,13 @@ pub(crate) fn resolve(receivers: &mut [Receiver], global: &Global) -> Result<(),
             }
         }
         for (j, s) in r.slack_configs.iter_mut().enumerate() {
-            if s.api_url.is_none() && s.api_url_file.is_none() {
+            if s.api_url.is_none() {
                 match &global.slack_api_url {
                     Some(u) => s.api_url = Some(u.clone()),
                     None => {
                         return Err(ConfigError::invalid(
                             at(format!("slack_configs[{j}].api_url")),
-                            "missing: set api_url here or global.slack_api_url",
+                            "missing: set api_url (or api_url_file) here or global.slack_api_url",
                         ));
                     }
                 }
@@ -181,7 +197,7 @@ pub(crate) fn resolve(receivers: &mut [Receiver], global: &Global) -> Result<(),
             if p.routing_key.is_none() && p.service_key.is_none() {
                 return Err(ConfigError::invalid(
                     at(format!("pagerduty_configs[{j}].routing_key")),
-                    "missing: set routing_key (Events API v2) or service_key (v1)",
+                    "missing: set routing_key (Events API v2) or service_key (v1), or their *_file",
                 ));
             }
             if p.url.is_none() {
@@ -230,6 +246,62 @@ pub(crate) fn resolve(receivers: &mut [Receiver], global: &Global) -> Result<(),
                 .or_else(|| global.smtp_auth_secret.clone());
             e.require_tls = Some(e.require_tls.unwrap_or(global.smtp_require_tls));
         }
+    }
+    Ok(())
+}
+
+/// Every `*_file` of one receiver read into its secret field, and every
+/// `http_config` checked.
+fn read_secret_files(
+    r: &mut Receiver,
+    at: &impl Fn(String) -> String,
+    files: &SecretFiles<'_>,
+) -> Result<(), ConfigError> {
+    let http = |cfg: &Option<HttpConfig>, item: String| match cfg {
+        Some(h) => h.check(&at(format!("{item}.http_config")), files),
+        None => Ok(()),
+    };
+    for (j, w) in r.webhook_configs.iter_mut().enumerate() {
+        let item = format!("webhook_configs[{j}]");
+        files.resolve(&at(item.clone()), "url", &mut w.url, &w.url_file)?;
+        http(&w.http_config, item)?;
+    }
+    for (j, s) in r.slack_configs.iter_mut().enumerate() {
+        let item = format!("slack_configs[{j}]");
+        files.resolve(
+            &at(item.clone()),
+            "api_url",
+            &mut s.api_url,
+            &s.api_url_file,
+        )?;
+        http(&s.http_config, item)?;
+    }
+    for (j, p) in r.pagerduty_configs.iter_mut().enumerate() {
+        let item = format!("pagerduty_configs[{j}]");
+        let path = at(item.clone());
+        files.resolve(
+            &path,
+            "routing_key",
+            &mut p.routing_key,
+            &p.routing_key_file,
+        )?;
+        files.resolve(
+            &path,
+            "service_key",
+            &mut p.service_key,
+            &p.service_key_file,
+        )?;
+        http(&p.http_config, item)?;
+    }
+    for (j, e) in r.email_configs.iter_mut().enumerate() {
+        let path = at(format!("email_configs[{j}]"));
+        files.resolve(
+            &path,
+            "auth_password",
+            &mut e.auth_password,
+            &e.auth_password_file,
+        )?;
+        files.resolve(&path, "auth_secret", &mut e.auth_secret, &None)?;
     }
     Ok(())
 }

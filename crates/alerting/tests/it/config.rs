@@ -2,6 +2,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use homeostat_alerting::{Config, ConfigError, GroupBy};
+use homeostat_model::Secret;
 
 fn load(yaml: &str) -> Config {
     Config::parse(yaml).expect("valid config")
@@ -97,7 +98,7 @@ receivers:
     assert_eq!(r.webhook_configs[0].max_alerts, 0);
     assert!(!r.slack_configs[0].send_resolved);
     assert_eq!(
-        r.slack_configs[0].api_url.as_deref(),
+        r.slack_configs[0].api_url.as_ref().map(Secret::expose),
         Some("https://slack/x")
     );
     assert!(r.pagerduty_configs[0].send_resolved);
@@ -111,7 +112,10 @@ receivers:
     assert_eq!(e.from.as_deref(), Some("am@x"));
     assert_eq!(e.require_tls, Some(true));
     assert_eq!(e.headers["Subject"], "hi");
-    assert_eq!(cfg.global.opsgenie_api_key.as_deref(), Some("k"));
+    assert_eq!(
+        cfg.global.opsgenie_api_key.as_ref().map(Secret::expose),
+        Some("k")
+    );
     assert_eq!(cfg.templates, vec!["/etc/am/*.tmpl".to_string()]);
 }
 

@@ -3,3 +3,4 @@
 
 mod config;
 mod routing;
+mod secrets;
