@@ -26,6 +26,9 @@ use crate::store::{AlertError, PostableAlert, validate};
 pub enum ServiceError {
     #[error("{0}")]
     Invalid(String),
+    /// A stored-object limit (e.g. [`crate::silence::MAX_SILENCES`]); 422.
+    #[error("{0}")]
+    Limit(String),
     #[error(transparent)]
     State(#[from] StateError),
 }
@@ -34,6 +37,7 @@ impl ServiceError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             ServiceError::Invalid(_) => ErrorKind::InvalidInput,
+            ServiceError::Limit(_) => ErrorKind::LimitExceeded,
             ServiceError::State(e) => e.kind(),
         }
     }
@@ -226,6 +230,19 @@ impl Alertmanager {
             }
         }
         check_postable(&s, now).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        if s.id.is_empty() {
+            let open = self
+                .silences
+                .list()?
+                .iter()
+                .filter(|x| x.ends_at > now)
+                .count();
+            if open >= crate::silence::MAX_SILENCES {
+                return Err(ServiceError::Limit(format!(
+                    "{open} silences are pending or active, the limit; expire some or widen one's matchers"
+                )));
+            }
+        }
         s.updated_at = now;
         let stored = self.silences.upsert(&s)?;
         self.refresh_silences(now)?;

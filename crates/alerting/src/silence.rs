@@ -67,9 +67,49 @@ pub fn compile(s: &Silence) -> Result<Matchers, SilenceError> {
         .map(Matchers::new)
 }
 
+/// Longest a silence may last (`endsAt - startsAt`): a silence meant to
+/// be forever is a route or an inhibition, and one that never ends is never
+/// collected.
+pub const MAX_SILENCE_DURATION_MS: i64 = 366 * 86_400_000;
+
+/// Largest silence: matchers, comment and author together, in bytes.
+pub const MAX_SILENCE_BYTES: usize = 64 << 10;
+
+/// Most silences not yet expired at once; a new one beyond is refused
+/// (updating one that exists is not).
+pub const MAX_SILENCES: usize = 10_000;
+
+fn size(s: &Silence) -> usize {
+    s.matchers
+        .iter()
+        .map(|m| m.name.len() + m.value.len())
+        .sum::<usize>()
+        + s.comment.len()
+        + s.created_by.len()
+}
+
 /// Checks a silence posted by a client at `now`, beyond what every state
-/// backend checks (`Silence::validate`): it must not already be over.
+/// backend checks (`Silence::validate`): it must not already be over, and
+/// it must stay within [`MAX_SILENCE_DURATION_MS`] and [`MAX_SILENCE_BYTES`].
 pub fn check_postable(s: &Silence, now: i64) -> Result<(), SilenceError> {
+    if size(s) > MAX_SILENCE_BYTES {
+        return Err(SilenceError {
+            field: "silence".into(),
+            message: format!(
+                "{} bytes of matchers, comment and createdBy; the limit is {MAX_SILENCE_BYTES}",
+                size(s)
+            ),
+        });
+    }
+    if s.ends_at.saturating_sub(s.starts_at.max(now)) > MAX_SILENCE_DURATION_MS {
+        return Err(SilenceError {
+            field: "endsAt".into(),
+            message: format!(
+                "the silence would last more than {} days (the limit); silence for less and extend it when needed",
+                MAX_SILENCE_DURATION_MS / 86_400_000
+            ),
+        });
+    }
     compile(s)?;
     s.validate().map_err(|e| match e {
         homeostat_state::StateError::Invalid { field, problem } => SilenceError {
@@ -199,5 +239,25 @@ mod tests {
             "matchers[0].name"
         );
         assert!(check_postable(&silence(vec![m("job", "a", false, true)], 0, 50), 10).is_ok());
+    }
+
+    #[test]
+    fn silences_longer_or_larger_than_the_limits_are_refused() {
+        let m = vec![SilenceMatcher {
+            name: "a".into(),
+            value: "b".into(),
+            is_regex: false,
+            is_equal: true,
+        }];
+        let mut s = silence(m, 0, MAX_SILENCE_DURATION_MS);
+        assert!(check_postable(&s, 0).is_ok());
+        s.ends_at += 1;
+        let e = check_postable(&s, 0).expect_err("too long");
+        assert_eq!(e.field, "endsAt");
+        assert!(e.message.contains("366 days"), "{e}");
+        s.ends_at = 1_000;
+        s.comment = "x".repeat(MAX_SILENCE_BYTES);
+        let e = check_postable(&s, 0).expect_err("too large");
+        assert!(e.message.contains("the limit is 65536"), "{e}");
     }
 }

@@ -86,6 +86,15 @@ pub struct AlertError {
     pub message: String,
 }
 
+/// Furthest ahead a posted alert may end (`endsAt - now`): the store keeps
+/// an alert until it ends, so an alert ending in a century would stay
+/// firing (and held in memory) that long. Prometheus sends minutes.
+pub const MAX_ALERT_HORIZON_MS: i64 = 31 * 86_400_000;
+
+/// Largest alert: label and annotation names and values and the generator
+/// URL, in bytes.
+pub const MAX_ALERT_BYTES: usize = 64 << 10;
+
 /// Checks a posted alert and fills Alertmanager's defaults: a missing start
 /// is `now` (or the end, when only the end is given); a missing end is
 /// `now + resolve_timeout`.
@@ -96,6 +105,18 @@ pub fn validate(
     resolve_timeout: Duration,
 ) -> Result<Alert, AlertError> {
     let err = |message: String| AlertError { index, message };
+    let size: usize = posted
+        .labels
+        .iter()
+        .chain(posted.annotations.iter())
+        .map(|(k, v)| k.len() + v.len())
+        .sum::<usize>()
+        + posted.generator_url.len();
+    if size > MAX_ALERT_BYTES {
+        return Err(err(format!(
+            "{size} bytes of labels, annotations and generatorURL; the limit is {MAX_ALERT_BYTES}"
+        )));
+    }
     for name in posted.labels.keys() {
         if !is_valid_label_name(name) {
             return Err(err(format!(
@@ -130,6 +151,12 @@ pub fn validate(
     };
     if ends_at < starts_at {
         return Err(err("endsAt is before startsAt".into()));
+    }
+    if ends_at.saturating_sub(now) > MAX_ALERT_HORIZON_MS {
+        return Err(err(format!(
+            "endsAt is more than {} days from now (the limit); post the alert again to keep it firing",
+            MAX_ALERT_HORIZON_MS / 86_400_000
+        )));
     }
     Ok(Alert {
         fingerprint: Fingerprint::of(&labels),
@@ -251,6 +278,24 @@ mod tests {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn alerts_ending_too_far_ahead_or_too_large_are_refused() {
+        let far = PostableAlert {
+            ends_at: Some(1_000 + MAX_ALERT_HORIZON_MS + 1),
+            ..posted(&[("alertname", "Down")])
+        };
+        let e = validate(0, far, 1_000, RT).unwrap_err();
+        assert!(e.message.contains("more than 31 days"), "{e}");
+        let edge = PostableAlert {
+            ends_at: Some(1_000 + MAX_ALERT_HORIZON_MS),
+            ..posted(&[("alertname", "Down")])
+        };
+        assert!(validate(0, edge, 1_000, RT).is_ok());
+        let big = "x".repeat(MAX_ALERT_BYTES);
+        let e = validate(0, posted(&[("alertname", "Down"), ("big", &big)]), 0, RT).unwrap_err();
+        assert!(e.message.contains("the limit is 65536"), "{e}");
     }
 
     #[test]

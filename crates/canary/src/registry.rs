@@ -87,6 +87,11 @@ impl std::fmt::Debug for AnalysisRegistry {
 
 const KEEP: usize = 1_000;
 
+/// Most analyses running at once: each is judged on a timer and holds its
+/// measurements, and finished runs are what [`KEEP`] trims, so running
+/// ones must be bounded on their own. A start beyond is refused.
+pub const MAX_RUNNING: usize = 100;
+
 /// The message of a run that resumes after a restart, until its next
 /// judgment replaces it.
 pub const RESUMED: &str = "resumed after a restart; judgments due while homeostat was down are taken at their scheduled times from the stored metrics";
@@ -195,6 +200,16 @@ impl AnalysisRegistry {
         now: i64,
     ) -> Result<String, StateError> {
         let mut runs = self.runs.lock();
+        let running = runs.values().filter(|e| !e.run.phase.is_done()).count();
+        if running >= MAX_RUNNING {
+            return Err(StateError::Conflict {
+                what: "analysis",
+                id: String::new(),
+                reason: format!(
+                    "{running} analyses are running, the limit ({MAX_RUNNING}); wait for one to finish or abort one"
+                ),
+            });
+        }
         let id = {
             let mut n = self.next.lock();
             *n += 1;

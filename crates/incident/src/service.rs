@@ -12,6 +12,10 @@ use serde_json::{Value, json};
 use crate::error::{IncidentError, Result};
 use crate::lifecycle::{apply, check_transition};
 
+/// Longest note or status update, in bytes: the timeline is read whole by
+/// the console, the API and the postmortem export.
+pub const MAX_TEXT_BYTES: usize = 64 << 10;
+
 /// How many times a read-modify-write is retried when another writer got
 /// there first.
 const ATTEMPTS: usize = 5;
@@ -450,6 +454,15 @@ impl IncidentService {
     ) -> Result<()> {
         if text.trim().is_empty() {
             return Err(IncidentError::invalid(field, "must not be empty"));
+        }
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(IncidentError::invalid(
+                field,
+                format!(
+                    "{} bytes; the limit is {MAX_TEXT_BYTES} (link a document for more)",
+                    text.len()
+                ),
+            ));
         }
         self.append(
             id,

@@ -17,5 +17,5 @@ mod value;
 pub use engine::{Engine, EngineOptions, QueryParams};
 pub use error::QueryError;
 pub use mathx::format_value;
-pub use syntax::{ParseError, parse};
+pub use syntax::{MAX_NESTING, ParseError, parse};
 pub use value::{Annotations, InstantSample, QueryOutput, RangeSeries, Value};

@@ -8,10 +8,13 @@
 //! keeps `promql-parser`'s message at the probed position.
 
 mod lex;
+mod nesting;
 mod translate;
 mod tree;
 
 use std::fmt;
+
+pub use nesting::MAX_NESTING;
 
 /// A PromQL parse error: 1-based line and column (in bytes, as Prometheus
 /// counts them) and Prometheus's message.
@@ -35,8 +38,20 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 /// Parses `input` into `promql-parser`'s tree, or fails with the error
-/// Prometheus would give.
+/// Prometheus would give. A query nested deeper than [`MAX_NESTING`] is
+/// refused before it is parsed (see `nesting`).
 pub fn parse(input: &str) -> Result<promql_parser::parser::Expr, ParseError> {
+    let (tokens, _) = lex::lex(input);
+    if let Some(pos) = nesting::too_deep(&tokens) {
+        let (line, column) = go_line_col(input, pos);
+        return Err(ParseError {
+            line,
+            column,
+            message: format!(
+                "expression nested too deeply: more than {MAX_NESTING} levels of brackets and operators"
+            ),
+        });
+    }
     promql_parser::parser::parse(input).map_err(|msg| explain(input, &msg))
 }
 
@@ -136,11 +151,38 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_falls_back_without_overflowing() {
-        let q = format!("{}x{}", "(".repeat(5000), "");
-        let e = parse(&q).unwrap_err();
-        assert_eq!(e.line, 1);
-        assert!(!e.message.is_empty());
+    fn deep_nesting_is_refused_before_parsing() {
+        for q in [
+            format!("{}x", "(".repeat(5000)),
+            format!("{}x{}", "(".repeat(5000), ")".repeat(5000)),
+            format!("{}1", "-".repeat(10_000)),
+            format!("1{}", "+1".repeat(5000)),
+            format!("{}x{}", "abs(".repeat(300), ")".repeat(300)),
+            format!("{}x", "sum(rate(".repeat(200)),
+        ] {
+            let e = parse(&q).unwrap_err();
+            assert!(e.message.contains("nested too deeply"), "{e}");
+        }
+        let e = parse(&format!("x + {}1", "(".repeat(300))).unwrap_err();
+        assert_eq!((e.line, e.column), (1, 5 + MAX_NESTING - 1), "{e}");
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_parses() {
+        let half = MAX_NESTING / 2 - 1;
+        for q in [
+            format!(
+                "{}x{}",
+                "(".repeat(MAX_NESTING - 1),
+                ")".repeat(MAX_NESTING - 1)
+            ),
+            format!("x{}", " + x".repeat(MAX_NESTING - 1)),
+            format!("{}x{}", "abs(-".repeat(half), ")".repeat(half)),
+            // A 200-term `or` chain is 200 deep and still passes.
+            vec!["sum(rate(x[5m])) by (job)"; 200].join(" or "),
+        ] {
+            parse(&q).unwrap_or_else(|e| panic!("{}: {e}", &q[..40]));
+        }
     }
 
     #[test]

@@ -339,6 +339,17 @@ mod tests {
             e,
             "rule file r.yml: group \"a\": rule 1 (alert \"A\"): field `expr`: 1:14: parse error: unexpected identifier \"rate\" in aggregation"
         );
+        // A rule nested past the evaluator's limit fails the load, it does
+        // not overflow the stack when the group first runs.
+        let deep = format!("{}up{}", "(".repeat(5_000), ")".repeat(5_000));
+        let e = err(&format!(
+            "groups:\n- name: a\n  rules:\n  - record: x\n    expr: '{deep}'\n"
+        ));
+        assert!(
+            e.contains("field `expr`: 1:256: parse error: expression nested too deeply"),
+            "{}",
+            &e[..e.len().min(300)]
+        );
         let e = err("groups:\n- name: a\n  rules: []\n- name: a\n  rules: []\n");
         assert!(
             e.contains("group \"a\": field `name`: repeated group name"),

@@ -2,6 +2,7 @@
 //! covered by the conformance runner, a separate `harness = false` binary).
 #![allow(clippy::unwrap_used)]
 
+mod deep;
 mod engine;
 mod no_panic;
 mod parse_errors;
