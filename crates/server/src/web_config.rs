@@ -96,4 +96,32 @@ mod tests {
         assert!(h.reload().unwrap());
         assert!(rx.borrow().basic_auth_users.contains_key("bob"));
     }
+
+    #[test]
+    fn certificates_are_checked_at_load_and_swapped_on_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/listener/testdata");
+        let p = dir.path().join("web.yml");
+        let tls = |key: &str| {
+            format!(
+                "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+                data.join("server.pem").display(),
+                data.join(key).display()
+            )
+        };
+        std::fs::write(&p, "").unwrap();
+        let h = WebConfigHandle::load(Some(&p)).unwrap();
+        let rx = h.subscribe_transport();
+        assert!(rx.borrow().tls.is_none());
+        // Renewed or newly configured certificates apply on reload...
+        std::fs::write(&p, tls("server.key")).unwrap();
+        assert!(h.reload().unwrap());
+        assert!(rx.borrow().tls.is_some());
+        // ...and a key that does not match keeps the running setup.
+        std::fs::write(&p, tls("client.key")).unwrap();
+        let e = h.reload().unwrap_err().to_string();
+        assert!(e.contains("do not make a usable pair"), "{e}");
+        assert!(rx.borrow().tls.is_some());
+        assert!(WebConfigHandle::load(Some(&p)).is_err());
+    }
 }
