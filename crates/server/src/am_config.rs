@@ -41,7 +41,7 @@ receivers:
 /// default, like Alertmanager's `--data.retention`.
 const DEFAULT_RETENTION: Duration = Duration::from_secs(120 * 3600);
 
-/// `alertmanager: {config_file, resolve_timeout, retention}`.
+/// `alertmanager: {config_file, resolve_timeout, retention, expand_env}`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertmanagerSection {
@@ -52,6 +52,10 @@ pub struct AlertmanagerSection {
     /// How long expired silences and notification-log entries are kept.
     /// Defaults to 120h, like Alertmanager's `--data.retention`.
     pub retention: Option<String>,
+    /// Replace `${NAME}` in the file with environment variables. Off by
+    /// default so that nothing is expanded behind the operator's back.
+    #[serde(default)]
+    pub expand_env: bool,
 }
 
 /// The validated built-in Alertmanager settings.
@@ -60,7 +64,9 @@ pub struct BuiltinAlertmanager {
     /// The file read; `None` for the built-in default route.
     pub config_file: Option<PathBuf>,
     pub config: Arc<homeostat_alerting::Config>,
-    /// The file's text (or [`DEFAULT_CONFIG`]), served by `/api/v2/status`.
+    /// The file's text with every secret replaced by `<secret>` (or
+    /// [`DEFAULT_CONFIG`]), served by `/api/v2/status`. The clear text is
+    /// not kept.
     pub original: String,
     pub resolve_timeout: Duration,
     pub retention: Duration,
@@ -127,7 +133,12 @@ pub fn load(
             format!("cannot read {}: {e}", file.display()),
         )
     })?;
-    let config = homeostat_alerting::Config::from_yaml_str(&original, &file)
+    let options = homeostat_alerting::LoadOptions {
+        expand_env: section.expand_env,
+    };
+    let config = homeostat_alerting::Config::from_yaml_str_with(&original, &file, options)
+        .map_err(|e| FieldError::new(at("config_file"), e.to_string()))?;
+    let original = homeostat_alerting::masked_yaml(&original)
         .map_err(|e| FieldError::new(at("config_file"), e.to_string()))?;
     let resolve_timeout = positive_duration(&at("resolve_timeout"), &section.resolve_timeout)?;
     let retention =
@@ -179,14 +190,16 @@ fn literal(v: &Option<String>) -> Option<String> {
 /// Alertmanager's typed receiver → notify's target specs → validated targets.
 fn receiver_targets(r: &Receiver) -> Result<Vec<Target>, FieldError> {
     let mut spec = TargetsSpec::default();
+    // The alerting crate has already read every `*_file` and applied the
+    // global fallbacks, so the secrets are set here.
+    let missing = |field: String| {
+        FieldError::new(field, "missing after loading").with_fix("report this as a bug")
+    };
     for (j, w) in r.webhook_configs.iter().enumerate() {
-        let url = w.url.clone().ok_or_else(|| {
-            FieldError::new(
-                format!("webhook_configs[{j}].url_file"),
-                "url_file is not supported",
-            )
-            .with_fix("write the url")
-        })?;
+        let url = w
+            .url
+            .clone()
+            .ok_or_else(|| missing(format!("webhook_configs[{j}].url")))?;
         spec.webhook_configs.push(WebhookSpec {
             url,
             max_alerts: w.max_alerts as usize,
@@ -195,13 +208,10 @@ fn receiver_targets(r: &Receiver) -> Result<Vec<Target>, FieldError> {
         });
     }
     for (j, s) in r.slack_configs.iter().enumerate() {
-        let api_url = s.api_url.clone().ok_or_else(|| {
-            FieldError::new(
-                format!("slack_configs[{j}].api_url_file"),
-                "api_url_file is not supported",
-            )
-            .with_fix("write the api_url")
-        })?;
+        let api_url = s
+            .api_url
+            .clone()
+            .ok_or_else(|| missing(format!("slack_configs[{j}].api_url")))?;
         spec.slack_configs.push(SlackSpec {
             api_url,
             channel: literal(&s.channel),
@@ -273,6 +283,9 @@ mod tests {
         assert_eq!(b.targets["hook"].len(), 1);
         assert!(b.targets["none"].is_empty());
         assert!(!b.is_default());
+        // The status copy masks the webhook URL.
+        assert!(!b.original.contains("127.0.0.1:1/x"), "{}", b.original);
+        assert!(b.original.contains("url: <secret>"), "{}", b.original);
 
         std::fs::write(
             dir.path().join("am.yml"),
