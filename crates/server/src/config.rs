@@ -22,6 +22,7 @@ mod query;
 mod services;
 mod slo;
 mod storage;
+mod web;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
 pub use deploys::DeploysSection;
 pub use gate::GateSection;
@@ -29,6 +30,7 @@ pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, Incident
 pub use query::{QueryBackend, QueryBackendSection, QuerySection};
 pub use services::ServiceSection;
 pub use storage::{LimitsSection, StorageSection};
+pub use web::WebSection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -108,6 +110,9 @@ pub struct FileConfig {
     /// Which deploys are recorded (docs/gate.md).
     #[serde(default)]
     pub deploys: DeploysSection,
+    /// What browsers may reach the server as (docs/security.md).
+    #[serde(default)]
+    pub web: WebSection,
 }
 
 /// Validated settings.
@@ -154,6 +159,9 @@ pub struct Config {
     pub rollback_page_window: Duration,
     /// `deploys:` with the names under `services:`.
     pub deploys: homeostat_app::DeployAdmission,
+    /// `web.allowed_hosts`: DNS names besides `external_url` that requests
+    /// may name in `Host`.
+    pub allowed_hosts: Vec<String>,
     /// `--web.config.file` (a command-line flag, like Prometheus's; not a
     /// key of the config file): TLS, basic-auth users, response headers.
     pub web_config_file: Option<PathBuf>,
@@ -258,6 +266,7 @@ impl Config {
             rollback: crate::release::validate(&f.rollback)?,
             rollback_page_window: crate::release::page_window(&f.rollback)?,
             deploys: f.deploys.admission(&f.services, &f.rollback),
+            allowed_hosts: f.web.validate()?,
             web_config_file: None,
             source: None,
         })
