@@ -4,7 +4,8 @@
 //    is in flight, then the server's message and the HTTP status when the
 //    API answers 500, and a "cannot reach" message when the server is gone;
 //  - the alerts page shows each alert's severity as a badge (page in red,
-//    ticket in amber) and its labels as chips;
+//    ticket in amber) and its labels as chips, and a `javascript:`
+//    runbook_url as text, never a link;
 //  - the on-call page shows the next shifts and every escalation policy
 //    with its levels, delays and whom each target pages now;
 //  - an alert-opened incident's page has timestamps with seconds, its group
@@ -126,6 +127,9 @@ async function alertsPage(ctx, o) {
       badges: [...document.querySelectorAll("#groups .badge.sev")].map((b) => ({ text: b.innerText.trim().toLowerCase(), cls: b.className })),
       chips: [...document.querySelectorAll("#groups .chip")].map((c) => c.innerText.trim()),
       raw: /\w+="[^"]*", \w+="/.test(document.getElementById("groups").innerText),
+      // browser.sh gives the ticket alert a `javascript:` runbook_url.
+      badLinks: [...document.querySelectorAll("a[href]")].map((a) => a.href).filter((h) => !/^https?:/i.test(h)),
+      runbookText: document.getElementById("groups").innerText.includes("javascript:alert(1)"),
     }));
     const page_ = seen.badges.find((b) => b.text === "page");
     const ticket = seen.badges.find((b) => b.text === "ticket");
@@ -133,6 +137,8 @@ async function alertsPage(ctx, o) {
     check(where, ticket && /\bwarn\b/.test(ticket.cls), `no amber "ticket" severity badge (badges: ${JSON.stringify(seen.badges)})`);
     check(where, seen.chips.includes(`service=${o.service}`), `no service=${o.service} label chip (chips: ${JSON.stringify(seen.chips)})`);
     check(where, !seen.raw, "labels are still shown as a name=\"value\" list");
+    check(where, seen.badLinks.length === 0, `links that are not http(s): ${JSON.stringify(seen.badLinks)}`);
+    check(where, seen.runbookText, "the javascript: runbook_url is not shown as text");
   } finally {
     await page.screenshot({ path: join(o.out, "alerts-severity.png"), fullPage: true }).catch(() => {});
     await page.close();

@@ -104,7 +104,7 @@ NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 # A firing alert in the built-in Alertmanager (its severity does not page,
 # so it opens no incident of its own).
 post_json /api/v2/alerts "[{\"labels\": {\"alertname\": \"CheckoutSlow\", \"service\": \"checkout\", \"severity\": \"ticket\"},
-  \"annotations\": {\"summary\": \"checkout p99 above 500ms\"}, \"startsAt\": \"$NOW\"}]"
+  \"annotations\": {\"summary\": \"checkout p99 above 500ms\", \"runbook_url\": \"javascript:alert(1)\"}, \"startsAt\": \"$NOW\"}]"
 # INC-1, declared by hand, with a deploy and a note on its timeline, then
 # mitigated; INC-2 stays open.
 post_json /api/v1/incidents '{"title": "checkout answers 5xx", "severity": "sev2", "service": "checkout", "by": "alice"}'
@@ -127,6 +127,22 @@ post_json /api/v2/alerts "[{\"labels\": {\"alertname\": \"CheckoutAvailability\"
 for _ in $(seq 100); do curl -fsS -o /dev/null "$URL/api/v1/incidents/INC-3" 2>/dev/null && break; sleep 0.2; done
 # Let the rule engine record the SLO and golden-signal series once.
 sleep 2
+
+# The browser rules over the wire (crates/http/src/browser.rs): security
+# headers, a foreign Host (DNS rebinding) and a cross-origin POST refused.
+hdrs=$(curl -sS -D - -o /dev/null "$URL/console/alerts")
+if grep -qi "^content-security-policy: default-src 'self'; script-src 'self'" <<<"$hdrs" \
+    && grep -qi '^x-frame-options: DENY' <<<"$hdrs" && grep -qi '^x-content-type-options: nosniff' <<<"$hdrs"; then
+  ok "the console is served with CSP, X-Frame-Options and nosniff"
+else bad "security headers missing: $hdrs"; fi
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: rebind.attacker.example' "$URL/api/v1/incidents")
+[ "$code" = 403 ] && ok "a foreign Host is refused" || bad "a foreign Host answered $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -H 'Origin: https://evil.example' \
+  "$URL/api/v1/incidents" -d '{"title": "csrf", "severity": "sev3", "by": "mallory"}')
+[ "$code" = 403 ] && ok "a cross-origin POST is refused" || bad "a cross-origin POST answered $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: text/plain' \
+  "$URL/api/v1/incidents" -d '{"title": "csrf", "severity": "sev3", "by": "mallory"}')
+[ "$code" = 415 ] && ok "a text/plain POST to a JSON API answers 415" || bad "a text/plain POST answered $code"
 
 if ! (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error > "$WORK/npm.log" 2>&1); then
   cat "$WORK/npm.log"

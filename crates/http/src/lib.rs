@@ -4,6 +4,7 @@
 //! the storage traits or the PromQL engine, and encode the answer; they hold
 //! no business logic of their own.
 
+mod browser;
 mod caller;
 mod encode;
 mod error;
@@ -27,6 +28,7 @@ use homeostat_model::{Clock, Timestamp};
 use homeostat_promql::Engine;
 use homeostat_storage::{Querier, Storage};
 
+pub use browser::{BrowserPolicy, CONTENT_SECURITY_POLICY};
 pub use caller::Caller;
 pub use encode::format_value;
 pub use error::{ApiError, Class, Family, answer_for, status_for};
@@ -124,6 +126,9 @@ pub struct AppState {
     pub signals: Arc<homeostat_app::SignalService>,
     /// Canary analysis runs (`/api/v1/analysis`); the server judges them.
     pub analysis: Arc<homeostat_canary::AnalysisRegistry>,
+    /// The hosts and origins browsers may reach the server as (CSRF and
+    /// DNS-rebinding checks, `browser.rs`).
+    pub browser: Arc<BrowserPolicy>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -297,6 +302,10 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(routes::console::router())
         .fallback(routes::ops::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            browser::guard,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Bodies are read with our own limit so the 413 names it.
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -110,7 +110,8 @@ pub struct FileConfig {
     /// Which deploys are recorded (docs/gate.md).
     #[serde(default)]
     pub deploys: DeploysSection,
-    /// The listener's timeouts and connection cap (docs/security.md).
+    /// The listener's limits and the host names browsers may use
+    /// (docs/security.md).
     #[serde(default)]
     pub web: WebSection,
 }
@@ -159,6 +160,9 @@ pub struct Config {
     pub rollback_page_window: Duration,
     /// `deploys:` with the names under `services:`.
     pub deploys: homeostat_app::DeployAdmission,
+    /// `web.allowed_hosts`: DNS names besides `external_url` that requests
+    /// may name in `Host`.
+    pub allowed_hosts: Vec<String>,
     /// `--web.config.file` (a command-line flag, like Prometheus's; not a
     /// key of the config file): TLS, basic-auth users, response headers.
     pub web_config_file: Option<PathBuf>,
@@ -265,6 +269,7 @@ impl Config {
             rollback: crate::release::validate(&f.rollback)?,
             rollback_page_window: crate::release::page_window(&f.rollback)?,
             deploys: f.deploys.admission(&f.services, &f.rollback),
+            allowed_hosts: f.web.allowed_hosts()?,
             web_config_file: None,
             web: f.web.validate()?,
             source: None,

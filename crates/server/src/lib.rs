@@ -81,6 +81,19 @@ pub fn build_querier(
     })
 }
 
+/// Which hosts and origins browsers may reach the server as: the URLs users
+/// are given (`external_url`, the links in pages) and `web.allowed_hosts`.
+fn browser_policy(cfg: &Config) -> homeostat_http::BrowserPolicy {
+    let urls: Vec<&str> = [
+        cfg.external_url.as_deref(),
+        cfg.incidents.incidents.link_base_url.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    homeostat_http::BrowserPolicy::new(&urls, &cfg.allowed_hosts)
+}
+
 /// Runs the server until `shutdown` resolves (SIGINT/SIGTERM in the binary).
 pub async fn run(
     cfg: Config,
@@ -311,6 +324,7 @@ pub async fn run(
         release: services.release.clone(),
         signals: services.signals.clone(),
         analysis: analysis.clone(),
+        browser: Arc::new(browser_policy(&cfg)),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);

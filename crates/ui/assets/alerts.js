@@ -57,7 +57,7 @@ function alertLinks(labels, annotations) {
   const service = labels.sloth_service || labels.service;
   if (service) add(link(serviceHref(service), service));
   const rb = annotations && annotations.runbook_url;
-  if (rb) add(link(rb, "runbook"));
+  if (rb) add(externalLink(rb, "runbook"));
   const inc = incidentOf(labels);
   if (inc) add(link(incidentHref(inc.id), inc.id));
   // Rules sharing a name (an SLO's page and ticket tiers) differ in labels.

@@ -21,10 +21,10 @@ function gateBadge(g) {
 function card(s) {
   const c = el("section", { class: "card" });
   c.append(el("div", { class: "head" }, el("h2", {}, link(serviceHref(s.name), s.name)), gateBadge(s.gate)));
-  if (s.gate && !s.gate.allow && s.gate.reason) c.append(el("p", { class: "small bad", style: "font-weight:400;margin:.2em 0 0" }, s.gate.reason));
+  if (s.gate && !s.gate.allow && s.gate.reason) c.append(el("p", { class: "small bad note" }, s.gate.reason));
   const deps = Array.isArray(s.dependsOn) ? s.dependsOn : Array.isArray(s.dependencies) ? s.dependencies : [];
   if (deps.length) {
-    const p = el("p", { class: "small muted", style: "margin:.2em 0 0" }, "depends on ");
+    const p = el("p", { class: "small muted note" }, "depends on ");
     deps.forEach((d, i) => { const n = typeof d === "string" ? d : d && d.name; if (n) p.append(i ? ", " : "", link(serviceHref(n), n)); });
     c.append(p);
   }

@@ -187,7 +187,7 @@ function drawBandsAndLevels(svg, opts, f) {
 // A legend for a chart's series.
 function chartLegend(result) {
   const d = el("div", { class: "legend" });
-  result.forEach((s, i) => d.append(el("span", { style: "margin-right:1em" },
+  result.forEach((s, i) => d.append(el("span", { class: "legend-item" },
     el("span", { class: "swatch", style: s.dash ? `background:repeating-linear-gradient(90deg, ${COLORS[i % COLORS.length]} 0 4px, transparent 4px 7px)` : `background:${COLORS[i % COLORS.length]}` }), seriesName(s.metric))));
   return d;
 }

@@ -7,15 +7,24 @@ const $ = (id) => document.getElementById(id);
 
 // el("a", {href}, "text") or el("div", {}, child, "text", ...): strings
 // become text nodes, null/undefined/false children are skipped.
+// A `style` goes through the CSSOM: the Content-Security-Policy refuses
+// style attributes (no 'unsafe-inline'), not styles set from script.
 function el(tag, attrs, ...kids) {
   const e = tag.startsWith("svg:") ? document.createElementNS("http://www.w3.org/2000/svg", tag.slice(4)) : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null) e.setAttribute(k, v);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null) continue;
+    if (k === "style") e.style.cssText = v; else e.setAttribute(k, v);
+  }
   for (const k of kids) {
     if (k === undefined || k === null || k === false) continue;
     e.append(k instanceof Node ? k : String(k));
   }
   return e;
 }
+
+// Forms that only hold inputs for buttons of their own (no submit): the
+// policy allows no inline `onsubmit`, so Enter is stopped here.
+for (const f of document.querySelectorAll("form[data-no-submit]")) f.addEventListener("submit", (ev) => ev.preventDefault());
 
 function showError(msg) { const e = $("error"); if (!e) return; e.textContent = msg; e.style.display = "block"; }
 function clearError() { const e = $("error"); if (!e) return; e.textContent = ""; e.style.display = "none"; unreachable = false; }
@@ -186,6 +195,17 @@ function badge(text, cls, title) { return el("span", { class: `badge ${cls}`, ti
 
 // Links between pages.
 function link(href, text, attrs) { return el("a", Object.assign({ href }, attrs || {}), text); }
+// A URL from outside (an alert's runbook_url, a generatorURL) as a link only
+// when it is http(s): a `javascript:` or `data:` URL in an annotation must
+// not become something a click runs. Anything else is shown as text.
+function externalLink(url, text) {
+  let u = null;
+  try { u = new URL(String(url), location.href); } catch { u = null; }
+  if (!u || (u.protocol !== "http:" && u.protocol !== "https:")) {
+    return el("span", { class: "mono", title: "not an http(s) URL, so not a link" }, text === url ? String(url) : `${text}: ${url}`);
+  }
+  return el("a", { href: u.href, rel: "noopener noreferrer" }, text);
+}
 const serviceHref = (s) => `/console/service?name=${encodeURIComponent(s)}`;
 const sloHref = (id) => `/console/slo?id=${encodeURIComponent(id)}`;
 const incidentHref = (id) => `/console/incident?id=${encodeURIComponent(id)}`;

@@ -88,7 +88,7 @@ function related(i) {
   out.append(el("li", {}, link(alertname ? `/console/alerts?alertname=${encodeURIComponent(alertname)}` : "/console/alerts",
     alertname ? `alerts named ${alertname}` : "alerts")));
   if (i.service) out.append(el("li", {}, link(`/console/deploys?service=${encodeURIComponent(i.service)}`, `deploys of ${i.service}`)));
-  for (const u of i.runbookUrls || []) out.append(el("li", {}, "runbook ", link(u, u)));
+  for (const u of i.runbookUrls || []) out.append(el("li", {}, "runbook ", externalLink(u, u)));
   return out;
 }
 

@@ -52,7 +52,7 @@ async function detail(s, standalone) {
   twoCol.append(el("section", {}, el("h3", {}, "Alert tiers"),
     table(["tier", "alert", "fires when both windows burn faster than", "state"], tiers.map((t) => [
       t.severity, el("span", {}, link(`/console/alerts?alertname=${encodeURIComponent(t.alert)}`, t.alert),
-        t.annotations && t.annotations.runbook_url ? el("span", {}, " · ", link(t.annotations.runbook_url, "runbook")) : null),
+        t.annotations && t.annotations.runbook_url ? el("span", {}, " · ", externalLink(t.annotations.runbook_url, "runbook")) : null),
       t.windows.map((w) => `${w.long} & ${w.short} > ${+w.factor.toFixed(2)}×`).join("; "),
       t.firing ? badge("firing", "bad") : badge("quiet", "ok"),
     ]), "No alert tiers: both are disabled in the spec.")));

@@ -309,6 +309,47 @@ mod tests {
         }
     }
 
+    /// The console runs under a Content-Security-Policy without
+    /// 'unsafe-inline': an inline script, style or event handler would be
+    /// refused by the browser, and HTML built from strings could carry
+    /// data as markup.
+    #[test]
+    fn nothing_inline_that_the_csp_refuses() {
+        for p in PAGES {
+            let html = render(p);
+            for (i, _) in html.match_indices("<script") {
+                let tag = &html[i..html[i..].find('>').map_or(html.len(), |e| i + e)];
+                assert!(tag.contains(" src="), "{}: inline script {tag}", p.path);
+            }
+            assert!(!html.contains(" style="), "{}: style attribute", p.path);
+            assert!(!html.contains("<style"), "{}: style block", p.path);
+            assert_eq!(inline_handler(&html), None, "{}", p.path);
+        }
+        for a in ASSETS {
+            for bad in [
+                ".innerHTML",
+                ".outerHTML",
+                "insertAdjacentHTML",
+                "eval(",
+                "new Function",
+            ] {
+                assert!(!a.body.contains(bad), "{} uses {bad}", a.name);
+            }
+        }
+    }
+
+    /// The first ` on…=` attribute in `html`, if any.
+    fn inline_handler(html: &str) -> Option<String> {
+        html.match_indices(" on").find_map(|(i, _)| {
+            let rest = &html[i + 3..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase())
+                .collect();
+            (!name.is_empty() && rest[name.len()..].starts_with('=')).then(|| format!("on{name}"))
+        })
+    }
+
     #[test]
     fn paths_and_assets_are_unique() {
         for (i, p) in PAGES.iter().enumerate() {

@@ -116,6 +116,7 @@ async fn lifecycle_roles_updates_items_and_postmortem() {
         assert_eq!(s, want, "{uri}: {b}");
     }
     let req = Request::patch("/api/v1/incidents/INC-1/action_items/1")
+        .header("content-type", "application/json")
         .body(Body::from(r#"{"state":"done"}"#))
         .unwrap();
     let (s, body) = call(&app, req).await;
@@ -292,6 +293,7 @@ async fn errors() {
         ),
         (
             Request::patch("/api/v1/incidents/INC-1/action_items/1")
+                .header("content-type", "application/json")
                 .body(Body::from(r#"{"state":"later"}"#))
                 .unwrap(),
             StatusCode::BAD_REQUEST,
@@ -299,6 +301,7 @@ async fn errors() {
         ),
         (
             Request::patch("/api/v1/incidents/INC-1/action_items/77")
+                .header("content-type", "application/json")
                 .body(Body::from(r#"{"state":"done"}"#))
                 .unwrap(),
             StatusCode::NOT_FOUND,

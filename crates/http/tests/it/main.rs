@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod alertmanager;
+mod browser;
 mod console;
 mod incidents;
 mod malformed;
@@ -94,6 +95,7 @@ fn state_and_store(
         release: services.release,
         signals: services.signals,
         analysis: Default::default(),
+        browser: Default::default(),
     };
     (st, persisted)
 }

@@ -163,6 +163,12 @@ fn html_pairs(out: &mut String, m: &BTreeMap<String, String>) {
     out.push_str("</ul>\n");
 }
 
+/// Whether `url` is an absolute http(s) URL, the only kind rendered as a link.
+fn is_http_url(url: &str) -> bool {
+    let lower = url.trim_start().to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
 fn html(n: &GroupNotification) -> String {
     let mut out = String::new();
     let color = match n.status {
@@ -213,8 +219,12 @@ fn html(n: &GroupNotification) -> String {
             if let Some(end) = &a.ends_at {
                 let _ = write!(out, ", ended {}", gojson::rfc3339_nano(end));
             }
-            if !a.generator_url.is_empty() {
+            if is_http_url(&a.generator_url) {
                 let _ = write!(out, " · <a href=\"{}\">Source</a>", esc(&a.generator_url));
+            } else if !a.generator_url.is_empty() {
+                // Pushed alerts carry any string here: a `javascript:` or
+                // `data:` URL is shown, never made a link.
+                let _ = write!(out, " · source <code>{}</code>", esc(&a.generator_url));
             }
             out.push_str("</p>\n");
         }

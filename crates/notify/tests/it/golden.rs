@@ -251,3 +251,24 @@ fn email_content_lists_alerts_and_links() {
     );
     assert!(c.html.contains("<h3>Resolved</h3>"));
 }
+
+/// A pushed alert's generatorURL is any string: only http(s) becomes a link,
+/// a `javascript:` URL is shown as text a click cannot run.
+#[test]
+fn email_links_only_http_generator_urls() {
+    let mut n = firing();
+    n.alerts[0].generator_url = "javascript:alert(document.cookie)".into();
+    n.alerts[1].generator_url = " DATA:text/html,<script>x</script>".into();
+    let html = email::content(&n).html;
+    assert!(!html.contains("href=\"javascript:"), "{html}");
+    assert!(
+        !html.to_ascii_lowercase().contains("href=\" data:"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<code>javascript:alert(document.cookie)</code>"),
+        "{html}"
+    );
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+    assert!(html.contains("href=\"http://prom:9090/graph"), "{html}");
+}

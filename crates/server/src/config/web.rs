@@ -1,7 +1,8 @@
-//! `web:` — how long the listener waits for a client and how many clients
-//! it serves at once. TLS, response headers and users are in the separate
-//! `--web.config.file` (Prometheus's format); these are the limits that keep
-//! slow or idle clients from holding the server.
+//! `web:` — how long the listener waits for a client, how many clients it
+//! serves at once, and which host names browsers may reach it as. TLS,
+//! response headers and users are in the separate `--web.config.file`
+//! (Prometheus's format); these keep slow or idle clients from holding the
+//! server and rebinding pages from using it (docs/security.md).
 
 use std::time::Duration;
 
@@ -24,6 +25,12 @@ pub struct WebSection {
     pub idle_timeout: Option<String>,
     /// On shutdown, how long in-flight requests may take to finish.
     pub drain_timeout: Option<String>,
+    /// Host names (no scheme, no port) requests may name in `Host` besides
+    /// IP literals, `localhost`, `external_url` and
+    /// `incidents.link_base_url`; `*` accepts any (a proxy in front checks
+    /// it).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// The validated `web:` section.
@@ -67,6 +74,32 @@ impl WebSection {
     }
 }
 
+impl WebSection {
+    /// The host names, trimmed; an entry with a scheme, port or path is an
+    /// error naming it.
+    pub(super) fn allowed_hosts(&self) -> Result<Vec<String>, FieldError> {
+        let mut out = Vec::with_capacity(self.allowed_hosts.len());
+        for (i, h) in self.allowed_hosts.iter().enumerate() {
+            let h = h.trim();
+            let field = format!("web.allowed_hosts[{i}]");
+            if h.is_empty() {
+                return Err(FieldError::new(&field, "is empty"));
+            }
+            let v6 = h.starts_with('[') && h.ends_with(']');
+            if h.contains("://") || h.contains('/') || (!v6 && h.contains(':')) {
+                return Err(FieldError::new(
+                    &field,
+                    format!(
+                        "{h:?} is not a bare host name: list names like homeostat.example.com, without scheme, port or path"
+                    ),
+                ));
+            }
+            out.push(h.to_string());
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +126,35 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(s.validate().unwrap().idle_timeout, Duration::from_secs(300));
+    }
+}
+
+#[cfg(test)]
+mod allowed_hosts_tests {
+    use super::*;
+
+    fn check(hosts: &[&str]) -> Result<Vec<String>, FieldError> {
+        WebSection {
+            allowed_hosts: hosts.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+        .allowed_hosts()
+    }
+
+    #[test]
+    fn bare_host_names_only() {
+        assert_eq!(
+            check(&[" mon.internal ", "*", "[::1]"]).ok(),
+            Some(vec!["mon.internal".into(), "*".into(), "[::1]".into()])
+        );
+        for (bad, at) in [
+            (vec!["ok", "http://x"], "web.allowed_hosts[1]"),
+            (vec!["x:9797"], "web.allowed_hosts[0]"),
+            (vec!["x/y"], "web.allowed_hosts[0]"),
+            (vec![""], "web.allowed_hosts[0]"),
+        ] {
+            let e = check(&bad).err().map(|e| e.field);
+            assert_eq!(e.as_deref(), Some(at), "{bad:?}");
+        }
     }
 }
