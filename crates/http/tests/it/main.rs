@@ -3,6 +3,7 @@
 
 mod alertmanager;
 mod console;
+mod disk;
 mod incidents;
 mod malformed;
 mod openapi;
