@@ -89,6 +89,16 @@ impl StatsSource for TsdbSource {
                 "counter",
                 s.compactions_total as f64,
             ),
+            m(
+                "homeostat_tsdb_writable",
+                "1 while the store accepts writes; 0 when read-only (disk full) or failed (fsync error, until restart).",
+                "gauge",
+                if s.write_state == homeostat_tsdb::WriteState::Writable {
+                    1.0
+                } else {
+                    0.0
+                },
+            ),
         ];
         for (reason, n) in s.samples_rejected_total {
             out.push(ExternalMetric {

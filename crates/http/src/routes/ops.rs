@@ -22,14 +22,24 @@ pub async fn favicon() -> impl IntoResponse {
     )
 }
 
-pub async fn ready(State(st): State<AppState>) -> impl IntoResponse {
-    if st.ops.ready.load(Ordering::Acquire) {
-        (StatusCode::OK, "Homeostat is Ready.\n")
-    } else {
-        (
+/// `GET /-/ready`: 503 while the WAL replays, and while the store refuses
+/// writes (a full disk, a failed fsync) with the reason, so a load balancer
+/// or Prometheus' remote-write sender sees why samples are not taken.
+pub async fn ready(State(st): State<AppState>) -> Response {
+    if !st.ops.ready.load(Ordering::Acquire) {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             "Homeostat is replaying its WAL; not ready yet.\n",
         )
+            .into_response();
+    }
+    match st.query.storage.writable() {
+        Ok(()) => (StatusCode::OK, "Homeostat is Ready.\n").into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("Homeostat is not ready: {e}\n"),
+        )
+            .into_response(),
     }
 }
 

@@ -4,6 +4,7 @@
 mod alertmanager;
 mod browser;
 mod console;
+mod disk;
 mod incidents;
 mod malformed;
 mod openapi;
