@@ -10,6 +10,7 @@ mod encode;
 mod error;
 pub mod openapi;
 pub mod params;
+pub mod query_slots;
 mod reload;
 mod routes;
 mod telemetry;
@@ -83,6 +84,8 @@ pub struct QueryHandles {
     /// the query limits (timeout, max samples, lookback, points per series).
     pub engine: Engine,
     pub limits: Limits,
+    /// The concurrency limit of the PromQL API.
+    pub slots: Arc<query_slots::QuerySlots>,
 }
 
 /// The process itself: what `/-/ready`, `/-/reload`, `/metrics` and the

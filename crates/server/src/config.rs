@@ -129,6 +129,8 @@ pub struct Config {
     /// `limits.write_threads` / `limits.write_nice`.
     pub write_pool: homeostat_http::write_pool::WritePoolOptions,
     pub query: homeostat_promql::EngineOptions,
+    /// `query.max_concurrency`, `query.max_queued`, `query.queue_timeout`.
+    pub query_slots: homeostat_http::query_slots::QuerySlotOptions,
     pub global: homeostat_ingest::GlobalConfig,
     pub scrape_configs: Vec<homeostat_ingest::ScrapeConfig>,
     pub self_scrape: bool,
@@ -220,6 +222,7 @@ impl Config {
         let storage = f.storage.validate()?;
         let (limits, write_pool) = f.limits.validate()?;
         let query = f.query.validate()?;
+        let query_slots = f.query.slots()?;
         homeostat_ingest::validate(&f.global, &f.scrape_configs)
             .map_err(|e| FieldError::new("scrape_configs", e.to_string()))?;
         let query_backend = f.query_backend.validate()?;
@@ -245,6 +248,7 @@ impl Config {
             limits,
             write_pool,
             query,
+            query_slots,
             global: f.global,
             scrape_configs: f.scrape_configs,
             self_scrape: f.self_scrape.unwrap_or(true),

@@ -300,6 +300,10 @@ pub async fn run(
         deploy_admission: deploy_admission.clone(),
     }
     .build();
+    let query_slots = Arc::new(homeostat_http::query_slots::QuerySlots::new(
+        cfg.query_slots.clone(),
+    ));
+    telemetry.add_source(Box::new(query_slots.clone()));
     let app_state = AppState {
         query: homeostat_http::QueryHandles {
             storage: tsdb.clone(),
@@ -308,6 +312,7 @@ pub async fn run(
             querier,
             engine: Engine::new(cfg.query.clone()),
             limits: cfg.limits.clone(),
+            slots: query_slots,
         },
         ops: homeostat_http::OpsHandles {
             runtime: Arc::new(runtime),

@@ -59,6 +59,11 @@ pub struct ActionSpec {
     /// argv; `{{.service}}`, `{{.version}}`, `{{.deploy_id}}`, `{{.reason}}`
     /// are filled in each argument.
     pub command: Option<Vec<String>>,
+    /// Lets `command` be a shell with an inline script (`sh -c '…'`),
+    /// which is refused otherwise: a substituted value inside a script is
+    /// code, not an argument.
+    #[serde(default)]
+    pub allow_shell: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +111,13 @@ pub fn validate(section: &RollbackSection) -> Result<BTreeMap<String, Action>, F
                 for (j, arg) in c.iter().enumerate() {
                     check_template(arg, at(&format!("command[{j}]")))?;
                 }
+                if !a.allow_shell && runs_inline_script(c) {
+                    return Err(FieldError::new(
+                        at("command"),
+                        format!("{:?} runs a shell script; values substituted into it would be code", c.join(" ")),
+                    )
+                    .with_fix("run the deploy tool directly with each value as its own argument after `--`, or set `allow_shell: true` on the action"));
+                }
                 Action::Command(c.clone())
             }
             (None, Some(_)) => {
@@ -138,6 +150,53 @@ fn check_template(src: &str, field: String) -> Result<(), FieldError> {
     Template::parse(src, ROLLBACK_KEYS)
         .map(|_| ())
         .map_err(|e| FieldError::new(field, e.to_string()))
+}
+
+/// Whether argv is a shell given an inline script (`sh -c`, `bash -lc`,
+/// `env FOO=1 sh -c`, `busybox sh -c`).
+fn runs_inline_script(argv: &[String]) -> bool {
+    const SHELLS: &[&str] = &[
+        "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "busybox",
+    ];
+    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
+    let mut rest = argv.iter().map(String::as_str).peekable();
+    // `env [-i] [NAME=value…] program …` runs `program`.
+    if rest.peek().is_some_and(|p| base(p) == "env") {
+        rest.next();
+        while rest
+            .peek()
+            .is_some_and(|a| a.starts_with('-') || a.contains('='))
+        {
+            rest.next();
+        }
+    }
+    let Some(program) = rest.next() else {
+        return false;
+    };
+    if !SHELLS.contains(&base(program).as_str()) {
+        return false;
+    }
+    rest.any(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'))
+}
+
+/// Longest value substituted into a rollback command.
+const MAX_ARG_LEN: usize = 128;
+
+/// Checks a value before it becomes a rollback command's argument: a
+/// letter or digit first (never an option), then letters, digits and
+/// `. _ : / + @ -` — no whitespace, quotes or shell metacharacters.
+fn safe_argument(name: &str, value: &str) -> Result<(), String> {
+    let mut chars = value.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || "._:/+@-".contains(c));
+    if first_ok && rest_ok && value.len() <= MAX_ARG_LEN {
+        Ok(())
+    } else {
+        Err(format!(
+            "refused: {name} {value:?} is not a safe command argument (a letter or digit, then up to {} of letters, digits and . _ : / + @ -)",
+            MAX_ARG_LEN - 1
+        ))
+    }
 }
 
 /// What the ticker needs.
@@ -183,54 +242,14 @@ pub async fn run(g: Arc<Guardrails>, mut stop: watch::Receiver<bool>) {
 /// fires within the page window after them: the newest such deploy per
 /// service that has not been rolled back.
 async fn pages_after_deploys(g: &Guardrails, now: i64) -> Vec<(i64, String)> {
-    let (engine, querier, state) = (g.engine.clone(), g.querier.clone(), g.state.clone());
+    let state = g.state.clone();
     let window = g.page_window.as_millis() as i64;
     let actions = g.actions.get();
-    let rules = g.rules.clone();
+    // Only the rule engine's own alerts: `ALERTS` series in the store can
+    // be written by anyone with remote-write or OTLP access, and a forged
+    // page must not undo a healthy deploy.
+    let firing = firing_pages(&g.rules.alerts());
     tokio::task::spawn_blocking(move || {
-        // Firing page-tier alerts with when they became active
-        // (ALERTS_FOR_STATE's value, seconds): only a page whose burn began
-        // after a deploy blames it.
-        let out = engine.instant_query(
-            querier.as_ref(),
-            r#"ALERTS_FOR_STATE{sloth_severity="page"} and ignoring(alertstate) ALERTS{alertstate="firing", sloth_severity="page"}"#,
-            now,
-            &homeostat_promql::QueryParams::default(),
-        );
-        let Ok(homeostat_promql::QueryOutput {
-            value: homeostat_promql::Value::Vector(v),
-            ..
-        }) = out
-        else {
-            return Vec::new();
-        };
-        let fired = fired_at_by_labels(rules.as_ref());
-        let mut firing: BTreeMap<String, PageFiring> = BTreeMap::new();
-        for s in v {
-            let Some(svc) = s.labels.get("sloth_service") else {
-                continue;
-            };
-            let labels: BTreeMap<String, String> = s
-                .labels
-                .iter()
-                .filter(|l| l.name != homeostat_model::METRIC_NAME)
-                .map(|l| (l.name.to_string(), l.value.to_string()))
-                .collect();
-            let active_at = (s.v * 1000.0) as i64;
-            let page = PageFiring {
-                active_at,
-                // The rule engine knows when it fired; for an alert it does
-                // not evaluate (series written by another Prometheus) the
-                // pending start is the best there is.
-                fired_at: fired.get(&labels).copied().unwrap_or(active_at),
-                alert: s.labels.get("alertname").unwrap_or("page").to_string(),
-            };
-            // Per service: the latest page activation.
-            let e = firing.entry(svc.to_string()).or_insert(page.clone());
-            if page.active_at > e.active_at {
-                *e = page;
-            }
-        }
         let mut due = Vec::new();
         for (svc, page) in firing {
             if !actions.contains_key(&svc) {
@@ -260,6 +279,35 @@ async fn pages_after_deploys(g: &Guardrails, now: i64) -> Vec<(i64, String)> {
     .unwrap_or_default()
 }
 
+/// The rule engine's firing page-tier alerts, per service the latest
+/// activation.
+fn firing_pages(alerts: &[homeostat_rules::AlertSnapshot]) -> BTreeMap<String, PageFiring> {
+    let mut firing: BTreeMap<String, PageFiring> = BTreeMap::new();
+    for a in alerts {
+        let (homeostat_rules::AlertState::Firing, Some("page"), Some(svc)) = (
+            a.state,
+            a.labels.get("sloth_severity").map(String::as_str),
+            a.labels.get("sloth_service"),
+        ) else {
+            continue;
+        };
+        let page = PageFiring {
+            active_at: a.active_at,
+            fired_at: a.fired_at.unwrap_or(a.active_at),
+            alert: a
+                .labels
+                .get("alertname")
+                .map_or("page", String::as_str)
+                .to_string(),
+        };
+        let e = firing.entry(svc.clone()).or_insert(page.clone());
+        if page.active_at > e.active_at {
+            *e = page;
+        }
+    }
+    firing
+}
+
 /// A page-tier alert firing now, as the rollback reason tells it.
 #[derive(Debug, Clone, PartialEq)]
 struct PageFiring {
@@ -268,15 +316,6 @@ struct PageFiring {
     /// When it fired, ms.
     fired_at: i64,
     alert: String,
-}
-
-/// When each firing alert of the rule engine fired, by its labels.
-fn fired_at_by_labels(rules: &dyn RulesView) -> BTreeMap<BTreeMap<String, String>, i64> {
-    rules
-        .alerts()
-        .into_iter()
-        .filter_map(|a| a.fired_at.map(|f| (a.labels, f)))
-        .collect()
 }
 
 fn rollback_reason(service: &str, page: &PageFiring, deploy_id: i64, deployed_at: i64) -> String {
@@ -406,9 +445,19 @@ async fn rollback(g: &Guardrails, deploy_id: i64, reason: String) -> bool {
                 .iter()
                 .map(|a| template::render(a, &vars, Escape::None))
                 .collect();
-            match argv {
-                Err(e) => (false, json!({"error": format!("command template: {e}")})),
-                Ok(argv) => match tokio::process::Command::new(&argv[0])
+            let unsafe_value = [
+                ("service", deploy.service.as_str()),
+                ("version", deploy.version.as_str()),
+            ]
+            .into_iter()
+            .find_map(|(name, value)| safe_argument(name, value).err());
+            match (unsafe_value, argv) {
+                (Some(error), _) => {
+                    tracing::error!(deploy_id, service = %deploy.service, %error, "rollback command refused");
+                    (false, json!({"error": error}))
+                }
+                (None, Err(e)) => (false, json!({"error": format!("command template: {e}")})),
+                (None, Ok(argv)) => match tokio::process::Command::new(&argv[0])
                     .args(&argv[1..])
                     .output()
                     .await
@@ -509,6 +558,7 @@ mod tests {
                     body: Some(b.into()),
                 }),
                 command: command.map(|c| c.iter().map(|s| s.to_string()).collect()),
+                allow_shell: false,
             }],
             page_window: None,
         }
@@ -531,6 +581,68 @@ mod tests {
     }
 
     #[test]
+    fn shell_scripts_are_refused_unless_allowed() {
+        let e = validate(&section(
+            None,
+            Some(&["sh", "-c", "deployctl undo {{.version}}"]),
+        ))
+        .expect_err("sh -c refused");
+        assert_eq!(e.field, "rollback.actions[0].command");
+        assert!(e.problem.contains("shell script"), "{e:?}");
+        for argv in [
+            &["/bin/bash", "-lc", "x"][..],
+            &["env", "A=1", "dash", "-ec", "x"],
+            &["busybox", "sh", "-c", "x"],
+        ] {
+            assert!(
+                runs_inline_script(&argv.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+                "{argv:?}"
+            );
+        }
+        let direct = section(
+            None,
+            Some(&["deployctl", "undo", "--", "{{.service}}", "{{.version}}"]),
+        );
+        assert!(validate(&direct).is_ok());
+        assert!(!runs_inline_script(&[
+            "bash".to_string(),
+            "rollback.sh".to_string()
+        ]));
+        let mut allowed = section(None, Some(&["sh", "-c", "deployctl undo"]));
+        allowed.actions[0].allow_shell = true;
+        assert!(validate(&allowed).is_ok());
+    }
+
+    #[test]
+    fn substituted_values_must_be_plain_words() {
+        for ok in [
+            "checkout",
+            "1.4.2",
+            "v2.0.0-rc.1+build5",
+            "registry.example/app:1@sha256:ab",
+            "7",
+        ] {
+            assert!(safe_argument("version", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-rf",
+            "--force",
+            "1.0; rm -rf /",
+            "a b",
+            "$(id)",
+            "`id`",
+            "x|y",
+            "é",
+            "a\nb",
+            &"a".repeat(129),
+        ] {
+            let e = safe_argument("version", bad).expect_err(bad);
+            assert!(e.starts_with("refused: version"), "{e}");
+        }
+    }
+
+    #[test]
     fn intervals_are_exact_to_the_second_and_never_zero() {
         assert_eq!(elapsed(45_000), "45 s");
         assert_eq!(elapsed(45_999), "45 s");
@@ -542,45 +654,69 @@ mod tests {
         assert_eq!(elapsed(-5), "less than 1 s");
     }
 
-    /// The rule engine's page alerts, one firing.
-    struct Firing(Vec<homeostat_rules::AlertSnapshot>);
-
-    impl RulesView for Firing {
-        fn groups(&self) -> Vec<homeostat_rules::GroupSnapshot> {
-            Vec::new()
-        }
-        fn alerts(&self) -> Vec<homeostat_rules::AlertSnapshot> {
-            self.0.clone()
+    fn page_alert(
+        labels: &[(&str, &str)],
+        state: homeostat_rules::AlertState,
+        active_at: i64,
+        fired_at: Option<i64>,
+    ) -> homeostat_rules::AlertSnapshot {
+        homeostat_rules::AlertSnapshot {
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            annotations: BTreeMap::new(),
+            state,
+            active_at,
+            fired_at,
+            keep_firing_since: None,
+            value: 1.0,
         }
     }
 
+    const PAGE: &[(&str, &str)] = &[
+        ("alertname", "CheckoutBurn"),
+        ("sloth_service", "checkout"),
+        ("sloth_severity", "page"),
+    ];
+
     #[test]
     fn the_reason_counts_from_the_deploy_to_the_firing_not_the_pending() {
-        let labels = BTreeMap::from([
-            ("alertname".to_string(), "CheckoutBurn".to_string()),
-            ("sloth_service".to_string(), "checkout".to_string()),
-        ]);
         let deployed = 1_000_000;
-        let rules = Firing(vec![homeostat_rules::AlertSnapshot {
-            labels: labels.clone(),
-            annotations: BTreeMap::new(),
-            state: homeostat_rules::AlertState::Firing,
-            // Pending 20 s after the deploy, fired 2 min later (`for: 2m`).
-            active_at: deployed + 20_000,
-            fired_at: Some(deployed + 140_000),
-            keep_firing_since: None,
-            value: 1.0,
-        }]);
-        let fired = fired_at_by_labels(&rules);
-        let page = PageFiring {
-            active_at: deployed + 20_000,
-            fired_at: fired[&labels],
-            alert: "CheckoutBurn".into(),
-        };
+        // Pending 20 s after the deploy, fired 2 min later (`for: 2m`).
+        let alerts = [page_alert(
+            PAGE,
+            homeostat_rules::AlertState::Firing,
+            deployed + 20_000,
+            Some(deployed + 140_000),
+        )];
+        let pages = firing_pages(&alerts);
         assert_eq!(
-            rollback_reason("checkout", &page, 7, deployed),
+            rollback_reason("checkout", &pages["checkout"], 7, deployed),
             "page-tier burn alert CheckoutBurn of checkout fired 2 min 20 s after deploy 7"
         );
+    }
+
+    #[test]
+    fn only_firing_page_tier_alerts_of_the_rule_engine_count() {
+        use homeostat_rules::AlertState::{Firing, Pending};
+        let ticket = [
+            ("alertname", "Slow"),
+            ("sloth_service", "search"),
+            ("sloth_severity", "ticket"),
+        ];
+        let unowned = [("alertname", "Burn"), ("sloth_severity", "page")];
+        let alerts = [
+            page_alert(PAGE, Pending, 5, None),
+            page_alert(&ticket, Firing, 5, Some(6)),
+            page_alert(&unowned, Firing, 5, Some(6)),
+        ];
+        assert!(firing_pages(&alerts).is_empty());
+        let alerts = [
+            page_alert(PAGE, Firing, 5, Some(6)),
+            page_alert(PAGE, Firing, 9, Some(10)),
+        ];
+        assert_eq!(firing_pages(&alerts)["checkout"].active_at, 9);
     }
 
     #[test]

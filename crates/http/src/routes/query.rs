@@ -180,7 +180,7 @@ fn parse_duration_millis(name: &str, s: &str) -> Result<i64, ApiError> {
 }
 
 /// Runs `f` on a blocking thread (the engine is synchronous and may read a
-/// lot) and gives up after the query timeout. The engine enforces the same
+/// lot) once a query slot is free, and gives up after the query timeout. The engine enforces the same
 /// deadline itself and stops; the outer timer only guarantees the client an
 /// answer if evaluation is stuck somewhere that does not check it.
 async fn run(
@@ -195,9 +195,13 @@ async fn run(
         Some(t) if t < configured => (t, "timeout parameter"),
         _ => (configured, "query.timeout"),
     };
+    let slot = st.query.slots.acquire().await?;
     let engine = st.query.engine.clone();
     let querier = st.query.querier.clone();
-    let task = tokio::task::spawn_blocking(move || f(&engine, &*querier, &qp));
+    let task = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        f(&engine, &*querier, &qp)
+    });
     match tokio::time::timeout(limit, task).await {
         Err(_) => Err(ApiError::query(QueryError::Timeout(format!(
             "expression evaluation (limit {limit_name} = {})",

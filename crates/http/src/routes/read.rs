@@ -18,8 +18,60 @@ use crate::{ApiError, AppState};
 const MIN_TIME: i64 = i64::MIN / 2;
 const MAX_TIME: i64 = i64::MAX / 2;
 
+/// Most series, label names or label values one metadata request answers
+/// (422 naming it above; a smaller `limit=` truncates instead).
+pub const MAX_METADATA_RESULTS: usize = 100_000;
+
+/// Most raw samples `/api/v1/debug/samples` loads (or `query.max_samples`
+/// when that is lower): the answer is JSON, about 30 bytes a sample.
+pub const MAX_DEBUG_SAMPLES: usize = 5_000_000;
+
 fn success(data: Value) -> Json<Value> {
     Json(json!({"status": "success", "data": data}))
+}
+
+/// Prometheus's `limit=`: at most that many results, with a warning when
+/// some were left off; `0` or absent means no limit of the caller's own.
+fn limit_param(p: &Params) -> Result<Option<usize>, ApiError> {
+    match p.get("limit") {
+        None | Some("") => Ok(None),
+        Some(s) => match s.parse::<usize>() {
+            Ok(0) => Ok(None),
+            Ok(n) => Ok(Some(n)),
+            Err(_) => Err(ApiError::bad_data(format!(
+                "invalid parameter \"limit\": cannot parse {s:?} to a non-negative integer"
+            ))),
+        },
+    }
+}
+
+/// Cuts `items` to the caller's `limit=` (with Prometheus's warning) or
+/// refuses more than [`MAX_METADATA_RESULTS`].
+fn bounded<T>(
+    mut items: Vec<T>,
+    limit: Option<usize>,
+    what: &str,
+) -> Result<(Vec<T>, Option<&'static str>), ApiError> {
+    match limit {
+        Some(n) if n <= MAX_METADATA_RESULTS && items.len() > n => {
+            items.truncate(n);
+            Ok((items, Some("results truncated due to limit")))
+        }
+        _ if items.len() > MAX_METADATA_RESULTS => Err(ApiError::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "more than {MAX_METADATA_RESULTS} {what} match (the server's limit per request); narrow match[], start and end, or pass limit="
+            ),
+        )),
+        _ => Ok((items, None)),
+    }
+}
+
+fn success_with(data: Value, warning: Option<&str>) -> Json<Value> {
+    match warning {
+        Some(w) => Json(json!({"status": "success", "data": data, "warnings": [w]})),
+        None => success(data),
+    }
 }
 
 fn labels_json(l: &Labels) -> Value {
@@ -95,10 +147,12 @@ pub async fn series(
     if p.all("match[]").is_empty() {
         return Err(ApiError::bad_data("no match[] parameter provided"));
     }
-    let series = matching_series(&st, &p).await?;
-    Ok(success(Value::Array(
-        series.iter().map(labels_json).collect(),
-    )))
+    let limit = limit_param(&p)?;
+    let (series, warning) = bounded(matching_series(&st, &p).await?, limit, "series")?;
+    Ok(success_with(
+        Value::Array(series.iter().map(labels_json).collect()),
+        warning,
+    ))
 }
 
 pub async fn labels(
@@ -107,9 +161,11 @@ pub async fn labels(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let p = params(q, body).await?;
+    let limit = limit_param(&p)?;
     let names =
         union_over_selectors(&st, &p, |q, m, start, end| q.label_names(m, start, end)).await?;
-    Ok(success(json!(names)))
+    let (names, warning) = bounded(names.into_iter().collect(), limit, "label names")?;
+    Ok(success_with(json!(names), warning))
 }
 
 pub async fn label_values(
@@ -122,15 +178,19 @@ pub async fn label_values(
         return Err(ApiError::bad_data(format!("invalid label name: {name:?}")));
     }
     let p = params(q, body).await?;
+    let limit = limit_param(&p)?;
     let values = union_over_selectors(&st, &p, move |q, m, start, end| {
         q.label_values(&name, m, start, end)
     })
     .await?;
-    Ok(success(json!(values)))
+    let (values, warning) = bounded(values.into_iter().collect(), limit, "label values")?;
+    Ok(success_with(json!(values), warning))
 }
 
 /// `GET /api/v1/debug/samples?match[]=…&start=…&end=…[&stale=1]`: every raw
 /// sample of the matching series, in the matrix shape of a range query.
+/// At most [`MAX_DEBUG_SAMPLES`] samples (422 naming the limit above) and
+/// `limit=` series.
 pub async fn debug_samples(
     State(st): State<AppState>,
     RawQuery(q): RawQuery,
@@ -142,19 +202,39 @@ pub async fn debug_samples(
         return Err(ApiError::bad_data("no match[] parameter provided"));
     }
     let with_stale = matches!(p.get("stale"), Some("1" | "true"));
+    let limit = limit_param(&p)?;
+    let max_samples = st.query.engine.options().max_samples.min(MAX_DEBUG_SAMPLES);
     let querier = st.query.querier.clone();
+    let too_many = move || StorageError::LimitExceeded {
+        limit: "debug/samples",
+        detail: format!("more than {max_samples} raw samples match; narrow match[], start and end"),
+    };
     let series = blocking(move || {
         let mut all: std::collections::BTreeMap<Labels, Vec<homeostat_model::Sample>> =
             Default::default();
+        // The limit holds across selectors: what one loaded counts
+        // against the next.
+        let mut loaded = 0;
         for m in selectors {
             let m: Vec<Matcher> = m;
-            for s in querier.select(&SelectRequest {
-                matchers: m,
-                mint: start,
-                maxt: end,
-                max_samples: Some(50_000_000),
-            })? {
+            let left = max_samples.saturating_sub(loaded);
+            let found = querier
+                .select(&SelectRequest {
+                    matchers: m,
+                    mint: start,
+                    maxt: end,
+                    max_samples: Some(left),
+                })
+                .map_err(|e| match e {
+                    StorageError::LimitExceeded { .. } => too_many(),
+                    e => e,
+                })?;
+            for s in found {
+                loaded += s.samples.len();
                 all.insert(s.labels, s.samples);
+            }
+            if loaded > max_samples {
+                return Err(too_many());
             }
         }
         Ok(all)
@@ -180,5 +260,9 @@ pub async fn debug_samples(
             (!values.is_empty()).then(|| json!({"metric": labels_json(&labels), "values": values}))
         })
         .collect();
-    Ok(success(json!({"resultType": "matrix", "result": result})))
+    let (result, warning) = bounded(result, limit, "series")?;
+    Ok(success_with(
+        json!({"resultType": "matrix", "result": result}),
+        warning,
+    ))
 }

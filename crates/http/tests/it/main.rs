@@ -77,6 +77,9 @@ fn state_and_store(
             querier: w.querier.clone(),
             engine: w.engine.clone(),
             limits,
+            slots: Arc::new(homeostat_http::query_slots::QuerySlots::new(
+                Default::default(),
+            )),
         },
         ops: OpsHandles {
             runtime: Arc::new(RuntimeInfo {

@@ -374,3 +374,101 @@ async fn slow_queries_time_out_with_503_naming_the_limit() {
     let msg = expect_error(s, &body, StatusCode::SERVICE_UNAVAILABLE, "timeout");
     assert!(msg.contains("timed out"), "{msg}");
 }
+
+/// A short query nested deeper than the evaluator's stack allows is a 400
+/// naming the limit, not a crashed process: the next query is answered.
+#[tokio::test]
+async fn deeply_nested_queries_are_refused_and_the_server_keeps_serving() {
+    let store = Arc::new(MemStorage::new());
+    let app = app(store.clone(), Default::default());
+    call(&app, write(encode(&[ts("up", 1_000_000, 1.0)]))).await;
+    let parens = format!("{}up{}", "(".repeat(5_000), ")".repeat(5_000));
+    let minus = format!("{}up", "-".repeat(10_000));
+    let sums = format!("up{}", "+up".repeat(3_000));
+    for q in [&parens, &minus, &sums] {
+        let form = format!("query={}", urlencode(q));
+        for req in [
+            get(&format!("/api/v1/query?{form}&time=1000")),
+            post_form("/api/v1/query", &format!("{form}&time=1000")),
+            get(&format!(
+                "/api/v1/query_range?{form}&start=0&end=1000&step=10"
+            )),
+            post_form(
+                "/api/v1/query_range",
+                &format!("{form}&start=0&end=1000&step=10"),
+            ),
+        ] {
+            let (s, body) = call(&app, req).await;
+            let msg = expect_error(s, &body, StatusCode::BAD_REQUEST, "bad_data");
+            assert!(msg.contains("nested too deeply"), "{msg}");
+            assert!(msg.contains("256"), "{msg}");
+        }
+        let (s, body) = call(&app, get("/api/v1/query?query=up&time=1000")).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert!(body.contains(r#""value":[1000,"1"]"#), "{body}");
+    }
+    // Up to the limit, a nested query is evaluated.
+    let n = homeostat_promql::MAX_NESTING - 1;
+    let q = format!("{}up{}", "(".repeat(n), ")".repeat(n));
+    let (s, body) = call(
+        &app,
+        get(&format!("/api/v1/query?query={}&time=1000", urlencode(&q))),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn metadata_answers_honour_limit() {
+    let store = Arc::new(MemStorage::new());
+    let app = app(store.clone(), Default::default());
+    call(
+        &app,
+        write(encode(&[
+            ts("a", 1_000, 1.0),
+            ts("b", 1_000, 1.0),
+            ts("c", 1_000, 1.0),
+        ])),
+    )
+    .await;
+    for (uri, want) in [
+        ("/api/v1/series?match[]=%7Bjob%3D%22x%22%7D&limit=2", 2),
+        ("/api/v1/label/__name__/values?limit=1", 1),
+        ("/api/v1/labels?limit=1", 1),
+        (
+            "/api/v1/debug/samples?match[]=%7Bjob%3D%22x%22%7D&limit=2",
+            2,
+        ),
+    ] {
+        let (s, body) = call(&app, get(uri)).await;
+        assert_eq!(s, StatusCode::OK, "{uri}: {body}");
+        let v = json(&body);
+        let items = v["data"]["result"]
+            .as_array()
+            .or(v["data"].as_array())
+            .map_or(0, Vec::len);
+        assert_eq!(items, want, "{uri}: {body}");
+        assert_eq!(
+            v["warnings"][0], "results truncated due to limit",
+            "{uri}: {body}"
+        );
+    }
+    let (s, body) = call(&app, get("/api/v1/label/__name__/values?limit=0")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains(r#"["a","b","c"]"#) && !body.contains("warnings"),
+        "{body}"
+    );
+    let (s, body) = call(&app, get("/api/v1/labels?limit=-1")).await;
+    let msg = expect_error(s, &body, StatusCode::BAD_REQUEST, "bad_data");
+    assert!(msg.contains("limit"), "{msg}");
+}

@@ -21,9 +21,34 @@ pub struct QuerySection {
     pub lookback_delta: Option<String>,
     /// Most points per series a range query may return.
     pub max_points_per_series: Option<usize>,
+    /// Most `/api/v1/query` + `query_range` evaluations at once.
+    pub max_concurrency: Option<usize>,
+    /// Most API queries waiting for a slot; more are answered 503.
+    pub max_queued: Option<usize>,
+    /// Longest an API query waits for a slot before a 503.
+    pub queue_timeout: Option<String>,
 }
 
 impl QuerySection {
+    pub(super) fn slots(
+        &self,
+    ) -> Result<homeostat_http::query_slots::QuerySlotOptions, FieldError> {
+        let d = homeostat_http::query_slots::QuerySlotOptions::default();
+        Ok(homeostat_http::query_slots::QuerySlotOptions {
+            max_concurrency: positive(
+                "query.max_concurrency",
+                self.max_concurrency.unwrap_or(d.max_concurrency),
+            )?,
+            // Zero is allowed: no queue, a busy server answers 503 at once.
+            max_queued: self.max_queued.unwrap_or(d.max_queued),
+            queue_timeout: duration_or(
+                "query.queue_timeout",
+                &self.queue_timeout,
+                &format_duration(d.queue_timeout),
+            )?,
+        })
+    }
+
     pub(super) fn validate(&self) -> Result<homeostat_promql::EngineOptions, FieldError> {
         let d = homeostat_promql::EngineOptions::default();
         Ok(homeostat_promql::EngineOptions {
