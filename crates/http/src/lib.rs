@@ -124,6 +124,9 @@ pub struct AppState {
     pub signals: Arc<homeostat_app::SignalService>,
     /// Canary analysis runs (`/api/v1/analysis`); the server judges them.
     pub analysis: Arc<homeostat_canary::AnalysisRegistry>,
+    /// API tokens (`/api/v1/tokens`); the server also hands it to
+    /// authentication as the `homeostat_auth::TokenLookup`.
+    pub tokens: Arc<homeostat_app::TokenService>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -233,6 +236,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/gate/overrides/{id}",
             axum::routing::delete(routes::release::revoke_override),
+        )
+        .route(
+            "/api/v1/tokens",
+            get(routes::tokens::list).post(routes::tokens::create),
+        )
+        .route(
+            "/api/v1/tokens/{name}",
+            axum::routing::delete(routes::tokens::revoke),
         )
         .route("/api/v1/catalog", get(routes::catalog::catalog))
         .route("/api/v1/catalog/signals", get(routes::catalog::signals))

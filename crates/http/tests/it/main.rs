@@ -10,6 +10,7 @@ mod query;
 mod release;
 mod rules;
 mod slos;
+mod tokens;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -94,6 +95,7 @@ fn state_and_store(
         release: services.release,
         signals: services.signals,
         analysis: Default::default(),
+        tokens: services.tokens,
     };
     (st, persisted)
 }
