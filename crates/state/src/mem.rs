@@ -13,8 +13,8 @@ use crate::{
     SilenceStore, TimelineEvent, expired_at, new_silence_id,
 };
 use crate::{AnalysisRecord, AnalysisStore};
-use crate::{TokenRecord, TokenStore, UsedLinkStore};
 use crate::{Deploy, DeployFilter, DeployStore, GateOverride, OverrideStore, RollbackRecord};
+use crate::{TokenRecord, TokenStore, UsedLinkStore};
 
 /// In-memory state; nothing survives the process.
 #[derive(Debug, Default)]

@@ -39,12 +39,16 @@ pub fn tokens(s: &dyn TokenStore) {
     let revoked = s.revoke_token("ci", 5_000).expect("revoke");
     assert_eq!(revoked.revoked_at, Some(5_000));
     assert_eq!(
-        s.revoke_token("ci", 6_000).expect("revoke again").revoked_at,
+        s.revoke_token("ci", 6_000)
+            .expect("revoke again")
+            .revoked_at,
         Some(5_000),
         "the first revocation time stays"
     );
     assert_eq!(
-        s.token_by_hash("aa").expect("lookup").and_then(|t| t.revoked_at),
+        s.token_by_hash("aa")
+            .expect("lookup")
+            .and_then(|t| t.revoked_at),
         Some(5_000)
     );
     let err = s.revoke_token("nobody", 5_000).unwrap_err();
