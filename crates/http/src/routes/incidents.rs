@@ -283,8 +283,7 @@ async fn step(
     caller: Principal,
     headers: HeaderMap,
     body: Body,
-    to: IncidentState,
-    action: &'static str,
+    (to, action): (IncidentState, &'static str),
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let p = Params::parse(query.as_deref(), b"");
@@ -371,8 +370,7 @@ pub async fn ack(
         caller,
         headers,
         body,
-        IncidentState::Acknowledged,
-        "acknowledge",
+        (IncidentState::Acknowledged, "acknowledge"),
     )
     .await
 }
@@ -393,8 +391,7 @@ pub async fn mitigate(
         caller,
         headers,
         body,
-        IncidentState::Mitigated,
-        "mitigate",
+        (IncidentState::Mitigated, "mitigate"),
     )
     .await
 }
@@ -415,8 +412,7 @@ pub async fn resolve(
         caller,
         headers,
         body,
-        IncidentState::Resolved,
-        "resolve",
+        (IncidentState::Resolved, "resolve"),
     )
     .await
 }
