@@ -119,6 +119,7 @@ ACK=$(python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1
 check "a forged link is refused" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "${ACK%%token=*}token=00&user=bob")" = 403
 check "GET on the link only shows a confirmation" bash -c "curl -fsS '$ACK' | grep -q '<form method=\"post\"' && curl -fsS '$URL/api/v1/incidents/INC-1' | grep -q '\"state\":\"triggered\"'"
 check "POST on the link acknowledges as bob" bash -c "curl -fsS -X POST '$ACK' | grep -q '\"state\":\"acknowledged\"'"
+check "the link works once: a second POST is refused" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$ACK")" = 403
 before=$(wc -l < "$PAGES")
 sleep 4
 check "no more pages after the ack (round 2 was due at 6s)" test "$(wc -l < "$PAGES")" -eq "$before"

@@ -7,9 +7,14 @@
 
 use std::sync::Arc;
 
-use homeostat_incident::{Impact, IncidentError, IncidentService, LinkAction, LinkSigner};
+use homeostat_incident::{
+    Impact, IncidentError, IncidentService, LinkAction, LinkRefusal, LinkSigner,
+};
 use homeostat_oncall::{Escalation, Oncall};
-use homeostat_state::{AuditEntry, AuditLog, Incident, IncidentId, IncidentState, Role, Severity};
+use homeostat_state::{
+    AuditEntry, AuditLog, Incident, IncidentId, IncidentState, MemState, Role, Severity,
+    StateError, UsedLinkStore,
+};
 use serde_json::json;
 
 /// A hand-declared incident.
@@ -32,8 +37,17 @@ pub trait IncidentApi: Send + Sync {
     /// The on-call config in effect now.
     fn oncall(&self) -> Arc<Oncall>;
 
-    /// Checks the token of a signed acknowledge/resolve link.
-    fn verify_link(&self, id: IncidentId, action: LinkAction, user: &str, token: &str) -> bool;
+    /// Checks the token of a signed acknowledge/resolve link at `now` (ms):
+    /// its expiry when it is valid. Whether it was used is the
+    /// [`IncidentDesk`]'s business.
+    fn verify_link(
+        &self,
+        id: IncidentId,
+        action: LinkAction,
+        user: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<i64, LinkRefusal>;
 
     /// Opens an incident by hand. An unknown escalation policy is refused
     /// before anything is written.
@@ -95,9 +109,15 @@ impl BasicIncidents {
         }
     }
 
-    /// A token [`IncidentApi::verify_link`] accepts.
-    pub fn link_token(&self, id: IncidentId, action: LinkAction, user: &str) -> String {
-        self.links.token(id, action, user)
+    /// A token [`IncidentApi::verify_link`] accepts until `expires_at`.
+    pub fn link_token(
+        &self,
+        id: IncidentId,
+        action: LinkAction,
+        user: &str,
+        expires_at: i64,
+    ) -> String {
+        self.links.token(id, action, user, expires_at)
     }
 }
 
@@ -108,8 +128,15 @@ impl IncidentApi for BasicIncidents {
     fn oncall(&self) -> Arc<Oncall> {
         self.oncall.clone()
     }
-    fn verify_link(&self, id: IncidentId, action: LinkAction, user: &str, token: &str) -> bool {
-        self.links.verify(id, action, user, token)
+    fn verify_link(
+        &self,
+        id: IncidentId,
+        action: LinkAction,
+        user: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<i64, LinkRefusal> {
+        self.links.verify(id, action, user, token, now)
     }
 }
 
@@ -121,6 +148,19 @@ impl IncidentApi for BasicIncidents {
 pub struct IncidentDesk {
     api: Arc<dyn IncidentApi>,
     audit: Arc<dyn AuditLog>,
+    /// Links already used: each signed link works once.
+    used_links: Arc<dyn UsedLinkStore>,
+}
+
+/// Why a signed link does not act.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("{}", .0.message())]
+    Refused(LinkRefusal),
+    #[error("this link was already used; act from the console or the CLI")]
+    Used,
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 impl std::ops::Deref for IncidentDesk {
@@ -131,8 +171,62 @@ impl std::ops::Deref for IncidentDesk {
 }
 
 impl IncidentDesk {
+    /// Used links are remembered in memory until
+    /// [`IncidentDesk::with_used_links`] gives a persistent store (the
+    /// server does, so a restart does not make used links work again).
     pub fn new(api: Arc<dyn IncidentApi>, audit: Arc<dyn AuditLog>) -> Self {
-        Self { api, audit }
+        Self {
+            api,
+            audit,
+            used_links: Arc::new(MemState::default()),
+        }
+    }
+
+    pub fn with_used_links(mut self, used_links: Arc<dyn UsedLinkStore>) -> Self {
+        self.used_links = used_links;
+        self
+    }
+
+    /// Whether a link may be shown (the confirmation page): valid, not
+    /// expired, not used. Reads the store.
+    pub fn check_link(
+        &self,
+        id: IncidentId,
+        action: LinkAction,
+        user: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<(), LinkError> {
+        self.api
+            .verify_link(id, action, user, token, now)
+            .map_err(LinkError::Refused)?;
+        if self.used_links.link_used(&link_key(token))? {
+            return Err(LinkError::Used);
+        }
+        Ok(())
+    }
+
+    /// Spends a link: valid, not expired, and not used before; after this
+    /// it never works again. Writes the store.
+    pub fn use_link(
+        &self,
+        id: IncidentId,
+        action: LinkAction,
+        user: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<(), LinkError> {
+        let expires_at = self
+            .api
+            .verify_link(id, action, user, token, now)
+            .map_err(LinkError::Refused)?;
+        if !self
+            .used_links
+            .claim_link(&link_key(token), expires_at, now)?
+        {
+            return Err(LinkError::Used);
+        }
+        Ok(())
     }
 
     /// Declares an incident by hand and records who did it in the audit
@@ -195,6 +289,12 @@ impl IncidentDesk {
         );
         Ok(i)
     }
+}
+
+/// A used link is remembered by the hash of its token, so the store holds
+/// nothing that would work as a link.
+fn link_key(token: &str) -> String {
+    homeostat_auth::token_hash(token)
 }
 
 fn record(

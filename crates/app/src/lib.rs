@@ -17,6 +17,7 @@ mod live;
 mod release;
 mod signals;
 mod slo;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -28,7 +29,7 @@ pub use gate::{
     BudgetSource, Expiry, GATE_CACHE_MAX_AGE_MS, GateAnswer, GateError, GateService,
     MeasuredBudgets, NewOverride,
 };
-pub use incidents::{BasicIncidents, Declare, IncidentApi, IncidentDesk};
+pub use incidents::{BasicIncidents, Declare, IncidentApi, IncidentDesk, LinkError};
 pub use live::Live;
 pub use release::{
     DeployAdmission, NewDeploy, ReleaseConfig, ReleaseError, ReleaseService, SuspectQuery, Suspects,
@@ -37,6 +38,7 @@ pub use signals::{
     Points, Range, SIGNALS, SeriesLabels, SignalChart, SignalKind, SignalSeries, SignalService,
 };
 pub use slo::{Burndown, SloError, SloMeter, SloReport, based_on, burn_windows, period_of};
+pub use tokens::{CreatedToken, NewToken, TokenError, TokenInfo, TokenService};
 
 /// What the services are built from: the engine and stores the server
 /// picked, the clock, and the config cells a reload swaps.
@@ -114,11 +116,17 @@ impl Wiring {
             self.clock.clone(),
             self.signals.clone(),
         ));
+        let tokens = Arc::new(TokenService::new(
+            self.state.tokens.clone(),
+            self.state.audit.clone(),
+            self.clock.clone(),
+        ));
         Services {
             gate,
             slos,
             release,
             signals,
+            tokens,
         }
     }
 }
@@ -130,4 +138,6 @@ pub struct Services {
     pub slos: Arc<SloMeter>,
     pub release: Arc<ReleaseService>,
     pub signals: Arc<SignalService>,
+    /// API tokens; also the server's `homeostat_auth::TokenLookup`.
+    pub tokens: Arc<TokenService>,
 }

@@ -11,12 +11,16 @@ pub enum AuthError {
     },
     #[error("web config file {path}: {message}")]
     Invalid { path: String, message: String },
+    /// The store of API tokens (or another credential store) failed.
+    #[error("looking up credentials failed: {0}")]
+    Lookup(String),
 }
 
 impl AuthError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             AuthError::Read { .. } | AuthError::Invalid { .. } => ErrorKind::InvalidInput,
+            AuthError::Lookup(_) => ErrorKind::Internal,
         }
     }
 }

@@ -7,10 +7,12 @@
 //! there decides which [`homeostat_model::Scope`] a request needs.
 
 mod error;
+mod token;
 pub mod web_config;
 
 pub use error::AuthError;
 pub use homeostat_model::{AuthMethod, Principal, Scope, Scopes};
+pub use token::{TOKEN_PREFIX, generate_token, token_hash};
 pub use web_config::{ClientAuthType, HttpServerConfig, TlsServerConfig, WebConfig};
 
 /// What the listener knows about the other end of a connection. The server's

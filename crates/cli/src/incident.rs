@@ -19,6 +19,28 @@ pub struct Server {
     /// Base URL of the homeostat server.
     #[arg(long, env = "HOMEOSTAT_URL", default_value = DEFAULT_URL, global = true)]
     pub url: String,
+    /// API token sent as `Authorization: Bearer` (`homeostat token create`).
+    /// Prefer the environment variable: arguments show in `ps`.
+    #[arg(long, env = "HOMEOSTAT_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// Basic-auth user (a `basic_auth_users` entry of the web config file);
+    /// the password comes from $HOMEOSTAT_PASSWORD.
+    #[arg(long, env = "HOMEOSTAT_USER", global = true, conflicts_with = "token")]
+    pub user: Option<String>,
+}
+
+impl Server {
+    /// Adds the configured credentials to a request.
+    pub(crate) fn authorize(
+        &self,
+        req: reqwest::blocking::RequestBuilder,
+    ) -> reqwest::blocking::RequestBuilder {
+        match (&self.token, &self.user) {
+            (Some(t), _) => req.bearer_auth(t.trim()),
+            (None, Some(u)) => req.basic_auth(u, std::env::var("HOMEOSTAT_PASSWORD").ok()),
+            (None, None) => req,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -162,8 +184,8 @@ fn unreachable(server: &Server, method: &str, url: &str) -> String {
 
 pub(crate) fn get(server: &Server, path: &str) -> anyhow::Result<String> {
     let url = format!("{}{path}", server.url.trim_end_matches('/'));
-    let resp = client()?
-        .get(&url)
+    let resp = server
+        .authorize(client()?.get(&url))
         .send()
         .with_context(|| unreachable(server, "GET", &url))?;
     answer(resp, &format!("GET {path}"))
@@ -171,8 +193,8 @@ pub(crate) fn get(server: &Server, path: &str) -> anyhow::Result<String> {
 
 pub(crate) fn post(server: &Server, path: &str, body: Value) -> anyhow::Result<Value> {
     let url = format!("{}{path}", server.url.trim_end_matches('/'));
-    let resp = client()?
-        .post(&url)
+    let resp = server
+        .authorize(client()?.post(&url))
         .header("content-type", "application/json")
         .body(body.to_string())
         .send()
@@ -183,14 +205,24 @@ pub(crate) fn post(server: &Server, path: &str, body: Value) -> anyhow::Result<V
 
 pub(crate) fn patch(server: &Server, path: &str, body: Value) -> anyhow::Result<Value> {
     let url = format!("{}{path}", server.url.trim_end_matches('/'));
-    let resp = client()?
-        .patch(&url)
+    let resp = server
+        .authorize(client()?.patch(&url))
         .header("content-type", "application/json")
         .body(body.to_string())
         .send()
         .with_context(|| format!("PATCH {url}"))?;
     let text = answer(resp, &format!("PATCH {path}"))?;
     serde_json::from_str(&text).with_context(|| format!("PATCH {path}: not JSON"))
+}
+
+pub(crate) fn delete(server: &Server, path: &str) -> anyhow::Result<Value> {
+    let url = format!("{}{path}", server.url.trim_end_matches('/'));
+    let resp = server
+        .authorize(client()?.delete(&url))
+        .send()
+        .with_context(|| unreachable(server, "DELETE", &url))?;
+    let text = answer(resp, &format!("DELETE {path}"))?;
+    serde_json::from_str(&text).with_context(|| format!("DELETE {path}: not JSON"))
 }
 
 pub(crate) fn data(text: &str) -> anyhow::Result<Value> {

@@ -21,6 +21,7 @@ mod release;
 mod remote_read;
 mod slo;
 mod table;
+mod token;
 
 use logging::LogFormat;
 
@@ -115,6 +116,14 @@ enum Command {
         server: incident::Server,
         #[command(subcommand)]
         command: incident::IncidentCommand,
+    },
+    /// API tokens: create (printed once), list, revoke; on a running server
+    /// (admin scope), or offline with --data-dir for the first admin token.
+    Token {
+        #[command(flatten)]
+        place: token::Where,
+        #[command(subcommand)]
+        command: token::TokenCommand,
     },
     /// Deploy events on a running server: record one, list them.
     Deploy {
@@ -234,6 +243,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Slo { command } => slo::run(command),
         Command::Oncall { command } => oncall::run(command),
         Command::Incident { server, command } => incident::run(&server, command),
+        Command::Token { place, command } => token::run(&place, command),
         Command::Deploy { server, command } => release::deploy(&server, command),
         Command::Canary { server, command } => {
             let code = release::canary(&server, command)?;

@@ -132,6 +132,9 @@ pub struct AppState {
     /// The hosts and origins browsers may reach the server as (CSRF and
     /// DNS-rebinding checks, `browser.rs`).
     pub browser: Arc<BrowserPolicy>,
+    /// API tokens (`/api/v1/tokens`); the server also hands it to
+    /// authentication as the `homeostat_auth::TokenLookup`.
+    pub tokens: Arc<homeostat_app::TokenService>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -241,6 +244,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/gate/overrides/{id}",
             axum::routing::delete(routes::release::revoke_override),
+        )
+        .route(
+            "/api/v1/tokens",
+            get(routes::tokens::list).post(routes::tokens::create),
+        )
+        .route(
+            "/api/v1/tokens/{name}",
+            axum::routing::delete(routes::tokens::revoke),
         )
         .route("/api/v1/catalog", get(routes::catalog::catalog))
         .route("/api/v1/catalog/signals", get(routes::catalog::signals))

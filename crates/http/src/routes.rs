@@ -14,6 +14,7 @@ pub mod read;
 pub mod release;
 pub mod rules;
 pub mod slos;
+pub mod tokens;
 
 use axum::body::{Body, Bytes};
 use homeostat_model::ErrorKind;

@@ -33,6 +33,6 @@ pub use correlate::{
 };
 pub use error::{IncidentError, Result};
 pub use lifecycle::check_transition;
-pub use links::{LinkAction, LinkSigner};
+pub use links::{DEFAULT_LINK_TTL_MS, LinkAction, LinkRefusal, LinkSigner};
 pub use postmortem::{DeployInfo, Impact, SloImpact, began_at, render_postmortem};
 pub use service::{ExternalKind, IncidentOptions, IncidentService};

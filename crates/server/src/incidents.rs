@@ -135,7 +135,11 @@ impl IncidentHub {
     /// A signed link for `action` on `id`, addressed to `user` (empty for
     /// anyone who got the notification).
     pub fn link(&self, id: IncidentId, action: LinkAction, user: &str) -> String {
-        let token = self.links.token(id, action, user);
+        let expires_at = self
+            .clock
+            .now_millis()
+            .saturating_add(homeostat_incident::DEFAULT_LINK_TTL_MS);
+        let token = self.links.token(id, action, user, expires_at);
         let mut url = format!(
             "{}/api/v1/incidents/{id}/{}?token={token}",
             self.base_url(),
@@ -334,8 +338,15 @@ impl IncidentApi for IncidentHub {
         Arc::new(self.runtime.get().oncall.clone())
     }
 
-    fn verify_link(&self, id: IncidentId, action: LinkAction, user: &str, token: &str) -> bool {
-        self.links.verify(id, action, user, token)
+    fn verify_link(
+        &self,
+        id: IncidentId,
+        action: LinkAction,
+        user: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<i64, homeostat_incident::LinkRefusal> {
+        self.links.verify(id, action, user, token, now)
     }
 
     fn declare(&self, d: &Declare, at: i64) -> Result<Incident, IncidentError> {
@@ -393,7 +404,10 @@ impl IncidentApi for IncidentHub {
 pub fn load_link_secret(data_dir: &Path) -> std::io::Result<Vec<u8>> {
     let path = data_dir.join(LINK_SECRET_FILE);
     match std::fs::read(&path) {
-        Ok(secret) if secret.len() >= 16 => return Ok(secret),
+        Ok(secret) if secret.len() >= 16 => {
+            check_key_permissions(&path)?;
+            return Ok(secret);
+        }
         Ok(_) => {
             return Err(std::io::Error::other(format!(
                 "{} is shorter than 16 bytes; delete it to get a new one (old links stop working)",
@@ -413,6 +427,32 @@ pub fn load_link_secret(data_dir: &Path) -> std::io::Result<Vec<u8>> {
     std::io::Write::write_all(&mut f, &secret)?;
     f.sync_all()?;
     Ok(secret.to_vec())
+}
+
+/// Anyone who can read the key can forge acknowledge and resolve links, so
+/// a key readable by its group or by others is refused (on Unix), naming
+/// the fix.
+fn check_key_permissions(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is readable by others (mode {:03o}); anyone who reads it can forge \
+                     acknowledge and resolve links: run `chmod 600 {}`",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                ),
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 #[cfg(test)]

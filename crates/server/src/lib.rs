@@ -323,13 +323,15 @@ pub async fn run(
         clock: clock.clone(),
         slos: services.slos.clone(),
         rules: rule_manager.clone(),
-        incidents: homeostat_app::IncidentDesk::new(incident_hub.clone(), state.audit.clone()),
+        incidents: homeostat_app::IncidentDesk::new(incident_hub.clone(), state.audit.clone())
+            .with_used_links(state.used_links.clone()),
         alertmanager: Some(builtin.am.clone()),
         gate: services.gate.clone(),
         release: services.release.clone(),
         signals: services.signals.clone(),
         analysis: analysis.clone(),
         browser: Arc::new(browser_policy(&cfg)),
+        tokens: services.tokens.clone(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);

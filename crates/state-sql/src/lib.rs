@@ -15,6 +15,7 @@ mod incidents;
 mod nflog;
 mod schema;
 mod silences;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -5,7 +5,7 @@
 use homeostat_state::{Result, StateError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -168,6 +168,26 @@ CREATE TABLE outbox (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX outbox_pending ON outbox (kind, state, created_at);
 CREATE INDEX outbox_expires_at ON outbox (expires_at);
+";
+
+/// API tokens (only their SHA-256 is stored) and the signed action links
+/// already used, kept until they expire.
+const V5: &str = "
+CREATE TABLE api_tokens (
+    name TEXT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE used_links (
+    key TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX used_links_expires_at ON used_links (expires_at);
 ";
 
 /// The version recorded in `schema_version`, 0 for a new database.

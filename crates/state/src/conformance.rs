@@ -11,7 +11,9 @@ use homeostat_model::Fingerprint;
 use serde_json::json;
 
 mod analysis;
+mod tokens;
 pub use analysis::analyses;
+pub use tokens::{sample_token, tokens, used_links};
 
 use crate::{
     ActionItem, ActionItemState, AuditEntry, AuditLog, EscalationRecord, EscalationStore,
@@ -39,6 +41,8 @@ pub fn run_all<B: StateBackend + 'static>(fresh: impl Fn() -> Arc<B>) {
     overrides(fresh().as_ref());
     analyses(fresh().as_ref());
     audit(fresh().as_ref());
+    tokens(fresh().as_ref());
+    used_links(fresh().as_ref());
     concurrent_appends(fresh());
 }
 

@@ -1,7 +1,7 @@
 //! Homeostat's persisted state, the contract: plain records (silences, the
 //! notification log, incidents with their timelines and action items,
 //! escalation state, the audit log, deploys, gate overrides, canary
-//! analysis runs) and one repository trait per kind of
+//! analysis runs, API tokens, used action links) and one repository trait per kind of
 //! record. No SQL here: `homeostat-state-sql` implements the traits on
 //! SQLite, [`MemState`] in memory for engine tests, and the conformance
 //! suite (feature `testing`) checks that every backend behaves alike.
@@ -35,6 +35,7 @@ mod incident;
 mod mem;
 mod nflog;
 mod silence;
+mod token;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
@@ -55,6 +56,7 @@ pub use incident::{
 pub use mem::MemState;
 pub use nflog::{NflogEntry, NotificationLog, OutboxEntry, OutboxState};
 pub use silence::{Silence, SilenceMatcher, SilenceStore, expired_at, new_silence_id};
+pub use token::{TokenRecord, TokenStore, UsedLinkStore};
 
 /// Everything a backend implements.
 pub trait StateBackend:
@@ -66,6 +68,8 @@ pub trait StateBackend:
     + DeployStore
     + OverrideStore
     + AnalysisStore
+    + TokenStore
+    + UsedLinkStore
 {
 }
 
@@ -78,6 +82,8 @@ impl<T> StateBackend for T where
         + DeployStore
         + OverrideStore
         + AnalysisStore
+        + TokenStore
+        + UsedLinkStore
 {
 }
 
@@ -93,6 +99,8 @@ pub struct State {
     pub deploys: Arc<dyn DeployStore>,
     pub overrides: Arc<dyn OverrideStore>,
     pub analyses: Arc<dyn AnalysisStore>,
+    pub tokens: Arc<dyn TokenStore>,
+    pub used_links: Arc<dyn UsedLinkStore>,
 }
 
 impl State {
@@ -105,7 +113,9 @@ impl State {
             audit: backend.clone(),
             deploys: backend.clone(),
             overrides: backend.clone(),
-            analyses: backend,
+            analyses: backend.clone(),
+            tokens: backend.clone(),
+            used_links: backend,
         }
     }
 }

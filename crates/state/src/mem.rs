@@ -14,6 +14,7 @@ use crate::{
 };
 use crate::{AnalysisRecord, AnalysisStore};
 use crate::{Deploy, DeployFilter, DeployStore, GateOverride, OverrideStore, RollbackRecord};
+use crate::{TokenRecord, TokenStore, UsedLinkStore};
 
 /// In-memory state; nothing survives the process.
 #[derive(Debug, Default)]
@@ -35,6 +36,10 @@ struct Inner {
     overrides: Vec<GateOverride>,
     /// In insertion order.
     analyses: Vec<AnalysisRecord>,
+    /// By name.
+    tokens: BTreeMap<String, TokenRecord>,
+    /// Used link key → when the link expires.
+    used_links: BTreeMap<String, i64>,
     next_deploy: i64,
     next_incident: i64,
     next_seq: i64,
@@ -572,6 +577,59 @@ impl AnalysisStore for MemState {
         let before = g.analyses.len();
         g.analyses.retain(|a| a.id != id);
         Ok(g.analyses.len() != before)
+    }
+}
+
+impl TokenStore for MemState {
+    fn create_token(&self, token: &TokenRecord) -> Result<()> {
+        let mut inner = self.inner.lock();
+        if inner
+            .tokens
+            .get(&token.name)
+            .is_some_and(|t| t.revoked_at.is_none())
+        {
+            return Err(StateError::conflict("token", &token.name, "name in use"));
+        }
+        if inner.tokens.values().any(|t| t.hash == token.hash) {
+            return Err(StateError::conflict("token", &token.name, "hash in use"));
+        }
+        inner.tokens.insert(token.name.clone(), token.clone());
+        Ok(())
+    }
+
+    fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        let inner = self.inner.lock();
+        Ok(inner.tokens.values().find(|t| t.hash == hash).cloned())
+    }
+
+    fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
+        Ok(self.inner.lock().tokens.values().cloned().collect())
+    }
+
+    fn revoke_token(&self, name: &str, at: i64) -> Result<TokenRecord> {
+        let mut inner = self.inner.lock();
+        let t = inner
+            .tokens
+            .get_mut(name)
+            .ok_or_else(|| StateError::not_found("token", name))?;
+        t.revoked_at.get_or_insert(at);
+        Ok(t.clone())
+    }
+}
+
+impl UsedLinkStore for MemState {
+    fn claim_link(&self, key: &str, expires_at: i64, now: i64) -> Result<bool> {
+        let mut inner = self.inner.lock();
+        inner.used_links.retain(|_, exp| *exp >= now);
+        if inner.used_links.contains_key(key) {
+            return Ok(false);
+        }
+        inner.used_links.insert(key.to_string(), expires_at);
+        Ok(true)
+    }
+
+    fn link_used(&self, key: &str) -> Result<bool> {
+        Ok(self.inner.lock().used_links.contains_key(key))
     }
 }
 

@@ -4,3 +4,4 @@
 mod gate;
 mod signals;
 mod slo;
+mod tokens;

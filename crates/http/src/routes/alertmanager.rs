@@ -204,15 +204,24 @@ pub async fn get_silences(State(st): State<AppState>, RawQuery(raw): RawQuery) -
     Ok(Json(body).into_response())
 }
 
-/// `POST /api/v2/silences`: create, or update when the body has an id.
-pub async fn post_silence(State(st): State<AppState>, body: Body) -> AmResult {
+/// `POST /api/v2/silences`: create, or update when the body has an id. The
+/// silence's `createdBy` is the authenticated caller; the posted one is
+/// kept only as "on behalf of" (amtool fills it with the local user name).
+pub async fn post_silence(
+    State(st): State<AppState>,
+    crate::Caller(caller): crate::Caller,
+    body: Body,
+) -> AmResult {
     let am = handle(&st)?;
     let bytes = read_body(body, MAX_BODY_BYTES)
         .await
         .map_err(|e| e.family(Family::Alertmanager))?;
     let posted: wire::PostedSilence = serde_json::from_slice(&bytes)
         .map_err(|e| bad(format!("body is not a postableSilence: {e}")))?;
-    let silence = posted.into_state(am.now()).map_err(bad)?;
+    let mut silence = posted.into_state(am.now()).map_err(bad)?;
+    if caller.method != homeostat_model::AuthMethod::Unauthenticated {
+        silence.created_by = caller.actor(Some(&silence.created_by));
+    }
     let id = blocking(move || am.put_silence(silence))
         .await?
         .map_err(service_error)?;

@@ -12,8 +12,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use homeostat_incident::{IncidentError, LinkAction, render_postmortem};
-use homeostat_model::ErrorKind;
 use homeostat_model::rfc3339::rfc3339;
+use homeostat_model::{AuthMethod, ErrorKind, Principal};
 use homeostat_state::{
     ActionItem, ActionItemState, Incident, IncidentFilter, IncidentId, IncidentState, Role,
     Severity, TimelineEvent,
@@ -24,7 +24,8 @@ use serde_json::{Value, json};
 
 use crate::params::{Params, Path};
 use crate::routes::read_body;
-use crate::{ApiError, AppState, Declare};
+use crate::{ApiError, AppState, Caller, Declare};
+use homeostat_app::LinkError;
 
 /// Largest JSON body of an incident request.
 const MAX_BODY: usize = 256 << 10;
@@ -64,8 +65,9 @@ async fn json_body<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::bad_data(format!("request body: {e}")))
 }
 
-/// Who acts: the body's `by`, else the `X-Homeostat-User` header.
-fn actor(by: Option<String>, headers: &HeaderMap) -> Result<String, ApiError> {
+/// The name a request declares for who acts: the body's `by`, else the
+/// `X-Homeostat-User` header.
+pub(crate) fn declared(by: Option<String>, headers: &HeaderMap) -> Option<String> {
     by.filter(|b| !b.trim().is_empty())
         .or_else(|| {
             headers
@@ -75,11 +77,19 @@ fn actor(by: Option<String>, headers: &HeaderMap) -> Result<String, ApiError> {
         })
         .map(|b| b.trim().to_string())
         .filter(|b| !b.is_empty())
-        .ok_or_else(|| {
-            ApiError::bad_data(
-                "say who acts: a \"by\" field in the body or an X-Homeostat-User header",
-            )
-        })
+}
+
+/// Who acts, as recorded: the authenticated principal, with a declared name
+/// only as "on behalf of" ([`Principal::actor`]). Without authentication
+/// the declared name is all there is, so one is required, as before.
+fn actor(caller: &Principal, by: Option<String>, headers: &HeaderMap) -> Result<String, ApiError> {
+    let declared = declared(by, headers);
+    if caller.method == AuthMethod::Unauthenticated && declared.is_none() {
+        return Err(ApiError::bad_data(
+            "say who acts: a \"by\" field in the body or an X-Homeostat-User header",
+        ));
+    }
+    Ok(caller.actor(declared.as_deref()))
 }
 
 pub(crate) fn encode_incident(i: &Incident) -> Value {
@@ -195,11 +205,12 @@ struct DeclareBody {
 /// `POST /api/v1/incidents`: declare one; 201 with the incident.
 pub async fn declare(
     State(st): State<AppState>,
+    Caller(caller): Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let b: DeclareBody = json_body(body).await?;
-    let by = actor(b.by.clone(), &headers)?;
+    let by = actor(&caller, b.by.clone(), &headers)?;
     let severity = match b.severity.as_deref() {
         None => Severity::Sev2,
         Some(s) => Severity::from_str(s)
@@ -269,10 +280,10 @@ async fn step(
     st: AppState,
     id: String,
     query: Option<String>,
+    caller: Principal,
     headers: HeaderMap,
     body: Body,
-    to: IncidentState,
-    action: &'static str,
+    (to, action): (IncidentState, &'static str),
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let p = Params::parse(query.as_deref(), b"");
@@ -285,8 +296,18 @@ async fn step(
     let by = match &link {
         Some((action, token)) => {
             let user = p.get("user").unwrap_or("").to_string();
-            if !st.incidents.verify_link(id, *action, &user, token) {
-                return Ok(bad_link());
+            // Spent before acting: of two clicks racing, one acts.
+            let (desk, action, u, token) =
+                (st.incidents.clone(), *action, user.clone(), token.clone());
+            let now = st.clock.now_millis();
+            let used =
+                tokio::task::spawn_blocking(move || desk.use_link(id, action, &u, &token, now))
+                    .await
+                    .map_err(|e| {
+                        ApiError::new(ErrorKind::Internal, format!("incident task failed: {e}"))
+                    })?;
+            if let Err(e) = used {
+                return bad_link(e);
             }
             if user.is_empty() {
                 "link".to_string()
@@ -297,7 +318,7 @@ async fn step(
         None => {
             // Form posts from the link page carry no JSON; they have a token.
             let b: ActorBody = json_body(body).await?;
-            actor(b.by, &headers)?
+            actor(&caller, b.by, &headers)?
         }
     };
     let at = st.clock.now_millis();
@@ -320,12 +341,17 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/html"))
 }
 
-fn bad_link() -> Response {
-    (
+/// A link that does not act: 403 naming why (invalid, expired, used); a
+/// store failure is an error like any other.
+fn bad_link(e: LinkError) -> Result<Response, ApiError> {
+    if let LinkError::State(e) = e {
+        return Err(ApiError::rest(e.kind(), e.to_string()));
+    }
+    Ok((
         StatusCode::FORBIDDEN,
-        Json(json!({"status": "error", "errorType": "forbidden", "error": "this link's token is not valid for this incident and action"})),
+        Json(json!({"status": "error", "errorType": "forbidden", "error": e.to_string()})),
     )
-        .into_response()
+        .into_response())
 }
 
 /// `POST /api/v1/incidents/{id}/ack` (a JSON `by`, or a link's `?token=`)
@@ -333,6 +359,7 @@ pub async fn ack(
     State(st): State<AppState>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
+    Caller(caller): Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -340,10 +367,10 @@ pub async fn ack(
         st,
         id,
         q,
+        caller,
         headers,
         body,
-        IncidentState::Acknowledged,
-        "acknowledge",
+        (IncidentState::Acknowledged, "acknowledge"),
     )
     .await
 }
@@ -353,6 +380,7 @@ pub async fn mitigate(
     State(st): State<AppState>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
+    Caller(caller): Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -360,10 +388,10 @@ pub async fn mitigate(
         st,
         id,
         q,
+        caller,
         headers,
         body,
-        IncidentState::Mitigated,
-        "mitigate",
+        (IncidentState::Mitigated, "mitigate"),
     )
     .await
 }
@@ -373,10 +401,20 @@ pub async fn resolve(
     State(st): State<AppState>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
+    Caller(caller): Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    step(st, id, q, headers, body, IncidentState::Resolved, "resolve").await
+    step(
+        st,
+        id,
+        q,
+        caller,
+        headers,
+        body,
+        (IncidentState::Resolved, "resolve"),
+    )
+    .await
 }
 
 /// `GET /api/v1/incidents/{id}/ack?token=…` and `…/resolve?token=…`: the
@@ -410,8 +448,13 @@ async fn link_page(
     let p = Params::parse(q.as_deref(), b"");
     let token = p.get("token").unwrap_or("");
     let user = p.get("user").unwrap_or("");
-    if !st.incidents.verify_link(id, action, user, token) {
-        return Ok(bad_link());
+    let (desk, u, t) = (st.incidents.clone(), user.to_string(), token.to_string());
+    let now = st.clock.now_millis();
+    let checked = tokio::task::spawn_blocking(move || desk.check_link(id, action, &u, &t, now))
+        .await
+        .map_err(|e| ApiError::new(ErrorKind::Internal, format!("incident task failed: {e}")))?;
+    if let Err(e) = checked {
+        return bad_link(e);
     }
     let api = st.incidents.clone();
     let i = blocking(move || {
@@ -476,12 +519,13 @@ struct RoleBody {
 pub async fn assign_role(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    Caller(caller): Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let b: RoleBody = json_body(body).await?;
-    let by = actor(b.by, &headers)?;
+    let by = actor(&caller, b.by, &headers)?;
     let role = Role::from_str(&b.role).map_err(|e| ApiError::bad_data(format!("role: {e}")))?;
     let at = st.clock.now_millis();
     let desk = st.incidents.clone();
@@ -505,13 +549,14 @@ struct TextBody {
 async fn text_event(
     st: AppState,
     id: String,
+    caller: Principal,
     headers: HeaderMap,
     body: Body,
     update: bool,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let b: TextBody = json_body(body).await?;
-    let by = actor(b.by, &headers)?;
+    let by = actor(&caller, b.by, &headers)?;
     let at = st.clock.now_millis();
     let api = st.incidents.clone();
     blocking(move || {
@@ -531,20 +576,22 @@ async fn text_event(
 pub async fn post_update(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    Caller(caller): Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    text_event(st, id, headers, body, true).await
+    text_event(st, id, caller, headers, body, true).await
 }
 
 /// `POST /api/v1/incidents/{id}/notes` `{text, by}`
 pub async fn add_note(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    Caller(caller): Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    text_event(st, id, headers, body, false).await
+    text_event(st, id, caller, headers, body, false).await
 }
 
 #[derive(Deserialize)]

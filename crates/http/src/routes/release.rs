@@ -17,7 +17,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::params::{Params, Path, parse_time};
-use crate::routes::incidents::ACTOR_HEADER;
 use crate::routes::read_body;
 use crate::{ApiError, AppState};
 
@@ -297,20 +296,19 @@ struct OverrideBody {
 /// `POST /api/v1/gate/overrides`: lifts a freeze until it expires; audited.
 pub async fn create_override(
     State(st): State<AppState>,
+    crate::Caller(caller): crate::Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let b: OverrideBody = json_body(body, MAX_BODY).await?;
-    let author = b
-        .author
-        .filter(|a| !a.trim().is_empty())
-        .or_else(|| {
-            headers
-                .get(ACTOR_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        })
-        .unwrap_or_default();
+    // The author is the authenticated caller; a declared author (body or
+    // header) only adds "on behalf of". Anonymous callers keep the declared
+    // one (none: the gate service refuses it, as before).
+    let declared = crate::routes::incidents::declared(b.author, &headers);
+    let author = match (caller.method, declared) {
+        (homeostat_model::AuthMethod::Unauthenticated, None) => String::new(),
+        (_, d) => caller.actor(d.as_deref()),
+    };
     let expiry = match (time_field("expiresAt", &b.expires_at)?, &b.duration) {
         (Some(t), None) => Expiry::At(t),
         (None, Some(d)) => Expiry::In(
@@ -347,16 +345,18 @@ pub async fn list_overrides(
 /// `DELETE /api/v1/gate/overrides/{id}`: revokes an override; audited.
 pub async fn revoke_override(
     State(st): State<AppState>,
+    crate::Caller(caller): crate::Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = headers
-        .get(ACTOR_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("unknown");
+    let declared = crate::routes::incidents::declared(None, &headers);
+    let actor = match (caller.method, declared) {
+        (homeostat_model::AuthMethod::Unauthenticated, None) => "unknown".to_string(),
+        (_, d) => caller.actor(d.as_deref()),
+    };
     let revoked = st
         .gate
-        .revoke_override(&id, actor)
+        .revoke_override(&id, &actor)
         .await
         .map_err(gate_error)?;
     Ok(ok(json!({"revoked": revoked})))

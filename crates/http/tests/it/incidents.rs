@@ -330,7 +330,15 @@ async fn errors() {
 async fn signed_links_confirm_on_get_and_act_on_post() {
     let (app, basic) = app();
     call(&app, post("/api/v1/incidents", r#"{"title":"x","by":"a"}"#)).await;
-    let token = basic.link_token(IncidentId(1), LinkAction::Acknowledge, "alice");
+    // The test router runs on the system clock: a link good for a day.
+    let day_from_now = homeostat_model::Clock::now_millis(&homeostat_model::SystemClock)
+        + homeostat_incident::DEFAULT_LINK_TTL_MS;
+    let token = basic.link_token(
+        IncidentId(1),
+        LinkAction::Acknowledge,
+        "alice",
+        day_from_now,
+    );
     let link = format!("/api/v1/incidents/INC-1/ack?token={token}&user=alice");
     // GET shows a confirmation and changes nothing.
     let (s, page) = call(&app, get(&link)).await;
@@ -364,6 +372,18 @@ async fn signed_links_confirm_on_get_and_act_on_post() {
     let (_, body) = call(&app, get("/api/v1/incidents/INC-1")).await;
     let v = json(&body);
     assert_eq!(v["data"]["timeline"][1]["actor"], "alice");
+    // A link works once: the same link again (GET or POST) is refused.
+    let (s, body) = call(&app, get(&link)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("already used"), "{body}");
+    let (s, body) = call(&app, Request::post(&link).body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    // An expired link is refused, saying so.
+    let old = basic.link_token(IncidentId(1), LinkAction::Resolve, "alice", 1_000);
+    let expired = format!("/api/v1/incidents/INC-1/resolve?token={old}&user=alice");
+    let (s, body) = call(&app, Request::post(&expired).body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("expired"), "{body}");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ mod query;
 mod release;
 mod rules;
 mod slos;
+mod tokens;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -100,6 +101,7 @@ fn state_and_store(
         signals: services.signals,
         analysis: Default::default(),
         browser: Default::default(),
+        tokens: services.tokens,
     };
     (st, persisted)
 }

@@ -154,7 +154,11 @@ async fn an_unacknowledged_page_escalates_and_an_acknowledged_one_stops() {
         "{ack}"
     );
     let token = ack.split("token=").nth(1).unwrap();
-    assert!(hub.verify_link(IncidentId(1), LinkAction::Acknowledge, "", token));
+    let now = homeostat_model::Clock::now_millis(&*hub.clock);
+    let expires = hub
+        .verify_link(IncidentId(1), LinkAction::Acknowledge, "", token, now)
+        .expect("a valid link");
+    assert_eq!(expires, now + homeostat_incident::DEFAULT_LINK_TTL_MS);
     // The same group again (another receiver, a repeat) joins, no new page.
     hub.before_notify(&flush(
         "{}:{a=\"d\"}",
@@ -476,4 +480,22 @@ slos:
         kinds(&hub, inc.id).contains(&EventKind::Deploy),
         "the deploy is on the new incident's timeline"
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_key_readable_by_others_is_refused_naming_chmod_600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let first = crate::incidents::load_link_secret(dir.path()).unwrap();
+    let path = dir.path().join(crate::incidents::LINK_SECRET_FILE);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "created owner-only");
+    assert_eq!(
+        crate::incidents::load_link_secret(dir.path()).unwrap(),
+        first
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = crate::incidents::load_link_secret(dir.path()).unwrap_err();
+    assert!(e.to_string().contains("chmod 600"), "{e}");
 }
