@@ -6,10 +6,16 @@
 //! [`homeostat_model::Principal`]; the HTTP edge asks, and the route table
 //! there decides which [`homeostat_model::Scope`] a request needs.
 
+pub mod basic;
 mod error;
+pub mod proxy;
+pub mod session;
 pub mod web_config;
 
+pub use basic::{BasicAuthCache, parse_basic};
 pub use error::AuthError;
+pub use proxy::TrustedProxies;
+pub use session::{Session, SessionError, SessionKey};
 pub use homeostat_model::{AuthMethod, Principal, Scope, Scopes};
 pub use web_config::{ClientAuthType, HttpServerConfig, TlsServerConfig, WebConfig};
 
