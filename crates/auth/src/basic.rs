@@ -143,10 +143,8 @@ mod tests {
     fn a_changed_hash_misses_the_cache() {
         let c = BasicAuthCache::new();
         assert!(c.check(&users(), "alice", "s3cret"));
-        let other = BTreeMap::from([(
-            "alice".to_string(),
-            bcrypt::hash("other", 4).expect("hash"),
-        )]);
+        let other =
+            BTreeMap::from([("alice".to_string(), bcrypt::hash("other", 4).expect("hash"))]);
         assert!(!c.check(&other, "alice", "s3cret"));
     }
 

@@ -14,9 +14,9 @@ pub mod web_config;
 
 pub use basic::{BasicAuthCache, parse_basic};
 pub use error::AuthError;
+pub use homeostat_model::{AuthMethod, Principal, Scope, Scopes};
 pub use proxy::TrustedProxies;
 pub use session::{Session, SessionError, SessionKey};
-pub use homeostat_model::{AuthMethod, Principal, Scope, Scopes};
 pub use web_config::{ClientAuthType, HttpServerConfig, TlsServerConfig, WebConfig};
 
 /// What the listener knows about the other end of a connection. The server's

@@ -140,7 +140,10 @@ impl SessionKey {
             s.expires_ms,
             s.nonce
         );
-        let tag = self.mac(&[b"session", body.as_bytes()]).finalize().into_bytes();
+        let tag = self
+            .mac(&[b"session", body.as_bytes()])
+            .finalize()
+            .into_bytes();
         format!("{body}.{}", hex_encode(&tag))
     }
 
@@ -231,7 +234,7 @@ fn hex_encode(b: &[u8]) -> String {
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len())

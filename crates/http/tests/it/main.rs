@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod alertmanager;
+mod auth;
 mod console;
 mod incidents;
 mod malformed;
