@@ -14,6 +14,7 @@ use homeostat_tsdb::FsyncPolicy;
 use serde::Deserialize;
 
 mod alerting;
+mod auth;
 mod dependencies;
 mod deploys;
 mod gate;
@@ -23,6 +24,7 @@ mod services;
 mod slo;
 mod storage;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
+pub use auth::{AuthConfig, AuthSection, check_exposure};
 pub use deploys::DeploysSection;
 pub use gate::GateSection;
 pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
@@ -108,6 +110,10 @@ pub struct FileConfig {
     /// Which deploys are recorded (docs/gate.md).
     #[serde(default)]
     pub deploys: DeploysSection,
+    /// Who must authenticate, per-user scopes, a trusted proxy
+    /// (docs/security.md).
+    #[serde(default, deserialize_with = "auth::section")]
+    pub auth: AuthSection,
 }
 
 /// Validated settings.
@@ -157,6 +163,8 @@ pub struct Config {
     /// `--web.config.file` (a command-line flag, like Prometheus's; not a
     /// key of the config file): TLS, basic-auth users, response headers.
     pub web_config_file: Option<PathBuf>,
+    /// Validated `auth:`.
+    pub auth: AuthConfig,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -259,6 +267,7 @@ impl Config {
             rollback_page_window: crate::release::page_window(&f.rollback)?,
             deploys: f.deploys.admission(&f.services, &f.rollback),
             web_config_file: None,
+            auth: f.auth.validate()?,
             source: None,
         })
     }
