@@ -40,6 +40,8 @@ rollback:
   actions:
     - service: search
       webhook: {url: "http://127.0.0.1:$RPORT/rollback-search"}
+    - service: payments
+      webhook: {url: "http://127.0.0.1:$RPORT/rollback-payments"}
     - service: checkout
       webhook:
         url: http://127.0.0.1:$RPORT/rollback
@@ -135,6 +137,22 @@ check "an empty canary is inconclusive (NoData), not a pass" wait_phase "$RUN4" 
 check "its judgment says NoData" bash -c "curl -fsS '$URL/api/v1/analysis/$RUN4' | grep -q '\"verdict\":\"NoData\"'"
 check "a bad run request is refused" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' "$URL/api/v1/analysis" -d '{"interval": "1s", "count": 0, "judge": {"metrics": []}}')" = 400
 
+# A forged page (an ALERTS series anyone can write through remote-write or
+# OTLP) after a deploy must not roll it back: only the rule engine's own
+# alerts count (issue 14).
+"$HOMEOSTAT" deploy record --service payments --version 3.0 > /dev/null
+sleep 1
+python3 - "$URL/api/v1/write" <<'PY'
+import sys, time
+sys.path.insert(0, "tests/interop")
+from promgen import push
+now = int(time.time() * 1000)
+labels = {"__name__": "ALERTS", "alertname": "PaymentsBurn", "alertstate": "firing",
+          "sloth_severity": "page", "sloth_service": "payments"}
+push(sys.argv[1], [(labels, [(now - 1000 * i, 1.0) for i in range(30, -1, -1)])])
+PY
+check "the forged ALERTS series is in the store" bash -c "curl -fsS '$URL/api/v1/query' --data-urlencode 'query=ALERTS{sloth_service=\"payments\"}' | grep -q PaymentsBurn"
+
 # A page-tier burn alert that starts after a deploy rolls that deploy back, once.
 "$HOMEOSTAT" deploy record --service search --version 9.1 > /dev/null
 sleep 1
@@ -149,6 +167,9 @@ check "a page after the search deploy calls its rollback" bash -c "deadline=\$((
 check "with the page as the reason" bash -c "grep '\"/rollback-search\"' '$HOOKS' | grep -q 'page-tier burn alert SearchBurn of search fired'"
 sleep 6
 check "and only once while the page keeps firing" test "$(grep -c '"/rollback-search"' "$HOOKS")" -eq 1
+# By now the guardrail ticker has looked at least three times since the
+# forged series was written.
+check "the forged page rolled nothing back" bash -c "! grep -q '\"/rollback-payments\"' '$HOOKS'"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -6,13 +6,19 @@
 //! [`homeostat_model::Principal`]; the HTTP edge asks, and the route table
 //! there decides which [`homeostat_model::Scope`] a request needs.
 
+pub mod basic;
 mod error;
 mod token;
+pub mod proxy;
+pub mod session;
 pub mod web_config;
 
+pub use basic::{BasicAuthCache, parse_basic};
 pub use error::AuthError;
 pub use homeostat_model::{AuthMethod, Principal, Scope, Scopes};
 pub use token::{TOKEN_PREFIX, generate_token, token_hash};
+pub use proxy::TrustedProxies;
+pub use session::{Session, SessionError, SessionKey};
 pub use web_config::{ClientAuthType, HttpServerConfig, TlsServerConfig, WebConfig};
 
 /// What the listener knows about the other end of a connection. The server's

@@ -95,6 +95,11 @@ enum Command {
         #[arg(long, default_value = "select")]
         what: String,
     },
+    /// Every HTTP route and the access it needs, one `METHOD PATH ACCESS`
+    /// line each, from the route table the server is built from (for
+    /// interop tests and the security docs).
+    #[command(hide = true)]
+    Routes,
     /// SLO specs: validate them, or compile them into Prometheus rules.
     Slo {
         #[command(subcommand)]
@@ -237,6 +242,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             if code != std::process::ExitCode::SUCCESS {
                 std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Routes => {
+            for r in homeostat_server::access_rules() {
+                let access = match r.access {
+                    homeostat_server::Access::Page => "page".to_string(),
+                    a => a.to_string(),
+                };
+                println!("{} {} {}", r.method, r.path, access);
             }
             Ok(())
         }

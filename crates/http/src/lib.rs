@@ -4,6 +4,7 @@
 //! the storage traits or the PromQL engine, and encode the answer; they hold
 //! no business logic of their own.
 
+pub mod auth;
 mod browser;
 mod caller;
 mod encode;
@@ -12,6 +13,7 @@ pub mod openapi;
 pub mod params;
 pub mod query_slots;
 mod reload;
+pub mod route_table;
 mod routes;
 mod telemetry;
 pub mod write_pool;
@@ -24,15 +26,16 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, patch, post};
 use homeostat_model::{Clock, Timestamp};
 use homeostat_promql::Engine;
 use homeostat_storage::{Querier, Storage};
 
+pub use auth::{AuthMode, AuthSettings, ProxySettings};
 pub use browser::{BrowserPolicy, CONTENT_SECURITY_POLICY};
 pub use caller::Caller;
 pub use encode::format_value;
 pub use error::{ApiError, Class, Family, answer_for, status_for};
+pub use route_table::{Access, AccessRule, access_rules, access_table_markdown};
 // The incident API and the live-config cell moved to `homeostat_app`; these
 // names stay until the server's incident modules import them from there.
 pub use homeostat_app::{BasicIncidents, Declare, IncidentApi, Live};
@@ -153,169 +156,26 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
     resp
 }
 
+/// The router with authentication off: every caller is anonymous with all
+/// scopes (tests, and servers on loopback without a web config).
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/v1/write", post(routes::ingest::remote_write))
-        .route("/v1/metrics", post(routes::otlp::metrics))
-        .route("/metrics", get(routes::ops::metrics))
-        .route("/api/openapi.json", get(openapi::serve))
-        .route("/-/healthy", get(routes::ops::healthy))
-        .route("/favicon.ico", get(routes::ops::favicon))
-        .route("/-/ready", get(routes::ops::ready))
-        .route(
-            "/-/reload",
-            post(routes::ops::reload).put(routes::ops::reload),
-        )
-        .route(
-            "/api/v1/series",
-            get(routes::read::series).post(routes::read::series),
-        )
-        .route(
-            "/api/v1/labels",
-            get(routes::read::labels).post(routes::read::labels),
-        )
-        .route(
-            "/api/v1/label/{name}/values",
-            get(routes::read::label_values),
-        )
-        .route("/api/v1/debug/samples", get(routes::read::debug_samples))
-        .route(
-            "/api/v1/query",
-            get(routes::query::instant).post(routes::query::instant),
-        )
-        .route(
-            "/api/v1/query_range",
-            get(routes::query::range).post(routes::query::range),
-        )
-        .route(
-            "/api/v1/format_query",
-            get(routes::query::format).post(routes::query::format),
-        )
-        .route(
-            "/api/v1/query_exemplars",
-            get(routes::query::exemplars).post(routes::query::exemplars),
-        )
-        .route("/api/v1/metadata", get(routes::ops::metadata))
-        .route("/api/v1/rules", get(routes::rules::rules))
-        .route("/api/v1/alerts", get(routes::rules::alerts))
-        .route(
-            "/api/v2/alerts",
-            get(routes::alertmanager::get_alerts).post(routes::alertmanager::post_alerts),
-        )
-        .route(
-            "/api/v2/alerts/groups",
-            get(routes::alertmanager::get_groups),
-        )
-        .route(
-            "/api/v2/silences",
-            get(routes::alertmanager::get_silences).post(routes::alertmanager::post_silence),
-        )
-        .route(
-            "/api/v2/silence/{id}",
-            get(routes::alertmanager::get_silence).delete(routes::alertmanager::delete_silence),
-        )
-        .route("/api/v2/status", get(routes::alertmanager::status))
-        .route("/api/v2/receivers", get(routes::alertmanager::receivers))
-        .route("/api/v1/status/buildinfo", get(routes::ops::buildinfo))
-        .route(
-            "/api/v1/deploys",
-            get(routes::release::list).post(routes::release::record),
-        )
-        .route("/api/v1/deploys/{id}", patch(routes::release::finish))
-        .route("/api/v1/gate", get(routes::release::check))
-        .route("/api/v1/canary/judge", post(routes::analysis::judge))
-        .route(
-            "/api/v1/analysis",
-            get(routes::analysis::list).post(routes::analysis::start),
-        )
-        .route("/api/v1/analysis/{id}", get(routes::analysis::status))
-        .route(
-            "/api/v1/analysis/{id}/terminate",
-            post(routes::analysis::terminate),
-        )
-        .route(
-            "/api/v1/analysis/{id}/flagger",
-            post(routes::analysis::flagger),
-        )
-        .route(
-            "/api/v1/gate/overrides",
-            get(routes::release::list_overrides).post(routes::release::create_override),
-        )
-        .route(
-            "/api/v1/gate/overrides/{id}",
-            axum::routing::delete(routes::release::revoke_override),
-        )
-        .route(
-            "/api/v1/tokens",
-            get(routes::tokens::list).post(routes::tokens::create),
-        )
-        .route(
-            "/api/v1/tokens/{name}",
-            axum::routing::delete(routes::tokens::revoke),
-        )
-        .route("/api/v1/catalog", get(routes::catalog::catalog))
-        .route("/api/v1/catalog/signals", get(routes::catalog::signals))
-        .route("/api/v1/slos", get(routes::slos::list))
-        .route("/api/v1/slos/{id}", get(routes::slos::get))
-        .route("/api/v1/slos/{id}/burndown", get(routes::slos::burndown))
-        .route("/api/v1/status/runtimeinfo", get(routes::ops::runtimeinfo))
-        .route(
-            "/api/v1/incidents",
-            get(routes::incidents::list).post(routes::incidents::declare),
-        )
-        .route("/api/v1/incidents/{id}", get(routes::incidents::get))
-        .route(
-            "/api/v1/incidents/{id}/suspects",
-            get(routes::release::suspects),
-        )
-        .route(
-            "/api/v1/incidents/{id}/ack",
-            get(routes::incidents::ack_link).post(routes::incidents::ack),
-        )
-        .route(
-            "/api/v1/incidents/{id}/resolve",
-            get(routes::incidents::resolve_link).post(routes::incidents::resolve),
-        )
-        .route(
-            "/api/v1/incidents/{id}/mitigate",
-            post(routes::incidents::mitigate),
-        )
-        .route(
-            "/api/v1/incidents/{id}/roles",
-            post(routes::incidents::assign_role),
-        )
-        .route(
-            "/api/v1/incidents/{id}/updates",
-            post(routes::incidents::post_update),
-        )
-        .route(
-            "/api/v1/incidents/{id}/notes",
-            post(routes::incidents::add_note),
-        )
-        .route(
-            "/api/v1/incidents/{id}/action_items",
-            post(routes::incidents::add_action_item),
-        )
-        .route(
-            "/api/v1/incidents/{id}/action_items/{item}",
-            patch(routes::incidents::patch_action_item),
-        )
-        .route(
-            "/api/v1/incidents/{id}/postmortem",
-            get(routes::incidents::postmortem),
-        )
-        .route("/api/v1/oncall", get(routes::oncall::all))
-        .route("/api/v1/oncall/{schedule}", get(routes::oncall::who))
-        .route(
-            "/api/v1/oncall/{schedule}/shifts",
-            get(routes::oncall::schedule_shifts),
-        )
-        .route(
-            "/api/v1/escalation_policies",
-            get(routes::oncall::escalation_policies),
-        )
-        .merge(routes::console::router())
+    let (tx, rx) = tokio::sync::watch::channel(Arc::new(homeostat_auth::WebConfig::default()));
+    // The sender goes with it: nothing will ever reload this config.
+    drop(tx);
+    let clock = state.clock.clone();
+    router_with_auth(state, AuthSettings::new(rx, clock))
+}
+
+/// Every route of the route table, behind authentication and the table's
+/// access rules.
+pub fn router_with_auth(state: AppState, auth: AuthSettings) -> Router {
+    let (routes, rules) = route_table::build();
+    let auth = auth::Auth::new(auth, rules);
+    routes
         .fallback(routes::ops::not_found)
+        .layer(middleware::from_fn_with_state(auth, auth::authenticate))
+        // Outside authentication: a rebinding or cross-site request is
+        // refused before it can learn whether credentials would do.
         .layer(middleware::from_fn_with_state(
             state.clone(),
             browser::guard,

@@ -3,7 +3,6 @@
 pub mod alertmanager;
 pub mod analysis;
 pub mod catalog;
-pub mod console;
 pub mod incidents;
 pub mod ingest;
 pub mod oncall;

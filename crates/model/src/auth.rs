@@ -146,6 +146,8 @@ pub enum AuthMethod {
     Proxy,
     /// A signed, single-use ack/resolve link from a page.
     Link,
+    /// A client certificate verified by the TLS listener (mTLS).
+    ClientCert,
     /// The server itself (rule engine, escalations, guardrails).
     System,
 }
@@ -159,6 +161,7 @@ impl AuthMethod {
             AuthMethod::Session => "session",
             AuthMethod::Proxy => "proxy",
             AuthMethod::Link => "link",
+            AuthMethod::ClientCert => "client_cert",
             AuthMethod::System => "system",
         }
     }

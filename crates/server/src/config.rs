@@ -14,6 +14,7 @@ use homeostat_tsdb::FsyncPolicy;
 use serde::Deserialize;
 
 mod alerting;
+mod auth;
 mod dependencies;
 mod deploys;
 mod gate;
@@ -24,6 +25,7 @@ mod slo;
 mod storage;
 mod web;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
+pub use auth::{AuthConfig, AuthSection, check_exposure};
 pub use deploys::DeploysSection;
 pub use gate::GateSection;
 pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
@@ -114,6 +116,10 @@ pub struct FileConfig {
     /// (docs/security.md).
     #[serde(default)]
     pub web: WebSection,
+    /// Who must authenticate, per-user scopes, a trusted proxy
+    /// (docs/security.md).
+    #[serde(default, deserialize_with = "auth::section")]
+    pub auth: AuthSection,
 }
 
 /// Validated settings.
@@ -170,6 +176,8 @@ pub struct Config {
     pub web_config_file: Option<PathBuf>,
     /// `web:`: the listener's timeouts and connection cap.
     pub web: ListenerLimits,
+    /// Validated `auth:`.
+    pub auth: AuthConfig,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -276,6 +284,7 @@ impl Config {
             allowed_hosts: f.web.allowed_hosts()?,
             web_config_file: None,
             web: f.web.validate()?,
+            auth: f.auth.validate()?,
             source: None,
         })
     }

@@ -30,6 +30,8 @@ use homeostat_tsdb::{FsyncPolicy, Tsdb, TsdbOptions};
 use tokio::sync::{mpsc, watch};
 
 pub use config::{Config, ConfigError, IncidentsConfig, QueryBackend};
+/// The route table, for `homeostat routes` and the docs.
+pub use homeostat_http::{Access, AccessRule, access_rules, access_table_markdown};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -59,6 +61,12 @@ pub enum ServerError {
     State(#[from] homeostat_state::StateError),
     #[error(transparent)]
     WebConfig(#[from] homeostat_auth::AuthError),
+    /// A non-loopback listener without authentication (the message names the fixes).
+    #[error("{0}")]
+    Exposed(String),
+    /// The console's session key file (data_dir/session.key).
+    #[error("console session key: {0}")]
+    SessionKey(#[source] homeostat_auth::AuthError),
     #[error("slo_files: {0}")]
     Slo(#[from] homeostat_slo::SpecError),
 }
@@ -94,6 +102,26 @@ fn browser_policy(cfg: &Config) -> homeostat_http::BrowserPolicy {
     homeostat_http::BrowserPolicy::new(&urls, &cfg.allowed_hosts)
 }
 
+/// Authentication as `auth:` and the web config say. The console's session
+/// key lives in the data directory (mode 0600) so sign-ins survive restarts.
+fn auth_settings(
+    cfg: &Config,
+    web: &web_config::WebConfigHandle,
+    clock: Arc<dyn Clock>,
+) -> Result<homeostat_http::AuthSettings, ServerError> {
+    let mut s = homeostat_http::AuthSettings::new(web.subscribe(), clock);
+    s.mode = cfg.auth.mode;
+    s.users = cfg.auth.users.clone();
+    s.proxy = cfg.auth.proxy.clone();
+    s.session_ttl_ms = cfg.auth.session_ttl.as_millis() as i64;
+    s.session_key = homeostat_auth::SessionKey::load_or_create(&cfg.data_dir.join("session.key"))
+        .map_err(ServerError::SessionKey)?;
+    if cfg.auth.mode == homeostat_http::AuthMode::Off {
+        tracing::warn!("auth.mode is none: every caller may do everything");
+    }
+    Ok(s)
+}
+
 /// Runs the server until `shutdown` resolves (SIGINT/SIGTERM in the binary).
 pub async fn run(
     cfg: Config,
@@ -103,6 +131,7 @@ pub async fn run(
     let web = Arc::new(web_config::WebConfigHandle::load(
         cfg.web_config_file.as_deref(),
     )?);
+    config::check_exposure(cfg.listen, &cfg.auth, &web.current()).map_err(ServerError::Exposed)?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|source| ServerError::Listen {
@@ -413,7 +442,9 @@ pub async fn run(
         "http"
     };
     tracing::info!(url = %format!("{scheme}://{addr}"), data_dir = %cfg.data_dir.display(), "homeostat is serving");
-    let app = homeostat_http::router(app_state);
+    let mut auth = auth_settings(&cfg, &web, clock.clone())?;
+    auth.tokens = Some(services.tokens.clone());
+    let app = homeostat_http::router_with_auth(app_state, auth);
     let self_scrape_task = tokio::spawn(self_scrape.serve(app.clone(), stop_rx.clone()));
     let http = tokio::spawn(listener::serve(
         listener,

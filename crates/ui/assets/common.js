@@ -77,8 +77,20 @@ function failure(path, r, text) {
   return new ApiError(said ? `${said} (${status})` : `${path} answered ${status}`, r.status, path);
 }
 
+// Signed in through /login: state-changing requests carry the session's
+// CSRF token (its cookie is readable on purpose; the session cookie is not).
+function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)homeostat_csrf=([^;]+)/);
+  return m ? m[1] : null;
+}
+
 async function request(path, init) {
   let r;
+  const method = ((init && init.method) || "GET").toUpperCase();
+  const token = csrfToken();
+  if (token && method !== "GET" && method !== "HEAD") {
+    init = { ...init, headers: { ...((init && init.headers) || {}), "X-CSRF-Token": token } };
+  }
   requestStarted();
   try {
     try { r = await fetch(path, init); } catch (e) {

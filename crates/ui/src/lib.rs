@@ -5,6 +5,8 @@
 //! scripts of our own over the same JSON API every other client uses; the
 //! `http` crate owns the routes and serves what this crate renders.
 
+pub mod login;
+
 /// A console page: where it is served, what it is called, which navigation
 /// entry it belongs to, its content and its script.
 #[derive(Debug)]

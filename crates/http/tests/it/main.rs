@@ -3,6 +3,7 @@
 
 mod alertmanager;
 mod browser;
+mod auth;
 mod console;
 mod disk;
 mod incidents;

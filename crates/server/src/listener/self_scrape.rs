@@ -67,6 +67,14 @@ async fn metrics_only(mut req: Request, next: Next) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     }
     req.extensions_mut().insert(SelfScrape);
+    // Authentication trusts a principal only when server code put it here;
+    // the scrape reads its own metrics and nothing else.
+    let mut scopes = homeostat_model::Scopes::NONE;
+    scopes.insert(homeostat_model::Scope::Read);
+    req.extensions_mut().insert(homeostat_model::Principal {
+        scopes,
+        ..homeostat_model::Principal::system()
+    });
     next.run(req).await
 }
 
