@@ -135,14 +135,20 @@ async fn every_route_refuses_anonymous_callers_except_public_ones() {
             Access::ScopeOrLink(_) => {
                 assert_eq!(s, StatusCode::UNAUTHORIZED, "{} {}", r.method, r.path);
                 // With a link's token the handler judges the signature: a
-                // forged one is refused there, not by the challenge.
+                // forged one is refused there (400/403), not challenged.
                 let req = Request::builder()
                     .method(r.method.clone())
                     .uri(format!("{}?token=1.00&user=bob", concrete(&r.path)))
                     .body(Body::empty())
                     .unwrap();
                 let resp = send(&app, req).await;
-                assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{} {}", r.method, r.path);
+                let s = resp.status();
+                assert!(
+                    s == StatusCode::FORBIDDEN || s == StatusCode::BAD_REQUEST,
+                    "{} {}: {s}",
+                    r.method,
+                    r.path
+                );
                 assert!(!resp.headers().contains_key(header::WWW_AUTHENTICATE));
             }
             Access::Scope(_) => {
@@ -330,7 +336,7 @@ async fn console_sign_in_sets_a_session_and_state_changes_need_its_csrf_token() 
     let declare = |extra: Option<(&str, &str)>| {
         let mut b = Request::post("/api/v1/incidents")
             .header(header::COOKIE, &session)
-            .header(header::HOST, "homeostat.example:9797")
+            .header(header::HOST, "127.0.0.1:9797")
             .header(header::CONTENT_TYPE, "application/json");
         if let Some((k, v)) = extra {
             b = b.header(k, v);
