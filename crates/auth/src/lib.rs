@@ -8,17 +8,17 @@
 
 pub mod basic;
 mod error;
-mod token;
 pub mod proxy;
 pub mod session;
+mod token;
 pub mod web_config;
 
 pub use basic::{BasicAuthCache, parse_basic};
 pub use error::AuthError;
 pub use homeostat_model::{AuthMethod, Principal, Scope, Scopes};
-pub use token::{TOKEN_PREFIX, generate_token, token_hash};
 pub use proxy::TrustedProxies;
 pub use session::{Session, SessionError, SessionKey};
+pub use token::{TOKEN_PREFIX, generate_token, token_hash};
 pub use web_config::{ClientAuthType, HttpServerConfig, TlsServerConfig, WebConfig};
 
 /// What the listener knows about the other end of a connection. The server's

@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod alertmanager;
-mod browser;
 mod auth;
+mod browser;
 mod console;
 mod disk;
 mod incidents;
