@@ -46,9 +46,31 @@ const SECRET_KEYS: &[&str] = &[
 ];
 
 /// Keys that are secret only under a given parent: a webhook's URL (its
-/// path or query is the key, as Alertmanager treats it since 0.25) and a
-/// TLS client key.
+/// path or query is the key) and a TLS client key.
 const SECRET_UNDER: &[(&str, &str)] = &[("webhook_configs", "url"), ("tls_config", "key")];
+
+/// A webhook URL with everything but its scheme and host masked:
+/// `https://hooks.example.com/<secret>`. Alertmanager 0.27 shows the whole
+/// URL as `<secret>`, but amtool 0.25 (Debian's) parses the status's config
+/// and refuses a webhook URL without a scheme; the scheme and host are not
+/// secret, the path, query and user info are.
+fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return SECRET_MASK.to_string();
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.chars().all(|c| {
+                c.is_ascii_alphanumeric() || "+-.".contains(c) || c == ':' || c == '[' || c == ']'
+            })
+    };
+    if !plain(scheme) || !plain(host) {
+        return SECRET_MASK.to_string();
+    }
+    format!("{scheme}://{host}/{SECRET_MASK}")
+}
 
 /// The config text with every secret value replaced by `<secret>`, as
 /// Alertmanager's status shows it. Comments and layout are lost: the text
@@ -77,7 +99,10 @@ pub(crate) fn mask_value(v: &mut Value, parent: Option<&str>) {
                         .iter()
                         .any(|(p, s)| Some(*p) == parent && *s == key);
                 if secret && !val.is_null() {
-                    *val = Value::String(SECRET_MASK.to_string());
+                    let url = (parent == Some("webhook_configs") && key == "url")
+                        .then(|| val.as_str().map(mask_url))
+                        .flatten();
+                    *val = Value::String(url.unwrap_or_else(|| SECRET_MASK.to_string()));
                 } else {
                     mask_value(val, Some(key));
                 }
@@ -280,6 +305,18 @@ receivers:
             assert!(out.contains(kept), "{kept} in {out}");
         }
         assert_eq!(out.matches(SECRET_MASK).count(), 9, "{out}");
+        assert!(out.contains("url: http://h/<secret>"), "{out}");
+    }
+
+    #[test]
+    fn a_webhook_url_keeps_only_scheme_and_host() {
+        assert_eq!(
+            mask_url("https://u:p@hooks.test:8443/T0/B1?k=v"),
+            "https://hooks.test:8443/<secret>"
+        );
+        assert_eq!(mask_url("http://[::1]:5001"), "http://[::1]:5001/<secret>");
+        assert_eq!(mask_url("not a url"), SECRET_MASK);
+        assert_eq!(mask_url("http://h ost/x"), SECRET_MASK);
     }
 
     #[test]

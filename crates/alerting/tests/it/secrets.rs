@@ -131,5 +131,5 @@ fn status_copy_masks_secrets() {
     )
     .expect("masks");
     assert!(!out.contains("TOPSECRET"), "{out}");
-    assert!(out.contains("url: <secret>"), "{out}");
+    assert!(out.contains("url: http://h/<secret>"), "{out}");
 }
