@@ -285,7 +285,11 @@ mod tests {
         assert!(!b.is_default());
         // The status copy masks the webhook URL.
         assert!(!b.original.contains("127.0.0.1:1/x"), "{}", b.original);
-        assert!(b.original.contains("url: http://127.0.0.1:1/<secret>"), "{}", b.original);
+        assert!(
+            b.original.contains("url: http://127.0.0.1:1/<secret>"),
+            "{}",
+            b.original
+        );
 
         std::fs::write(
             dir.path().join("am.yml"),
