@@ -151,7 +151,22 @@ labels = {"__name__": "ALERTS", "alertname": "PaymentsBurn", "alertstate": "firi
           "sloth_severity": "page", "sloth_service": "payments"}
 push(sys.argv[1], [(labels, [(now - 1000 * i, 1.0) for i in range(30, -1, -1)])])
 PY
-check "the forged ALERTS series is in the store" bash -c "curl -fsS '$URL/api/v1/query' --data-urlencode 'query=ALERTS{sloth_service=\"payments\"}' | grep -q PaymentsBurn"
+# The same forgery over OTLP (JSON), as a client of the collector could.
+python3 - "$URL/v1/metrics" <<'PY'
+import json, sys, time, urllib.request
+now = time.time_ns()
+attrs = [{"key": k, "value": {"stringValue": v}} for k, v in [
+    ("alertname", "PaymentsBurnOtlp"), ("alertstate", "firing"),
+    ("sloth_severity", "page"), ("sloth_service", "payments")]]
+points = [{"asDouble": 1.0, "timeUnixNano": str(now - i * 1_000_000_000), "attributes": attrs}
+          for i in range(30, -1, -1)]
+body = {"resourceMetrics": [{"resource": {"attributes": []}, "scopeMetrics": [
+    {"metrics": [{"name": "ALERTS", "gauge": {"dataPoints": points}}]}]}]}
+req = urllib.request.Request(sys.argv[1], data=json.dumps(body).encode(), method="POST",
+                             headers={"Content-Type": "application/json"})
+urllib.request.urlopen(req, timeout=10).read()
+PY
+check "the forged ALERTS series are in the store (remote-write and OTLP)" bash -c "curl -fsS '$URL/api/v1/query' --data-urlencode 'query=ALERTS{sloth_service=\"payments\"}' > '$WORK/forged.json' && grep -q '\"PaymentsBurn\"' '$WORK/forged.json' && grep -q PaymentsBurnOtlp '$WORK/forged.json'"
 
 # A page-tier burn alert that starts after a deploy rolls that deploy back, once.
 "$HOMEOSTAT" deploy record --service search --version 9.1 > /dev/null
