@@ -260,3 +260,28 @@ async fn status_and_receivers_and_unconfigured() {
 fn app_without_am() -> axum::Router {
     app(Arc::new(MemStorage::new()), Limits::default())
 }
+
+#[tokio::test]
+async fn a_silence_records_the_principal_and_created_by_only_adds_on_behalf_of() {
+    let clock = FakeClock::new(T0);
+    let app = am_app(&clock);
+    let mut req = post(
+        "/api/v2/silences",
+        json!({
+            "matchers": [{"name": "alertname", "value": "X", "isRegex": false}],
+            "startsAt": "2023-11-14T22:13:20Z", "endsAt": "2023-11-14T23:13:20Z",
+            "createdBy": "ana", "comment": "maintenance",
+        }),
+    );
+    // What the authentication middleware puts in for a token named ci.
+    req.extensions_mut().insert(homeostat_model::Principal {
+        name: "ci".into(),
+        method: homeostat_model::AuthMethod::Token,
+        scopes: homeostat_model::Scopes::all(),
+    });
+    let (s, v) = json_of(&app, req).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let id = v["silenceID"].as_str().unwrap().to_string();
+    let (_, v) = json_of(&app, get(&format!("/api/v2/silence/{id}"))).await;
+    assert_eq!(v["createdBy"], "ci (on behalf of ana)", "{v}");
+}
