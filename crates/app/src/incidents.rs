@@ -37,17 +37,10 @@ pub trait IncidentApi: Send + Sync {
     /// The on-call config in effect now.
     fn oncall(&self) -> Arc<Oncall>;
 
-    /// Checks the token of a signed acknowledge/resolve link at `now` (ms):
-    /// its expiry when it is valid. Whether it was used is the
+    /// The signer of acknowledge/resolve links, which checks their
+    /// signature and expiry. Whether a link was used is the
     /// [`IncidentDesk`]'s business.
-    fn verify_link(
-        &self,
-        id: IncidentId,
-        action: LinkAction,
-        user: &str,
-        token: &str,
-        now: i64,
-    ) -> Result<i64, LinkRefusal>;
+    fn links(&self) -> &LinkSigner;
 
     /// Opens an incident by hand. An unknown escalation policy is refused
     /// before anything is written.
@@ -128,15 +121,8 @@ impl IncidentApi for BasicIncidents {
     fn oncall(&self) -> Arc<Oncall> {
         self.oncall.clone()
     }
-    fn verify_link(
-        &self,
-        id: IncidentId,
-        action: LinkAction,
-        user: &str,
-        token: &str,
-        now: i64,
-    ) -> Result<i64, LinkRefusal> {
-        self.links.verify(id, action, user, token, now)
+    fn links(&self) -> &LinkSigner {
+        &self.links
     }
 }
 
@@ -198,7 +184,8 @@ impl IncidentDesk {
         now: i64,
     ) -> Result<(), LinkError> {
         self.api
-            .verify_link(id, action, user, token, now)
+            .links()
+            .verify(id, action, user, token, now)
             .map_err(LinkError::Refused)?;
         if self.used_links.link_used(&link_key(token))? {
             return Err(LinkError::Used);
@@ -218,7 +205,8 @@ impl IncidentDesk {
     ) -> Result<(), LinkError> {
         let expires_at = self
             .api
-            .verify_link(id, action, user, token, now)
+            .links()
+            .verify(id, action, user, token, now)
             .map_err(LinkError::Refused)?;
         if !self
             .used_links

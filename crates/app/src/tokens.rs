@@ -34,6 +34,22 @@ pub struct TokenInfo {
     pub revoked_at: Option<i64>,
 }
 
+impl TokenInfo {
+    /// The one JSON shape of a token: what `/api/v1/tokens` answers and
+    /// what `homeostat token list --output json` prints.
+    pub fn to_json(&self) -> serde_json::Value {
+        use homeostat_model::rfc3339::rfc3339;
+        json!({
+            "name": self.name,
+            "scopes": self.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "createdAt": rfc3339(self.created_at),
+            "createdBy": self.created_by,
+            "expiresAt": self.expires_at.map(rfc3339),
+            "revokedAt": self.revoked_at.map(rfc3339),
+        })
+    }
+}
+
 /// A token just created: the secret, which exists nowhere else.
 #[derive(Debug, Clone)]
 pub struct CreatedToken {

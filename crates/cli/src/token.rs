@@ -13,7 +13,6 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use homeostat_app::{NewToken, TokenInfo, TokenService};
-use homeostat_model::rfc3339::rfc3339;
 use homeostat_model::{AuthMethod, Principal, Scopes, SystemClock};
 use serde_json::{Value, json};
 
@@ -122,13 +121,13 @@ fn local(dir: &std::path::Path, command: TokenCommand) -> anyhow::Result<()> {
                 expires_in_ms,
             };
             let created = svc.create(&t, &who)?;
-            let mut v = info_json(&created.info);
+            let mut v = created.info.to_json();
             v["token"] = Value::String(created.token);
             print_created(&v);
         }
         TokenCommand::List => {
             let list = svc.list()?;
-            print_list(&Value::Array(list.iter().map(info_json).collect()));
+            print_list(&Value::Array(list.iter().map(TokenInfo::to_json).collect()));
         }
         TokenCommand::Revoke { name } => {
             let t = svc.revoke(&name, &who)?;
@@ -136,18 +135,6 @@ fn local(dir: &std::path::Path, command: TokenCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The API's shape of a token, so both ways print alike.
-fn info_json(t: &TokenInfo) -> Value {
-    json!({
-        "name": t.name,
-        "scopes": t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "createdAt": rfc3339(t.created_at),
-        "createdBy": t.created_by,
-        "expiresAt": t.expires_at.map(rfc3339),
-        "revokedAt": t.revoked_at.map(rfc3339),
-    })
 }
 
 /// The token alone on stdout (so `$(homeostat token create …)` captures

@@ -338,15 +338,8 @@ impl IncidentApi for IncidentHub {
         Arc::new(self.runtime.get().oncall.clone())
     }
 
-    fn verify_link(
-        &self,
-        id: IncidentId,
-        action: LinkAction,
-        user: &str,
-        token: &str,
-        now: i64,
-    ) -> Result<i64, homeostat_incident::LinkRefusal> {
-        self.links.verify(id, action, user, token, now)
+    fn links(&self) -> &LinkSigner {
+        &self.links
     }
 
     fn declare(&self, d: &Declare, at: i64) -> Result<Incident, IncidentError> {

@@ -7,10 +7,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use homeostat_app::{NewToken, TokenError, TokenInfo};
-use homeostat_model::rfc3339::rfc3339;
 use homeostat_model::{ErrorKind, Scopes};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::params::Path;
 use crate::routes::release::{json_body, ok};
@@ -30,17 +29,6 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| ApiError::new(ErrorKind::Internal, format!("token task failed: {e}")))?
         .map_err(token_error)
-}
-
-pub(crate) fn token_json(t: &TokenInfo) -> Value {
-    json!({
-        "name": t.name,
-        "scopes": t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "createdAt": rfc3339(t.created_at),
-        "createdBy": t.created_by,
-        "expiresAt": t.expires_at.map(rfc3339),
-        "revokedAt": t.revoked_at.map(rfc3339),
-    })
 }
 
 #[derive(Deserialize)]
@@ -95,7 +83,7 @@ pub async fn create(
     };
     let svc = st.tokens.clone();
     let created = blocking(move || svc.create(&req, &caller)).await?;
-    let mut data = token_json(&created.info);
+    let mut data = created.info.to_json();
     data["token"] = Value::String(created.token);
     Ok((StatusCode::CREATED, ok(data)))
 }
@@ -105,7 +93,9 @@ pub async fn create(
 pub async fn list(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
     let svc = st.tokens.clone();
     let list = blocking(move || svc.list()).await?;
-    Ok(ok(Value::Array(list.iter().map(token_json).collect())))
+    Ok(ok(Value::Array(
+        list.iter().map(TokenInfo::to_json).collect(),
+    )))
 }
 
 /// `DELETE /api/v1/tokens/{name}`: the token stops working at once.
@@ -116,5 +106,5 @@ pub async fn revoke(
 ) -> Result<Json<Value>, ApiError> {
     let svc = st.tokens.clone();
     let revoked = blocking(move || svc.revoke(&name, &caller)).await?;
-    Ok(ok(token_json(&revoked)))
+    Ok(ok(revoked.to_json()))
 }

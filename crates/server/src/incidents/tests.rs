@@ -156,7 +156,8 @@ async fn an_unacknowledged_page_escalates_and_an_acknowledged_one_stops() {
     let token = ack.split("token=").nth(1).unwrap();
     let now = homeostat_model::Clock::now_millis(&*hub.clock);
     let expires = hub
-        .verify_link(IncidentId(1), LinkAction::Acknowledge, "", token, now)
+        .links()
+        .verify(IncidentId(1), LinkAction::Acknowledge, "", token, now)
         .expect("a valid link");
     assert_eq!(expires, now + homeostat_incident::DEFAULT_LINK_TTL_MS);
     // The same group again (another receiver, a repeat) joins, no new page.
