@@ -142,8 +142,8 @@ impl AlertLog for SqliteState {
         for a in alerts {
             tx.execute(
                 "INSERT INTO alert_log (fingerprint, labels, annotations, starts_at, ends_at,
-                     generator_url, updated_at, origin)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     generator_url, pending_since, timeout, updated_at, origin)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     // Stored as the same 64 bits, signed.
                     a.fingerprint.0 as i64,
@@ -152,6 +152,8 @@ impl AlertLog for SqliteState {
                     a.starts_at,
                     a.ends_at,
                     a.generator_url,
+                    a.pending_since,
+                    a.timeout,
                     a.updated_at,
                     a.origin
                 ],
@@ -176,7 +178,7 @@ impl AlertLog for SqliteState {
         let mut stmt = conn
             .prepare(
                 "SELECT seq, fingerprint, labels, annotations, starts_at, ends_at,
-                        generator_url, updated_at, origin
+                        generator_url, pending_since, timeout, updated_at, origin
                  FROM alert_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )
             .map_err(be("read alert log"))?;
@@ -196,8 +198,10 @@ impl AlertLog for SqliteState {
                     starts_at: col(r, 4, "alert_log")?,
                     ends_at: col(r, 5, "alert_log")?,
                     generator_url: col(r, 6, "alert_log")?,
-                    updated_at: col(r, 7, "alert_log")?,
-                    origin: col(r, 8, "alert_log")?,
+                    pending_since: col(r, 7, "alert_log")?,
+                    timeout: col(r, 8, "alert_log")?,
+                    updated_at: col(r, 9, "alert_log")?,
+                    origin: col(r, 10, "alert_log")?,
                 },
             ));
         }

@@ -217,6 +217,8 @@ CREATE TABLE alert_log (
     starts_at INTEGER NOT NULL,
     ends_at INTEGER NOT NULL,
     generator_url TEXT NOT NULL,
+    pending_since INTEGER,
+    timeout INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     origin TEXT NOT NULL
 ) STRICT;

@@ -21,6 +21,10 @@ pub struct LoggedAlert {
     pub starts_at: i64,
     pub ends_at: i64,
     pub generator_url: String,
+    /// When a rule alert became pending (homeostat's own rules only).
+    pub pending_since: Option<i64>,
+    /// `ends_at` was not posted but set from `resolve_timeout`.
+    pub timeout: bool,
     /// When the replica took it.
     pub updated_at: i64,
     /// The member id of the replica that took it; readers skip their own.

@@ -212,6 +212,8 @@ fn logged(fp: u64, updated_at: i64, ends_at: i64, origin: &str) -> LoggedAlert {
         starts_at: 1_000,
         ends_at,
         generator_url: "http://prom/graph?g0.expr=up".into(),
+        pending_since: (fp % 2 == 1).then_some(500),
+        timeout: fp % 2 == 0,
         updated_at,
         origin: origin.into(),
     }
