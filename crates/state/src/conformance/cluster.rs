@@ -213,7 +213,7 @@ fn logged(fp: u64, updated_at: i64, ends_at: i64, origin: &str) -> LoggedAlert {
         ends_at,
         generator_url: "http://prom/graph?g0.expr=up".into(),
         pending_since: (fp % 2 == 1).then_some(500),
-        timeout: fp % 2 == 0,
+        timeout: fp.is_multiple_of(2),
         updated_at,
         origin: origin.into(),
     }
