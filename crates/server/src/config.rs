@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 mod alerting;
 mod auth;
+mod cluster;
 mod dependencies;
 mod deploys;
 mod gate;
@@ -26,6 +27,7 @@ mod storage;
 mod web;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
 pub use auth::{AuthConfig, AuthSection, check_exposure};
+pub use cluster::{ClusterConfig, ClusterSection};
 pub use deploys::DeploysSection;
 pub use gate::GateSection;
 pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
@@ -120,6 +122,9 @@ pub struct FileConfig {
     /// (docs/security.md).
     #[serde(default, deserialize_with = "auth::section")]
     pub auth: AuthSection,
+    /// Replicas sharing the state database, one leading (docs/ha.md).
+    #[serde(default)]
+    pub cluster: ClusterSection,
 }
 
 /// Validated settings.
@@ -178,6 +183,8 @@ pub struct Config {
     pub web: ListenerLimits,
     /// Validated `auth:`.
     pub auth: AuthConfig,
+    /// Validated `cluster:`.
+    pub cluster: ClusterConfig,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -285,6 +292,7 @@ impl Config {
             web_config_file: None,
             web: f.web.validate()?,
             auth: f.auth.validate()?,
+            cluster: f.cluster.validate()?,
             source: None,
         })
     }
