@@ -10,6 +10,7 @@ mod analyses;
 mod audit;
 mod codec;
 mod deploys;
+mod dump;
 mod escalations;
 mod incidents;
 mod nflog;

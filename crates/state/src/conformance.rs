@@ -11,8 +11,10 @@ use homeostat_model::Fingerprint;
 use serde_json::json;
 
 mod analysis;
+mod dump;
 mod tokens;
 pub use analysis::analyses;
+pub use dump::{dump_round_trip, populated};
 pub use tokens::{sample_token, tokens, used_links};
 
 use crate::{

@@ -29,6 +29,7 @@
 mod analysis;
 mod audit;
 mod deploy;
+mod dump;
 mod error;
 mod escalation;
 mod incident;
@@ -47,6 +48,7 @@ pub use audit::{AuditEntry, AuditLog};
 pub use deploy::{
     Deploy, DeployFilter, DeployOutcome, DeployStore, GateOverride, OverrideStore, RollbackRecord,
 };
+pub use dump::{Dump, StateDump, UsedLink};
 pub use error::{Result, StateError};
 pub use escalation::{EscalationRecord, EscalationStore};
 pub use incident::{
