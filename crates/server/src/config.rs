@@ -22,6 +22,7 @@ mod incidents;
 mod query;
 mod services;
 mod slo;
+mod state;
 mod storage;
 mod web;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
@@ -31,6 +32,7 @@ pub use gate::GateSection;
 pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
 pub use query::{QueryBackend, QueryBackendSection, QuerySection};
 pub use services::ServiceSection;
+pub use state::{StateConfig, StateSection};
 pub use storage::{LimitsSection, StorageSection};
 pub use web::{ListenerLimits, WebSection};
 
@@ -57,6 +59,10 @@ pub struct FileConfig {
     pub storage: StorageSection,
     #[serde(default)]
     pub limits: LimitsSection,
+    /// Where silences, incidents, the notification log and the audit log
+    /// live: SQLite in `data_dir` (default) or PostgreSQL (docs/state.md).
+    #[serde(default)]
+    pub state: StateSection,
     #[serde(default)]
     pub query: QuerySection,
     #[serde(default)]
@@ -131,6 +137,8 @@ pub struct Config {
     pub block_duration: Duration,
     pub wal_fsync: FsyncPolicy,
     pub max_active_series: Option<usize>,
+    /// Validated `state:`: the state backend.
+    pub state: StateConfig,
     pub limits: homeostat_http::Limits,
     /// `limits.write_threads` / `limits.write_nice`.
     pub write_pool: homeostat_http::write_pool::WritePoolOptions,
@@ -228,6 +236,7 @@ impl Config {
             )
         })?;
         let storage = f.storage.validate()?;
+        let state = f.state.validate(path)?;
         let (limits, write_pool) = f.limits.validate()?;
         let query = f.query.validate()?;
         let query_slots = f.query.slots()?;
@@ -253,6 +262,7 @@ impl Config {
             block_duration: storage.block_duration,
             wal_fsync: storage.wal_fsync,
             max_active_series: storage.max_active_series,
+            state,
             limits,
             write_pool,
             query,

@@ -4,8 +4,12 @@
 
 /// The sources of the file format's sections (the `oncall:` section has
 /// its own reference, docs/oncall.md).
-const SOURCES: [(&str, &str); 13] = [
+const SOURCES: [(&str, &str); 14] = [
     ("server/src/config.rs", include_str!("../../src/config.rs")),
+    (
+        "server/src/config/state.rs",
+        include_str!("../../src/config/state.rs"),
+    ),
     (
         "server/src/config/storage.rs",
         include_str!("../../src/config/storage.rs"),
