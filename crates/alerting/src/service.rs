@@ -18,6 +18,7 @@ use parking_lot::Mutex;
 use crate::config::Config;
 use crate::dispatch::{AlertQuery, AlertView, Dispatcher, Flush, GroupView};
 use crate::matcher::Matchers;
+use crate::shared::SharedIntake;
 use crate::silence::{SilenceState, check_postable};
 use crate::store::{AlertError, PostableAlert, validate};
 
@@ -41,6 +42,18 @@ impl ServiceError {
             ServiceError::State(e) => e.kind(),
         }
     }
+}
+
+/// Why posted alerts were not (all) taken.
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    /// Some alerts were invalid; the valid ones were stored.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<AlertError>),
+    /// The shared intake could not be written: nothing was stored, so the
+    /// sender should retry.
+    #[error("the shared alert intake is unavailable: {0}")]
+    Unavailable(StateError),
 }
 
 /// Alerts taken in, for `/metrics`.
@@ -67,6 +80,7 @@ pub struct Alertmanager {
     silences: Arc<dyn SilenceStore>,
     clock: Arc<dyn Clock>,
     started_at: i64,
+    shared: Option<SharedIntake>,
     pub stats: IntakeStats,
 }
 
@@ -92,8 +106,58 @@ impl Alertmanager {
             silences,
             clock,
             started_at: now,
+            shared: None,
             stats: IntakeStats::default(),
         })
+    }
+
+    /// Shares the intake with other replicas through `log`: accepted alerts
+    /// are written to it, and [`Alertmanager::sync_shared`] takes in what
+    /// the others wrote. `origin` is this replica's member id.
+    pub fn with_shared_intake(
+        mut self,
+        log: Arc<dyn homeostat_state::AlertLog>,
+        origin: String,
+    ) -> Self {
+        self.shared = Some(SharedIntake::new(log, origin));
+        self
+    }
+
+    /// Takes in the alerts other replicas accepted since the last call;
+    /// returns how many. A no-op without a shared intake.
+    pub fn sync_shared(&self) -> Result<usize, StateError> {
+        let Some(shared) = &self.shared else {
+            return Ok(0);
+        };
+        let (alerts, skipped) = shared.read_new()?;
+        self.stats.invalid.fetch_add(skipped, Ordering::Relaxed);
+        let n = alerts.len();
+        if n > 0 {
+            let now = self.now();
+            self.dispatcher.lock().ingest(alerts, now);
+        }
+        Ok(n)
+    }
+
+    /// Deletes shared-intake entries nobody needs: ended more than an hour
+    /// ago, or superseded for ten minutes.
+    pub fn gc_shared(&self) -> Result<usize, StateError> {
+        let Some(shared) = &self.shared else {
+            return Ok(0);
+        };
+        let now = self.now();
+        shared.gc(now - 3_600_000, now - 600_000)
+    }
+
+    /// Rebuilds the aggregation groups from the stored alerts, as a reload
+    /// does: a replica that starts leading forgets the timers of groups it
+    /// never flushed and takes them up afresh; the notification log keeps
+    /// what the old leader sent from being sent again.
+    pub fn regroup(&self) {
+        let now = self.now();
+        let mut d = self.dispatcher.lock();
+        let config = d.config().clone();
+        d.set_config(config, now);
     }
 
     pub fn now(&self) -> i64 {
@@ -119,7 +183,7 @@ impl Alertmanager {
     /// Takes posted alerts. Valid ones are stored even when others are
     /// refused, as Alertmanager does; the refused ones come back, each
     /// naming its index.
-    pub fn post_alerts(&self, posted: Vec<PostableAlert>) -> Result<(), Vec<AlertError>> {
+    pub fn post_alerts(&self, posted: Vec<PostableAlert>) -> Result<(), PostError> {
         let now = self.now();
         let resolve_timeout = self.running.lock().resolve_timeout;
         let mut ok = Vec::with_capacity(posted.len());
@@ -129,6 +193,9 @@ impl Alertmanager {
                 Ok(a) => ok.push(a),
                 Err(e) => errors.push(e),
             }
+        }
+        if let Some(shared) = &self.shared {
+            shared.append(&ok).map_err(PostError::Unavailable)?;
         }
         let resolved = ok.iter().filter(|a| a.is_resolved(now)).count() as u64;
         self.stats
@@ -144,7 +211,7 @@ impl Alertmanager {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(errors)
+            Err(PostError::Refused(errors))
         }
     }
 
@@ -384,6 +451,9 @@ mod tests {
                 PostableAlert::default(),
             ])
             .unwrap_err();
+        let PostError::Refused(errs) = errs else {
+            panic!("{errs}")
+        };
         assert_eq!(errs[0].index, 1);
         assert_eq!(a.counts().0, 1, "the valid alert is kept");
         assert_eq!(a.stats.invalid.load(Ordering::Relaxed), 1);
@@ -393,5 +463,34 @@ mod tests {
             .put_silence(silence("22222222-2222-4222-8222-222222222222", 50_000))
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn replicas_share_the_intake() {
+        let clock = FakeClock::new(1_000);
+        let state = Arc::new(MemState::default());
+        let a = am(&clock, state.clone()).with_shared_intake(state.clone(), "a".into());
+        let b = am(&clock, state.clone()).with_shared_intake(state.clone(), "b".into());
+        a.post_alerts(vec![PostableAlert {
+            labels: BTreeMap::from([("alertname".into(), "Down".into())]),
+            ..Default::default()
+        }])
+        .unwrap();
+        assert_eq!(a.sync_shared().unwrap(), 0, "its own entries are skipped");
+        assert!(b.alerts(&AlertQuery::default()).is_empty());
+        assert_eq!(b.sync_shared().unwrap(), 1);
+        assert_eq!(b.sync_shared().unwrap(), 0, "read once");
+        let seen = b.alerts(&AlertQuery::default());
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].alert, a.alerts(&AlertQuery::default())[0].alert);
+        // b's resolution reaches a.
+        b.post_alerts(vec![PostableAlert {
+            labels: BTreeMap::from([("alertname".into(), "Down".into())]),
+            ends_at: Some(1_000),
+            ..Default::default()
+        }])
+        .unwrap();
+        assert_eq!(a.sync_shared().unwrap(), 1);
+        assert!(a.alerts(&AlertQuery::default()).is_empty(), "resolved");
     }
 }

@@ -11,6 +11,7 @@
 //!
 //! No HTTP here: nothing depends on axum or on the server.
 
+mod cluster;
 mod gate;
 mod incidents;
 mod live;
@@ -25,6 +26,10 @@ use homeostat_model::Clock;
 use homeostat_promql::Engine;
 use homeostat_storage::Querier;
 
+pub use cluster::{
+    Acting, ClusterStatus, ClusterView, ElectionStats, ElectionTiming, Elector, Leadership,
+    MemberStatus, Role,
+};
 pub use gate::{
     BudgetSource, Expiry, GATE_CACHE_MAX_AGE_MS, GateAnswer, GateError, GateService,
     MeasuredBudgets, NewOverride,

@@ -395,7 +395,7 @@ impl Delivery {
             expires_at: flush.at.saturating_add(self.retention.as_millis() as i64),
         };
         let nflog = self.nflog.clone();
-        match tokio::task::spawn_blocking(move || nflog.record(&entry)).await {
+        match tokio::task::spawn_blocking(move || nflog.record(&entry, None)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "writing the notification log failed"),
             Err(e) => tracing::error!(error = %e, "notification log task failed"),

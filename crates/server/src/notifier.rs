@@ -169,9 +169,9 @@ impl Notifier {
             Ok(Ok(())) => {
                 self.stats.sent_total.fetch_add(n, Ordering::Relaxed);
             }
-            Ok(Err(errors)) => {
+            Ok(Err(e)) => {
                 self.stats.errors_total.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(refused = errors.len(), first = %errors[0], "built-in alertmanager refused alerts");
+                tracing::warn!(error = %e, "built-in alertmanager refused alerts");
             }
             Err(e) => {
                 self.stats.errors_total.fetch_add(1, Ordering::Relaxed);

@@ -12,6 +12,7 @@
 
 mod analyses;
 mod audit;
+mod cluster;
 mod codec;
 mod deploys;
 mod dump;

@@ -1,7 +1,10 @@
-use homeostat_state::{NflogEntry, NotificationLog, OutboxEntry, OutboxState, Result, StateError};
+use homeostat_state::{
+    Fence, NflogEntry, NotificationLog, OutboxEntry, OutboxState, Result, StateError,
+};
 use postgres::{GenericClient, Row};
 
 use crate::PgState;
+use crate::cluster::check_fence;
 use crate::codec::{Corrupt, be, col, from_json, to_json};
 
 const NFLOG_COLUMNS: &str = "receiver, group_key, firing, resolved, sent_at, expires_at";
@@ -106,10 +109,29 @@ pub(crate) fn list_outbox(c: &mut impl GenericClient) -> Result<Vec<OutboxEntry>
 }
 
 impl NotificationLog for PgState {
-    fn record(&self, entry: &NflogEntry) -> Result<()> {
-        let entry = entry.clone();
-        self.pool
-            .run("record notification", move |c| record_on(c, &entry))
+    fn record(&self, entry: &NflogEntry, fence: Option<&Fence>) -> Result<()> {
+        let (entry, fence) = (entry.clone(), fence.cloned());
+        self.pool.run("record notification", move |c| {
+            let mut tx = c.transaction().map_err(be("record notification"))?;
+            check_fence(&mut tx, fence.as_ref())?;
+            record_on(&mut tx, &entry)?;
+            tx.commit().map_err(be("record notification"))
+        })
+    }
+
+    fn forget(&self, receiver: &str, group_key: &str, fence: Option<&Fence>) -> Result<()> {
+        let (receiver, group_key) = (receiver.to_string(), group_key.to_string());
+        let fence = fence.cloned();
+        self.pool.run("forget notification", move |c| {
+            let mut tx = c.transaction().map_err(be("forget notification"))?;
+            check_fence(&mut tx, fence.as_ref())?;
+            tx.execute(
+                "DELETE FROM nflog WHERE receiver = $1 AND group_key = $2",
+                &[&receiver, &group_key],
+            )
+            .map_err(be("forget notification"))?;
+            tx.commit().map_err(be("forget notification"))
+        })
     }
 
     fn last(&self, receiver: &str, group_key: &str) -> Result<Option<NflogEntry>> {
@@ -140,14 +162,20 @@ impl NotificationLog for PgState {
             })
     }
 
-    fn enqueue(&self, e: &OutboxEntry) -> Result<bool> {
+    fn enqueue(&self, e: &OutboxEntry, fence: Option<&Fence>) -> Result<bool> {
         let e = OutboxEntry {
             state: OutboxState::Pending,
             finished_at: None,
             ..e.clone()
         };
-        self.pool
-            .run("enqueue outbox entry", move |c| insert_outbox(c, &e))
+        let fence = fence.cloned();
+        self.pool.run("enqueue outbox entry", move |c| {
+            let mut tx = c.transaction().map_err(be("enqueue outbox entry"))?;
+            check_fence(&mut tx, fence.as_ref())?;
+            let added = insert_outbox(&mut tx, &e)?;
+            tx.commit().map_err(be("enqueue outbox entry"))?;
+            Ok(added)
+        })
     }
 
     fn pending(&self, kind: &str) -> Result<Vec<OutboxEntry>> {

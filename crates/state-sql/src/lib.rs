@@ -8,6 +8,7 @@
 
 mod analyses;
 mod audit;
+mod cluster;
 mod codec;
 mod deploys;
 mod dump;

@@ -1,7 +1,10 @@
-use homeostat_state::{NflogEntry, NotificationLog, OutboxEntry, OutboxState, Result, StateError};
-use rusqlite::{OptionalExtension, Row, params};
+use homeostat_state::{
+    Fence, NflogEntry, NotificationLog, OutboxEntry, OutboxState, Result, StateError,
+};
+use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::SqliteState;
+use crate::cluster::check_fence;
 use crate::codec::{Corrupt, be, col, from_json, to_json};
 
 pub(crate) const OUTBOX_COLUMNS: &str =
@@ -26,24 +29,41 @@ pub(crate) fn outbox_row(r: &Row<'_>) -> Result<OutboxEntry> {
 }
 
 impl NotificationLog for SqliteState {
-    fn record(&self, entry: &NflogEntry) -> Result<()> {
-        self.conn
-            .lock()
-            .execute(
-                "INSERT OR REPLACE INTO nflog
+    fn record(&self, entry: &NflogEntry, fence: Option<&Fence>) -> Result<()> {
+        let mut conn = self.conn.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(be("record notification"))?;
+        check_fence(&tx, fence)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO nflog
                      (receiver, group_key, firing, resolved, sent_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    entry.receiver,
-                    entry.group_key,
-                    to_json(&entry.firing_fingerprints, "firing_fingerprints")?,
-                    to_json(&entry.resolved_fingerprints, "resolved_fingerprints")?,
-                    entry.sent_at,
-                    entry.expires_at
-                ],
-            )
-            .map_err(be("record notification"))?;
-        Ok(())
+            params![
+                entry.receiver,
+                entry.group_key,
+                to_json(&entry.firing_fingerprints, "firing_fingerprints")?,
+                to_json(&entry.resolved_fingerprints, "resolved_fingerprints")?,
+                entry.sent_at,
+                entry.expires_at
+            ],
+        )
+        .map_err(be("record notification"))?;
+        tx.commit().map_err(be("record notification"))
+    }
+
+    fn forget(&self, receiver: &str, group_key: &str, fence: Option<&Fence>) -> Result<()> {
+        let mut conn = self.conn.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(be("forget notification"))?;
+        check_fence(&tx, fence)?;
+        tx.execute(
+            "DELETE FROM nflog WHERE receiver = ?1 AND group_key = ?2",
+            [receiver, group_key],
+        )
+        .map_err(be("forget notification"))?;
+        tx.commit().map_err(be("forget notification"))
     }
 
     fn last(&self, receiver: &str, group_key: &str) -> Result<Option<NflogEntry>> {
@@ -82,10 +102,13 @@ impl NotificationLog for SqliteState {
         Ok(nflog + outbox)
     }
 
-    fn enqueue(&self, e: &OutboxEntry) -> Result<bool> {
-        let added = self
-            .conn
-            .lock()
+    fn enqueue(&self, e: &OutboxEntry, fence: Option<&Fence>) -> Result<bool> {
+        let mut conn = self.conn.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(be("enqueue outbox entry"))?;
+        check_fence(&tx, fence)?;
+        let added = tx
             .execute(
                 "INSERT INTO outbox (key, kind, doc, created_at, expires_at, state, attempts, finished_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, NULL)
@@ -100,6 +123,7 @@ impl NotificationLog for SqliteState {
                 ],
             )
             .map_err(be("enqueue outbox entry"))?;
+        tx.commit().map_err(be("enqueue outbox entry"))?;
         Ok(added == 1)
     }
 

@@ -5,7 +5,7 @@
 use homeostat_state::{Result, StateError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -188,6 +188,42 @@ CREATE TABLE used_links (
     expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX used_links_expires_at ON used_links (expires_at);
+";
+
+/// Replicas sharing one database: leases with fencing tokens, members, and
+/// the shared alert intake (issue 15).
+const V6: &str = "
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    token INTEGER NOT NULL,
+    acquired_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE members (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE alert_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    fingerprint INTEGER NOT NULL,
+    labels TEXT NOT NULL,
+    annotations TEXT NOT NULL,
+    starts_at INTEGER NOT NULL,
+    ends_at INTEGER NOT NULL,
+    generator_url TEXT NOT NULL,
+    pending_since INTEGER,
+    timeout INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    origin TEXT NOT NULL
+) STRICT;
+CREATE INDEX alert_log_fingerprint ON alert_log (fingerprint, seq);
+CREATE INDEX alert_log_ends_at ON alert_log (ends_at);
 ";
 
 /// The version recorded in `schema_version`, 0 for a new database.

@@ -11,9 +11,11 @@ use homeostat_model::Fingerprint;
 use serde_json::json;
 
 mod analysis;
+mod cluster;
 mod dump;
 mod tokens;
 pub use analysis::analyses;
+pub use cluster::{alert_log, fencing, lease_race, leases, members};
 pub use dump::{dump_round_trip, populated};
 pub use tokens::{sample_token, tokens, used_links};
 
@@ -46,6 +48,11 @@ pub fn run_all<B: StateBackend + 'static>(fresh: impl Fn() -> Arc<B>) {
     tokens(fresh().as_ref());
     used_links(fresh().as_ref());
     concurrent_appends(fresh());
+    leases(fresh().as_ref());
+    lease_race(fresh());
+    fencing(fresh().as_ref());
+    members(fresh().as_ref());
+    alert_log(fresh().as_ref());
 }
 
 /// An open incident with every field set, for tests.
@@ -176,7 +183,7 @@ pub fn nflog(n: &dyn NotificationLog) {
         sent_at: 1_000,
         expires_at: 100_000,
     };
-    n.record(&first).expect("record");
+    n.record(&first, None).expect("record");
     let second = NflogEntry {
         firing_fingerprints: vec![Fingerprint(u64::MAX)],
         resolved_fingerprints: vec![Fingerprint(1)],
@@ -184,14 +191,14 @@ pub fn nflog(n: &dyn NotificationLog) {
         expires_at: 200_000,
         ..first.clone()
     };
-    n.record(&second).expect("record again");
+    n.record(&second, None).expect("record again");
     assert_eq!(n.last("pager", "g1").expect("last"), Some(second.clone()));
     let other = NflogEntry {
         receiver: "slack".into(),
         expires_at: 50_000,
         ..first.clone()
     };
-    n.record(&other).expect("record other receiver");
+    n.record(&other, None).expect("record other receiver");
     assert_eq!(n.last("slack", "g1").expect("last"), Some(other));
     assert_eq!(n.last("pager", "g2").expect("last"), None);
 
@@ -213,14 +220,17 @@ pub fn outbox(n: &dyn NotificationLog) {
     };
     let a = page("page/1/1000/0/ana", 1_000);
     let b = page("page/1/1000/0/bo", 900);
-    assert!(n.enqueue(&a).expect("enqueue"));
-    assert!(n.enqueue(&b).expect("enqueue"));
-    assert!(!n.enqueue(&a).expect("enqueue again"), "a key is owed once");
+    assert!(n.enqueue(&a, None).expect("enqueue"));
+    assert!(n.enqueue(&b, None).expect("enqueue"));
+    assert!(
+        !n.enqueue(&a, None).expect("enqueue again"),
+        "a key is owed once"
+    );
     let other_kind = OutboxEntry {
         kind: "remediation".into(),
         ..page("rem/1", 800)
     };
-    assert!(n.enqueue(&other_kind).expect("enqueue"));
+    assert!(n.enqueue(&other_kind, None).expect("enqueue"));
     assert_eq!(
         n.pending("page").expect("pending"),
         vec![b.clone(), a.clone()],
@@ -240,7 +250,7 @@ pub fn outbox(n: &dyn NotificationLog) {
         Some(OutboxState::Failed)
     );
     assert!(
-        !n.enqueue(&a).expect("enqueue delivered"),
+        !n.enqueue(&a, None).expect("enqueue delivered"),
         "a delivered message is not owed again"
     );
 

@@ -19,6 +19,14 @@ pub enum StateError {
     },
     #[error("{field}: {problem}")]
     Invalid { field: String, problem: String },
+    /// A fenced write found that its lease changed hands (or lapsed): the
+    /// caller is no longer the leader and must not act.
+    #[error("lease {lease:?} is no longer held by {holder:?} with token {token}; not acting")]
+    Fenced {
+        lease: String,
+        holder: String,
+        token: i64,
+    },
     /// The database refused or failed; `op` says what we were doing.
     #[error("state backend failed to {op}: {source}")]
     Backend {
@@ -41,7 +49,7 @@ impl StateError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             StateError::NotFound { .. } => ErrorKind::NotFound,
-            StateError::Conflict { .. } => ErrorKind::Conflict,
+            StateError::Conflict { .. } | StateError::Fenced { .. } => ErrorKind::Conflict,
             StateError::Invalid { .. } => ErrorKind::InvalidInput,
             StateError::Backend { .. } | StateError::SchemaTooNew { .. } => ErrorKind::Internal,
         }
@@ -66,6 +74,14 @@ impl StateError {
         StateError::Invalid {
             field: field.into(),
             problem: problem.into(),
+        }
+    }
+
+    pub fn fenced(fence: &crate::Fence) -> Self {
+        StateError::Fenced {
+            lease: fence.lease.clone(),
+            holder: fence.holder.clone(),
+            token: fence.token,
         }
     }
 

@@ -22,12 +22,14 @@
 //!     sent_at: 1_000,
 //!     expires_at: 5_000,
 //! };
-//! state.nflog.record(&entry).unwrap();
+//! state.nflog.record(&entry, None).unwrap();
 //! assert_eq!(state.nflog.last("pager", &entry.group_key).unwrap(), Some(entry));
 //! ```
 
+mod alert_log;
 mod analysis;
 mod audit;
+mod cluster;
 mod deploy;
 mod dump;
 mod error;
@@ -43,8 +45,10 @@ pub mod conformance;
 
 use std::sync::Arc;
 
+pub use alert_log::{AlertLog, LoggedAlert};
 pub use analysis::{AnalysisMeasurement, AnalysisRecord, AnalysisStore};
 pub use audit::{AuditEntry, AuditLog};
+pub use cluster::{ClusterStore, Fence, LEADER_LEASE, Lease, Member};
 pub use deploy::{
     Deploy, DeployFilter, DeployOutcome, DeployStore, GateOverride, OverrideStore, RollbackRecord,
 };
@@ -72,6 +76,8 @@ pub trait StateBackend:
     + AnalysisStore
     + TokenStore
     + UsedLinkStore
+    + ClusterStore
+    + AlertLog
 {
 }
 
@@ -86,6 +92,8 @@ impl<T> StateBackend for T where
         + AnalysisStore
         + TokenStore
         + UsedLinkStore
+        + ClusterStore
+        + AlertLog
 {
 }
 
@@ -103,6 +111,8 @@ pub struct State {
     pub analyses: Arc<dyn AnalysisStore>,
     pub tokens: Arc<dyn TokenStore>,
     pub used_links: Arc<dyn UsedLinkStore>,
+    pub cluster: Arc<dyn ClusterStore>,
+    pub alert_log: Arc<dyn AlertLog>,
 }
 
 impl State {
@@ -117,7 +127,9 @@ impl State {
             overrides: backend.clone(),
             analyses: backend.clone(),
             tokens: backend.clone(),
-            used_links: backend,
+            used_links: backend.clone(),
+            cluster: backend.clone(),
+            alert_log: backend,
         }
     }
 }

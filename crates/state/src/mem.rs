@@ -16,7 +16,11 @@ use crate::{
 };
 use crate::{AnalysisRecord, AnalysisStore};
 use crate::{Deploy, DeployFilter, DeployStore, GateOverride, OverrideStore, RollbackRecord};
+use crate::{Fence, Lease, LoggedAlert, Member};
 use crate::{TokenRecord, TokenStore, UsedLinkStore};
+
+// Leases, members and the alert log.
+mod cluster;
 
 /// In-memory state; nothing survives the process.
 #[derive(Debug, Default)]
@@ -42,6 +46,11 @@ struct Inner {
     tokens: BTreeMap<String, TokenRecord>,
     /// Used link key → when the link expires.
     used_links: BTreeMap<String, i64>,
+    leases: BTreeMap<String, Lease>,
+    members: BTreeMap<String, Member>,
+    /// (sequence number, alert), in order.
+    alert_log: Vec<(i64, LoggedAlert)>,
+    next_alert_seq: i64,
     next_deploy: i64,
     next_incident: i64,
     next_seq: i64,
@@ -60,6 +69,16 @@ impl MemState {
 }
 
 impl Inner {
+    fn check_fence(&self, fence: Option<&Fence>) -> Result<()> {
+        match fence {
+            None => Ok(()),
+            Some(f) => match self.leases.get(&f.lease) {
+                Some(l) if l.holder == f.holder && l.token == f.token => Ok(()),
+                _ => Err(StateError::fenced(f)),
+            },
+        }
+    }
+
     fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64> {
         if self.audit_closed {
             return Err(StateError::backend(
@@ -126,11 +145,22 @@ impl SilenceStore for MemState {
 }
 
 impl NotificationLog for MemState {
-    fn record(&self, entry: &NflogEntry) -> Result<()> {
-        self.inner.lock().nflog.insert(
+    fn record(&self, entry: &NflogEntry, fence: Option<&Fence>) -> Result<()> {
+        let mut inner = self.inner.lock();
+        inner.check_fence(fence)?;
+        inner.nflog.insert(
             (entry.receiver.clone(), entry.group_key.clone()),
             entry.clone(),
         );
+        Ok(())
+    }
+
+    fn forget(&self, receiver: &str, group_key: &str, fence: Option<&Fence>) -> Result<()> {
+        let mut inner = self.inner.lock();
+        inner.check_fence(fence)?;
+        inner
+            .nflog
+            .remove(&(receiver.to_string(), group_key.to_string()));
         Ok(())
     }
 
@@ -151,8 +181,9 @@ impl NotificationLog for MemState {
         Ok(before - inner.nflog.len() - inner.outbox.len())
     }
 
-    fn enqueue(&self, entry: &OutboxEntry) -> Result<bool> {
+    fn enqueue(&self, entry: &OutboxEntry, fence: Option<&Fence>) -> Result<bool> {
         let mut inner = self.inner.lock();
+        inner.check_fence(fence)?;
         if inner.outbox.contains_key(&entry.key) {
             return Ok(false);
         }

@@ -6,6 +6,7 @@
 use homeostat_model::Fingerprint;
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::Fence;
 use crate::error::Result;
 
 /// The last notification for one (receiver, group) pair.
@@ -26,8 +27,14 @@ pub struct NflogEntry {
 /// Where the notification log lives.
 pub trait NotificationLog: Send + Sync {
     /// Stores `entry` as the last notification of its (receiver, group key),
-    /// replacing the previous one.
-    fn record(&self, entry: &NflogEntry) -> Result<()>;
+    /// replacing the previous one. With a `fence`, only while the fence's
+    /// lease still names its holder and token, checked in the same
+    /// transaction ([`crate::StateError::Fenced`] otherwise): a leader
+    /// claims a notification this way *before* sending it.
+    fn record(&self, entry: &NflogEntry, fence: Option<&Fence>) -> Result<()>;
+    /// Deletes the entry of (receiver, group key), fenced like `record`:
+    /// gives back a claim whose sending failed when there was no entry before.
+    fn forget(&self, receiver: &str, group_key: &str, fence: Option<&Fence>) -> Result<()>;
     /// The last notification, expired or not: callers compare `expires_at`
     /// with their own clock, and [`NotificationLog::gc`] removes old ones.
     fn last(&self, receiver: &str, group_key: &str) -> Result<Option<NflogEntry>>;
@@ -37,7 +44,8 @@ pub trait NotificationLog: Send + Sync {
 
     /// Records `entry` (state pending) unless an entry with its key exists;
     /// returns whether it was added, i.e. whether the caller should send it.
-    fn enqueue(&self, entry: &OutboxEntry) -> Result<bool>;
+    /// Fenced like [`NotificationLog::record`].
+    fn enqueue(&self, entry: &OutboxEntry, fence: Option<&Fence>) -> Result<bool>;
     /// Pending entries of `kind`, oldest first.
     fn pending(&self, kind: &str) -> Result<Vec<OutboxEntry>>;
     /// Marks a pending entry delivered or failed. Unknown keys are ignored

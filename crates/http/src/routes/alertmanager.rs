@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use homeostat_alerting::{AlertQuery, Alertmanager, Matchers, ServiceError};
+use homeostat_alerting::{AlertQuery, Alertmanager, Matchers, PostError, ServiceError};
 use homeostat_model::ErrorKind;
 use homeostat_model::rfc3339::rfc3339;
 use regex::Regex;
@@ -99,9 +99,17 @@ pub async fn post_alerts(State(st): State<AppState>, body: Body) -> AmResult {
             Err(e) => errors.push(e),
         }
     }
-    let refused = blocking(move || am.post_alerts(alerts)).await?;
-    if let Err(list) = refused {
-        errors.extend(list.iter().map(ToString::to_string));
+    match blocking(move || am.post_alerts(alerts)).await? {
+        Ok(()) => {}
+        Err(PostError::Refused(list)) => errors.extend(list.iter().map(ToString::to_string)),
+        Err(e @ PostError::Unavailable(_)) => {
+            // Nothing was stored: 503 tells the sender to try again.
+            tracing::error!(error = %e, "posting alerts failed");
+            return Err(ApiError::alertmanager(
+                ErrorKind::Unavailable,
+                "the shared alert intake is unavailable; nothing was stored, retry",
+            ));
+        }
     }
     if errors.is_empty() {
         Ok(StatusCode::OK.into_response())

@@ -204,7 +204,7 @@ impl IncidentHub {
                 attempts: 0,
                 finished_at: None,
             };
-            let fresh = self.nflog.enqueue(&entry)?;
+            let fresh = self.nflog.enqueue(&entry, None)?;
             sends.push((user.clone(), fresh.then_some(entry)));
         }
         Ok(sends)

@@ -42,7 +42,7 @@ fn everything_survives_reopen() {
     let (silence, incident, timeline) = {
         let s = SqliteState::open(dir.path()).unwrap();
         let silence = s.upsert(&silence).unwrap();
-        s.record(&nflog).unwrap();
+        s.record(&nflog, None).unwrap();
         s.put(&escalation).unwrap();
         let incident = s.create(&sample_incident("db down", Some("g"))).unwrap();
         let seq = s

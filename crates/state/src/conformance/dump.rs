@@ -32,14 +32,17 @@ pub fn populated() -> MemState {
         updated_at: 1_000,
     };
     m.upsert(&silence).expect("silence");
-    m.record(&NflogEntry {
-        receiver: "pager".into(),
-        group_key: "{}:{alertname=\"Down\"}".into(),
-        firing_fingerprints: vec![homeostat_model::Fingerprint(u64::MAX)],
-        resolved_fingerprints: vec![],
-        sent_at: 2_000,
-        expires_at: 90_000,
-    })
+    m.record(
+        &NflogEntry {
+            receiver: "pager".into(),
+            group_key: "{}:{alertname=\"Down\"}".into(),
+            firing_fingerprints: vec![homeostat_model::Fingerprint(u64::MAX)],
+            resolved_fingerprints: vec![],
+            sent_at: 2_000,
+            expires_at: 90_000,
+        },
+        None,
+    )
     .expect("nflog");
     let page = |key: &str| OutboxEntry {
         key: key.into(),
@@ -51,8 +54,8 @@ pub fn populated() -> MemState {
         attempts: 0,
         finished_at: None,
     };
-    m.enqueue(&page("page/1")).expect("enqueue");
-    m.enqueue(&page("page/2")).expect("enqueue");
+    m.enqueue(&page("page/1"), None).expect("enqueue");
+    m.enqueue(&page("page/2"), None).expect("enqueue");
     m.finish("page/1", true, 2, 2_500).expect("finish");
 
     let first = m

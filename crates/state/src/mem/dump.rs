@@ -38,7 +38,11 @@ impl StateDump for MemState {
     fn import(&self, dump: &Dump, progress: &mut dyn FnMut(&str, usize)) -> Result<()> {
         let d = dump.clone();
         let max = |it: &mut dyn Iterator<Item = i64>| it.max().unwrap_or(0);
-        let inner = Inner {
+        let mut g = self.inner.lock();
+        // Leases, members and the alert log are not part of a dump: they
+        // stay as they are.
+        let old = std::mem::take(&mut *g);
+        *g = Inner {
             next_deploy: max(&mut d.deploys.iter().map(|x| x.id)),
             next_incident: max(&mut d.incidents.iter().map(|i| i.id.0)),
             next_seq: max(&mut d
@@ -73,8 +77,9 @@ impl StateDump for MemState {
                 .map(|l| (l.key, l.expires_at))
                 .collect(),
             audit_closed: false,
+            ..old
         };
-        *self.inner.lock() = inner;
+        drop(g);
         for (store, n) in dump.counts() {
             progress(store, n);
         }
