@@ -3,6 +3,7 @@
 //! from any thread and across broken connections, and schema versioning.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cluster;
 mod conformance;
 mod pool;
 mod schema;
