@@ -8,6 +8,9 @@ command -v prometheus >/dev/null || need+=(prometheus)
 command -v promtool >/dev/null || need+=(prometheus)
 # amtool (tests/interop/am_routes.sh) ships with Debian's Alertmanager.
 command -v amtool >/dev/null || need+=(prometheus-alertmanager)
+# PostgreSQL: the state backend's tests start a throwaway server
+# (crates/state-pg, tests/interop/pg.bash); Debian puts initdb off PATH.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v curl >/dev/null || need+=(curl)
 # The console checks run the pages in a real (headless) browser.
 command -v chromium >/dev/null || need+=(chromium)

@@ -20,6 +20,7 @@ mod oncall;
 mod release;
 mod remote_read;
 mod slo;
+mod state;
 mod table;
 mod token;
 
@@ -129,6 +130,12 @@ enum Command {
         place: token::Where,
         #[command(subcommand)]
         command: token::TokenCommand,
+    },
+    /// The state store (silences, incidents, notification log, audit…):
+    /// copy it between SQLite and PostgreSQL.
+    State {
+        #[command(subcommand)]
+        command: state::StateCommand,
     },
     /// Deploy events on a running server: record one, list them.
     Deploy {
@@ -259,6 +266,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Oncall { command } => oncall::run(command),
         Command::Incident { server, command } => incident::run(&server, command),
         Command::Token { place, command } => token::run(&place, command),
+        Command::State { command } => state::run(command),
         Command::Deploy { server, command } => release::deploy(&server, command),
         Command::Canary { server, command } => {
             let code = release::canary(&server, command)?;

@@ -72,6 +72,9 @@ pub struct RuntimeInfo {
     pub start_time: Timestamp,
     /// The configured retention, formatted like Prometheus (`15d`).
     pub storage_retention: String,
+    /// Where the state lives: `sqlite:<path>`, or the PostgreSQL DSN
+    /// without its password (`postgres://user@host:5432/db`).
+    pub state_backend: String,
 }
 
 /// The read path: where ingestion appends, what reads and PromQL read

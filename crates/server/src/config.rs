@@ -23,6 +23,7 @@ mod incidents;
 mod query;
 mod services;
 mod slo;
+mod state;
 mod storage;
 mod web;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
@@ -33,6 +34,7 @@ pub use gate::GateSection;
 pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
 pub use query::{QueryBackend, QueryBackendSection, QuerySection};
 pub use services::ServiceSection;
+pub use state::{StateConfig, StateSection};
 pub use storage::{LimitsSection, StorageSection};
 pub use web::{ListenerLimits, WebSection};
 
@@ -59,6 +61,10 @@ pub struct FileConfig {
     pub storage: StorageSection,
     #[serde(default)]
     pub limits: LimitsSection,
+    /// Where silences, incidents, the notification log and the audit log
+    /// live: SQLite in `data_dir` (default) or PostgreSQL (docs/state.md).
+    #[serde(default)]
+    pub state: StateSection,
     #[serde(default)]
     pub query: QuerySection,
     #[serde(default)]
@@ -136,6 +142,8 @@ pub struct Config {
     pub block_duration: Duration,
     pub wal_fsync: FsyncPolicy,
     pub max_active_series: Option<usize>,
+    /// Validated `state:`: the state backend.
+    pub state: StateConfig,
     pub limits: homeostat_http::Limits,
     /// `limits.write_threads` / `limits.write_nice`.
     pub write_pool: homeostat_http::write_pool::WritePoolOptions,
@@ -235,6 +243,8 @@ impl Config {
             )
         })?;
         let storage = f.storage.validate()?;
+        let state = f.state.validate(path)?;
+        let shared_state = matches!(state, StateConfig::Postgres { .. });
         let (limits, write_pool) = f.limits.validate()?;
         let query = f.query.validate()?;
         let query_slots = f.query.slots()?;
@@ -260,6 +270,7 @@ impl Config {
             block_duration: storage.block_duration,
             wal_fsync: storage.wal_fsync,
             max_active_series: storage.max_active_series,
+            state,
             limits,
             write_pool,
             query,
@@ -292,7 +303,7 @@ impl Config {
             web_config_file: None,
             web: f.web.validate()?,
             auth: f.auth.validate()?,
-            cluster: f.cluster.validate()?,
+            cluster: f.cluster.validate(shared_state)?,
             source: None,
         })
     }

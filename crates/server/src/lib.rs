@@ -72,6 +72,24 @@ pub enum ServerError {
     Slo(#[from] homeostat_slo::SpecError),
 }
 
+/// Opens the state backend `state:` names: `<data_dir>/state.db`, or the
+/// PostgreSQL database (migrated on the way). A server that cannot be
+/// reached fails start-up naming host and database, never the password.
+async fn open_state(cfg: &Config) -> Result<homeostat_state::State, ServerError> {
+    let state = cfg.state.clone();
+    let dir = cfg.data_dir.clone();
+    tokio::task::spawn_blocking(move || match state {
+        config::StateConfig::Sqlite => homeostat_state_sql::SqliteState::open(&dir)
+            .map(|s| homeostat_state::State::from_backend(Arc::new(s))),
+        config::StateConfig::Postgres { dsn, options } => {
+            homeostat_state_pg::PgState::open(dsn.expose(), &options)
+                .map(|s| homeostat_state::State::from_backend(Arc::new(s)))
+        }
+    })
+    .await
+    .map_err(|e| ServerError::Task(e.to_string()))?
+    .map_err(ServerError::from)
+}
 /// The querier PromQL and the read APIs run over: the embedded store, or a
 /// remote Prometheus-compatible server per `query_backend`. Makes no network
 /// call, so it is safe on an async thread; the querier itself blocks and must
@@ -202,14 +220,10 @@ pub async fn run(
     let runtime = RuntimeInfo {
         start_time: clock.now_millis(),
         storage_retention: homeostat_model::format_duration(cfg.retention),
+        state_backend: cfg.state.describe(&cfg.data_dir),
     };
     let querier = build_querier(&cfg.query_backend, tsdb.clone())?;
-    let state_dir = cfg.data_dir.clone();
-    let state =
-        tokio::task::spawn_blocking(move || homeostat_state_sql::SqliteState::open(&state_dir))
-            .await
-            .map_err(|e| ServerError::Task(e.to_string()))??;
-    let state = homeostat_state::State::from_backend(Arc::new(state));
+    let state = open_state(&cfg).await?;
     let member_id = cluster::member_id(&cfg.cluster, addr);
     let mut cluster = cluster::Cluster::new(
         &cfg.cluster,

@@ -4,11 +4,11 @@ use rusqlite::{OptionalExtension, Row, params};
 use crate::SqliteState;
 use crate::codec::{be, from_json, to_json};
 
-const COLUMNS: &str = "seq, id, service, deploy_id, phase, started_at, finished_at, \
+pub(crate) const COLUMNS: &str = "seq, id, service, deploy_id, phase, started_at, finished_at, \
                        rollback_pending, run, request, last";
 
 /// A run's row, its JSON columns not yet decoded.
-struct Raw {
+pub(crate) struct Raw {
     seq: i64,
     record: AnalysisRecord,
     run: String,
@@ -16,7 +16,7 @@ struct Raw {
     last: Option<String>,
 }
 
-fn raw(r: &Row<'_>) -> rusqlite::Result<Raw> {
+pub(crate) fn raw(r: &Row<'_>) -> rusqlite::Result<Raw> {
     Ok(Raw {
         seq: r.get(0)?,
         record: AnalysisRecord {
@@ -39,7 +39,7 @@ fn raw(r: &Row<'_>) -> rusqlite::Result<Raw> {
 }
 
 /// Decodes the JSON columns and reads the measurements.
-fn complete(conn: &rusqlite::Connection, raw: Raw) -> Result<AnalysisRecord> {
+pub(crate) fn complete(conn: &rusqlite::Connection, raw: Raw) -> Result<AnalysisRecord> {
     let mut record = raw.record;
     record.run = from_json(&raw.run, "analysis_runs.run")?;
     record.request = from_json(&raw.request, "analysis_runs.request")?;
@@ -72,54 +72,60 @@ fn measurements(conn: &rusqlite::Connection, seq: i64) -> Result<Vec<AnalysisMea
         .map_err(be("read analysis measurements"))
 }
 
+/// Creates or replaces the run and appends its new measurements, on `tx`.
+pub(crate) fn save_on(tx: &rusqlite::Connection, run: &AnalysisRecord) -> Result<()> {
+    let doc = to_json(&run.run, "run")?;
+    let request = to_json(&run.request, "request")?;
+    let last = run.last.as_ref().map(|l| to_json(l, "last")).transpose()?;
+    tx.execute(
+        "INSERT INTO analysis_runs
+             (id, service, deploy_id, phase, started_at, finished_at, rollback_pending, run, request, last)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (id) DO UPDATE SET
+             service = excluded.service, deploy_id = excluded.deploy_id,
+             phase = excluded.phase, started_at = excluded.started_at,
+             finished_at = excluded.finished_at,
+             rollback_pending = excluded.rollback_pending,
+             run = excluded.run, request = excluded.request, last = excluded.last",
+        params![
+            run.id,
+            run.service,
+            run.deploy_id,
+            run.phase,
+            run.started_at,
+            run.finished_at,
+            run.rollback_pending,
+            doc,
+            request,
+            last
+        ],
+    )
+    .map_err(be("save analysis run"))?;
+    let (seq, stored): (i64, i64) = tx
+        .query_row(
+            "SELECT seq, (SELECT count(*) FROM analysis_measurements WHERE run_seq = seq)
+             FROM analysis_runs WHERE id = ?1",
+            [&run.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(be("save analysis run"))?;
+    for (n, m) in run.measurements.iter().enumerate().skip(stored as usize) {
+        tx.execute(
+            "INSERT INTO analysis_measurements (run_seq, n, at, verdict, score, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![seq, n as i64, m.at, m.verdict, m.score, m.reason],
+        )
+        .map_err(be("save analysis measurement"))?;
+    }
+    Ok(())
+}
+
 impl AnalysisStore for SqliteState {
     fn save_analysis(&self, run: &AnalysisRecord) -> Result<()> {
         run.validate()?;
-        let doc = to_json(&run.run, "run")?;
-        let request = to_json(&run.request, "request")?;
-        let last = run.last.as_ref().map(|l| to_json(l, "last")).transpose()?;
         let mut conn = self.conn.lock();
         let tx = conn.transaction().map_err(be("save analysis run"))?;
-        tx.execute(
-            "INSERT INTO analysis_runs
-                 (id, service, deploy_id, phase, started_at, finished_at, rollback_pending, run, request, last)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (id) DO UPDATE SET
-                 service = excluded.service, deploy_id = excluded.deploy_id,
-                 phase = excluded.phase, started_at = excluded.started_at,
-                 finished_at = excluded.finished_at,
-                 rollback_pending = excluded.rollback_pending,
-                 run = excluded.run, request = excluded.request, last = excluded.last",
-            params![
-                run.id,
-                run.service,
-                run.deploy_id,
-                run.phase,
-                run.started_at,
-                run.finished_at,
-                run.rollback_pending,
-                doc,
-                request,
-                last
-            ],
-        )
-        .map_err(be("save analysis run"))?;
-        let (seq, stored): (i64, i64) = tx
-            .query_row(
-                "SELECT seq, (SELECT count(*) FROM analysis_measurements WHERE run_seq = seq)
-                 FROM analysis_runs WHERE id = ?1",
-                [&run.id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(be("save analysis run"))?;
-        for (n, m) in run.measurements.iter().enumerate().skip(stored as usize) {
-            tx.execute(
-                "INSERT INTO analysis_measurements (run_seq, n, at, verdict, score, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![seq, n as i64, m.at, m.verdict, m.score, m.reason],
-            )
-            .map_err(be("save analysis measurement"))?;
-        }
+        save_on(&tx, run)?;
         tx.commit().map_err(be("save analysis run"))
     }
 

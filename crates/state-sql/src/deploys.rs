@@ -8,7 +8,7 @@ use crate::SqliteState;
 use crate::audit::append_on;
 use crate::codec::{be, from_json, to_json};
 
-fn deploy_from(id: i64, doc: &str, rollback: Option<String>) -> Result<Deploy> {
+pub(crate) fn deploy_from(id: i64, doc: &str, rollback: Option<String>) -> Result<Deploy> {
     let mut d: Deploy = from_json(doc, "deploys.doc")?;
     d.id = id;
     d.rollback = rollback
@@ -18,7 +18,7 @@ fn deploy_from(id: i64, doc: &str, rollback: Option<String>) -> Result<Deploy> {
 }
 
 /// The document column: everything but the id and the rollback.
-fn doc_of(d: &Deploy) -> Result<String> {
+pub(crate) fn doc_of(d: &Deploy) -> Result<String> {
     let mut doc = d.clone();
     doc.id = 0;
     doc.rollback = None;

@@ -8,13 +8,14 @@ use rusqlite::{Connection, Row, params, params_from_iter};
 use crate::SqliteState;
 use crate::codec::{be, col, from_json, is_unique_violation, parse, to_i64, to_json};
 
-const INCIDENT_COLUMNS: &str = "id, revision, title, severity, state, service, group_key, \
+pub(crate) const INCIDENT_COLUMNS: &str = "id, revision, title, severity, state, service, group_key, \
      created_at, acknowledged_at, mitigated_at, resolved_at, detected_at, roles, runbook_urls, labels";
-const EVENT_COLUMNS: &str = "seq, incident_id, at, kind, actor, summary, data";
-const ITEM_COLUMNS: &str = "id, incident_id, title, owner, due, state, created_at, updated_at";
+pub(crate) const EVENT_COLUMNS: &str = "seq, incident_id, at, kind, actor, summary, data";
+pub(crate) const ITEM_COLUMNS: &str =
+    "id, incident_id, title, owner, due, state, created_at, updated_at";
 const OPEN_STATES: &str = "('triggered', 'acknowledged', 'mitigated')";
 
-fn incident_from_row(row: &Row<'_>) -> Result<Incident> {
+pub(crate) fn incident_from_row(row: &Row<'_>) -> Result<Incident> {
     let t = "incidents";
     let severity: String = col(row, 3, t)?;
     let state: String = col(row, 4, t)?;
@@ -40,7 +41,7 @@ fn incident_from_row(row: &Row<'_>) -> Result<Incident> {
     })
 }
 
-fn event_from_row(row: &Row<'_>) -> Result<TimelineEvent> {
+pub(crate) fn event_from_row(row: &Row<'_>) -> Result<TimelineEvent> {
     let t = "timeline";
     let kind: String = col(row, 3, t)?;
     let data: String = col(row, 6, t)?;
@@ -55,7 +56,7 @@ fn event_from_row(row: &Row<'_>) -> Result<TimelineEvent> {
     })
 }
 
-fn item_from_row(row: &Row<'_>) -> Result<ActionItem> {
+pub(crate) fn item_from_row(row: &Row<'_>) -> Result<ActionItem> {
     let t = "action_items";
     let due: Option<String> = col(row, 4, t)?;
     let state: String = col(row, 5, t)?;
@@ -81,7 +82,7 @@ fn item_from_row(row: &Row<'_>) -> Result<ActionItem> {
 }
 
 /// Runs `sql` and decodes every row with `decode`.
-fn query<T>(
+pub(crate) fn query<T>(
     conn: &Connection,
     sql: &str,
     args: impl rusqlite::Params,
@@ -150,7 +151,7 @@ fn check_group_free(conn: &Connection, i: &Incident) -> Result<()> {
 }
 
 /// The mutable columns, in `INCIDENT_COLUMNS` order from `title` on.
-fn incident_values(i: &Incident) -> Result<Vec<Value>> {
+pub(crate) fn incident_values(i: &Incident) -> Result<Vec<Value>> {
     let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Integer);
     let opt_text = |v: &Option<String>| v.clone().map_or(Value::Null, Value::Text);
     Ok(vec![

@@ -11,6 +11,7 @@ mod audit;
 mod cluster;
 mod codec;
 mod deploys;
+mod dump;
 mod escalations;
 mod incidents;
 mod nflog;

@@ -7,9 +7,10 @@ use crate::SqliteState;
 use crate::cluster::check_fence;
 use crate::codec::{Corrupt, be, col, from_json, to_json};
 
-const OUTBOX_COLUMNS: &str = "key, kind, doc, created_at, expires_at, state, attempts, finished_at";
+pub(crate) const OUTBOX_COLUMNS: &str =
+    "key, kind, doc, created_at, expires_at, state, attempts, finished_at";
 
-fn outbox_row(r: &Row<'_>) -> Result<OutboxEntry> {
+pub(crate) fn outbox_row(r: &Row<'_>) -> Result<OutboxEntry> {
     let doc: String = col(r, 2, "outbox")?;
     let state: String = col(r, 5, "outbox")?;
     let attempts: i64 = col(r, 6, "outbox")?;

@@ -4,9 +4,10 @@ use rusqlite::{Row, params};
 use crate::SqliteState;
 use crate::codec::{be, col, from_json, to_json};
 
-const COLUMNS: &str = "id, matchers, starts_at, ends_at, created_by, comment, updated_at";
+pub(crate) const COLUMNS: &str =
+    "id, matchers, starts_at, ends_at, created_by, comment, updated_at";
 
-fn silence_from_row(row: &Row<'_>) -> Result<Silence> {
+pub(crate) fn silence_from_row(row: &Row<'_>) -> Result<Silence> {
     let matchers: String = col(row, 1, "silences")?;
     Ok(Silence {
         id: col(row, 0, "silences")?,

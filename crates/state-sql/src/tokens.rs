@@ -4,9 +4,10 @@ use rusqlite::{OptionalExtension, Row, params};
 use crate::SqliteState;
 use crate::codec::{be, from_json, is_unique_violation, to_json};
 
-const COLUMNS: &str = "name, hash, scopes, created_at, created_by, expires_at, revoked_at";
+pub(crate) const COLUMNS: &str =
+    "name, hash, scopes, created_at, created_by, expires_at, revoked_at";
 
-fn token_row(r: &Row<'_>) -> rusqlite::Result<(TokenRecord, String)> {
+pub(crate) fn token_row(r: &Row<'_>) -> rusqlite::Result<(TokenRecord, String)> {
     Ok((
         TokenRecord {
             name: r.get(0)?,
@@ -21,7 +22,7 @@ fn token_row(r: &Row<'_>) -> rusqlite::Result<(TokenRecord, String)> {
     ))
 }
 
-fn decode((mut t, scopes): (TokenRecord, String)) -> Result<TokenRecord> {
+pub(crate) fn decode((mut t, scopes): (TokenRecord, String)) -> Result<TokenRecord> {
     t.scopes = from_json(&scopes, "api_tokens.scopes")?;
     Ok(t)
 }

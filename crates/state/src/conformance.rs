@@ -12,9 +12,11 @@ use serde_json::json;
 
 mod analysis;
 mod cluster;
+mod dump;
 mod tokens;
 pub use analysis::analyses;
 pub use cluster::{alert_log, fencing, lease_race, leases, members};
+pub use dump::{dump_round_trip, populated};
 pub use tokens::{sample_token, tokens, used_links};
 
 use crate::{

@@ -31,6 +31,7 @@ mod analysis;
 mod audit;
 mod cluster;
 mod deploy;
+mod dump;
 mod error;
 mod escalation;
 mod incident;
@@ -51,6 +52,7 @@ pub use cluster::{ClusterStore, Fence, LEADER_LEASE, Lease, Member};
 pub use deploy::{
     Deploy, DeployFilter, DeployOutcome, DeployStore, GateOverride, OverrideStore, RollbackRecord,
 };
+pub use dump::{Dump, StateDump, UsedLink};
 pub use error::{Result, StateError};
 pub use escalation::{EscalationRecord, EscalationStore};
 pub use incident::{

@@ -1,6 +1,8 @@
 //! [`MemState`]: every state trait in memory, for engine tests. It follows
 //! the same rules as the SQL backend (the conformance suite checks both).
 
+mod dump;
+
 use std::collections::BTreeMap;
 
 use parking_lot::Mutex;
@@ -672,6 +674,7 @@ mod tests {
     #[test]
     fn passes_the_conformance_suite() {
         crate::conformance::run_all(|| std::sync::Arc::new(MemState::default()));
+        crate::conformance::dump_round_trip(&MemState::default());
     }
 
     #[test]

@@ -104,6 +104,8 @@ pub async fn runtimeinfo(State(st): State<AppState>) -> Json<serde_json::Value> 
             "GOGC": "",
             "GODEBUG": "",
             "storageRetention": st.ops.runtime.storage_retention,
+            // homeostat's own: which state backend, its password masked.
+            "stateBackend": st.ops.runtime.state_backend,
         }
     }))
 }

@@ -12,8 +12,9 @@ use super::duration_or;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSection {
-    /// Take part in the leader election. Default false: a single replica
-    /// always acts.
+    /// Take part in the leader election. Default: true with
+    /// `state.backend: postgres` (replicas share it), false with SQLite (a
+    /// single replica always acts).
     pub enabled: Option<bool>,
     /// How long the leader lease lasts without renewal. Default 10s.
     pub lease_duration: Option<String>,
@@ -32,11 +33,13 @@ pub struct ClusterConfig {
 }
 
 impl ClusterSection {
-    pub(super) fn validate(&self) -> Result<ClusterConfig, FieldError> {
-        self.checked().map_err(|e| e.under("cluster"))
+    /// `shared_state`: whether the state database can be shared by
+    /// replicas (PostgreSQL), which turns the election on by default.
+    pub(super) fn validate(&self, shared_state: bool) -> Result<ClusterConfig, FieldError> {
+        self.checked(shared_state).map_err(|e| e.under("cluster"))
     }
 
-    fn checked(&self) -> Result<ClusterConfig, FieldError> {
+    fn checked(&self, shared_state: bool) -> Result<ClusterConfig, FieldError> {
         let lease = duration_or("lease_duration", &self.lease_duration, "10s")?;
         let retry = duration_or("retry_interval", &self.retry_interval, "1s")?;
         if lease < Duration::from_secs(1) {
@@ -60,7 +63,7 @@ impl ClusterSection {
             ));
         }
         Ok(ClusterConfig {
-            enabled: self.enabled.unwrap_or(false),
+            enabled: self.enabled.unwrap_or(shared_state),
             timing: homeostat_app::ElectionTiming { lease, retry },
             member_id: self.member_id.clone(),
         })
@@ -73,13 +76,15 @@ mod tests {
 
     fn parse(yaml: &str) -> Result<ClusterConfig, FieldError> {
         let s: ClusterSection = serde_norway::from_str(yaml).unwrap_or_else(|e| panic!("{e}"));
-        s.validate()
+        s.validate(false)
     }
 
     #[test]
     fn defaults_and_errors() {
         let c = parse("{}").unwrap_or_else(|e| panic!("{e}"));
         assert!(!c.enabled);
+        let s: ClusterSection = serde_norway::from_str("{}").unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.validate(true).is_ok_and(|c| c.enabled), "on with PostgreSQL");
         assert_eq!(c.timing.lease, Duration::from_secs(10));
         assert_eq!(c.timing.retry, Duration::from_secs(1));
         let e = parse("{lease_duration: 5s, retry_interval: 5s}")

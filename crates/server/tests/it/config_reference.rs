@@ -7,6 +7,10 @@
 const SOURCES: [(&str, &str); 14] = [
     ("server/src/config.rs", include_str!("../../src/config.rs")),
     (
+        "server/src/config/state.rs",
+        include_str!("../../src/config/state.rs"),
+    ),
+    (
         "server/src/config/storage.rs",
         include_str!("../../src/config/storage.rs"),
     ),

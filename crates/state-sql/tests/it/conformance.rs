@@ -22,3 +22,10 @@ fn sqlite_state_conforms() {
         Arc::new(state)
     });
 }
+
+#[test]
+fn sqlite_state_imports_and_exports_a_whole_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = SqliteState::open(dir.path()).expect("open");
+    conformance::dump_round_trip(&state);
+}

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::{AnalysisMeasurement, AnalysisRecord, AnalysisStore, StateError};
 
-fn measurement(at: i64, verdict: &str) -> AnalysisMeasurement {
+pub(crate) fn measurement(at: i64, verdict: &str) -> AnalysisMeasurement {
     AnalysisMeasurement {
         at,
         verdict: verdict.into(),
@@ -14,7 +14,7 @@ fn measurement(at: i64, verdict: &str) -> AnalysisMeasurement {
     }
 }
 
-fn run(id: &str, started_at: i64) -> AnalysisRecord {
+pub(crate) fn run(id: &str, started_at: i64) -> AnalysisRecord {
     AnalysisRecord {
         id: id.into(),
         service: Some("checkout".into()),
