@@ -52,13 +52,19 @@ impl Acting {
 #[derive(Debug, Clone)]
 pub struct Leadership {
     rx: watch::Receiver<Role>,
+    /// Kept so that `changed()` on a subscription waits rather than fails
+    /// when the election task is gone (or never existed).
+    _tx: Arc<watch::Sender<Role>>,
 }
 
 impl Leadership {
     /// A replica alone: always acting.
     pub fn single() -> Self {
-        let (_tx, rx) = watch::channel(Role::Single);
-        Self { rx }
+        let (tx, rx) = watch::channel(Role::Single);
+        Self {
+            rx,
+            _tx: Arc::new(tx),
+        }
     }
 
     pub fn role(&self) -> Role {
@@ -123,11 +129,38 @@ pub struct ElectionStats {
 pub struct Elector {
     store: Arc<dyn ClusterStore>,
     member: Member,
-    timing: ElectionTiming,
-    tx: watch::Sender<Role>,
-    /// When the lease we hold was last renewed (our clock).
-    renewed_at: Option<i64>,
+    watchdog: Watchdog,
     pub stats: Arc<ElectionStats>,
+}
+
+/// Stops a leader from acting once its lease is about to end unrenewed,
+/// also while a renewal hangs on an unreachable database (the server
+/// checks it on a timer beside the step).
+#[derive(Clone)]
+pub struct Watchdog {
+    tx: Arc<watch::Sender<Role>>,
+    /// When the lease we hold was last renewed (our clock).
+    renewed_at: Arc<parking_lot::Mutex<Option<i64>>>,
+    timing: ElectionTiming,
+}
+
+impl Watchdog {
+    /// Steps down when `now` is within `margin` of the lease's end since
+    /// the last renewal; returns whether it did.
+    pub fn check(&self, now: i64, why: &dyn std::fmt::Display) -> bool {
+        let mut renewed_at = self.renewed_at.lock();
+        let Some(at) = *renewed_at else {
+            return false;
+        };
+        let stop_at = at + ms(self.timing.lease) - ms(self.timing.margin());
+        if now < stop_at {
+            return false;
+        }
+        tracing::error!(error = %why, "cannot renew the leader lease; stopping to act before it ends");
+        *renewed_at = None;
+        self.tx.send_replace(Role::Follower { leader: None });
+        true
+    }
 }
 
 impl std::fmt::Debug for Elector {
@@ -150,15 +183,18 @@ impl Elector {
         timing: ElectionTiming,
     ) -> (Self, Leadership) {
         let (tx, rx) = watch::channel(Role::Follower { leader: None });
+        let tx = Arc::new(tx);
         let e = Self {
             store,
             member,
-            timing,
-            tx,
-            renewed_at: None,
+            watchdog: Watchdog {
+                tx: tx.clone(),
+                renewed_at: Arc::default(),
+                timing,
+            },
             stats: Arc::default(),
         };
-        (e, Leadership { rx })
+        (e, Leadership { rx, _tx: tx })
     }
 
     pub fn member_id(&self) -> &str {
@@ -166,7 +202,11 @@ impl Elector {
     }
 
     pub fn timing(&self) -> &ElectionTiming {
-        &self.timing
+        &self.watchdog.timing
+    }
+
+    pub fn watchdog(&self) -> Watchdog {
+        self.watchdog.clone()
     }
 
     /// Heartbeat, then take or renew the lease; publishes the role. On a
@@ -176,45 +216,37 @@ impl Elector {
         self.member.last_seen = now;
         let result = self.store.heartbeat(&self.member).and_then(|()| {
             self.store
-                .acquire_lease(LEADER_LEASE, &self.member.id, now, ms(self.timing.lease))
+                .acquire_lease(LEADER_LEASE, &self.member.id, now, ms(self.timing().lease))
         });
         match result {
             Ok(lease) => self.observed(lease, now),
             Err(e) => self.failed(&e, now),
         }
-        if self.tx.borrow().is_leader() {
-            self.timing.renew()
+        if self.watchdog.tx.borrow().is_leader() {
+            self.timing().renew()
         } else {
-            self.timing.retry
+            self.timing().retry
         }
     }
 
-    /// A step that did not finish in time counts as failed.
-    pub fn timed_out(&mut self, now: i64) {
-        let e = StateError::backend(
-            "renew the leader lease",
-            std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time"),
-        );
-        self.failed(&e, now);
-    }
-
     fn observed(&mut self, lease: Lease, now: i64) {
+        let tx = &self.watchdog.tx;
         if lease.holder == self.member.id {
-            self.renewed_at = Some(now);
+            *self.watchdog.renewed_at.lock() = Some(now);
             let fence = lease.fence();
-            let new_term = !matches!(&*self.tx.borrow(), Role::Leader(f) if *f == fence);
+            let new_term = !matches!(&*tx.borrow(), Role::Leader(f) if *f == fence);
             if new_term {
                 self.stats.terms.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(member = %self.member.id, token = fence.token, "leading: this replica now evaluates rules and sends notifications");
-                self.tx.send_replace(Role::Leader(fence));
+                tx.send_replace(Role::Leader(fence));
             }
         } else {
-            if self.tx.borrow().is_leader() {
+            if tx.borrow().is_leader() {
                 tracing::warn!(member = %self.member.id, leader = %lease.holder, "lost the leader lease; no longer acting");
             }
-            self.renewed_at = None;
+            *self.watchdog.renewed_at.lock() = None;
             let leader = (lease.expires_at > now).then_some(lease.holder);
-            self.tx.send_if_modified(|r| {
+            tx.send_if_modified(|r| {
                 let next = Role::Follower { leader };
                 let changed = *r != next;
                 *r = next;
@@ -225,24 +257,24 @@ impl Elector {
 
     fn failed(&mut self, e: &StateError, now: i64) {
         self.stats.failures.fetch_add(1, Ordering::Relaxed);
-        let Some(renewed_at) = self.renewed_at else {
-            tracing::warn!(error = %e, "cannot reach the state database to join the election");
-            return;
-        };
-        let stop_at = renewed_at + ms(self.timing.lease) - ms(self.timing.margin());
-        if now >= stop_at {
-            tracing::error!(error = %e, "cannot renew the leader lease; stopping to act before it ends");
-            self.renewed_at = None;
-            self.tx.send_replace(Role::Follower { leader: None });
-        } else {
-            tracing::warn!(error = %e, stops_in_ms = stop_at - now, "cannot renew the leader lease");
+        let leading = self.watchdog.renewed_at.lock().is_some();
+        if !self.watchdog.check(now, e) {
+            if leading {
+                tracing::warn!(error = %e, "cannot renew the leader lease; still acting until shortly before it ends");
+            } else {
+                tracing::warn!(error = %e, "cannot reach the state database to join the election");
+            }
         }
     }
 
     /// Gives the lease up at shutdown so a follower need not wait for it
     /// to expire.
     pub fn resign(&mut self) {
-        let role = self.tx.send_replace(Role::Follower { leader: None });
+        *self.watchdog.renewed_at.lock() = None;
+        let role = self
+            .watchdog
+            .tx
+            .send_replace(Role::Follower { leader: None });
         if let Role::Leader(f) = role
             && let Err(e) = self.store.release_lease(&f)
         {

@@ -28,7 +28,7 @@ use homeostat_storage::Querier;
 
 pub use cluster::{
     Acting, ClusterStatus, ClusterView, ElectionStats, ElectionTiming, Elector, Leadership,
-    MemberStatus, Role,
+    MemberStatus, Role, Watchdog,
 };
 pub use gate::{
     BudgetSource, Expiry, GATE_CACHE_MAX_AGE_MS, GateAnswer, GateError, GateService,

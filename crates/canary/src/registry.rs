@@ -182,6 +182,19 @@ impl AnalysisRegistry {
         Ok((registry, report))
     }
 
+    /// Replaces the runs in memory with those in the store, as at a
+    /// restart: a replica that starts leading takes over the runs the old
+    /// leader judged. A no-op without a store.
+    pub fn reload(&self, now: i64) -> Result<Restored, StateError> {
+        let Some(store) = self.store.clone() else {
+            return Ok(Restored::default());
+        };
+        let (fresh, report) = Self::restore(store, now)?;
+        *self.runs.lock() = fresh.runs.into_inner();
+        *self.next.lock() = fresh.next.into_inner();
+        Ok(report)
+    }
+
     fn persist(&self, e: &RunEntry) -> Result<(), StateError> {
         match &self.store {
             Some(s) => s.save_analysis(&to_record(e)),

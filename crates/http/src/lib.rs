@@ -141,6 +141,9 @@ pub struct AppState {
     /// API tokens (`/api/v1/tokens`); the server also hands it to
     /// authentication as the `homeostat_auth::TokenLookup`.
     pub tokens: Arc<homeostat_app::TokenService>,
+    /// The replicas and the leader (`/api/v1/status/cluster`, the
+    /// `cluster` of `/api/v2/status`); `ClusterView::single` when alone.
+    pub cluster: homeostat_app::ClusterView,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {

@@ -14,7 +14,9 @@ use homeostat_model::Scope;
 
 use crate::AppState;
 use crate::auth::login;
-use crate::routes::{alertmanager, analysis, catalog, incidents, ingest, oncall, ops, otlp};
+use crate::routes::{
+    alertmanager, analysis, catalog, cluster, incidents, ingest, oncall, ops, otlp,
+};
 use crate::routes::{query, read, release, rules, slos, tokens};
 
 /// What a route demands of its caller.
@@ -129,6 +131,7 @@ pub fn routes() -> Vec<Route> {
         r!(GET "/api/v1/alerts", S(Read), rules::alerts),
         r!(GET "/api/v1/status/buildinfo", S(Read), ops::buildinfo),
         r!(GET "/api/v1/status/runtimeinfo", S(Read), ops::runtimeinfo),
+        r!(GET "/api/v1/status/cluster", S(Read), cluster::status),
         r!(GET "/api/v2/alerts", S(Read), alertmanager::get_alerts),
         r!(POST "/api/v2/alerts", S(Write), alertmanager::post_alerts),
         r!(GET "/api/v2/alerts/groups", S(Read), alertmanager::get_groups),

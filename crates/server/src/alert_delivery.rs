@@ -14,13 +14,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use homeostat_alerting::{Alert, Alertmanager, Flush};
+use homeostat_app::Leadership;
 use homeostat_http::{ExternalMetric, StatsSource};
 use homeostat_model::Fingerprint;
 use homeostat_notify::{
     AckLinks, AlertData, AlertStatus, GroupNotification, LastSent, Notifier, SentRecord, Target,
     utc_from_millis,
 };
-use homeostat_state::{NflogEntry, NotificationLog};
+use homeostat_state::{Fence, NflogEntry, NotificationLog, StateError};
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
@@ -145,6 +146,8 @@ pub struct Delivery {
     /// receiver only records alerts), not for a configured file, where
     /// such a receiver drops everything; swapped by a reload.
     pub incidents_without_targets: Arc<AtomicBool>,
+    /// Only the leader delivers; every replica takes in the shared alerts.
+    pub leadership: Leadership,
     in_flight: Arc<Mutex<HashSet<(String, String)>>>,
 }
 
@@ -169,42 +172,70 @@ impl Delivery {
             external_url,
             retention,
             incidents_without_targets: Arc::default(),
+            leadership: Leadership::single(),
             in_flight: Arc::default(),
         }
     }
 
-    /// Ticks the dispatcher until `stop`, delivering every flush.
+    /// Ticks the dispatcher until `stop`. Every replica takes in the alerts
+    /// the others accepted; only the leader delivers flushes. A follower
+    /// still ticks (so resolved alerts are dropped) but its flushes go
+    /// nowhere, and a replica that starts leading rebuilds its groups, so
+    /// their timers start from the alerts themselves.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut since_gc = 0u32;
+        let mut leading = false;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = stop.changed() => return,
             }
+            let acting = self.leadership.acting();
+            let starts = acting.is_some() && !leading;
+            leading = acting.is_some();
             let am = self.am.clone();
-            let flushes = match tokio::task::spawn_blocking(move || am.tick()).await {
+            let flushes = match tokio::task::spawn_blocking(move || {
+                if let Err(e) = am.sync_shared() {
+                    tracing::warn!(error = %e, "reading the shared alert intake failed");
+                }
+                if starts {
+                    am.regroup();
+                }
+                am.tick()
+            })
+            .await
+            {
                 Ok(f) => f,
                 Err(e) => {
                     tracing::error!(error = %e, "alert dispatcher tick failed");
                     continue;
                 }
             };
-            for flush in flushes {
-                let d = self.clone();
-                tokio::spawn(async move { d.deliver_flush(flush).await });
+            if let Some(acting) = acting {
+                for flush in flushes {
+                    let d = self.clone();
+                    let fence = acting.fence().cloned();
+                    tokio::spawn(async move { d.deliver_flush(flush, fence).await });
+                }
             }
             since_gc += 1;
             // Every 10 minutes: expired silences and nflog entries go.
             if since_gc >= 1200 {
                 since_gc = 0;
-                self.gc().await;
+                self.gc(leading).await;
             }
         }
     }
 
-    async fn gc(&self) {
+    async fn gc(&self, leading: bool) {
+        if leading {
+            let am = self.am.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || am.gc_shared()).await {
+                tracing::warn!(error = %e, "trimming the shared alert intake failed");
+            }
+        }
         let nflog = self.nflog.clone();
         let am = self.am.clone();
         let now = am.now();
@@ -221,18 +252,23 @@ impl Delivery {
     }
 
     /// Sends one flushed group to its receiver's targets, as needed.
-    pub async fn deliver_flush(&self, flush: Flush) {
+    /// Delivers one flush. Each notification is claimed in the
+    /// notification log (with `fence`, checked in the same transaction)
+    /// before it is sent, and the claim given back if sending fails, so a
+    /// deposed leader sends nothing and a new leader does not repeat what
+    /// the old one sent.
+    pub async fn deliver_flush(&self, flush: Flush, fence: Option<Fence>) {
         let key = (flush.receiver.clone(), flush.group_key.clone());
         // A delivery still retrying owns the group's log entry; the next
         // flush (group_interval later) will catch up.
         if !self.in_flight.lock().insert(key.clone()) {
             return;
         }
-        self.deliver_inner(&flush).await;
+        self.deliver_inner(&flush, fence.as_ref()).await;
         self.in_flight.lock().remove(&key);
     }
 
-    async fn deliver_inner(&self, flush: &Flush) {
+    async fn deliver_inner(&self, flush: &Flush, fence: Option<&Fence>) {
         let targets = self
             .targets
             .lock()
@@ -268,15 +304,15 @@ impl Delivery {
             let log_key = format!("{}/{}/{i}", flush.receiver, target.kind());
             let nflog = self.nflog.clone();
             let (gk, lk) = (flush.group_key.clone(), log_key.clone());
-            let prev = tokio::task::spawn_blocking(move || nflog.last(&lk, &gk))
+            let stored = tokio::task::spawn_blocking(move || nflog.last(&lk, &gk))
                 .await
                 .ok()
                 .and_then(|r| {
                     r.map_err(|e| tracing::warn!(error = %e, "reading the notification log failed"))
                         .ok()
                 })
-                .flatten()
-                .filter(|e| e.expires_at > flush.at);
+                .flatten();
+            let prev = stored.clone().filter(|e| e.expires_at > flush.at);
             let last = prev.as_ref().map(last_sent);
             let decision = homeostat_notify::decide(
                 target.send_resolved(),
@@ -287,14 +323,31 @@ impl Delivery {
                 flush.repeat_interval,
             );
             if decision.send {
-                sends.push((i, target.clone(), log_key, decision));
+                // Claimed before sending: a leader that cannot claim (it
+                // was deposed) does not send.
+                let entry = self.entry(
+                    &log_key,
+                    &flush.group_key,
+                    flush.at,
+                    &decision.record,
+                    flush.at,
+                );
+                if self.write(entry, fence).await {
+                    sends.push((i, target.clone(), log_key, decision, stored));
+                }
             } else if let Some(p) = last
                 && decision.record != p.record
             {
                 // Nothing to say, but forget what stopped firing so that
                 // firing again is news.
-                self.record(&log_key, flush, &decision.record, p.sent_at)
-                    .await;
+                let entry = self.entry(
+                    &log_key,
+                    &flush.group_key,
+                    flush.at,
+                    &decision.record,
+                    p.sent_at,
+                );
+                self.write(entry, fence).await;
             }
         }
         if sends.is_empty() {
@@ -315,28 +368,24 @@ impl Delivery {
         };
 
         let mut tasks = Vec::new();
-        for (_, target, log_key, decision) in sends {
+        for (_, target, log_key, decision, stored) in sends {
             let mut n = notification(flush, &self.external_url, links.clone());
             n.retain_alerts(|a| {
                 a.status == AlertStatus::Firing
                     || decision.resolved_to_report.contains(&a.fingerprint)
             });
             let d = self.clone();
-            let flush_at = flush.at;
             let receiver = flush.receiver.clone();
             let group_key = flush.group_key.clone();
+            let fence = fence.cloned();
             tasks.push(tokio::spawn(async move {
                 let outcome = d.notifier.deliver(&target, &n).await;
                 let label = if outcome.delivered { "sent" } else { "failed" };
                 d.stats.count(&receiver, target.kind(), label);
-                if outcome.delivered {
-                    let flush = FlushRef {
-                        group_key: &group_key,
-                        at: flush_at,
-                    };
-                    d.record_at(&log_key, flush, &decision.record, flush_at).await;
-                } else {
+                if !outcome.delivered {
                     tracing::warn!(receiver = %receiver, integration = target.kind(), group_key = %group_key, error = ?outcome.last_error, "notification failed");
+                    // Give the claim back, so the next flush tries again.
+                    d.restore(&log_key, &group_key, stored, fence.as_ref()).await;
                 }
                 outcome
             }));
@@ -371,41 +420,70 @@ impl Delivery {
         let _ = tokio::task::spawn_blocking(move || hook.after_notify(&outcome)).await;
     }
 
-    async fn record(&self, log_key: &str, flush: &Flush, record: &SentRecord, sent_at: i64) {
-        let r = FlushRef {
-            group_key: &flush.group_key,
-            at: flush.at,
-        };
-        self.record_at(log_key, r, record, sent_at).await;
-    }
-
-    async fn record_at(
+    fn entry(
         &self,
         log_key: &str,
-        flush: FlushRef<'_>,
+        group_key: &str,
+        flush_at: i64,
         record: &SentRecord,
         sent_at: i64,
-    ) {
-        let entry = NflogEntry {
+    ) -> NflogEntry {
+        NflogEntry {
             receiver: log_key.to_string(),
-            group_key: flush.group_key.to_string(),
+            group_key: group_key.to_string(),
             firing_fingerprints: record.firing.iter().copied().collect(),
             resolved_fingerprints: record.resolved.iter().copied().collect(),
             sent_at,
-            expires_at: flush.at.saturating_add(self.retention.as_millis() as i64),
-        };
+            expires_at: flush_at.saturating_add(self.retention.as_millis() as i64),
+        }
+    }
+
+    /// Writes a notification-log entry under `fence`; whether it was
+    /// written. Without a fence (a single replica) a failing database does
+    /// not stop the notification: sending twice beats not paging.
+    async fn write(&self, entry: NflogEntry, fence: Option<&Fence>) -> bool {
         let nflog = self.nflog.clone();
-        match tokio::task::spawn_blocking(move || nflog.record(&entry, None)).await {
+        let f = fence.cloned();
+        match tokio::task::spawn_blocking(move || nflog.record(&entry, f.as_ref())).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e @ StateError::Fenced { .. })) => {
+                tracing::warn!(error = %e, "not sending: this replica no longer leads");
+                false
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "writing the notification log failed");
+                fence.is_none()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "notification log task failed");
+                fence.is_none()
+            }
+        }
+    }
+
+    /// Puts back the entry a failed send had claimed over.
+    async fn restore(
+        &self,
+        log_key: &str,
+        group_key: &str,
+        stored: Option<NflogEntry>,
+        fence: Option<&Fence>,
+    ) {
+        let nflog = self.nflog.clone();
+        let (lk, gk, f) = (log_key.to_string(), group_key.to_string(), fence.cloned());
+        let r = tokio::task::spawn_blocking(move || match stored {
+            Some(e) => nflog.record(&e, f.as_ref()),
+            None => nflog.forget(&lk, &gk, f.as_ref()),
+        })
+        .await;
+        match r {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "writing the notification log failed"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "giving back a failed notification's claim failed; it is retried at the repeat interval")
+            }
             Err(e) => tracing::error!(error = %e, "notification log task failed"),
         }
     }
-}
-
-struct FlushRef<'a> {
-    group_key: &'a str,
-    at: i64,
 }
 
 /// The notification log's entry as the send decision reads it.

@@ -83,7 +83,7 @@ fn alert(ends_at: Option<i64>) -> PostableAlert {
 
 async fn tick(d: &Delivery) {
     for f in d.am.tick() {
-        d.deliver_flush(f).await;
+        d.deliver_flush(f, None).await;
     }
 }
 

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 mod alerting;
 mod auth;
+mod cluster;
 mod dependencies;
 mod deploys;
 mod gate;
@@ -27,6 +28,7 @@ mod storage;
 mod web;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
 pub use auth::{AuthConfig, AuthSection, check_exposure};
+pub use cluster::{ClusterConfig, ClusterSection};
 pub use deploys::DeploysSection;
 pub use gate::GateSection;
 pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
@@ -126,6 +128,9 @@ pub struct FileConfig {
     /// (docs/security.md).
     #[serde(default, deserialize_with = "auth::section")]
     pub auth: AuthSection,
+    /// Replicas sharing the state database, one leading (docs/ha.md).
+    #[serde(default)]
+    pub cluster: ClusterSection,
 }
 
 /// Validated settings.
@@ -186,6 +191,8 @@ pub struct Config {
     pub web: ListenerLimits,
     /// Validated `auth:`.
     pub auth: AuthConfig,
+    /// Validated `cluster:`.
+    pub cluster: ClusterConfig,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -237,6 +244,7 @@ impl Config {
         })?;
         let storage = f.storage.validate()?;
         let state = f.state.validate(path)?;
+        let shared_state = matches!(state, StateConfig::Postgres { .. });
         let (limits, write_pool) = f.limits.validate()?;
         let query = f.query.validate()?;
         let query_slots = f.query.slots()?;
@@ -295,6 +303,7 @@ impl Config {
             web_config_file: None,
             web: f.web.validate()?,
             auth: f.auth.validate()?,
+            cluster: f.cluster.validate(shared_state)?,
             source: None,
         })
     }

@@ -6,6 +6,7 @@
 pub mod alert_delivery;
 pub mod alert_events;
 pub mod am_config;
+mod cluster;
 pub mod config;
 pub mod incidents;
 pub mod listener;
@@ -223,6 +224,17 @@ pub async fn run(
     };
     let querier = build_querier(&cfg.query_backend, tsdb.clone())?;
     let state = open_state(&cfg).await?;
+    let member_id = cluster::member_id(&cfg.cluster, addr);
+    let mut cluster = cluster::Cluster::new(
+        &cfg.cluster,
+        state.cluster.clone(),
+        member_id.clone(),
+        cfg.external_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
+        clock.now_millis(),
+    );
+    telemetry.add_source(Box::new(cluster.source()));
     let groups = rules::load_groups(&cfg.rule_files, &cfg.slos, &cfg.slo_windows, &cfg.services)?;
     // Always present, even with no groups: a reload may add some.
     let rule_manager = Arc::new(homeostat_rules::RuleManager::new(
@@ -288,14 +300,17 @@ pub async fn run(
     // first start.
     let builtin = {
         let b = &cfg.alertmanager;
-        let am = homeostat_alerting::Alertmanager::new(
+        let mut am = homeostat_alerting::Alertmanager::new(
             b.running(),
             state.silences.clone(),
             clock.clone(),
         )?;
+        if cfg.cluster.enabled {
+            am = am.with_shared_intake(state.alert_log.clone(), member_id.clone());
+        }
         let am = Arc::new(am);
         let notifier = homeostat_notify::Notifier::with_outbound(outbound.clone());
-        let delivery = alert_delivery::Delivery::new(
+        let mut delivery = alert_delivery::Delivery::new(
             am.clone(),
             b.targets.clone(),
             notifier,
@@ -307,6 +322,7 @@ pub async fn run(
         delivery
             .incidents_without_targets
             .store(b.is_default(), std::sync::atomic::Ordering::Relaxed);
+        delivery.leadership = cluster.leadership.clone();
         telemetry.add_source(Box::new(alert_delivery::AlertmanagerSource {
             am: am.clone(),
             stats: delivery.stats.clone(),
@@ -375,9 +391,13 @@ pub async fn run(
         analysis: analysis.clone(),
         browser: Arc::new(browser_policy(&cfg)),
         tokens: services.tokens.clone(),
+        cluster: cluster.view.clone(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    // Before the acting tasks start: a replica that finds the lease free
+    // leads from the start instead of idling for a retry interval.
+    let election_task = cluster.spawn(clock.clone(), stop_rx.clone()).await;
     let scrape_reloader = scraper.reloader();
     let scrape_task = tokio::spawn(scraper.run(stop_rx.clone()));
     let maint = tokio::spawn(maintenance_loop(tsdb.clone(), stop_rx.clone()));
@@ -392,6 +412,7 @@ pub async fn run(
 
     let escalation_task = tokio::spawn(incidents::run_escalations(
         incident_hub.clone(),
+        cluster.leadership.clone(),
         stop_rx.clone(),
     ));
     let guardrails = Arc::new(release::Guardrails {
@@ -404,6 +425,7 @@ pub async fn run(
         outbound: outbound.clone(),
         page_window: cfg.rollback_page_window,
         rules: rule_manager.clone(),
+        leadership: cluster.leadership.clone(),
     });
     let guardrails_task = tokio::spawn(release::run(guardrails, stop_rx.clone()));
     let gate_task = tokio::spawn(release::refresh_gate(
@@ -426,6 +448,7 @@ pub async fn run(
     let rule_tasks = Arc::new(tokio::sync::Mutex::new(rules::RuleTasks::start(
         rule_manager.clone(),
         notifier.clone(),
+        cluster.leadership.clone(),
     )));
     let reload_task = tokio::spawn(reload::reload_loop(
         cfg.clone(),
@@ -480,6 +503,11 @@ pub async fn run(
     let _ = notify_task.await;
     let _ = delivery_task.await;
     let _ = maint.await;
+    // Last of the acting tasks: the lease is given up only once nothing
+    // acts any more.
+    if let Some(t) = election_task {
+        let _ = t.await;
+    }
     if let Some(s) = sync {
         let _ = s.await;
     }

@@ -213,18 +213,39 @@ pub struct Guardrails {
     pub page_window: Duration,
     /// The rule engine: when each of its page alerts fired.
     pub rules: Arc<dyn RulesView>,
+    /// Only the leader judges runs and calls rollbacks.
+    pub leadership: homeostat_app::Leadership,
 }
 
 /// Judges due runs every second, and looks for page-tier burn alerts after
 /// recent deploys every 5 seconds, until `stop`. First tries the rollbacks
 /// that failed runs still owe from before a restart.
 pub async fn run(g: Arc<Guardrails>, mut stop: watch::Receiver<bool>) {
-    analysis_runs::resume_rollbacks(&g).await;
+    let mut roles = g.leadership.subscribe();
+    let mut leading = false;
     let mut tick: u64 = 0;
     loop {
+        if crate::cluster::until_acting(&g.leadership, &mut roles, &mut stop)
+            .await
+            .is_none()
+        {
+            return;
+        }
+        if !leading {
+            leading = true;
+            if !matches!(g.leadership.role(), homeostat_app::Role::Single) {
+                // A new leader takes over the runs the old one judged.
+                analysis_runs::reload(&g).await;
+            }
+            analysis_runs::resume_rollbacks(&g).await;
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
+        }
+        if !g.leadership.is_leader() {
+            leading = false;
+            continue;
         }
         tick += 1;
         let now = g.clock.now_millis();

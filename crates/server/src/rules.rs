@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use homeostat_app::Leadership;
 use homeostat_rules::{GroupSpec, ReloadSummary, RuleManager};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -53,16 +54,23 @@ pub fn load_groups(
 pub struct RuleTasks {
     manager: Arc<RuleManager>,
     notifier: Arc<Notifier>,
+    /// Only the leader evaluates (and so writes recordings and sends alerts).
+    leadership: Leadership,
     stop: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
 }
 
 impl RuleTasks {
-    pub fn start(manager: Arc<RuleManager>, notifier: Arc<Notifier>) -> Self {
+    pub fn start(
+        manager: Arc<RuleManager>,
+        notifier: Arc<Notifier>,
+        leadership: Leadership,
+    ) -> Self {
         let (stop, _) = watch::channel(false);
         let mut t = Self {
             manager,
             notifier,
+            leadership,
             stop,
             handles: Vec::new(),
         };
@@ -79,6 +87,7 @@ impl RuleTasks {
                     self.manager.clone(),
                     i,
                     self.notifier.clone(),
+                    self.leadership.clone(),
                     rx.clone(),
                 ))
             })
@@ -114,10 +123,13 @@ impl RuleTasks {
 
 /// Evaluates group `i` at each of its aligned timestamps until `stop`
 /// changes; evaluation runs on a blocking thread, alerts go to the notifier.
+/// A follower skips its turns: the leader's evaluation is the one whose
+/// recordings and alerts count.
 pub async fn group_loop(
     manager: Arc<RuleManager>,
     i: usize,
     notifier: Arc<Notifier>,
+    leadership: Leadership,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut last: Option<i64> = None;
@@ -131,6 +143,10 @@ pub async fn group_loop(
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => return,
+        }
+        if !leadership.is_leader() {
+            last = Some(next);
+            continue;
         }
         let m = manager.clone();
         match tokio::task::spawn_blocking(move || m.eval_group(i, next)).await {

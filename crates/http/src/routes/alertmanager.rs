@@ -264,12 +264,14 @@ pub async fn delete_silence(State(st): State<AppState>, Path(id): Path<String>) 
 /// print a mismatch warning; homeostat's own version goes in `revision`.
 pub const ALERTMANAGER_API_VERSION: &str = "0.25.0";
 
-/// `GET /api/v2/status`: no cluster, the config text, the start time.
+/// `GET /api/v2/status`: the replicas (`disabled` when alone), the config
+/// text, the start time.
 pub async fn status(State(st): State<AppState>) -> AmResult {
     let am = handle(&st)?;
     let running = am.running();
+    let cluster = super::cluster::alertmanager_cluster(&st).await;
     Ok(Json(json!({
-        "cluster": {"status": "disabled", "peers": []},
+        "cluster": cluster,
         "config": {"original": running.original},
         "uptime": rfc3339(am.started_at()),
         "versionInfo": {

@@ -236,7 +236,10 @@ async fn status_and_receivers_and_unconfigured() {
     let clock = FakeClock::new(T0);
     let app = am_app(&clock);
     let (_, v) = json_of(&app, get("/api/v2/status")).await;
-    assert_eq!(v["cluster"], json!({"status": "disabled", "peers": []}));
+    assert_eq!(
+        v["cluster"],
+        json!({"name": "test", "status": "disabled", "peers": []})
+    );
     assert_eq!(v["config"]["original"], CONFIG);
     assert_eq!(v["uptime"], "2023-11-14T22:13:20.000Z");
     // amtool warns unless this is its own version: the Alertmanager

@@ -104,6 +104,7 @@ fn state_and_store(
         analysis: Default::default(),
         browser: Default::default(),
         tokens: services.tokens,
+        cluster: homeostat_app::ClusterView::single("test".into()),
     };
     (st, persisted)
 }

@@ -13,12 +13,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use homeostat_app::Leadership;
 use homeostat_http::IncidentApi;
 use homeostat_incident::{IncidentOptions, LinkAction};
 use homeostat_notify::OutboundKind;
 use homeostat_oncall::{Escalation, EscalationStatus, EscalationStep, Target};
 use homeostat_state::{
-    EscalationRecord, Incident, IncidentId, IncidentState, OutboxEntry, OutboxState, StateError,
+    EscalationRecord, Fence, Incident, IncidentId, IncidentState, OutboxEntry, OutboxState,
+    StateError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -66,7 +68,7 @@ impl IncidentHub {
     /// Advances every running escalation to `now` and returns the pages
     /// due, and the next deadline (ms) if any escalation still runs.
     /// Blocking (state store).
-    pub fn due_pages(&self, now: i64) -> (Vec<Page>, Option<i64>) {
+    pub fn due_pages(&self, now: i64, fence: Option<&Fence>) -> (Vec<Page>, Option<i64>) {
         let rt = self.runtime.get();
         let _g = self.escalation_lock.lock();
         let records = match self.escalations.list_active() {
@@ -79,12 +81,16 @@ impl IncidentHub {
         let mut pages = Vec::new();
         let mut next: Option<i64> = None;
         for record in records {
-            match self.advance_one(&rt.oncall, &record, now) {
+            match self.advance_one(&rt.oncall, &record, now, fence) {
                 Ok((mut p, deadline)) => {
                     pages.append(&mut p);
                     if let Some(d) = deadline {
                         next = Some(next.map_or(d, |n| n.min(d)));
                     }
+                }
+                Err(e @ StateError::Fenced { .. }) => {
+                    tracing::warn!(error = %e, "no longer leading: escalations stop here");
+                    return (pages, None);
                 }
                 Err(e) => {
                     tracing::error!(key = %record.key, error = %e, "advancing an escalation failed")
@@ -99,6 +105,7 @@ impl IncidentHub {
         oncall: &homeostat_oncall::Oncall,
         record: &EscalationRecord,
         now: i64,
+        fence: Option<&Fence>,
     ) -> Result<(Vec<Page>, Option<i64>), StateError> {
         let drop_it = |why: &str| -> Result<(Vec<Page>, Option<i64>), StateError> {
             tracing::info!(key = %record.key, why, "escalation ended");
@@ -138,7 +145,7 @@ impl IncidentHub {
         // restart in between resumes them rather than losing them.
         let mut pages = Vec::new();
         for step in steps {
-            let sends = self.owe_pages(oncall, &incident, &policy, &step, now)?;
+            let sends = self.owe_pages(oncall, &incident, &policy, &step, now, fence)?;
             pages.push(Page {
                 incident: incident.clone(),
                 policy: policy.clone(),
@@ -174,6 +181,7 @@ impl IncidentHub {
         policy: &str,
         step: &EscalationStep,
         now: i64,
+        fence: Option<&Fence>,
     ) -> Result<Vec<(String, Option<OutboxEntry>)>, StateError> {
         let level = step.level as u32 + 1;
         let at = step.at.timestamp_millis();
@@ -204,7 +212,10 @@ impl IncidentHub {
                 attempts: 0,
                 finished_at: None,
             };
-            let fresh = self.nflog.enqueue(&entry, None)?;
+            // The key names the page, so a new leader that advances the same
+            // escalation step owes nothing the old one already owed; the
+            // fence stops a deposed leader from owing anything at all.
+            let fresh = self.nflog.enqueue(&entry, fence)?;
             sends.push((user.clone(), fresh.then_some(entry)));
         }
         Ok(sends)
@@ -410,20 +421,37 @@ impl IncidentHub {
 
 /// Runs until `stop`: advance escalations at each deadline (at least every
 /// [`MAX_SLEEP`], and at once when one starts), page in the background.
-pub async fn run_escalations(hub: Arc<IncidentHub>, mut stop: watch::Receiver<bool>) {
-    let owed = hub.owed_pages().await;
-    let h = hub.clone();
-    tokio::spawn(async move { h.send_owed(owed).await });
+pub async fn run_escalations(
+    hub: Arc<IncidentHub>,
+    leadership: Leadership,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut roles = leadership.subscribe();
+    let mut leading = false;
     loop {
+        let Some(acting) = crate::cluster::until_acting(&leadership, &mut roles, &mut stop).await
+        else {
+            return;
+        };
+        if !leading {
+            // Starting to lead (or to run): pages a previous leader owed
+            // and did not finish are sent now.
+            leading = true;
+            let owed = hub.owed_pages().await;
+            let h = hub.clone();
+            tokio::spawn(async move { h.send_owed(owed).await });
+        }
         let now = hub.clock.now_millis();
         let h = hub.clone();
-        let (pages, next) = match tokio::task::spawn_blocking(move || h.due_pages(now)).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "escalation tick failed");
-                (Vec::new(), None)
-            }
-        };
+        let fence = acting.fence().cloned();
+        let (pages, next) =
+            match tokio::task::spawn_blocking(move || h.due_pages(now, fence.as_ref())).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "escalation tick failed");
+                    (Vec::new(), None)
+                }
+            };
         for page in pages {
             let h = hub.clone();
             tokio::spawn(async move { h.deliver(page).await });
@@ -434,6 +462,9 @@ pub async fn run_escalations(hub: Arc<IncidentHub>, mut stop: watch::Receiver<bo
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = hub.wake.notified() => {}
+            _ = roles.changed() => {
+                leading = leadership.is_leader();
+            }
             _ = stop.changed() => return,
         }
     }

@@ -117,7 +117,7 @@ async fn a_page_to_a_flaky_webhook_is_delivered_once_across_a_restart() {
             T0,
         ));
         assert_eq!(links.incident_id.as_deref(), Some("INC-1"));
-        let (pages, _) = hub.due_pages(T0);
+        let (pages, _) = hub.due_pages(T0, None);
         assert_eq!(pages.len(), 1);
         let h = hub.clone();
         let page = pages.into_iter().next().unwrap();
@@ -149,7 +149,7 @@ async fn a_page_to_a_flaky_webhook_is_delivered_once_across_a_restart() {
         let sleeper = TestSleeper::new(&clock, false);
         let (out, metrics) = outbound(&clock, &sleeper);
         let hub = hub_with(&state, &cfg, &clock, out);
-        let (pages, _) = hub.due_pages(clock.now_millis());
+        let (pages, _) = hub.due_pages(clock.now_millis(), None);
         assert!(pages.is_empty(), "level 1 is not paged twice: {pages:?}");
         hub.resume_pages().await;
         let statuses: Vec<u16> = seen.lock().iter().map(|(s, _)| *s).collect();
@@ -188,7 +188,7 @@ async fn a_page_to_a_flaky_webhook_is_delivered_once_across_a_restart() {
         let (out, _) = outbound(&clock, &sleeper);
         let hub = hub_with(&state, &cfg, &clock, out);
         hub.resume_pages().await;
-        let (pages, _) = hub.due_pages(clock.now_millis());
+        let (pages, _) = hub.due_pages(clock.now_millis(), None);
         assert!(pages.is_empty());
         assert_eq!(seen.lock().len(), 3, "delivered exactly once");
     }

@@ -108,7 +108,7 @@ fn flush(key: &str, alerts: Vec<AlertInfo>, at: i64) -> GroupFlush {
 /// Advances to `now` and delivers what is due; returns `(user, level)`.
 async fn tick(hub: &Arc<IncidentHub>, got: &Received, now: i64) -> Vec<(String, u64)> {
     got.lock().clear();
-    let (pages, _) = hub.due_pages(now);
+    let (pages, _) = hub.due_pages(now, None);
     for p in pages {
         hub.deliver(p).await;
     }

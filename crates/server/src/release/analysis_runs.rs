@@ -46,6 +46,22 @@ pub async fn restore_analysis(
     Ok(registry)
 }
 
+/// Reads the runs from the state database again (a replica that starts
+/// leading: the old leader's runs go on here at their scheduled times).
+pub(super) async fn reload(g: &Arc<Guardrails>) {
+    let registry = g.analysis.clone();
+    let now = g.clock.now_millis();
+    match tokio::task::spawn_blocking(move || registry.reload(now)).await {
+        Ok(Ok(report)) => {
+            for (id, owed) in &report.resumed {
+                tracing::info!(run = %id, owed, "analysis run taken over from the previous leader");
+            }
+        }
+        Ok(Err(e)) => tracing::error!(error = %e, "reading analysis runs failed"),
+        Err(e) => tracing::error!(error = %e, "analysis reload task failed"),
+    }
+}
+
 /// Takes every judgment due at `now`, each as of its due time. A run that
 /// is owed several (it resumed after a restart) takes them in order, up to
 /// [`CATCH_UP_PER_TICK`] per tick.

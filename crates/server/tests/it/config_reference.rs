@@ -4,7 +4,7 @@
 
 /// The sources of the file format's sections (the `oncall:` section has
 /// its own reference, docs/oncall.md).
-const SOURCES: [(&str, &str); 14] = [
+const SOURCES: [(&str, &str); 15] = [
     ("server/src/config.rs", include_str!("../../src/config.rs")),
     (
         "server/src/config/state.rs",
@@ -37,6 +37,10 @@ const SOURCES: [(&str, &str); 14] = [
     (
         "server/src/config/incidents.rs",
         include_str!("../../src/config/incidents.rs"),
+    ),
+    (
+        "server/src/config/cluster.rs",
+        include_str!("../../src/config/cluster.rs"),
     ),
     (
         "server/src/am_config.rs",
