@@ -167,8 +167,12 @@ fn serve(tasks: &Mutex<Receiver<Task>>, connector: &Connector) {
             }
         }
         if let Some(c) = client.as_mut() {
-            (task.job)(Ok(c));
-            if c.is_closed() {
+            // A panicking call must not take the thread with it: its caller
+            // sees the reply channel close, the connection (in an unknown
+            // state) is dropped, and the thread serves the next call.
+            let job = task.job;
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(c))));
+            if ran.is_err() || c.is_closed() {
                 client = None;
             }
         }
