@@ -117,8 +117,14 @@ for round in 1 2 3 4 5; do
     {\"labels\": {\"alertname\": \"R${round}A\", \"severity\": \"page\"}, \"startsAt\": \"$STARTS\"},
     {\"labels\": {\"alertname\": \"R${round}B\", \"severity\": \"page\"}, \"startsAt\": \"$STARTS\"},
     {\"labels\": {\"alertname\": \"R${round}C\", \"severity\": \"page\"}, \"startsAt\": \"$STARTS\"}]"
+  if [ "$round" = 1 ]; then
+    check "a follower answers for the leader's analysis run" bash -c "
+      deadline=\$((SECONDS + 8))
+      until curl -fsS '$(url "$F")/api/v1/analysis/$RUN' >/dev/null 2>&1; do
+        [ \$SECONDS -ge \$deadline ] && exit 1; sleep 0.5; done"
+  fi
   # alice's page from the leader, then the kill inside group_wait (8 s).
-  deadline=$((SECONDS + 5))
+  deadline=$((SECONDS + 3))
   until [ "$(hooks_of "/alice")" -ge "$round" ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
   sleep 2
   KILLED_AT=$(python3 -c 'import time; print(time.time())')

@@ -23,6 +23,9 @@ use crate::judge::Judgment;
 use crate::persist::{from_record, to_record};
 use crate::source::{JudgeRequest, PreparedJudge};
 
+// Followers' view and the leader's adoption of runs started elsewhere.
+mod replicas;
+
 /// What a run is about, for rollbacks and listings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct RunTarget {
@@ -130,21 +133,7 @@ impl AnalysisRegistry {
                     r.prepare()
                         .map_err(|e| format!("its judge request no longer validates: {e}"))
                 });
-            let mut entry = RunEntry {
-                run: d.run,
-                target: d.target,
-                request: d.request.clone().unwrap_or_else(|_| JudgeRequest {
-                    metrics: Vec::new(),
-                    baseline: String::new(),
-                    canary: String::new(),
-                    lookback: String::new(),
-                    step: String::new(),
-                    config: Default::default(),
-                }),
-                prepared: prepared.as_ref().ok().cloned(),
-                last: d.last,
-                rollback_pending: d.rollback_pending,
-            };
+            let mut entry = RunEntry::decoded(d);
             if entry.run.phase.is_done() {
                 report.finished += 1;
             } else {
@@ -223,11 +212,7 @@ impl AnalysisRegistry {
                 ),
             });
         }
-        let id = {
-            let mut n = self.next.lock();
-            *n += 1;
-            format!("run-{}", *n)
-        };
+        let id = self.next_id()?;
         let entry = RunEntry {
             run: AnalysisRun::new(id.clone(), spec, now),
             target,
@@ -377,6 +362,26 @@ mod tests {
             deploy_id,
         };
         r.start(spec, target, req, prepared, 1_000).unwrap()
+    }
+
+    #[test]
+    fn replicas_see_each_others_runs_and_never_reuse_an_id() {
+        let store = Arc::new(MemState::default());
+        let (leader, _) = AnalysisRegistry::restore(store.clone(), 0).unwrap();
+        let (follower, _) = AnalysisRegistry::restore(store.clone(), 0).unwrap();
+        let a = start(&leader, 3, None);
+        assert_eq!(follower.mirror().unwrap(), 1);
+        assert_eq!(follower.get(&a).unwrap().run, leader.get(&a).unwrap().run);
+        // Started through the follower: numbered past the leader's run.
+        let b = start(&follower, 3, None);
+        assert_eq!((a.as_str(), b.as_str()), ("run-1", "run-2"));
+        assert_eq!(leader.adopt().unwrap(), vec![b.clone()]);
+        assert!(leader.adopt().unwrap().is_empty(), "adopted once");
+        assert_eq!(leader.due(11_000).len(), 2, "the leader judges both");
+        // The leader's judgment reaches the follower's view.
+        leader.record(&a, 11_000, judgment(Verdict::Pass)).unwrap();
+        follower.mirror().unwrap();
+        assert_eq!(follower.get(&a).unwrap().run.measurements.len(), 1);
     }
 
     #[test]

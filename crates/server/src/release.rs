@@ -221,19 +221,13 @@ pub struct Guardrails {
 /// recent deploys every 5 seconds, until `stop`. First tries the rollbacks
 /// that failed runs still owe from before a restart.
 pub async fn run(g: Arc<Guardrails>, mut stop: watch::Receiver<bool>) {
-    let mut roles = g.leadership.subscribe();
+    let clustered = !matches!(g.leadership.role(), homeostat_app::Role::Single);
     let mut leading = false;
     let mut tick: u64 = 0;
     loop {
-        if crate::cluster::until_acting(&g.leadership, &mut roles, &mut stop)
-            .await
-            .is_none()
-        {
-            return;
-        }
-        if !leading {
+        if !leading && g.leadership.is_leader() {
             leading = true;
-            if !matches!(g.leadership.role(), homeostat_app::Role::Single) {
+            if clustered {
                 // A new leader takes over the runs the old one judged.
                 analysis_runs::reload(&g).await;
             }
@@ -243,11 +237,18 @@ pub async fn run(g: Arc<Guardrails>, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
         }
+        tick += 1;
         if !g.leadership.is_leader() {
             leading = false;
+            // A follower answers for the runs the leader judges.
+            if clustered && tick.is_multiple_of(5) {
+                analysis_runs::mirror(&g).await;
+            }
             continue;
         }
-        tick += 1;
+        if clustered && tick.is_multiple_of(5) {
+            analysis_runs::adopt(&g).await;
+        }
         let now = g.clock.now_millis();
         if tick.is_multiple_of(5) && !g.page_window.is_zero() {
             for (deploy_id, reason) in pages_after_deploys(&g, now).await {

@@ -84,7 +84,10 @@ mod tests {
         let c = parse("{}").unwrap_or_else(|e| panic!("{e}"));
         assert!(!c.enabled);
         let s: ClusterSection = serde_norway::from_str("{}").unwrap_or_else(|e| panic!("{e}"));
-        assert!(s.validate(true).is_ok_and(|c| c.enabled), "on with PostgreSQL");
+        assert!(
+            s.validate(true).is_ok_and(|c| c.enabled),
+            "on with PostgreSQL"
+        );
         assert_eq!(c.timing.lease, Duration::from_secs(10));
         assert_eq!(c.timing.retry, Duration::from_secs(1));
         let e = parse("{lease_duration: 5s, retry_interval: 5s}")

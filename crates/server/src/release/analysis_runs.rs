@@ -62,6 +62,28 @@ pub(super) async fn reload(g: &Arc<Guardrails>) {
     }
 }
 
+/// A follower's registry follows the stored runs (nothing written).
+pub(super) async fn mirror(g: &Arc<Guardrails>) {
+    let registry = g.analysis.clone();
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || registry.mirror()).await {
+        tracing::warn!(error = %e, "reading analysis runs failed");
+    }
+}
+
+/// The leader takes up runs started through another replica.
+pub(super) async fn adopt(g: &Arc<Guardrails>) {
+    let registry = g.analysis.clone();
+    match tokio::task::spawn_blocking(move || registry.adopt()).await {
+        Ok(Ok(ids)) => {
+            for id in ids {
+                tracing::info!(run = %id, "analysis run started through another replica taken up");
+            }
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "reading analysis runs failed"),
+        Err(e) => tracing::error!(error = %e, "analysis adopt task failed"),
+    }
+}
+
 /// Takes every judgment due at `now`, each as of its due time. A run that
 /// is owed several (it resumed after a restart) takes them in order, up to
 /// [`CATCH_UP_PER_TICK`] per tick.
