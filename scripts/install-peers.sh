@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # Installs the peers the interop tests talk to, from Debian and PyPI.
-# (bench/ingest.sh also uses victoria-metrics: apt-get install victoria-metrics.)
 set -euo pipefail
 need=()
 command -v prometheus >/dev/null || need+=(prometheus)
@@ -9,6 +8,9 @@ command -v promtool >/dev/null || need+=(prometheus)
 # amtool (tests/interop/am_routes.sh) ships with Debian's Alertmanager.
 command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v curl >/dev/null || need+=(curl)
+# storage.mode: remote is checked against VictoriaMetrics
+# (tests/interop/remote_storage.sh; bench/ingest.sh uses it too).
+[ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 # The console checks run the pages in a real (headless) browser.
 command -v chromium >/dev/null || need+=(chromium)
 # ...driven by playwright-core from npm (tests/browser, `npm ci`). Debian's

@@ -72,6 +72,11 @@ pub struct RuntimeInfo {
     pub start_time: Timestamp,
     /// The configured retention, formatted like Prometheus (`15d`).
     pub storage_retention: String,
+    /// `storage.mode`: `embedded`, or `remote` (the embedded store is not
+    /// opened and holds no series).
+    pub storage_mode: String,
+    /// With `storage.mode: remote`, the remote-write URL samples go to.
+    pub remote_write_url: Option<String>,
 }
 
 /// The read path: where ingestion appends, what reads and PromQL read

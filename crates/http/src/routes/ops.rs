@@ -104,6 +104,8 @@ pub async fn runtimeinfo(State(st): State<AppState>) -> Json<serde_json::Value> 
             "GOGC": "",
             "GODEBUG": "",
             "storageRetention": st.ops.runtime.storage_retention,
+            "storageMode": if st.ops.runtime.storage_mode.is_empty() { "embedded" } else { st.ops.runtime.storage_mode.as_str() },
+            "remoteWriteURL": st.ops.runtime.remote_write_url,
         }
     }))
 }

@@ -87,6 +87,7 @@ fn state_and_store(
             runtime: Arc::new(RuntimeInfo {
                 start_time: 1_700_000_000_000,
                 storage_retention: "15d".into(),
+                ..Default::default()
             }),
             telemetry: Arc::new(Telemetry::default()),
             ready: Arc::new(AtomicBool::new(true)),

@@ -191,8 +191,18 @@ impl Forwarder {
         let mut cursor = segments::load_position(&dir)
             .map_err(&e)?
             .unwrap_or(Cursor { seg: first, off: 0 });
-        if cursor.seg < first {
-            cursor = Cursor { seg: first, off: 0 };
+        let seg = segs.last().map_or(first, |l| l + 1);
+        if !segs.contains(&cursor.seg) {
+            // Its segment is gone (sent and deleted, or removed by hand):
+            // the next one on disk, or the one about to be written.
+            cursor = Cursor {
+                seg: segs
+                    .iter()
+                    .copied()
+                    .find(|&s| s > cursor.seg)
+                    .unwrap_or(seg),
+                off: 0,
+            };
         }
         let stats = Arc::new(ForwardStats::default());
         let mut total = 0u64;
@@ -220,7 +230,6 @@ impl Forwarder {
             pending += samples;
         }
         stats.pending_samples.store(pending, Ordering::Relaxed);
-        let seg = segs.last().map_or(first, |l| l + 1);
         let file = segments::create(&dir, seg).map_err(&e)?;
         stats.queue_bytes.store(total, Ordering::Relaxed);
         let client = Client::builder()

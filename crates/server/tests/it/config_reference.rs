@@ -4,11 +4,15 @@
 
 /// The sources of the file format's sections (the `oncall:` section has
 /// its own reference, docs/oncall.md).
-const SOURCES: [(&str, &str); 13] = [
+const SOURCES: [(&str, &str); 14] = [
     ("server/src/config.rs", include_str!("../../src/config.rs")),
     (
         "server/src/config/storage.rs",
         include_str!("../../src/config/storage.rs"),
+    ),
+    (
+        "server/src/config/remote_storage.rs",
+        include_str!("../../src/config/remote_storage.rs"),
     ),
     (
         "server/src/config/query.rs",
