@@ -222,6 +222,13 @@ fn delivers_in_order_retries_and_resumes_after_restart() {
     assert_eq!(received(&s), 100);
     f.close();
     drop(f);
+    // A torn record at the tail (a crash mid-write) is cut off on open.
+    let newest = segments(dir.path()).pop().unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(newest)
+        .unwrap();
+    std::io::Write::write_all(&mut file, b"\x40\0\0\0torn").unwrap();
 
     // A restart resumes from the persisted position: nothing lost, nothing twice.
     s.fake.status.store(204, Ordering::Relaxed);
@@ -231,19 +238,28 @@ fn delivers_in_order_retries_and_resumes_after_restart() {
     wait_for("pending drained", || f.stats().pending_samples == 0);
     assert_exact(&s, 40);
     // Fully sent segments are deleted.
-    wait_for("segments deleted", || {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "seg")
-            })
-            .count()
-            <= 2
-    });
+    wait_for("segments deleted", || segments(dir.path()).len() <= 2);
+    f.close();
+    drop(f);
+
+    // Segments gone behind the position's back: the queue starts afresh.
+    for p in segments(dir.path()) {
+        std::fs::remove_file(p).unwrap();
+    }
+    let f = Forwarder::open(forward_cfg(&s, dir.path())).unwrap();
+    f.append(&batch(40)).unwrap();
+    wait_for("sent after the reset", || received(&s) == 205);
+    assert_exact(&s, 41);
+}
+
+fn segments(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    out.sort();
+    out
 }
 
 #[test]
