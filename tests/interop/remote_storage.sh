@@ -115,6 +115,19 @@ if [ ! -e "$WORK/hs-data/wal" ] && ! curl -fsS "$URL/metrics" | grep -q '^homeos
    curl -fsS "$URL/api/v1/status/runtimeinfo" | grep -q '"storageMode":"remote"'; then
   ok "embedded store holds no series (not opened; runtimeinfo storageMode remote)"; else bad "embedded store in use"; fi
 
+# The page tier goes pending once the recorded burn rates are back in VM;
+# the outage below then runs inside its `for: 2m`.
+page_state() {
+  curl -fsS "$URL/api/v1/alerts" | python3 -c '
+import json, sys
+print(" ".join(a["state"] for a in json.load(sys.stdin)["data"]["alerts"]
+               if a["labels"].get("sloth_severity") == "page") or "inactive")'
+}
+deadline=$((SECONDS + 60))
+until [ "$(page_state)" = pending ] || [ $SECONDS -ge $deadline ]; do sleep 1; done
+if [ "$(page_state)" = pending ]; then ok "page tier pending after $SECONDS s, before the outage"; else
+  bad "page tier not pending: $(page_state)"; fi
+
 # A counter pushed one sample a request at known timestamps, before, during
 # and after a 60 s VM outage.
 push_counter() { # FROM TO: samples i in [FROM, TO), t = BASE + i s
@@ -162,10 +175,22 @@ while [ $SECONDS -lt $deadline ]; do if exact >/dev/null 2>&1; then good=1; brea
 exact || true
 if [ $good = 1 ]; then ok "after the outage VM has all $N counter samples, none twice"; else bad "samples lost or duplicated over the outage"; fi
 
-# The page tier fires after `for: 2m` (its timer kept while VM was away).
+# The page tier (sloth_severity=page, not the ticket tier of the same
+# alertname) fires after `for: 2m`, its timer kept while VM was away.
 deadline=$((SECONDS + 200)); paged=0
 while [ $SECONDS -lt $deadline ]; do
-  if grep '"/pager"' "$HOOKS" 2>/dev/null | grep -q 'CheckoutAvailability'; then paged=1; break; fi
+  if python3 - "$HOOKS" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    h = json.loads(line)
+    if h["path"] == "/pager" and any(
+            a["labels"].get("alertname") == "CheckoutAvailability"
+            and a["labels"].get("sloth_severity") == "page" and a["status"] == "firing"
+            for a in h["body"].get("alerts", [])):
+        sys.exit(0)
+sys.exit(1)
+PY
+  then paged=1; break; fi
   sleep 2
 done
 if [ $paged = 1 ]; then ok "SLO page alert CheckoutAvailability reached the webhook after $SECONDS s"; else
