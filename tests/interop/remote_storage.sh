@@ -68,7 +68,8 @@ remote_write:
 YAML
 prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
   --web.listen-address="127.0.0.1:$PROM_PORT" > "$WORK/prometheus.log" 2>&1 &
-PIDS+=($!)
+PROM_PID=$!
+PIDS+=("$PROM_PID")
 
 # Three hours of checkout traffic up to now, 1% errors after the first
 # half hour: a 10x burn of a 99.9% SLO (as in slo_e2e.sh).
@@ -109,6 +110,9 @@ if wait_vm 'slo:sli_error:ratio_rate5m' 40; then
   ok "VM holds the recorded SLO series (slo:sli_error:ratio_rate5m)"; else bad "no recorded SLO series in VM"; fi
 if wait_vm 'up{job="prom"}' 30; then
   ok "Prometheus remote-write into homeostat lands in VM"; else bad "Prometheus samples not in VM"; tail -5 "$WORK/prometheus.log"; fi
+# Stopped now, while homeostat still takes its last remote-write: stopped
+# at cleanup it would wait out its flush deadline (1 min) for nobody.
+kill "$PROM_PID"; wait "$PROM_PID" 2>/dev/null || true
 
 # The embedded store is not opened: no WAL, no series, and the status says so.
 if [ ! -e "$WORK/hs-data/wal" ] && ! curl -fsS "$URL/metrics" | grep -q '^homeostat_tsdb_head_series' &&
