@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # Installs the peers the interop tests talk to, from Debian and PyPI.
-# (bench/ingest.sh also uses victoria-metrics: apt-get install victoria-metrics.)
 set -euo pipefail
 need=()
 command -v prometheus >/dev/null || need+=(prometheus)
@@ -12,6 +11,9 @@ command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 # (crates/state-pg, tests/interop/pg.bash); Debian puts initdb off PATH.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v curl >/dev/null || need+=(curl)
+# storage.mode: remote is checked against VictoriaMetrics
+# (tests/interop/remote_storage.sh; bench/ingest.sh uses it too).
+[ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 # The console checks run the pages in a real (headless) browser.
 command -v chromium >/dev/null || need+=(chromium)
 # ...driven by playwright-core from npm (tests/browser, `npm ci`). Debian's

@@ -59,7 +59,7 @@ stage "cargo test" run_tests
 # waiting for their scenario's clock (a page has to fire), so they run
 # beside the other scripts instead of after them; their output follows at
 # the end.
-BACKGROUND="tests/interop/demo.sh tests/interop/slo_e2e.sh tests/interop/disk_full.sh tests/interop/ha.sh"
+BACKGROUND="tests/interop/demo.sh tests/interop/slo_e2e.sh tests/interop/disk_full.sh tests/interop/ha.sh tests/interop/remote_storage.sh"
 run_interop() {
   local rc=0 t pids=() names=()
   for t in $BACKGROUND; do

@@ -75,6 +75,11 @@ pub struct RuntimeInfo {
     /// Where the state lives: `sqlite:<path>`, or the PostgreSQL DSN
     /// without its password (`postgres://user@host:5432/db`).
     pub state_backend: String,
+    /// `storage.mode`: `embedded`, or `remote` (the embedded store is not
+    /// opened and holds no series).
+    pub storage_mode: String,
+    /// With `storage.mode: remote`, the remote-write URL samples go to.
+    pub remote_write_url: Option<String>,
 }
 
 /// The read path: where ingestion appends, what reads and PromQL read

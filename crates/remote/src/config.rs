@@ -4,11 +4,44 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+/// How `select` reads raw samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadApi {
+    /// Prometheus remote-read (Prometheus, Mimir, Thanos).
+    #[default]
+    RemoteRead,
+    /// An instant query of `{matchers}[range]` at the end of the range
+    /// through `/api/v1/query`, which answers raw samples as a matrix: works
+    /// on every engine, and is the only way on VictoriaMetrics, which has no
+    /// remote-read endpoint.
+    Query,
+}
+
+impl ReadApi {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "remote_read" => Some(Self::RemoteRead),
+            "query" => Some(Self::Query),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RemoteRead => "remote_read",
+            Self::Query => "query",
+        }
+    }
+}
+
 /// Where and how to reach the remote server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RemoteConfig {
-    /// The remote-read endpoint, e.g. `http://prom:9090/api/v1/read`.
+    /// The remote-read endpoint, e.g. `http://prom:9090/api/v1/read`;
+    /// unused (may be empty) with [`ReadApi::Query`].
     pub read_url: String,
+    /// How `select` reads samples.
+    pub read_api: ReadApi,
     /// The base of the HTTP API, e.g. `http://prom:9090` (`/api/v1/...` is appended).
     pub api_url: String,
     /// Deadline for one whole request, connect to last byte.
@@ -20,6 +53,21 @@ pub struct RemoteConfig {
     pub max_response_bytes: usize,
 }
 
+impl std::fmt::Debug for RemoteConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values usually carry credentials: names only.
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("RemoteConfig")
+            .field("read_url", &self.read_url)
+            .field("read_api", &self.read_api)
+            .field("api_url", &self.api_url)
+            .field("timeout", &self.timeout)
+            .field("headers", &names)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
+}
+
 impl RemoteConfig {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
     pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 512 << 20;
@@ -27,6 +75,7 @@ impl RemoteConfig {
     pub fn new(read_url: impl Into<String>, api_url: impl Into<String>) -> Self {
         Self {
             read_url: read_url.into(),
+            read_api: ReadApi::RemoteRead,
             api_url: api_url.into(),
             timeout: Self::DEFAULT_TIMEOUT,
             headers: Vec::new(),
@@ -89,7 +138,10 @@ impl RemoteConfig {
 
     /// Validated URLs (without trailing slash) and the header map.
     pub(crate) fn check(&self) -> Result<(String, String, HeaderMap), RemoteConfigError> {
-        let read = check_url("read_url", &self.read_url)?;
+        let read = match self.read_api {
+            ReadApi::RemoteRead => check_url("read_url", &self.read_url)?,
+            ReadApi::Query => self.read_url.trim_end_matches('/').to_string(),
+        };
         let api = check_url("api_url", &self.api_url)?;
         if self.timeout.is_zero() {
             return Err(invalid("timeout", "must be greater than zero"));

@@ -16,7 +16,7 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, USER_AGENT};
 use serde::Deserialize;
 
-use crate::config::{RemoteConfig, RemoteConfigError};
+use crate::config::{ReadApi, RemoteConfig, RemoteConfigError};
 use crate::error;
 use crate::selector::render_selector;
 
@@ -24,6 +24,7 @@ use crate::selector::render_selector;
 /// `Arc`; requests from many threads share one connection pool.
 pub struct RemoteQuerier {
     read_url: String,
+    read_api: ReadApi,
     api_url: String,
     timeout: Duration,
     headers: HeaderMap,
@@ -52,6 +53,7 @@ impl RemoteQuerier {
         let (read_url, api_url, headers) = cfg.check()?;
         Ok(Self {
             read_url,
+            read_api: cfg.read_api,
             api_url,
             timeout: cfg.timeout,
             headers,
@@ -68,7 +70,11 @@ impl RemoteQuerier {
         &self.api_url
     }
 
-    fn client(&self) -> Result<&Client, StorageError> {
+    pub fn read_api(&self) -> ReadApi {
+        self.read_api
+    }
+
+    pub(crate) fn client(&self) -> Result<&Client, StorageError> {
         let built = self.client.get_or_init(|| {
             Client::builder()
                 .timeout(self.timeout)
@@ -87,7 +93,7 @@ impl RemoteQuerier {
 
     /// The body of a 2xx response, at most `max_response_bytes`; otherwise
     /// the error for the status, naming the URL.
-    fn body(&self, url: &str, resp: Response) -> Result<Vec<u8>, StorageError> {
+    pub(crate) fn body(&self, url: &str, resp: Response) -> Result<Vec<u8>, StorageError> {
         let status = resp.status();
         let limit = self.max_response_bytes;
         if status.is_success()
@@ -115,7 +121,7 @@ impl RemoteQuerier {
         Ok(buf)
     }
 
-    fn api<T: for<'de> Deserialize<'de>>(
+    pub(crate) fn api<T: for<'de> Deserialize<'de>>(
         &self,
         path: &str,
         query: &[(&str, String)],
@@ -174,7 +180,7 @@ fn user_agent() -> String {
 /// Milliseconds as the API's decimal seconds. Clamped to ±126,000 years: the
 /// storage contract uses `i64::MIN/MAX` for "all time", which Prometheus
 /// would otherwise misread after its float conversion.
-fn api_time(ms: Timestamp) -> String {
+pub(crate) fn api_time(ms: Timestamp) -> String {
     const LIMIT: i64 = 4_000_000_000_000_000;
     let ms = ms.clamp(-LIMIT, LIMIT);
     // |ms| < 2^53, so the division and 3-decimal rounding are exact.
@@ -199,6 +205,9 @@ impl Querier for RemoteQuerier {
     fn select(&self, req: &SelectRequest) -> Result<Vec<Series>, StorageError> {
         if req.mint > req.maxt {
             return Ok(Vec::new());
+        }
+        if self.read_api == ReadApi::Query {
+            return crate::query_api::select(self, req);
         }
         let url = &self.read_url;
         let body = remote_read::encode_request(&ReadRequest {
@@ -251,17 +260,7 @@ impl Querier for RemoteQuerier {
             .collect();
         let series = remote_read::series_from_pb(pb).map_err(|e| error::bad_response(url, e))?;
         let mut out = merge(series, req.mint, req.maxt);
-        if let Some(max) = req.max_samples {
-            let n: usize = out.iter().map(|s| s.samples.len()).sum();
-            if n > max {
-                return Err(StorageError::LimitExceeded {
-                    limit: "max_samples",
-                    detail: format!(
-                        "query would load {n} samples from {url}, more than the limit of {max}"
-                    ),
-                });
-            }
-        }
+        check_max_samples(&out, req.max_samples, url)?;
         out.shrink_to_fit();
         Ok(out)
     }
@@ -331,10 +330,29 @@ impl Querier for RemoteQuerier {
     }
 }
 
+pub(crate) fn check_max_samples(
+    out: &[Series],
+    max: Option<usize>,
+    url: &str,
+) -> Result<(), StorageError> {
+    if let Some(max) = max {
+        let n: usize = out.iter().map(|s| s.samples.len()).sum();
+        if n > max {
+            return Err(StorageError::LimitExceeded {
+                limit: "max_samples",
+                detail: format!(
+                    "query would load {n} samples from {url}, more than the limit of {max}"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Keeps samples in `[mint, maxt]`, drops series left empty, sorts by
 /// labels and merges series that arrive twice (a remote fanning out to
 /// replicas may send the same label set more than once).
-fn merge(mut series: Vec<Series>, mint: Timestamp, maxt: Timestamp) -> Vec<Series> {
+pub(crate) fn merge(mut series: Vec<Series>, mint: Timestamp, maxt: Timestamp) -> Vec<Series> {
     for s in &mut series {
         s.samples.retain(|x| x.t >= mint && x.t <= maxt);
     }

@@ -21,6 +21,7 @@ mod deploys;
 mod gate;
 mod incidents;
 mod query;
+mod remote_storage;
 mod services;
 mod slo;
 mod state;
@@ -33,6 +34,7 @@ pub use deploys::DeploysSection;
 pub use gate::GateSection;
 pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
 pub use query::{QueryBackend, QueryBackendSection, QuerySection};
+pub use remote_storage::{RemoteStorage, RemoteStorageSection, StorageMode};
 pub use services::ServiceSection;
 pub use state::{StateConfig, StateSection};
 pub use storage::{LimitsSection, StorageSection};
@@ -154,7 +156,10 @@ pub struct Config {
     pub scrape_configs: Vec<homeostat_ingest::ScrapeConfig>,
     pub self_scrape: bool,
     pub self_scrape_interval: Duration,
+    /// Where reads go. With `storage.mode: remote`, the remote backend.
     pub query_backend: QueryBackend,
+    /// `storage.mode`: the embedded tsdb, or a remote engine for reads and writes.
+    pub storage_mode: StorageMode,
     pub rule_files: Vec<String>,
     pub slo_files: Vec<String>,
     pub evaluation_interval: Duration,
@@ -250,7 +255,19 @@ impl Config {
         let query_slots = f.query.slots()?;
         homeostat_ingest::validate(&f.global, &f.scrape_configs)
             .map_err(|e| FieldError::new("scrape_configs", e.to_string()))?;
-        let query_backend = f.query_backend.validate()?;
+        let data_dir = f.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        let base = Path::new(path).parent().unwrap_or(Path::new(""));
+        let storage_mode = f.storage.mode(base, &data_dir)?;
+        let mut query_backend = f.query_backend.validate()?;
+        if let StorageMode::Remote(r) = &storage_mode {
+            if !matches!(query_backend, QueryBackend::Embedded) {
+                return Err(FieldError::new(
+                    "query_backend",
+                    "storage.mode: remote reads from storage.remote; remove query_backend",
+                ));
+            }
+            query_backend = QueryBackend::Remote(r.read.clone());
+        }
         let evaluation_interval = duration_or(
             "global.evaluation_interval",
             &f.global.evaluation_interval,
@@ -265,7 +282,7 @@ impl Config {
         let dependencies = dependencies::validate(&f.services, &slos)?;
         Ok(Config {
             listen,
-            data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("data")),
+            data_dir,
             retention: storage.retention,
             block_duration: storage.block_duration,
             wal_fsync: storage.wal_fsync,
@@ -284,6 +301,7 @@ impl Config {
                 "10s",
             )?,
             query_backend,
+            storage_mode,
             rule_files: relative_to(&f.rule_files, path),
             slo_files: relative_to(&f.slo_files, path),
             evaluation_interval,

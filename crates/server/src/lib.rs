@@ -14,8 +14,10 @@ pub mod notifier;
 pub mod outbound;
 mod release;
 mod reload;
+pub mod remote_store;
 mod rules;
 mod sources;
+mod store;
 pub mod web_config;
 
 use std::sync::Arc;
@@ -27,7 +29,7 @@ use homeostat_ingest::{ScrapeConfig, ScrapeManager, StaticConfig};
 use homeostat_model::{Clock, SystemClock};
 use homeostat_promql::Engine;
 use homeostat_storage::Querier;
-use homeostat_tsdb::{FsyncPolicy, Tsdb, TsdbOptions};
+use homeostat_tsdb::{FsyncPolicy, Tsdb};
 use tokio::sync::{mpsc, watch};
 
 pub use config::{Config, ConfigError, IncidentsConfig, QueryBackend};
@@ -56,6 +58,8 @@ pub enum ServerError {
     Task(String),
     #[error("query_backend.{0}")]
     QueryBackend(#[from] homeostat_remote::RemoteConfigError),
+    #[error("storage.remote: {0}")]
+    Forward(#[from] homeostat_remote::ForwardError),
     #[error(transparent)]
     Rules(#[from] homeostat_rules::RuleError),
     #[error("opening the state database: {0}")]
@@ -164,21 +168,9 @@ pub async fn run(
             source,
         })?;
 
-    let opts = TsdbOptions {
-        dir: cfg.data_dir.clone(),
-        block_duration_ms: cfg.block_duration.as_millis() as i64,
-        retention_ms: cfg.retention.as_millis() as i64,
-        wal_fsync: cfg.wal_fsync,
-        max_series: cfg.max_active_series,
-        ..Default::default()
-    };
-    let dir = cfg.data_dir.display().to_string();
-    let tsdb_clock = clock.clone();
-    let tsdb = tokio::task::spawn_blocking(move || Tsdb::open(opts, tsdb_clock))
-        .await
-        .map_err(|e| ServerError::Task(e.to_string()))?
-        .map_err(|source| ServerError::Storage { dir, source })?;
-    let tsdb = Arc::new(tsdb);
+    let store = store::open(&cfg, clock.clone()).await?;
+    let tsdb = store.tsdb.clone();
+    let appender = store.appender.clone();
 
     // Always bound, so a reload may turn the self-scrape on.
     let self_scrape = listener::SelfScrapeListener::bind()
@@ -198,14 +190,19 @@ pub async fn run(
     let scraper = ScrapeManager::new(
         cfg.global.clone(),
         scrape_configs,
-        tsdb.clone(),
+        appender.clone(),
         clock.clone(),
     )?;
 
     let telemetry = Arc::new(Telemetry::default());
     let listener_stats = Arc::new(listener::ListenerStats::default());
     telemetry.add_source(Box::new(listener::StatsHandle(listener_stats.clone())));
-    telemetry.add_source(Box::new(sources::TsdbSource(tsdb.clone())));
+    if let Some(t) = &tsdb {
+        telemetry.add_source(Box::new(sources::TsdbSource(t.clone())));
+    }
+    if let Some(f) = &store.forwarder {
+        telemetry.add_source(Box::new(remote_store::ForwardSource(f.clone())));
+    }
     telemetry.add_source(Box::new(sources::ScrapeSource(scraper.status())));
     let scrape_stats = scraper.status().stats.clone();
     telemetry.add_ingested_source(
@@ -221,8 +218,10 @@ pub async fn run(
         start_time: clock.now_millis(),
         storage_retention: homeostat_model::format_duration(cfg.retention),
         state_backend: cfg.state.describe(&cfg.data_dir),
+        storage_mode: cfg.storage_mode.name().to_string(),
+        remote_write_url: store.forwarder.as_ref().map(|f| f.write_url().to_string()),
     };
-    let querier = build_querier(&cfg.query_backend, tsdb.clone())?;
+    let querier = store.querier.clone();
     let state = open_state(&cfg).await?;
     let member_id = cluster::member_id(&cfg.cluster, addr);
     let mut cluster = cluster::Cluster::new(
@@ -241,7 +240,7 @@ pub async fn run(
         groups,
         Engine::new(cfg.query.clone()),
         querier.clone(),
-        tsdb.clone(),
+        appender.clone(),
         clock.clone(),
         homeostat_rules::ManagerOptions {
             default_interval: cfg.evaluation_interval,
@@ -365,7 +364,7 @@ pub async fn run(
     telemetry.add_source(Box::new(query_slots.clone()));
     let app_state = AppState {
         query: homeostat_http::QueryHandles {
-            storage: tsdb.clone(),
+            storage: store.storage.clone(),
             // Every read route and PromQL query reads through this one
             // querier: the embedded store, or a remote server (`query_backend`).
             querier,
@@ -400,13 +399,13 @@ pub async fn run(
     let election_task = cluster.spawn(clock.clone(), stop_rx.clone()).await;
     let scrape_reloader = scraper.reloader();
     let scrape_task = tokio::spawn(scraper.run(stop_rx.clone()));
-    let maint = tokio::spawn(maintenance_loop(tsdb.clone(), stop_rx.clone()));
-    let sync = match cfg.wal_fsync {
-        FsyncPolicy::Interval(every) => Some(tokio::spawn(sync_loop(
-            tsdb.clone(),
-            every,
-            stop_rx.clone(),
-        ))),
+    let maint = tsdb
+        .clone()
+        .map(|t| tokio::spawn(maintenance_loop(t, stop_rx.clone())));
+    let sync = match (cfg.wal_fsync, &tsdb) {
+        (FsyncPolicy::Interval(every), Some(t)) => {
+            Some(tokio::spawn(sync_loop(t.clone(), every, stop_rx.clone())))
+        }
         _ => None,
     };
 
@@ -502,7 +501,9 @@ pub async fn run(
     rule_tasks.lock().await.stop().await;
     let _ = notify_task.await;
     let _ = delivery_task.await;
-    let _ = maint.await;
+    if let Some(m) = maint {
+        let _ = m.await;
+    }
     // Last of the acting tasks: the lease is given up only once nothing
     // acts any more.
     if let Some(t) = election_task {
@@ -517,12 +518,7 @@ pub async fn run(
     if let Err(e) = self_scrape_task.await {
         tracing::warn!(error = %e, "self-scrape listener task failed");
     }
-    let flush_db = tsdb.clone();
-    match tokio::task::spawn_blocking(move || flush_db.flush()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "flushing storage failed"),
-        Err(e) => tracing::error!(error = %e, "flush task failed"),
-    }
+    store.close().await;
     Ok(())
 }
 

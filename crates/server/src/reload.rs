@@ -171,6 +171,7 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
         || old.block_duration != new.block_duration
         || !same(&old.wal_fsync, &new.wal_fsync)
         || old.max_active_series != new.max_active_series
+        || !same(&old.storage_mode, &new.storage_mode)
     {
         out.push("storage");
     }

@@ -16,6 +16,9 @@ pub enum RejectReason {
     DuplicateTimestamp,
     /// Would create a new series beyond the configured active-series limit.
     SeriesLimit,
+    /// The forwarding queue to a remote backend is at its disk limit
+    /// (`storage.remote.queue.max_queue_bytes`); retry once it drains.
+    QueueFull,
 }
 
 impl RejectReason {
@@ -25,6 +28,7 @@ impl RejectReason {
             RejectReason::TooOld => "too_old",
             RejectReason::DuplicateTimestamp => "duplicate_timestamp",
             RejectReason::SeriesLimit => "series_limit",
+            RejectReason::QueueFull => "queue_full",
         }
     }
 }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use homeostat_model::{ErrorKind, TimeSeries};
-use homeostat_storage::AppendReport;
+use homeostat_storage::{AppendReport, RejectReason};
 
 use crate::routes::read_body;
 use crate::{ApiError, AppState};
@@ -92,6 +92,11 @@ async fn remote_write_inner(st: &AppState, body: Body) -> Result<Response, ApiEr
         })?
         .map_err(|e| ApiError::new(e.kind(), e.to_string()).plain())?;
     let report = append(st, "remote_write", series).await?;
+    if report.rejected.contains_key(&RejectReason::QueueFull) {
+        // A full forwarding queue drains by itself: 503 makes senders retry
+        // where 400 would make them drop the samples.
+        return Err(ApiError::new(ErrorKind::Unavailable, describe_rejections(&report)).plain());
+    }
     if report.rejected_total() > 0 {
         return Err(ApiError::bad_data(describe_rejections(&report)).plain());
     }

@@ -106,6 +106,8 @@ pub async fn runtimeinfo(State(st): State<AppState>) -> Json<serde_json::Value> 
             "storageRetention": st.ops.runtime.storage_retention,
             // homeostat's own: which state backend, its password masked.
             "stateBackend": st.ops.runtime.state_backend,
+            "storageMode": if st.ops.runtime.storage_mode.is_empty() { "embedded" } else { st.ops.runtime.storage_mode.as_str() },
+            "remoteWriteURL": st.ops.runtime.remote_write_url,
         }
     }))
 }

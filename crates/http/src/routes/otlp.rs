@@ -150,6 +150,14 @@ pub async fn metrics(State(st): State<AppState>, headers: HeaderMap, body: Body)
         Ok(r) => r,
         Err(e) => return error(&st, enc, e.kind, e.message),
     };
+    if report
+        .rejected
+        .contains_key(&homeostat_storage::RejectReason::QueueFull)
+    {
+        // Retryable, unlike a partial success: the forwarding queue drains.
+        let msg = describe_rejections(&report);
+        return error(&st, enc, ErrorKind::Unavailable, msg);
+    }
     if report.rejected_total() > 0 {
         let msg = describe_rejections(&report);
         let n = report.rejected_total() as i64;

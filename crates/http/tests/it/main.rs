@@ -88,6 +88,7 @@ fn state_and_store(
                 start_time: 1_700_000_000_000,
                 storage_retention: "15d".into(),
                 state_backend: "postgres://hs@db:5432/homeostat".into(),
+                ..Default::default()
             }),
             telemetry: Arc::new(Telemetry::default()),
             ready: Arc::new(AtomicBool::new(true)),

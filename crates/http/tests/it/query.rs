@@ -210,6 +210,7 @@ async fn status_metadata_exemplars_and_format() {
     assert_eq!(d["startTime"], "2023-11-14T22:13:20Z");
     assert_eq!(d["storageRetention"], "15d");
     assert_eq!(d["stateBackend"], "postgres://hs@db:5432/homeostat");
+    assert_eq!(d["storageMode"], "embedded");
     assert_eq!(d["reloadConfigSuccess"], true);
     assert!(d["GOMAXPROCS"].as_u64().unwrap() >= 1);
 

@@ -2,6 +2,8 @@
 //! answers remote-read from a `MemStorage` and records what it was asked.
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
+mod forward;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

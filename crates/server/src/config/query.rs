@@ -81,6 +81,9 @@ pub struct QueryBackendSection {
     pub kind: Option<String>,
     /// Remote-read endpoint, e.g. `http://prom:9090/api/v1/read`.
     pub read_url: Option<String>,
+    /// `remote_read` (default) or `query` (raw samples through
+    /// `/api/v1/query`; needed for VictoriaMetrics).
+    pub read_api: Option<String>,
     /// HTTP API base, e.g. `http://prom:9090`; derived from `read_url` when
     /// that ends in `/api/v1/read`.
     pub api_url: Option<String>,
@@ -116,6 +119,7 @@ impl QueryBackendSection {
                 // otherwise go unnoticed until someone wonders why data is local.
                 let stray = [
                     ("read_url", self.read_url.is_some()),
+                    ("read_api", self.read_api.is_some()),
                     ("api_url", self.api_url.is_some()),
                     ("timeout", self.timeout.is_some()),
                     ("headers", !self.headers.is_empty()),
@@ -127,10 +131,24 @@ impl QueryBackendSection {
                 Ok(QueryBackend::Embedded)
             }
             "remote" => {
-                let read_url = self
-                    .read_url
-                    .clone()
-                    .ok_or_else(|| FieldError::new("read_url", "required with `kind: remote`"))?;
+                let read_api = match self.read_api.as_deref() {
+                    None => homeostat_remote::ReadApi::RemoteRead,
+                    Some(s) => homeostat_remote::ReadApi::parse(s).ok_or_else(|| {
+                        FieldError::new("read_api", format!("{s:?}: expected remote_read or query"))
+                    })?,
+                };
+                let read_url = match (&self.read_url, read_api) {
+                    (Some(u), _) => u.clone(),
+                    (None, homeostat_remote::ReadApi::Query) => {
+                        let api = self.api_url.clone().ok_or_else(|| {
+                            FieldError::new("api_url", "required with `read_api: query`")
+                        })?;
+                        format!("{}/api/v1/read", api.trim_end_matches('/'))
+                    }
+                    (None, _) => {
+                        return Err(FieldError::new("read_url", "required with `kind: remote`"));
+                    }
+                };
                 let api_url = match &self.api_url {
                     Some(u) => u.clone(),
                     None => read_url
@@ -145,6 +163,7 @@ impl QueryBackendSection {
                         })?,
                 };
                 let mut rc = homeostat_remote::RemoteConfig::new(read_url, api_url);
+                rc.read_api = read_api;
                 if let Some(t) = &self.timeout {
                     rc.timeout =
                         parse_duration(t).map_err(|e| FieldError::new("timeout", e.to_string()))?;
@@ -217,6 +236,15 @@ mod tests {
             panic!("expected remote")
         };
         assert_eq!(r.api_url, "http://prom:9090");
+        assert_eq!(r.read_api, homeostat_remote::ReadApi::RemoteRead);
+        let QueryBackend::Remote(vm) =
+            parse("query_backend: {kind: remote, api_url: 'http://vm:8428', read_api: query}")
+                .unwrap()
+                .query_backend
+        else {
+            panic!("expected remote")
+        };
+        assert_eq!(vm.read_api, homeostat_remote::ReadApi::Query);
         assert_eq!(r.timeout, Duration::from_secs(5));
         assert_eq!(
             r.headers,
@@ -250,6 +278,14 @@ mod tests {
                 "query_backend.headers.a b",
             ),
             ("query_backend: {kind: remote, raed_url: x}", "raed_url"),
+            (
+                "query_backend: {kind: remote, read_api: query}",
+                "query_backend.api_url",
+            ),
+            (
+                "query_backend: {kind: remote, api_url: 'http://vm:8428', read_api: grpc}",
+                "query_backend.read_api",
+            ),
         ] {
             let e = parse(yaml).unwrap_err().to_string();
             assert!(e.contains(field), "{yaml}: {e}");

@@ -17,6 +17,10 @@ pub struct StorageSection {
     /// `always`, `never`, or a duration such as `1s`.
     pub wal_fsync: Option<String>,
     pub max_active_series: Option<usize>,
+    /// `embedded` (default) or `remote`: samples go to the remote engine
+    /// named by `remote:` and every read comes from it.
+    pub mode: Option<String>,
+    pub remote: Option<super::remote_storage::RemoteStorageSection>,
 }
 
 /// The validated `storage:` section.
@@ -29,6 +33,38 @@ pub(super) struct Storage {
 }
 
 impl StorageSection {
+    /// `storage.mode` with its `storage.remote` backend; `base` resolves
+    /// relative `*_file` secrets.
+    pub(super) fn mode(
+        &self,
+        base: &std::path::Path,
+        data_dir: &std::path::Path,
+    ) -> Result<super::remote_storage::StorageMode, FieldError> {
+        use super::remote_storage::StorageMode;
+        match self.mode.as_deref().unwrap_or("embedded") {
+            "embedded" => match &self.remote {
+                Some(_) => Err(FieldError::new(
+                    "storage.remote",
+                    "only used with `storage.mode: remote`",
+                )),
+                None => Ok(StorageMode::Embedded),
+            },
+            "remote" => {
+                let r = self.remote.as_ref().ok_or_else(|| {
+                    FieldError::new("storage.remote.url", "required with `storage.mode: remote`")
+                })?;
+                let r = r
+                    .validate(base, data_dir)
+                    .map_err(|e| e.under("storage.remote"))?;
+                Ok(StorageMode::Remote(Box::new(r)))
+            }
+            other => Err(FieldError::new(
+                "storage.mode",
+                format!("{other:?}: expected embedded or remote"),
+            )),
+        }
+    }
+
     pub(super) fn validate(&self) -> Result<Storage, FieldError> {
         let retention = duration_or("storage.retention", &self.retention, "15d")?;
         let block_duration = duration_or("storage.block_duration", &self.block_duration, "2h")?;

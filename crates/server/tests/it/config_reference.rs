@@ -4,7 +4,7 @@
 
 /// The sources of the file format's sections (the `oncall:` section has
 /// its own reference, docs/oncall.md).
-const SOURCES: [(&str, &str); 15] = [
+const SOURCES: [(&str, &str); 16] = [
     ("server/src/config.rs", include_str!("../../src/config.rs")),
     (
         "server/src/config/state.rs",
@@ -13,6 +13,10 @@ const SOURCES: [(&str, &str); 15] = [
     (
         "server/src/config/storage.rs",
         include_str!("../../src/config/storage.rs"),
+    ),
+    (
+        "server/src/config/remote_storage.rs",
+        include_str!("../../src/config/remote_storage.rs"),
     ),
     (
         "server/src/config/query.rs",
