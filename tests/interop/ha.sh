@@ -89,8 +89,20 @@ import json, sys
 c = json.load(sys.stdin)[\"cluster\"]
 assert c[\"status\"] == \"ready\" and len(c[\"peers\"]) == 2, c'"
 check "homeostat_leader is 1 on the leader only" bash -c "
-  curl -fsS '$(url "$L")/metrics' | grep -qx 'homeostat_leader 1' &&
-  curl -fsS '$(url "$(other "$L")")/metrics' | grep -qx 'homeostat_leader 0'"
+  curl -fsS '$(url "$L")/metrics' | grep -x 'homeostat_leader 1' >/dev/null &&
+  curl -fsS '$(url "$(other "$L")")/metrics' | grep -x 'homeostat_leader 0' >/dev/null"
+
+# A silence set through the follower mutes the leader's notifications.
+SIL_START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ); SIL_END=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+curl -fsS -o /dev/null -H 'Content-Type: application/json' "$(url "$(other "$L")")/api/v2/silences" \
+  -d "{\"matchers\": [{\"name\": \"alertname\", \"value\": \"Muted\", \"isRegex\": false, \"isEqual\": true}], \"startsAt\": \"$SIL_START\", \"endsAt\": \"$SIL_END\", \"createdBy\": \"interop\", \"comment\": \"ha\"}"
+sleep 2
+curl -fsS -o /dev/null -H 'Content-Type: application/json' "$(url "$(other "$L")")/api/v2/alerts" \
+  -d "[{\"labels\": {\"alertname\": \"Muted\"}}, {\"labels\": {\"alertname\": \"Loud\"}}]"
+deadline=$((SECONDS + 15))
+until grep -q '"Loud"' "$HOOKS" || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+sleep 1
+check "a silence set through the follower mutes the leader's notification" bash -c "grep -q '\"Loud\"' '$HOOKS' && ! grep -q '\"Muted\"' '$HOOKS'"
 
 # The canary judge reads constant series on both sides: a pass, from any replica's store.
 JUDGE='{"metrics": [{"name": "ok", "baseline_query": "vector(1)", "canary_query": "vector(1)", "direction": "increase", "critical": true}], "lookback": "2m", "step": "15s"}'

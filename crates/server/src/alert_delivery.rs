@@ -187,6 +187,7 @@ impl Delivery {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut since_gc = 0u32;
         let mut leading = false;
+        let clustered = !matches!(self.leadership.role(), homeostat_app::Role::Single);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -195,10 +196,16 @@ impl Delivery {
             let acting = self.leadership.acting();
             let starts = acting.is_some() && !leading;
             leading = acting.is_some();
+            // Silences set through another replica reach this one's
+            // dispatcher within a second (its own apply at once).
+            let reread_silences = clustered && since_gc.is_multiple_of(2);
             let am = self.am.clone();
             let flushes = match tokio::task::spawn_blocking(move || {
                 if let Err(e) = am.sync_shared() {
                     tracing::warn!(error = %e, "reading the shared alert intake failed");
+                }
+                if reread_silences && let Err(e) = am.refresh() {
+                    tracing::warn!(error = %e, "reading the silences failed");
                 }
                 if starts {
                     am.regroup();
