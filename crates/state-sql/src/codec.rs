@@ -1,23 +1,10 @@
-//! Conversions between records and column values. Structured fields are
-//! JSON text; enums are their stable lowercase names.
+//! The driver side of column values (errors, reading a column, unique
+//! violations); the JSON and enum codecs are `homeostat_state::stored`.
 
+pub(crate) use homeostat_state::stored::{Corrupt, from_json, parse, to_i64, to_json};
 use homeostat_state::{Result, StateError};
 use rusqlite::Row;
 use rusqlite::types::FromSql;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-/// A value in the database that this build cannot read back.
-#[derive(Debug)]
-pub(crate) struct Corrupt(pub String);
-
-impl std::fmt::Display for Corrupt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Corrupt {}
 
 /// Maps a driver error to [`StateError::Backend`] naming the operation.
 pub(crate) fn be(op: &'static str) -> impl Fn(rusqlite::Error) -> StateError {
@@ -27,32 +14,6 @@ pub(crate) fn be(op: &'static str) -> impl Fn(rusqlite::Error) -> StateError {
 pub(crate) fn col<T: FromSql>(row: &Row<'_>, idx: usize, table: &'static str) -> Result<T> {
     row.get(idx)
         .map_err(|e| StateError::backend(format!("read {table} column {idx}"), e))
-}
-
-pub(crate) fn to_json<T: Serialize>(value: &T, field: &str) -> Result<String> {
-    serde_json::to_string(value)
-        .map_err(|e| StateError::invalid(field, format!("cannot encode as JSON: {e}")))
-}
-
-pub(crate) fn from_json<T: DeserializeOwned>(text: &str, field: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| {
-        StateError::backend(
-            format!("decode {field}"),
-            Corrupt(format!("stored JSON does not parse: {e}")),
-        )
-    })
-}
-
-/// Parses a stored enum name.
-pub(crate) fn parse<T: std::str::FromStr<Err = StateError>>(text: &str, field: &str) -> Result<T> {
-    text.parse().map_err(|e: StateError| {
-        StateError::backend(format!("decode {field}"), Corrupt(e.to_string()))
-    })
-}
-
-/// SQLite integers are signed; nothing we store comes near the limit.
-pub(crate) fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Whether a driver error is a UNIQUE/PRIMARY KEY violation.

@@ -38,6 +38,7 @@ mod incident;
 mod mem;
 mod nflog;
 mod silence;
+pub mod stored;
 mod token;
 
 #[cfg(any(test, feature = "testing"))]
