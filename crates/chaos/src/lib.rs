@@ -1,0 +1,3 @@
+//! Chaos engineering's pure parts (issue 16): Chaos Toolkit experiments,
+//! tolerances and journals, blast-radius selectors and the Chaos Monkey
+//! schedule. No I/O and no wall clock: the app layer runs experiments.
