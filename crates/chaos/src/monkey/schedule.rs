@@ -86,6 +86,14 @@ impl MonkeySchedule {
         &self.hours
     }
 
+    pub fn mean_workdays(&self) -> f64 {
+        self.mean_workdays
+    }
+
+    pub fn min_workdays(&self) -> u32 {
+        self.min_workdays
+    }
+
     /// Workdays that must pass after a termination; at least one, since a
     /// group is terminated at most once a day.
     fn min_gap(&self) -> u32 {
