@@ -32,14 +32,17 @@ pub enum OutboundKind {
     Alertmanager,
     /// A rollback webhook.
     Rollback,
+    /// A chaos action's webhook (a Chaos Monkey termination).
+    Chaos,
 }
 
 impl OutboundKind {
-    pub const ALL: [OutboundKind; 4] = [
+    pub const ALL: [OutboundKind; 5] = [
         OutboundKind::Notification,
         OutboundKind::Page,
         OutboundKind::Alertmanager,
         OutboundKind::Rollback,
+        OutboundKind::Chaos,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +51,7 @@ impl OutboundKind {
             OutboundKind::Page => "page",
             OutboundKind::Alertmanager => "alertmanager",
             OutboundKind::Rollback => "rollback",
+            OutboundKind::Chaos => "chaos",
         }
     }
 }

@@ -185,7 +185,7 @@ const MAX_ARG_LEN: usize = 128;
 /// Checks a value before it becomes a rollback command's argument: a
 /// letter or digit first (never an option), then letters, digits and
 /// `. _ : / + @ -` — no whitespace, quotes or shell metacharacters.
-fn safe_argument(name: &str, value: &str) -> Result<(), String> {
+pub(crate) fn safe_argument(name: &str, value: &str) -> Result<(), String> {
     let mut chars = value.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || "._:/+@-".contains(c));
