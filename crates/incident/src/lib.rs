@@ -20,6 +20,7 @@
 //! ```
 
 mod alerts;
+mod chaos_suspects;
 mod correlate;
 mod error;
 pub mod lifecycle;
@@ -28,6 +29,7 @@ mod postmortem;
 mod service;
 
 pub use alerts::AlertInfo;
+pub use chaos_suspects::{ChaosChange, ChaosKind, ChaosSuspect, rank_chaos_suspects};
 pub use correlate::{
     CORRELATION_WINDOW_MS, DependencyGraph, Suspect, dependency_paths, rank_suspects,
 };
