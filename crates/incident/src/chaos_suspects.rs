@@ -152,7 +152,7 @@ mod tests {
             exp(1, "checkout", burn - 50 * MIN, Some(burn - 40 * MIN)),
             exp(2, "checkout", burn - 3 * MIN, None),
             exp(3, "search", burn - 2 * MIN, None),
-            exp(4, "payments", burn - 1 * MIN, Some(burn + MIN)),
+            exp(4, "payments", burn - MIN, Some(burn + MIN)),
             exp(5, "checkout", burn - 200 * MIN, Some(burn - 190 * MIN)),
         ];
         let s = rank_chaos_suspects("checkout", &deps, burn, burn + 2 * MIN, &changes);
