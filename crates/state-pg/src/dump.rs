@@ -7,11 +7,12 @@ use postgres::{GenericClient, IsolationLevel};
 
 use crate::PgState;
 use crate::codec::{be, to_json};
-use crate::{analyses, audit, deploys, escalations, incidents, nflog, silences, tokens};
+use crate::{analyses, audit, chaos, deploys, escalations, incidents, nflog, silences, tokens};
 
 /// Every table, emptied at once (TRUNCATE of them all keeps the foreign keys happy).
 const TABLES: &str = "silences, nflog, outbox, timeline, action_items, incidents, escalations, \
-     audit, deploys, gate_overrides, analysis_measurements, analysis_runs, api_tokens, used_links";
+     audit, deploys, gate_overrides, analysis_measurements, analysis_runs, api_tokens, used_links, \
+     chaos_runs, chaos_terminations";
 
 /// The columns whose values come from a sequence.
 const SEQUENCED: &[(&str, &str)] = &[
@@ -20,6 +21,7 @@ const SEQUENCED: &[(&str, &str)] = &[
     ("action_items", "id"),
     ("audit", "seq"),
     ("deploys", "id"),
+    ("chaos_terminations", "id"),
 ];
 
 fn export_on(c: &mut impl GenericClient) -> Result<Dump> {
@@ -41,6 +43,8 @@ fn export_on(c: &mut impl GenericClient) -> Result<Dump> {
             .into_iter()
             .map(|(key, expires_at)| UsedLink { key, expires_at })
             .collect(),
+        chaos_runs: chaos::list_all_runs(c)?,
+        terminations: chaos::list_all_terminations(c)?,
     };
     dump.sort();
     Ok(dump)
@@ -121,6 +125,14 @@ fn import_on(
         .map_err(be("import used link"))?;
     }
     done("used_links", d.used_links.len());
+    for r in &d.chaos_runs {
+        chaos::insert_run_on(c, r)?;
+    }
+    done("chaos_runs", d.chaos_runs.len());
+    for t in &d.terminations {
+        chaos::insert_termination_on(c, t)?;
+    }
+    done("terminations", d.terminations.len());
     for (table, column) in SEQUENCED {
         c.execute(
             &format!(

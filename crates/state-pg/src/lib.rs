@@ -12,6 +12,7 @@
 
 mod analyses;
 mod audit;
+mod chaos;
 mod cluster;
 mod codec;
 mod deploys;

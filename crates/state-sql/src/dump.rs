@@ -10,7 +10,7 @@ use rusqlite::{Connection, Row, params};
 
 use crate::SqliteState;
 use crate::codec::{be, col, from_json, to_json};
-use crate::{analyses, deploys, incidents, nflog, silences, tokens};
+use crate::{analyses, chaos, deploys, incidents, nflog, silences, tokens};
 
 /// Children before parents.
 const TABLES: &[&str] = &[
@@ -28,6 +28,8 @@ const TABLES: &[&str] = &[
     "analysis_runs",
     "api_tokens",
     "used_links",
+    "chaos_runs",
+    "chaos_terminations",
 ];
 
 fn all<T>(
@@ -178,6 +180,21 @@ fn export_on(c: &Connection) -> Result<Dump> {
                     expires_at: col(r, 1, "used_links")?,
                 })
             },
+        )?,
+        chaos_runs: all(
+            c,
+            &format!("SELECT {} FROM chaos_runs", chaos::RUN_COLUMNS),
+            "export experiment runs",
+            chaos::run_row,
+        )?,
+        terminations: all(
+            c,
+            &format!(
+                "SELECT {} FROM chaos_terminations",
+                chaos::TERMINATION_COLUMNS
+            ),
+            "export terminations",
+            chaos::termination_row,
         )?,
     };
     dump.sort();
@@ -383,6 +400,14 @@ fn import_on(c: &Connection, d: &Dump, done: &mut dyn FnMut(&str, usize)) -> Res
         )?;
     }
     done("used_links", d.used_links.len());
+    for r in &d.chaos_runs {
+        chaos::insert_run_on(c, r)?;
+    }
+    done("chaos_runs", d.chaos_runs.len());
+    for t in &d.terminations {
+        chaos::insert_termination_on(c, t)?;
+    }
+    done("terminations", d.terminations.len());
     Ok(())
 }
 

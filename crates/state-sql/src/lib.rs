@@ -8,6 +8,7 @@
 
 mod analyses;
 mod audit;
+mod chaos;
 mod cluster;
 mod codec;
 mod deploys;

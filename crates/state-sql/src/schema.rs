@@ -5,7 +5,7 @@
 use homeostat_state::{Result, StateError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -224,6 +224,34 @@ CREATE TABLE alert_log (
 ) STRICT;
 CREATE INDEX alert_log_fingerprint ON alert_log (fingerprint, seq);
 CREATE INDEX alert_log_ends_at ON alert_log (ends_at);
+";
+
+/// Chaos experiment runs (their journal is JSON, rewritten as the run
+/// progresses) and the Chaos Monkey's termination log (issue 16).
+const V7: &str = "
+CREATE TABLE chaos_runs (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    service TEXT,
+    status TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    principal TEXT NOT NULL,
+    journal TEXT NOT NULL
+) STRICT;
+CREATE INDEX chaos_runs_started ON chaos_runs (started_at, id);
+CREATE INDEX chaos_runs_status ON chaos_runs (status);
+
+CREATE TABLE chaos_terminations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    grp TEXT NOT NULL,
+    target TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL
+) STRICT;
+CREATE INDEX chaos_terminations_group ON chaos_terminations (grp, at_ms, id);
+CREATE INDEX chaos_terminations_at ON chaos_terminations (at_ms, id);
 ";
 
 /// The version recorded in `schema_version`, 0 for a new database.

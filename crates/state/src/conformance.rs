@@ -11,10 +11,12 @@ use homeostat_model::Fingerprint;
 use serde_json::json;
 
 mod analysis;
+mod chaos;
 mod cluster;
 mod dump;
 mod tokens;
 pub use analysis::analyses;
+pub use chaos::{chaos_runs, terminations};
 pub use cluster::{alert_log, fencing, lease_race, leases, members};
 pub use dump::{dump_round_trip, populated};
 pub use tokens::{sample_token, tokens, used_links};
@@ -44,6 +46,8 @@ pub fn run_all<B: StateBackend + 'static>(fresh: impl Fn() -> Arc<B>) {
     rollback_deploys(fresh().as_ref());
     overrides(fresh().as_ref());
     analyses(fresh().as_ref());
+    chaos_runs(fresh().as_ref());
+    terminations(fresh().as_ref());
     audit(fresh().as_ref());
     tokens(fresh().as_ref());
     used_links(fresh().as_ref());

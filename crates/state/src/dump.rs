@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::{
-    ActionItem, AnalysisRecord, AuditEntry, Deploy, EscalationRecord, GateOverride, Incident,
-    NflogEntry, OutboxEntry, Silence, TimelineEvent, TokenRecord,
+    ActionItem, AnalysisRecord, AuditEntry, ChaosRun, Deploy, EscalationRecord, GateOverride,
+    Incident, NflogEntry, OutboxEntry, Silence, Termination, TimelineEvent, TokenRecord,
 };
 
 /// A used action link, as [`crate::UsedLinkStore`] keeps it.
@@ -23,7 +23,8 @@ pub struct UsedLink {
 /// and used links by key; the notification log by (receiver, group key);
 /// the outbox by key; incidents, action items and deploys by id; timeline
 /// events and audit entries by `seq`; overrides newest first (as listed);
-/// analysis runs by start, then insertion.
+/// analysis runs by start, then insertion; experiment runs by start, then
+/// id; terminations by id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dump {
@@ -40,6 +41,11 @@ pub struct Dump {
     pub analyses: Vec<AnalysisRecord>,
     pub tokens: Vec<TokenRecord>,
     pub used_links: Vec<UsedLink>,
+    /// Absent from dumps written before chaos experiments existed.
+    #[serde(default)]
+    pub chaos_runs: Vec<ChaosRun>,
+    #[serde(default)]
+    pub terminations: Vec<Termination>,
 }
 
 impl Dump {
@@ -59,6 +65,8 @@ impl Dump {
             ("analyses", self.analyses.len()),
             ("tokens", self.tokens.len()),
             ("used_links", self.used_links.len()),
+            ("chaos_runs", self.chaos_runs.len()),
+            ("terminations", self.terminations.len()),
         ]
     }
 
@@ -83,6 +91,9 @@ impl Dump {
             .sort_by(|a, b| (b.created_at, &a.id).cmp(&(a.created_at, &b.id)));
         self.tokens.sort_by(|a, b| a.name.cmp(&b.name));
         self.used_links.sort_by(|a, b| a.key.cmp(&b.key));
+        self.chaos_runs
+            .sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
+        self.terminations.sort_by_key(|t| t.id);
     }
 }
 

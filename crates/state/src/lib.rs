@@ -29,6 +29,7 @@
 mod alert_log;
 mod analysis;
 mod audit;
+mod chaos;
 mod cluster;
 mod deploy;
 mod dump;
@@ -49,6 +50,7 @@ use std::sync::Arc;
 pub use alert_log::{AlertLog, LoggedAlert};
 pub use analysis::{AnalysisMeasurement, AnalysisRecord, AnalysisStore};
 pub use audit::{AuditEntry, AuditLog};
+pub use chaos::{ChaosRun, ChaosStore, NewTermination, RUN_INTERRUPTED, RUN_RUNNING, Termination};
 pub use cluster::{ClusterStore, Fence, LEADER_LEASE, Lease, Member};
 pub use deploy::{
     Deploy, DeployFilter, DeployOutcome, DeployStore, GateOverride, OverrideStore, RollbackRecord,
@@ -79,6 +81,7 @@ pub trait StateBackend:
     + UsedLinkStore
     + ClusterStore
     + AlertLog
+    + ChaosStore
 {
 }
 
@@ -95,6 +98,7 @@ impl<T> StateBackend for T where
         + UsedLinkStore
         + ClusterStore
         + AlertLog
+        + ChaosStore
 {
 }
 
@@ -114,6 +118,7 @@ pub struct State {
     pub used_links: Arc<dyn UsedLinkStore>,
     pub cluster: Arc<dyn ClusterStore>,
     pub alert_log: Arc<dyn AlertLog>,
+    pub chaos: Arc<dyn ChaosStore>,
 }
 
 impl State {
@@ -130,7 +135,8 @@ impl State {
             tokens: backend.clone(),
             used_links: backend.clone(),
             cluster: backend.clone(),
-            alert_log: backend,
+            alert_log: backend.clone(),
+            chaos: backend,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! [`MemState`]: every state trait in memory, for engine tests. It follows
 //! the same rules as the SQL backend (the conformance suite checks both).
 
+mod chaos;
 mod dump;
 
 use std::collections::BTreeMap;
@@ -55,6 +56,9 @@ struct Inner {
     next_incident: i64,
     next_seq: i64,
     next_action_item: i64,
+    /// Experiment runs, in insertion order.
+    chaos_runs: Vec<crate::ChaosRun>,
+    terminations: Vec<crate::Termination>,
     /// Set by [`MemState::close_audit`]: every audit write fails.
     audit_closed: bool,
 }

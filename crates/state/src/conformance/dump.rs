@@ -7,8 +7,8 @@ use serde_json::json;
 use super::analysis::{measurement, run};
 use super::{deploy, event, override_audit, sample_incident, sample_override, sample_token};
 use crate::{
-    ActionItem, ActionItemState, AnalysisStore, AuditEntry, AuditLog, DeployStore, Dump,
-    EscalationRecord, EscalationStore, EventKind, IncidentState, IncidentStore, MemState,
+    ActionItem, ActionItemState, AnalysisStore, AuditEntry, AuditLog, ChaosStore, DeployStore,
+    Dump, EscalationRecord, EscalationStore, EventKind, IncidentState, IncidentStore, MemState,
     NflogEntry, NotificationLog, OutboxEntry, OutboxState, OverrideStore, RollbackRecord, Silence,
     SilenceMatcher, SilenceStore, StateBackend, StateDump, TokenStore, UsedLinkStore,
 };
@@ -141,6 +141,16 @@ pub fn populated() -> MemState {
         .expect("token");
     m.revoke_token("old", 4_000).expect("revoke token");
     m.claim_link("link-1", 99_000, 1_000).expect("link");
+    let mut done = super::chaos::chaos_run("exp-1", Some("checkout"), 1_000);
+    done.status = "completed".into();
+    done.finished_at = Some(2_000);
+    m.insert_run(&done).expect("chaos run");
+    m.insert_run(&super::chaos::chaos_run("exp-2", None, 3_000))
+        .expect("chaos run");
+    m.record_termination(&super::chaos::termination("web", "i-1", 1_000))
+        .expect("termination");
+    m.record_termination(&super::chaos::termination("web", "i-2", 2_000))
+        .expect("termination");
     m
 }
 

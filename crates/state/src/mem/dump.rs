@@ -30,6 +30,8 @@ impl StateDump for MemState {
                     expires_at: *expires_at,
                 })
                 .collect(),
+            chaos_runs: g.chaos_runs.clone(),
+            terminations: g.terminations.clone(),
         };
         dump.sort();
         Ok(dump)
@@ -76,6 +78,8 @@ impl StateDump for MemState {
                 .into_iter()
                 .map(|l| (l.key, l.expires_at))
                 .collect(),
+            chaos_runs: d.chaos_runs,
+            terminations: d.terminations,
             audit_closed: false,
             ..old
         };
