@@ -120,11 +120,14 @@ async fn connection(client: TcpStream, link: ProxyLink) {
         }
     };
     if outcome == Outcome::Reset {
-        // SO_LINGER 0: the close sends RST, the peer reads ECONNRESET.
-        #[allow(deprecated)]
-        {
-            let _ = AsRef::<TcpStream>::as_ref(&client_w).set_linger(Some(Duration::ZERO));
-            let _ = AsRef::<TcpStream>::as_ref(&server_w).set_linger(Some(Duration::ZERO));
+        // SO_LINGER 0: the close sends RST and the peer reads ECONNRESET. The
+        // halves are put back together first: dropping a write half would
+        // send a FIN ahead of the RST.
+        for (r, w) in [(client_r, client_w), (server_r, server_w)] {
+            if let Ok(s) = r.reunite(w) {
+                #[allow(deprecated)]
+                let _ = s.set_linger(Some(Duration::ZERO));
+            }
         }
     } else {
         let _ = client_w.shutdown().await;
@@ -180,7 +183,7 @@ async fn pump(
                 }
                 msg = rx.recv() => match msg {
                     Some(Some((data, arrived))) => {
-                        let steps = conn.plan(&current, data, arrived, &mut rng);
+                        let steps = conn.plan(&current, data, arrived, Instant::now(), &mut rng);
                         if let Some(o) = run(steps, to, bytes).await {
                             return o;
                         }

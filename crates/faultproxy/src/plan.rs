@@ -20,6 +20,9 @@ pub(crate) struct ChainToxic {
     pub version: u64,
 }
 
+/// How late a bandwidth-paced stream may come back and still keep its schedule.
+const PACE_SLACK: Duration = Duration::from_millis(20);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Step {
     SleepUntil(Instant),
@@ -46,6 +49,8 @@ struct Drawn {
     active: bool,
     since: Instant,
     sent: u64,
+    /// bandwidth: when the last piece's transmission time ends.
+    paced_until: Option<Instant>,
 }
 
 /// One stream's view of its toxics on one connection: which apply (drawn by
@@ -75,6 +80,7 @@ impl ConnToxics {
                         active,
                         since: now,
                         sent: 0,
+                        paced_until: None,
                     },
                 );
             }
@@ -115,13 +121,14 @@ impl ConnToxics {
             .unwrap_or_default()
     }
 
-    /// The steps for one chunk that arrived at `arrived`, toxics applied in
-    /// chain order.
+    /// The steps for one chunk that arrived at `arrived` and is planned at
+    /// `now`, toxics applied in chain order.
     pub fn plan(
         &mut self,
         chain: &[ChainToxic],
         data: Bytes,
         arrived: Instant,
+        now: Instant,
         rng: &mut impl Rng,
     ) -> Vec<Step> {
         let mut ready = arrived;
@@ -133,7 +140,20 @@ impl ConnToxics {
                     ready += jittered(latency, jitter, rng);
                 }
                 ToxicKind::Bandwidth { rate } if rate > 0 => {
-                    steps = bandwidth(steps, rate);
+                    if let Some(d) = self.drawn.get_mut(&c.toxic.name) {
+                        // An absolute schedule, so timer rounding does not add up.
+                        // A stream that kept sending goes on from where its
+                        // schedule ended (making up for late timer wake-ups);
+                        // one that paused starts afresh.
+                        let from = d
+                            .paced_until
+                            .filter(|p| now.saturating_duration_since(*p) < PACE_SLACK)
+                            .unwrap_or(now)
+                            .max(ready);
+                        let (paced, until) = bandwidth(steps, rate, from);
+                        steps = paced;
+                        d.paced_until = Some(until);
+                    }
                 }
                 ToxicKind::Slicer {
                     average_size,
@@ -179,9 +199,10 @@ fn jittered(latency: u64, jitter: u64, rng: &mut impl Rng) -> Duration {
     Duration::from_millis(ms.max(0) as u64)
 }
 
-/// Writes at most 100 ms worth of data at a time, each followed by the
-/// time it takes at `rate` KB/s (Toxiproxy's bandwidth toxic).
-fn bandwidth(steps: Vec<Step>, rate_kbs: u64) -> Vec<Step> {
+/// Writes at most 100 ms worth of data at a time, each once the time it
+/// takes at `rate` KB/s has passed (Toxiproxy's bandwidth toxic sleeps
+/// before it sends). Returns the steps and when the last piece is due.
+fn bandwidth(steps: Vec<Step>, rate_kbs: u64, mut at: Instant) -> (Vec<Step>, Instant) {
     let piece = (rate_kbs * 100).max(1) as usize;
     let mut out = Vec::with_capacity(steps.len());
     for s in steps {
@@ -192,12 +213,12 @@ fn bandwidth(steps: Vec<Step>, rate_kbs: u64) -> Vec<Step> {
         while !b.is_empty() {
             let part = b.split_to(piece.min(b.len()));
             // bytes / (rate * 1000 B/s), in microseconds
-            let us = part.len() as u64 * 1000 / rate_kbs;
+            at += Duration::from_micros(part.len() as u64 * 1000 / rate_kbs);
+            out.push(Step::SleepUntil(at));
             out.push(Step::Write(part));
-            out.push(Step::Sleep(Duration::from_micros(us)));
         }
     }
-    out
+    (out, at)
 }
 
 fn slice(steps: Vec<Step>, avg: u64, var: u64, delay_us: u64, rng: &mut impl Rng) -> Vec<Step> {
@@ -303,7 +324,7 @@ mod tests {
         let mut conn = ConnToxics::default();
         let now = Instant::now();
         conn.reconcile(&c, now, &mut rng);
-        let steps = conn.plan(&c, Bytes::from(vec![0u8; 100]), now, &mut rng);
+        let steps = conn.plan(&c, Bytes::from(vec![0u8; 100]), now, now, &mut rng);
         assert_eq!(writes(&steps), vec![10, 10, 5]);
         assert_eq!(steps.last(), Some(&Step::Close));
     }
@@ -325,7 +346,7 @@ mod tests {
             let mut conn = ConnToxics::default();
             let now = Instant::now();
             conn.reconcile(&c, now, &mut rng);
-            let steps = conn.plan(&c, Bytes::from_static(b"x"), now, &mut rng);
+            let steps = conn.plan(&c, Bytes::from_static(b"x"), now, now, &mut rng);
             assert_eq!(steps[0], Step::SleepUntil(now + Duration::from_millis(5)));
             assert_eq!(writes(&steps), vec![1]);
         }
@@ -342,9 +363,11 @@ mod tests {
 
     #[test]
     fn bandwidth_paces_100ms_pieces() {
-        let steps = bandwidth(vec![Step::Write(Bytes::from(vec![0u8; 2500]))], 10);
+        let t0 = Instant::now();
+        let (steps, end) = bandwidth(vec![Step::Write(Bytes::from(vec![0u8; 2500]))], 10, t0);
         assert_eq!(writes(&steps), vec![1000, 1000, 500]);
-        assert_eq!(steps[1], Step::Sleep(Duration::from_millis(100)));
+        assert_eq!(steps[0], Step::SleepUntil(t0 + Duration::from_millis(100)));
+        assert_eq!(end, t0 + Duration::from_millis(250));
     }
 
     #[test]
