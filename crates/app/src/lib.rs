@@ -15,6 +15,7 @@ mod cluster;
 mod gate;
 mod incidents;
 mod live;
+mod monkey;
 mod release;
 mod signals;
 mod slo;
@@ -36,6 +37,10 @@ pub use gate::{
 };
 pub use incidents::{BasicIncidents, Declare, IncidentApi, IncidentDesk, LinkError};
 pub use live::Live;
+pub use monkey::{
+    EffectFuture, GroupStatus, Members, MonkeyEffects, MonkeyError, MonkeyGroup, MonkeyService,
+    TargetGroup, TerminationAction, TickOutcome,
+};
 pub use release::{
     DeployAdmission, NewDeploy, ReleaseConfig, ReleaseError, ReleaseService, SuspectQuery, Suspects,
 };

@@ -10,7 +10,7 @@ use crate::PgState;
 use crate::codec::{be, col, from_json, is_unique_violation, limit, to_json};
 
 const RUN_COLUMNS: &str = "id, title, service, status, started_at, finished_at, principal, journal";
-const TERMINATION_COLUMNS: &str = "id, grp, target, at_ms, action, outcome";
+const TERMINATION_COLUMNS: &str = "id, grp, service, target, at_ms, action, outcome";
 
 fn run_row(r: &Row) -> Result<ChaosRun> {
     let t = "chaos_runs";
@@ -32,10 +32,11 @@ fn termination_row(r: &Row) -> Result<Termination> {
     Ok(Termination {
         id: col(r, 0, t)?,
         group: col(r, 1, t)?,
-        target: col(r, 2, t)?,
-        at_ms: col(r, 3, t)?,
-        action: col(r, 4, t)?,
-        outcome: col(r, 5, t)?,
+        service: col(r, 2, t)?,
+        target: col(r, 3, t)?,
+        at_ms: col(r, 4, t)?,
+        action: col(r, 5, t)?,
+        outcome: col(r, 6, t)?,
     })
 }
 
@@ -67,9 +68,9 @@ pub(crate) fn insert_run_on(c: &mut impl GenericClient, run: &ChaosRun) -> Resul
 pub(crate) fn insert_termination_on(c: &mut impl GenericClient, t: &Termination) -> Result<()> {
     c.execute(
         &format!(
-            "INSERT INTO chaos_terminations ({TERMINATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO chaos_terminations ({TERMINATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         ),
-        &[&t.id, &t.group, &t.target, &t.at_ms, &t.action, &t.outcome],
+        &[&t.id, &t.group, &t.service, &t.target, &t.at_ms, &t.action, &t.outcome],
     )
     .map(|_| ())
     .map_err(be("import termination"))
@@ -185,14 +186,17 @@ impl ChaosStore for PgState {
         self.pool.run("record termination", move |c| {
             let row = c
                 .query_one(
-                    "INSERT INTO chaos_terminations (grp, target, at_ms, action, outcome)
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                    &[&t.group, &t.target, &t.at_ms, &t.action, &t.outcome],
+                    "INSERT INTO chaos_terminations (grp, service, target, at_ms, action, outcome)
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    &[
+                        &t.group, &t.service, &t.target, &t.at_ms, &t.action, &t.outcome,
+                    ],
                 )
                 .map_err(be("record termination"))?;
             Ok(Termination {
                 id: col(&row, 0, "chaos_terminations")?,
                 group: t.group,
+                service: t.service,
                 target: t.target,
                 at_ms: t.at_ms,
                 action: t.action,

@@ -11,7 +11,7 @@ use crate::codec::{be, col, from_json, is_unique_violation, to_i64, to_json};
 
 pub(crate) const RUN_COLUMNS: &str =
     "id, title, service, status, started_at, finished_at, principal, journal";
-pub(crate) const TERMINATION_COLUMNS: &str = "id, grp, target, at_ms, action, outcome";
+pub(crate) const TERMINATION_COLUMNS: &str = "id, grp, service, target, at_ms, action, outcome";
 
 pub(crate) fn run_row(r: &Row<'_>) -> Result<ChaosRun> {
     Ok(ChaosRun {
@@ -30,10 +30,11 @@ pub(crate) fn termination_row(r: &Row<'_>) -> Result<Termination> {
     Ok(Termination {
         id: col(r, 0, "chaos_terminations")?,
         group: col(r, 1, "chaos_terminations")?,
-        target: col(r, 2, "chaos_terminations")?,
-        at_ms: col(r, 3, "chaos_terminations")?,
-        action: col(r, 4, "chaos_terminations")?,
-        outcome: col(r, 5, "chaos_terminations")?,
+        service: col(r, 2, "chaos_terminations")?,
+        target: col(r, 3, "chaos_terminations")?,
+        at_ms: col(r, 4, "chaos_terminations")?,
+        action: col(r, 5, "chaos_terminations")?,
+        outcome: col(r, 6, "chaos_terminations")?,
     })
 }
 
@@ -65,9 +66,9 @@ pub(crate) fn insert_run_on(c: &Connection, run: &ChaosRun) -> Result<()> {
 pub(crate) fn insert_termination_on(c: &Connection, t: &Termination) -> Result<()> {
     c.execute(
         &format!(
-            "INSERT INTO chaos_terminations ({TERMINATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            "INSERT INTO chaos_terminations ({TERMINATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         ),
-        params![t.id, t.group, t.target, t.at_ms, t.action, t.outcome],
+        params![t.id, t.group, t.service, t.target, t.at_ms, t.action, t.outcome],
     )
     .map(|_| ())
     .map_err(be("import termination"))
@@ -163,14 +164,15 @@ impl ChaosStore for SqliteState {
         t.validate()?;
         let c = self.conn.lock();
         c.execute(
-            "INSERT INTO chaos_terminations (grp, target, at_ms, action, outcome)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![t.group, t.target, t.at_ms, t.action, t.outcome],
+            "INSERT INTO chaos_terminations (grp, service, target, at_ms, action, outcome)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![t.group, t.service, t.target, t.at_ms, t.action, t.outcome],
         )
         .map_err(be("record termination"))?;
         Ok(Termination {
             id: c.last_insert_rowid(),
             group: t.group.clone(),
+            service: t.service.clone(),
             target: t.target.clone(),
             at_ms: t.at_ms,
             action: t.action.clone(),

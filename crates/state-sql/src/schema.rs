@@ -245,6 +245,7 @@ CREATE INDEX chaos_runs_status ON chaos_runs (status);
 CREATE TABLE chaos_terminations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     grp TEXT NOT NULL,
+    service TEXT NOT NULL,
     target TEXT NOT NULL,
     at_ms INTEGER NOT NULL,
     action TEXT NOT NULL,

@@ -49,6 +49,8 @@ impl ChaosRun {
 pub struct NewTermination {
     /// The Chaos Monkey group.
     pub group: String,
+    /// The group's service: whose timeline and incidents it concerns.
+    pub service: String,
     /// What was terminated (instance, pod, endpoint).
     pub target: String,
     pub at_ms: i64,
@@ -64,6 +66,7 @@ pub struct Termination {
     /// Assigned by the store, increasing.
     pub id: i64,
     pub group: String,
+    pub service: String,
     pub target: String,
     pub at_ms: i64,
     pub action: String,

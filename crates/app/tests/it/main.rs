@@ -3,6 +3,7 @@
 
 mod cluster;
 mod gate;
+mod monkey;
 mod signals;
 mod slo;
 mod tokens;

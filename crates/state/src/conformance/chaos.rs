@@ -21,6 +21,7 @@ pub(crate) fn chaos_run(id: &str, service: Option<&str>, started_at: i64) -> Cha
 pub(crate) fn termination(group: &str, target: &str, at_ms: i64) -> NewTermination {
     NewTermination {
         group: group.into(),
+        service: "checkout".into(),
         target: target.into(),
         at_ms,
         action: "command:/usr/local/bin/terminate".into(),

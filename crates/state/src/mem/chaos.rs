@@ -80,6 +80,7 @@ impl ChaosStore for MemState {
         let rec = Termination {
             id,
             group: t.group.clone(),
+            service: t.service.clone(),
             target: t.target.clone(),
             at_ms: t.at_ms,
             action: t.action.clone(),
