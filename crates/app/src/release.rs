@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use homeostat_incident::{
-    CORRELATION_WINDOW_MS, DependencyGraph, ExternalKind, IncidentError, IncidentService, Suspect,
-    began_at, dependency_paths, rank_suspects,
+    CORRELATION_WINDOW_MS, ChaosChange, ChaosKind, ChaosSuspect, DependencyGraph, ExternalKind,
+    IncidentError, IncidentService, Suspect, began_at, dependency_paths, rank_chaos_suspects,
+    rank_suspects,
 };
 use homeostat_model::{Clock, ErrorKind};
 use homeostat_state::{Deploy, DeployFilter, DeployOutcome, IncidentId, State, StateError};
@@ -71,6 +72,9 @@ pub struct Suspects {
     pub dependencies: BTreeMap<String, Vec<String>>,
     /// Closest to the start of the burn first.
     pub suspects: Vec<Suspect>,
+    /// Chaos experiments and Chaos Monkey terminations on the service or
+    /// its dependencies around the burn: running ones first.
+    pub chaos: Vec<ChaosSuspect>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -314,6 +318,7 @@ impl ReleaseService {
                     detected_at: detected,
                     dependencies: BTreeMap::new(),
                     suspects: Vec::new(),
+                    chaos: Vec::new(),
                 });
             };
             let deploys = state.deploys.list_deploys(&DeployFilter {
@@ -323,6 +328,8 @@ impl ReleaseService {
             })?;
             let deps = dependency_paths(&service, &q.extra, &graph);
             let suspects = rank_suspects(&service, &deps, burn, detected, &deploys);
+            let changes = chaos_changes(&state, detected - CORRELATION_WINDOW_MS)?;
+            let chaos = rank_chaos_suspects(&service, &deps, burn, detected, &changes);
             Ok(Suspects {
                 incident: id,
                 service: Some(service),
@@ -330,10 +337,43 @@ impl ReleaseService {
                 detected_at: detected,
                 dependencies: deps,
                 suspects,
+                chaos,
             })
         })
         .await
     }
+}
+
+/// Experiment runs and terminations that may overlap `[since, …]`. A run
+/// still going (or finished after `since`) may have started long before,
+/// so runs are read from a day earlier; ranking filters precisely.
+fn chaos_changes(state: &State, since: i64) -> Result<Vec<ChaosChange>, ReleaseError> {
+    let runs = state.chaos.list_runs(None, since - 86_400_000, 1000)?;
+    let terminations = state.chaos.list_terminations(None, since, 1000)?;
+    let mut out: Vec<ChaosChange> = runs
+        .into_iter()
+        .filter_map(|r| {
+            Some(ChaosChange {
+                kind: ChaosKind::Experiment,
+                id: r.id,
+                title: r.title,
+                service: r.service?,
+                started_at: r.started_at,
+                finished_at: r.finished_at,
+                status: r.status,
+            })
+        })
+        .collect();
+    out.extend(terminations.into_iter().map(|t| ChaosChange {
+        kind: ChaosKind::Termination,
+        id: t.id.to_string(),
+        title: format!("{}/{}", t.group, t.target),
+        service: t.service,
+        started_at: t.at_ms,
+        finished_at: Some(t.at_ms),
+        status: t.outcome,
+    }));
+    Ok(out)
 }
 
 /// The deploy a rollback replaces: the newest deploy of the same service

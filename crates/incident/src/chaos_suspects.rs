@@ -23,7 +23,7 @@ pub enum ChaosKind {
 pub struct ChaosChange {
     pub kind: ChaosKind,
     /// The experiment run's id, or the termination's.
-    pub id: i64,
+    pub id: String,
     /// The experiment's title, or `group/target` of a termination.
     pub title: String,
     pub service: String,
@@ -117,7 +117,7 @@ pub fn rank_chaos_suspects(
             s.lead_ms < 0,
             s.lead_ms.unsigned_abs(),
             s.via.len(),
-            s.change.id,
+            s.change.id.clone(),
         )
     });
     out
@@ -132,7 +132,7 @@ mod tests {
     fn exp(id: i64, service: &str, start: i64, end: Option<i64>) -> ChaosChange {
         ChaosChange {
             kind: ChaosKind::Experiment,
-            id,
+            id: id.to_string(),
             title: format!("latency-{service}"),
             service: service.into(),
             started_at: start,
@@ -156,9 +156,9 @@ mod tests {
             exp(5, "checkout", burn - 200 * MIN, Some(burn - 190 * MIN)),
         ];
         let s = rank_chaos_suspects("checkout", &deps, burn, burn + 2 * MIN, &changes);
-        let ids: Vec<i64> = s.iter().map(|x| x.change.id).collect();
+        let ids: Vec<&str> = s.iter().map(|x| x.change.id.as_str()).collect();
         // Unrelated services and changes long over are left out.
-        assert_eq!(ids, vec![4, 2, 1]);
+        assert_eq!(ids, vec!["4", "2", "1"]);
         assert_eq!(
             s[1].summary,
             "chaos experiment latency-checkout started 3 min before the burn and was still running"
@@ -171,7 +171,7 @@ mod tests {
     fn a_termination_shortly_before_is_a_suspect() {
         let t = ChaosChange {
             kind: ChaosKind::Termination,
-            id: 9,
+            id: "9".into(),
             title: "pods/pod-3".into(),
             service: "checkout".into(),
             started_at: 10 * MIN,

@@ -110,6 +110,13 @@ async function suspects(id) {
           `${x.deploy.service} ${x.deploy.version}`), leadText(x.leadSeconds), outcomeBadge(x.deploy),
       ]))
       : el("p", { class: "muted small" }, s.reason || "No deploys in the hour before detection."));
+    // Injected failure is the first thing to rule out: chaos goes on top.
+    if ((s.chaos || []).length) {
+      $("suspects").prepend(table(["chaos", "what", "status"], s.chaos.map((x) => [
+        badge(x.kind === "experiment" ? "experiment" : "termination", x.runningAtBurn ? "bad" : "warn"),
+        x.kind === "experiment" ? link(`/console/chaos?run=${encodeURIComponent(x.id)}`, x.summary) : x.summary,
+        x.status])));
+    }
   } catch (e) { $("suspects").replaceChildren(el("p", { class: "muted small" }, `suspects: ${e.message}`)); }
 }
 

@@ -402,7 +402,7 @@ pub async fn suspects(
         .map_err(release_error)?;
     let Some(service) = &s.service else {
         return Ok(ok(
-            json!({"incident": id.to_string(), "service": null, "suspects": [],
+            json!({"incident": id.to_string(), "service": null, "suspects": [], "chaos": [],
             "reason": "the incident names no service"}),
         ));
     };
@@ -430,6 +430,20 @@ pub async fn suspects(
             "dependencyDepth": x.depth(),
             "via": via(&x.via),
             "deploy": deploy_json(&x.deploy),
+        })).collect::<Vec<_>>(),
+        "chaos": s.chaos.iter().map(|x| json!({
+            "kind": x.change.kind,
+            "id": x.change.id,
+            "title": x.change.title,
+            "service": x.change.service,
+            "status": x.change.status,
+            "startedAt": rfc3339(x.change.started_at),
+            "finishedAt": x.change.finished_at.map(rfc3339),
+            "leadSeconds": x.lead_ms as f64 / 1000.0,
+            "runningAtBurn": x.running_at_burn,
+            "sameService": x.same_service,
+            "via": via(&x.via),
+            "summary": x.summary,
         })).collect::<Vec<_>>(),
     })))
 }
