@@ -269,6 +269,22 @@ function deployMarkers(deploys) {
   return out.filter((m) => isFinite(m.t));
 }
 
+// Chaos → chart markers: an experiment at its start (and its end), a Chaos
+// Monkey termination at its time; aborted or deviated runs in red.
+function chaosMarkers(runs, terminations, service) {
+  const out = [];
+  for (const r of runs || []) {
+    const bad = r.status === "aborted" || r.status === "failed" || r.deviated;
+    out.push({ t: toSec(r.startedAt), label: `⚡ ${r.title}`, kind: bad ? "failed" : "chaos", title: `chaos experiment ${r.id}: ${r.title} (${r.status})` });
+    if (r.finishedAt) out.push({ t: toSec(r.finishedAt), label: `⚡ end`, kind: "chaos", title: `chaos experiment ${r.id} ended: ${r.status}` });
+  }
+  for (const t of terminations || []) {
+    if (service && t.service !== service) continue;
+    out.push({ t: toSec(t.at), label: `✕ ${t.target}`, kind: "chaos", title: `chaos monkey (${t.group}) terminated ${t.target}: ${t.outcome}` });
+  }
+  return out.filter((m) => isFinite(m.t));
+}
+
 // A span of seconds as people say it: "45 s", "12 min", "7 h", "3 d".
 function fmtSpan(secs) {
   if (secs === null || secs === undefined || !isFinite(secs)) return "n/a";

@@ -42,7 +42,7 @@ function chart(cell, sig, start, end, markers) {
   }
 }
 
-function render(s, signals, deploysInRange, start, end) {
+function render(s, signals, deploysInRange, chaos, start, end) {
   $("title").textContent = s.name;
   document.title = `${s.name} — homeostat`;
   const g = s.gate;
@@ -56,7 +56,7 @@ function render(s, signals, deploysInRange, start, end) {
     deps.forEach((x, i) => { const n = typeof x === "string" ? x : x && x.name; if (n) d.append(i ? ", " : "", link(serviceHref(n), n)); });
   }
 
-  const markers = deployMarkers(deploysInRange);
+  const markers = deployMarkers(deploysInRange).concat(chaosMarkers(chaos.runs, chaos.terminations, s.name));
   const charts = $("charts");
   if (!s.goldenSignals) {
     charts.append(el("p", { class: "muted" }, "No golden signals recorded for this service: declare it under services: in the config."));
@@ -96,9 +96,13 @@ function render(s, signals, deploysInRange, start, end) {
   const end = Math.floor(Date.now() / 1000), start = end - rangeSeconds();
   try {
     const q = encodeURIComponent(name);
-    const [cat, deploys] = await Promise.all([
+    const [cat, deploys, runs, terminations] = await Promise.all([
       api(`/api/v1/catalog?service=${q}&deploys=10`),
       api(`/api/v1/deploys?service=${q}&since=${start}&limit=200`).catch(() => []),
+      // Chaos is optional: a server without it answers 404/503 and the
+      // charts simply carry no chaos markers.
+      api(`/api/v1/chaos/experiments?service=${q}&since=${start}&limit=200`).catch(() => []),
+      api(`/api/v1/chaos/terminations?since=${start}&limit=500`).catch(() => []),
     ]);
     // Only a service with golden signals has charts (one that only
     // incidents or deploys name has a page, not signals).
@@ -107,7 +111,7 @@ function render(s, signals, deploysInRange, start, end) {
         showError(`golden signals: ${e.message}`);
         return null;
       });
-    render(cat.services[0], signals, deploys, start, end);
+    render(cat.services[0], signals, deploys, { runs, terminations }, start, end);
   } catch (e) {
     $("title").textContent = "Service not found";
     showError(e.status === 404 ? `${e.message}. See the catalog for known services.` : `service ${name}: ${e.message}`);

@@ -33,17 +33,19 @@ pub enum Nav {
     Incidents,
     Oncall,
     Deploys,
+    Chaos,
     Query,
 }
 
 impl Nav {
-    pub const ALL: [Nav; 7] = [
+    pub const ALL: [Nav; 8] = [
         Nav::Services,
         Nav::Slos,
         Nav::Alerts,
         Nav::Incidents,
         Nav::Oncall,
         Nav::Deploys,
+        Nav::Chaos,
         Nav::Query,
     ];
 
@@ -55,6 +57,7 @@ impl Nav {
             Nav::Incidents => "Incidents",
             Nav::Oncall => "On call",
             Nav::Deploys => "Deploys",
+            Nav::Chaos => "Chaos",
             Nav::Query => "Query",
         }
     }
@@ -67,6 +70,7 @@ impl Nav {
             Nav::Incidents => "/console/incidents",
             Nav::Oncall => "/console/oncall",
             Nav::Deploys => "/console/deploys",
+            Nav::Chaos => "/console/chaos",
             Nav::Query => "/console/query",
         }
     }
@@ -173,6 +177,14 @@ pub const PAGES: &[Page] = &[
         Some("deploys.js"),
     ),
     page(
+        "/console/chaos",
+        "chaos",
+        "Chaos and traffic",
+        Some(Nav::Chaos),
+        include_str!("../pages/chaos.html"),
+        Some("chaos.js"),
+    ),
+    page(
         "/console/query",
         "query",
         "Query",
@@ -225,6 +237,7 @@ pub const ASSETS: &[Asset] = &[
     js("incidents.js", include_str!("../assets/incidents.js")),
     js("oncall.js", include_str!("../assets/oncall.js")),
     js("deploys.js", include_str!("../assets/deploys.js")),
+    js("chaos.js", include_str!("../assets/chaos.js")),
     js("query.js", include_str!("../assets/query.js")),
 ];
 

@@ -40,6 +40,7 @@ async fn every_page_is_served_with_the_layout() {
         "/console/incidents",
         "/console/oncall",
         "/console/deploys",
+        "/console/chaos",
         "/console/query",
     ];
     for page in homeostat_ui::PAGES {
