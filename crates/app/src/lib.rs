@@ -42,7 +42,8 @@ pub use monkey::{
     TargetGroup, TerminationAction, TickOutcome,
 };
 pub use release::{
-    DeployAdmission, NewDeploy, ReleaseConfig, ReleaseError, ReleaseService, SuspectQuery, Suspects,
+    DeployAdmission, NewDeploy, ReleaseConfig, ReleaseError, ReleaseService, SuspectQuery,
+    Suspects, chaos_changes,
 };
 pub use signals::{
     Points, Range, SIGNALS, SeriesLabels, SignalChart, SignalKind, SignalSeries, SignalService,

@@ -344,10 +344,11 @@ impl ReleaseService {
     }
 }
 
-/// Experiment runs and terminations that may overlap `[since, …]`. A run
-/// still going (or finished after `since`) may have started long before,
-/// so runs are read from a day earlier; ranking filters precisely.
-fn chaos_changes(state: &State, since: i64) -> Result<Vec<ChaosChange>, ReleaseError> {
+/// Experiment runs and terminations that may overlap `[since, …]`, as
+/// correlation sees them. A run still going (or finished after `since`)
+/// may have started long before, so runs are read from a day earlier;
+/// callers filter precisely.
+pub fn chaos_changes(state: &State, since: i64) -> Result<Vec<ChaosChange>, StateError> {
     let runs = state.chaos.list_runs(None, since - 86_400_000, 1000)?;
     let terminations = state.chaos.list_terminations(None, since, 1000)?;
     let mut out: Vec<ChaosChange> = runs

@@ -405,6 +405,54 @@ impl IncidentService {
         Ok(())
     }
 
+    /// Puts chaos on a newly opened incident's timeline at the times it
+    /// happened: experiments that started in `[since, until]` or were still
+    /// running at `since`, and terminations in the window. Each appears once.
+    pub fn record_recent_chaos(
+        &self,
+        id: IncidentId,
+        changes: &[crate::ChaosChange],
+        since: i64,
+        until: i64,
+    ) -> Result<()> {
+        let seen: std::collections::BTreeSet<String> = self
+            .store
+            .timeline(id)?
+            .iter()
+            .filter_map(|e| Some(e.data.get("chaos_id")?.as_str()?.to_string()))
+            .collect();
+        let mut relevant: Vec<&crate::ChaosChange> = changes
+            .iter()
+            .filter(|c| c.started_at <= until && c.finished_at.is_none_or(|f| f >= since))
+            .collect();
+        relevant.sort_by_key(|c| c.started_at);
+        for c in relevant {
+            let key = format!("{:?}:{}", c.kind, c.id);
+            if seen.contains(&key) {
+                continue;
+            }
+            let summary = match c.kind {
+                crate::ChaosKind::Experiment => {
+                    format!(
+                        "chaos experiment {} ({}) started: {}",
+                        c.title, c.id, c.status
+                    )
+                }
+                crate::ChaosKind::Termination => {
+                    format!("chaos monkey terminated {}: {}", c.title, c.status)
+                }
+            };
+            self.record_external(
+                id,
+                ExternalKind::ChaosRun,
+                &summary,
+                json!({"chaos_id": key, "kind": c.kind, "status": c.status}),
+                c.started_at,
+            )?;
+        }
+        Ok(())
+    }
+
     pub fn timeline(&self, id: IncidentId) -> Result<Vec<TimelineEvent>> {
         Ok(self.store.timeline(id)?)
     }

@@ -40,6 +40,8 @@ pub struct IncidentHub {
     /// Read when an incident opens, to put the service's recent deploys and
     /// rollbacks on its timeline.
     deploys: Arc<dyn homeostat_state::DeployStore>,
+    /// Read with the deploys: experiments and terminations around the opening.
+    state: homeostat_state::State,
     service: RwLock<IncidentService>,
     escalations: Arc<dyn EscalationStore>,
     runtime: Live<IncidentsRuntime>,
@@ -94,6 +96,7 @@ impl IncidentHub {
         IncidentHub {
             store: state.incidents.clone(),
             deploys: state.deploys.clone(),
+            state: state.clone(),
             service: RwLock::new(IncidentService::with_options(
                 state.incidents.clone(),
                 options(&runtime),
@@ -212,6 +215,7 @@ impl IncidentHub {
         let Some(svc) = i.service.clone() else {
             return;
         };
+        let svc_name = svc.clone();
         let since = at - RECENT_CHANGES_MS;
         let deploys = self.deploys.list_deploys(&homeostat_state::DeployFilter {
             service: Some(svc),
@@ -224,6 +228,17 @@ impl IncidentHub {
             .and_then(|d| service.record_recent_changes(i.id, &d, since, at));
         if let Err(e) = res {
             tracing::warn!(incident = %i.id, error = %e, "recording the service's recent changes failed");
+        }
+        // Chaos on the service goes on too (the suspects list also ranks
+        // chaos on its dependencies).
+        let res = homeostat_app::chaos_changes(&self.state, since)
+            .map_err(IncidentError::from)
+            .and_then(|all| {
+                let mine: Vec<_> = all.into_iter().filter(|c| c.service == svc_name).collect();
+                service.record_recent_chaos(i.id, &mine, since, at)
+            });
+        if let Err(e) = res {
+            tracing::warn!(incident = %i.id, error = %e, "recording recent chaos failed");
         }
     }
 
@@ -355,6 +370,7 @@ impl IncidentApi for IncidentHub {
         }
         let s = self.service();
         let mut i = s.declare(&d.title, d.severity, d.service.as_deref(), &d.by, at)?;
+        self.record_recent_changes(&s, &i, at);
         if let Some(c) = &d.commander {
             i = s.assign_role(i.id, homeostat_state::Role::IncidentCommander, c, &d.by, at)?;
         }
