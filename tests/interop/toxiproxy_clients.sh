@@ -44,10 +44,10 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 metrics_before=$(curl -fsS "http://127.0.0.1:$HS_PORT/metrics" | grep -c '^homeostat_fault_proxy_' || true)
-for exp in tests/interop/chaos/*.json; do
+for exp in tests/interop/chaos/toxiproxy_*.json; do
   journal="$WORK/journal-$(basename "$exp")"
   TOXIPROXY_PORT=$API_PORT PROMETHEUS_BASE_URL="http://127.0.0.1:$HS_PORT" SEED_ADDR="127.0.0.1:$SEED_PORT" \
-    "$DEPS/venv/bin/chaos" --no-version-check run --journal-path "$journal" "$exp" > "$WORK/chaos.log" 2>&1 || true
+    "$DEPS/venv/bin/chaos" --no-version-check --log-file "$WORK/chaostoolkit.log" run --journal-path "$journal" "$exp" > "$WORK/chaos.log" 2>&1 || true
   if ! "$PY" - "$journal" "http://127.0.0.1:$API_PORT" <<'PYCHECK'
 import json, sys, urllib.request
 j = json.load(open(sys.argv[1]))
@@ -84,6 +84,6 @@ elif grep -q 'fault_proxy.listen' "$WORK/remote.log" && grep -q 'allow_remote_ap
 else
   echo "FAIL: refusal does not name the key"; cat "$WORK/remote.log"; fails=$((fails + 1))
 fi
-parts=$((4 + $(ls tests/interop/chaos/*.json | wc -l)))
+parts=$((4 + $(ls tests/interop/chaos/toxiproxy_*.json | wc -l)))
 echo "$((parts - fails)) passed, $fails failed"
 [ $fails = 0 ]
