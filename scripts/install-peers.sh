@@ -28,3 +28,19 @@ python3 -c 'import opentelemetry.exporter.otlp.proto.http' 2>/dev/null \
   || pip install -q opentelemetry-sdk opentelemetry-exporter-otlp-proto-http
 # The canary judge's p-values are checked against scipy (crates/canary tests).
 python3 -c 'import scipy.stats' 2>/dev/null || pip install -q scipy
+# The fault proxy's interop (tests/interop/toxiproxy_clients.sh): Toxiproxy's
+# Python and Node clients and the Chaos Toolkit CLI with its toxiproxy and
+# prometheus extensions, pinned, in a venv and node_modules of their own.
+deps="$(dirname "$0")/../target/interop-deps"
+mkdir -p "$deps"
+if ! "$deps/venv/bin/python" -c 'import toxiproxy, chaostoxi, chaosprometheus, jsonpath2' 2>/dev/null \
+  || ! [ -x "$deps/venv/bin/chaos" ]; then
+  python3 -m venv "$deps/venv" 2>/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$deps/venv"
+  }
+  "$deps/venv/bin/pip" install -q toxiproxy-python==0.1.1 chaostoolkit==1.19.0 \
+    'chaostoolkit-lib[jsonpath]==1.44.0' chaostoolkit-toxiproxy==0.3.1 chaostoolkit-prometheus==0.6.0
+fi
+[ -d "$deps/node_modules/toxiproxy-node-client" ] \
+  || npm install --silent --no-save --no-package-lock --prefix "$deps" toxiproxy-node-client@4.1.0

@@ -111,32 +111,59 @@ impl std::fmt::Debug for FaultProxy {
     }
 }
 
+/// What a proxy's listener needs, read from its entry.
+struct Launch {
+    listen: String,
+    upstream: String,
+    up: link::ChainRx,
+    down: link::ChainRx,
+    counters: Arc<Counters>,
+}
+
+impl Launch {
+    fn of(entry: &Entry) -> Self {
+        let listen = if entry.spec.listen.is_empty() {
+            default_listen()
+        } else {
+            entry.spec.listen.clone()
+        };
+        Launch {
+            listen,
+            upstream: entry.spec.upstream.clone(),
+            up: entry.up.subscribe(),
+            down: entry.down.subscribe(),
+            counters: entry.counters.clone(),
+        }
+    }
+
+    /// Binds and spawns the accept loop; returns it with the bound address.
+    async fn run(self) -> Result<(Running, String)> {
+        let listener =
+            TcpListener::bind(&self.listen)
+                .await
+                .map_err(|source| FaultProxyError::Listen {
+                    addr: self.listen.clone(),
+                    source,
+                })?;
+        let addr = listener.local_addr().map_or(self.listen, |a| a.to_string());
+        let (stop, stop_rx) = watch::channel(());
+        let link = ProxyLink {
+            upstream: self.upstream,
+            up: self.up,
+            down: self.down,
+            counters: self.counters,
+            stop: stop_rx,
+        };
+        let task = tokio::spawn(link::accept_loop(listener, link));
+        Ok((Running { stop, task }, addr))
+    }
+}
+
+/// Starts a new entry's listener (one not in the map yet).
 async fn start(entry: &mut Entry) -> Result<()> {
-    if entry.running.is_some() {
-        return Ok(());
-    }
-    if entry.spec.listen.is_empty() {
-        entry.spec.listen = default_listen();
-    }
-    let listener = TcpListener::bind(&entry.spec.listen)
-        .await
-        .map_err(|source| FaultProxyError::Listen {
-            addr: entry.spec.listen.clone(),
-            source,
-        })?;
-    if let Ok(addr) = listener.local_addr() {
-        entry.spec.listen = addr.to_string();
-    }
-    let (stop, stop_rx) = watch::channel(());
-    let link = ProxyLink {
-        upstream: entry.spec.upstream.clone(),
-        up: entry.up.subscribe(),
-        down: entry.down.subscribe(),
-        counters: entry.counters.clone(),
-        stop: stop_rx,
-    };
-    let task = tokio::spawn(link::accept_loop(listener, link));
-    entry.running = Some(Running { stop, task });
+    let (running, addr) = Launch::of(entry).run().await?;
+    entry.running = Some(running);
+    entry.spec.listen = addr;
     Ok(())
 }
 
@@ -200,14 +227,34 @@ impl FaultProxy {
             .ok_or(FaultProxyError::ProxyNotFound)
     }
 
-    // An entry is taken out of the map while it is being changed across an
-    // await (binding, stopping) and put back after; `changes` keeps others out.
-    fn take(&self, name: &str) -> Result<Entry> {
-        self.inner
+    // Listeners start and stop across awaits without the map's lock; the
+    // `changes` lock keeps other changes out meanwhile, and readers keep
+    // seeing the proxy.
+    async fn start_in_place(&self, name: &str) -> Result<()> {
+        let launch = {
+            let proxies = self.inner.proxies.lock();
+            let e = proxies.get(name).ok_or(FaultProxyError::ProxyNotFound)?;
+            if e.running.is_some() {
+                return Ok(());
+            }
+            Launch::of(e)
+        };
+        let (running, addr) = launch.run().await?;
+        if let Some(e) = self.inner.proxies.lock().get_mut(name) {
+            e.running = Some(running);
+            e.spec.listen = addr;
+        }
+        Ok(())
+    }
+
+    async fn stop_in_place(&self, name: &str) {
+        let running = self
+            .inner
             .proxies
             .lock()
-            .remove(name)
-            .ok_or(FaultProxyError::ProxyNotFound)
+            .get_mut(name)
+            .and_then(|e| e.running.take());
+        stop(running).await;
     }
 
     fn put(&self, entry: Entry) -> ProxyView {
@@ -278,27 +325,34 @@ impl FaultProxy {
     /// (closing its connections); `enabled` starts or stops it.
     pub async fn update(&self, name: &str, patch: ProxyPatch) -> Result<ProxyView> {
         let _g = self.inner.changes.lock().await;
-        let mut entry = self.take(name)?;
-        let listen = patch.listen.unwrap_or_else(|| entry.spec.listen.clone());
-        let upstream = patch
-            .upstream
-            .unwrap_or_else(|| entry.spec.upstream.clone());
-        let enabled = patch.enabled.unwrap_or(entry.spec.enabled);
-        let mut result = Ok(());
-        if listen != entry.spec.listen || upstream != entry.spec.upstream {
-            stop(entry.running.take()).await;
-            entry.spec.listen = listen;
-            entry.spec.upstream = upstream;
-            if enabled {
-                result = start(&mut entry).await;
-            }
-        } else if enabled && entry.running.is_none() {
-            result = start(&mut entry).await;
-        } else if !enabled {
-            stop(entry.running.take()).await;
+        let (restart, enabled) = {
+            let mut proxies = self.inner.proxies.lock();
+            let e = proxies
+                .get_mut(name)
+                .ok_or(FaultProxyError::ProxyNotFound)?;
+            let listen = patch.listen.unwrap_or_else(|| e.spec.listen.clone());
+            let upstream = patch.upstream.unwrap_or_else(|| e.spec.upstream.clone());
+            let restart = listen != e.spec.listen || upstream != e.spec.upstream;
+            e.spec.listen = listen;
+            e.spec.upstream = upstream;
+            (restart, patch.enabled.unwrap_or(e.spec.enabled))
+        };
+        if restart || !enabled {
+            self.stop_in_place(name).await;
         }
-        entry.spec.enabled = enabled && result.is_ok();
-        let view = self.put(entry);
+        let result = if enabled {
+            self.start_in_place(name).await
+        } else {
+            Ok(())
+        };
+        let view = {
+            let mut proxies = self.inner.proxies.lock();
+            let e = proxies
+                .get_mut(name)
+                .ok_or(FaultProxyError::ProxyNotFound)?;
+            e.spec.enabled = enabled && result.is_ok();
+            e.view()
+        };
         result?;
         self.emit(ProxyEvent::ProxyUpdated {
             proxy: view.clone(),
@@ -308,7 +362,12 @@ impl FaultProxy {
 
     pub async fn delete(&self, name: &str) -> Result<()> {
         let _g = self.inner.changes.lock().await;
-        let entry = self.take(name)?;
+        let entry = self
+            .inner
+            .proxies
+            .lock()
+            .remove(name)
+            .ok_or(FaultProxyError::ProxyNotFound)?;
         stop(entry.running).await;
         self.emit(ProxyEvent::ProxyDeleted {
             name: name.to_string(),
@@ -322,17 +381,15 @@ impl FaultProxy {
         let names: Vec<String> = self.inner.proxies.lock().keys().cloned().collect();
         let mut first_err = None;
         for name in names {
-            let Ok(mut entry) = self.take(&name) else {
-                continue;
-            };
-            if let Err(e) = start(&mut entry).await {
-                first_err.get_or_insert(e);
-            } else {
-                entry.spec.enabled = true;
+            let started = self.start_in_place(&name).await;
+            if let Some(e) = self.inner.proxies.lock().get_mut(&name) {
+                e.spec.enabled = started.is_ok();
+                e.toxics.clear();
+                e.publish();
             }
-            entry.toxics.clear();
-            entry.publish();
-            self.put(entry);
+            if let Err(e) = started {
+                first_err.get_or_insert(e);
+            }
         }
         self.emit(ProxyEvent::Reset);
         first_err.map_or(Ok(()), Err)

@@ -18,6 +18,7 @@ mod auth;
 mod cluster;
 mod dependencies;
 mod deploys;
+mod fault_proxy;
 mod gate;
 mod incidents;
 mod query;
@@ -31,6 +32,7 @@ pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, Alertman
 pub use auth::{AuthConfig, AuthSection, check_exposure};
 pub use cluster::{ClusterConfig, ClusterSection};
 pub use deploys::DeploysSection;
+pub use fault_proxy::{FaultProxyConfig, FaultProxySection};
 pub use gate::GateSection;
 pub use incidents::{EscalationRoute, IncidentsConfig, IncidentsRuntime, IncidentsSection};
 pub use query::{QueryBackend, QueryBackendSection, QuerySection};
@@ -133,6 +135,9 @@ pub struct FileConfig {
     /// Replicas sharing the state database, one leading (docs/ha.md).
     #[serde(default)]
     pub cluster: ClusterSection,
+    /// The Toxiproxy-compatible TCP fault proxy (docs/fault-proxy.md).
+    #[serde(default)]
+    pub fault_proxy: FaultProxySection,
 }
 
 /// Validated settings.
@@ -198,6 +203,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Validated `cluster:`.
     pub cluster: ClusterConfig,
+    /// Validated `fault_proxy:`.
+    pub fault_proxy: FaultProxyConfig,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -322,6 +329,7 @@ impl Config {
             web: f.web.validate()?,
             auth: f.auth.validate()?,
             cluster: f.cluster.validate(shared_state)?,
+            fault_proxy: f.fault_proxy.validate()?,
             source: None,
         })
     }

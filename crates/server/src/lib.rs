@@ -8,6 +8,7 @@ pub mod alert_events;
 pub mod am_config;
 mod cluster;
 pub mod config;
+pub mod fault_proxy;
 pub mod incidents;
 pub mod listener;
 pub mod notifier;
@@ -74,6 +75,9 @@ pub enum ServerError {
     SessionKey(#[source] homeostat_auth::AuthError),
     #[error("slo_files: {0}")]
     Slo(#[from] homeostat_slo::SpecError),
+    /// A `fault_proxy.proxies` entry could not start (its listen address).
+    #[error("fault_proxy.proxies: {0}")]
+    FaultProxy(String),
 }
 
 /// Opens the state backend `state:` names: `<data_dir>/state.db`, or the
@@ -394,6 +398,15 @@ pub async fn run(
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    // The fault proxy's handle, for whatever drives chaos (experiments,
+    // timelines); None unless `fault_proxy.enabled`.
+    let fault_proxy = fault_proxy::start(&cfg.fault_proxy, stop_rx.clone()).await?;
+    if let Some(fp) = &fault_proxy {
+        app_state
+            .ops
+            .telemetry
+            .add_source(Box::new(fault_proxy::FaultProxySource(fp.handle.clone())));
+    }
     // Before the acting tasks start: a replica that finds the lease free
     // leads from the start instead of idling for a retry interval.
     let election_task = cluster.spawn(clock.clone(), stop_rx.clone()).await;
@@ -514,6 +527,9 @@ pub async fn run(
     }
     if let Err(e) = http.await {
         tracing::warn!(error = %e, "http listener task failed");
+    }
+    if let Some(fp) = fault_proxy {
+        let _ = fp.task.await;
     }
     if let Err(e) = self_scrape_task.await {
         tracing::warn!(error = %e, "self-scrape listener task failed");
