@@ -11,6 +11,7 @@
 //!
 //! No HTTP here: nothing depends on axum or on the server.
 
+mod chaos;
 mod cluster;
 mod gate;
 mod incidents;
@@ -27,6 +28,10 @@ use homeostat_model::Clock;
 use homeostat_promql::Engine;
 use homeostat_storage::Querier;
 
+pub use chaos::{
+    BoxFuture, ChaosConfig, ChaosError, ChaosEvent, ChaosEventKind, ChaosService, ChaosSignals,
+    FaultControl, MeterSignals, NoFaultControl, Started, prometheus_data, single_value,
+};
 pub use cluster::{
     Acting, ClusterStatus, ClusterView, ElectionStats, ElectionTiming, Elector, Leadership,
     MemberStatus, Role, Watchdog,

@@ -1,6 +1,7 @@
 //! The application services over in-memory state with a fake clock.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod chaos;
 mod cluster;
 mod gate;
 mod monkey;
