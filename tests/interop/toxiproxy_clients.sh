@@ -73,6 +73,11 @@ PYCHECK
     fails=$((fails + 1)); cat "$WORK/chaos.log"
   fi
 done
+if curl -fsS "http://127.0.0.1:$HS_PORT/api/v1/chaos/proxies" | grep -q '"name":"seed"'; then
+  echo "ok: GET /api/v1/chaos/proxies on the main API lists the proxies"
+else
+  echo "FAIL: /api/v1/chaos/proxies"; fails=$((fails + 1))
+fi
 echo "fault proxy series on /metrics: $metrics_before"
 [ "$metrics_before" -gt 0 ] || { echo "FAIL: no homeostat_fault_proxy_* series on /metrics"; fails=$((fails + 1)); }
 # A non-loopback API without allow_remote_api is a config error naming the key.
@@ -84,6 +89,6 @@ elif grep -q 'fault_proxy.listen' "$WORK/remote.log" && grep -q 'allow_remote_ap
 else
   echo "FAIL: refusal does not name the key"; cat "$WORK/remote.log"; fails=$((fails + 1))
 fi
-parts=$((4 + $(ls tests/interop/chaos/toxiproxy_*.json | wc -l)))
+parts=$((5 + $(ls tests/interop/chaos/toxiproxy_*.json | wc -l)))
 echo "$((parts - fails)) passed, $fails failed"
 [ $fails = 0 ]

@@ -441,6 +441,26 @@ impl FaultProxy {
         Ok(toxic)
     }
 
+    /// [`Self::add_toxic`] from a Toxiproxy toxic object, as an experiment
+    /// names it (`{"name", "type", "stream", "toxicity", "attributes"}`).
+    pub async fn add_toxic_json(&self, proxy: &str, toxic: serde_json::Value) -> Result<Toxic> {
+        let new: NewToxic = serde_json::from_value(toxic)
+            .map_err(|e| FaultProxyError::BadRequestBody(e.to_string()))?;
+        self.add_toxic(proxy, new).await
+    }
+
+    /// Enables or disables a proxy (disabling closes its live connections).
+    pub async fn set_enabled(&self, proxy: &str, enabled: bool) -> Result<ProxyView> {
+        self.update(
+            proxy,
+            ProxyPatch {
+                enabled: Some(enabled),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
     /// Changes a toxic's attributes and/or toxicity (its type and stream stay).
     pub async fn update_toxic(&self, proxy: &str, name: &str, patch: ToxicPatch) -> Result<Toxic> {
         let _g = self.inner.changes.lock().await;

@@ -149,6 +149,9 @@ pub struct AppState {
     /// The replicas and the leader (`/api/v1/status/cluster`, the
     /// `cluster` of `/api/v2/status`); `ClusterView::single` when alone.
     pub cluster: homeostat_app::ClusterView,
+    /// The fault proxy (`GET /api/v1/chaos/proxies`); `None` unless
+    /// `fault_proxy.enabled`.
+    pub fault_proxy: Option<homeostat_faultproxy::FaultProxy>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {

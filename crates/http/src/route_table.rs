@@ -15,7 +15,7 @@ use homeostat_model::Scope;
 use crate::AppState;
 use crate::auth::login;
 use crate::routes::{
-    alertmanager, analysis, catalog, cluster, incidents, ingest, oncall, ops, otlp,
+    alertmanager, analysis, catalog, cluster, fault_proxy, incidents, ingest, oncall, ops, otlp,
 };
 use crate::routes::{query, read, release, rules, slos, tokens};
 
@@ -141,6 +141,7 @@ pub fn routes() -> Vec<Route> {
         r!(DELETE "/api/v2/silence/{id}", S(Respond), alertmanager::delete_silence),
         r!(GET "/api/v2/status", S(Admin), alertmanager::status),
         r!(GET "/api/v2/receivers", S(Read), alertmanager::receivers),
+        r!(GET "/api/v1/chaos/proxies", S(Read), fault_proxy::list),
         r!(GET "/api/v1/deploys", S(Read), release::list),
         r!(POST "/api/v1/deploys", S(Release), release::record),
         r!(PATCH "/api/v1/deploys/{id}", S(Release), release::finish),

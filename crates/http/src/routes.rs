@@ -4,6 +4,7 @@ pub mod alertmanager;
 pub mod analysis;
 pub mod catalog;
 pub mod cluster;
+pub mod fault_proxy;
 pub mod incidents;
 pub mod ingest;
 pub mod oncall;

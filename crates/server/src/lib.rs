@@ -366,6 +366,13 @@ pub async fn run(
         cfg.query_slots.clone(),
     ));
     telemetry.add_source(Box::new(query_slots.clone()));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    // The fault proxy's handle, for whatever drives chaos (experiments,
+    // timelines); None unless `fault_proxy.enabled`.
+    let fault_proxy = fault_proxy::start(&cfg.fault_proxy, stop_rx.clone()).await?;
+    if let Some(fp) = &fault_proxy {
+        telemetry.add_source(Box::new(fault_proxy::FaultProxySource(fp.handle.clone())));
+    }
     let app_state = AppState {
         query: homeostat_http::QueryHandles {
             storage: store.storage.clone(),
@@ -395,18 +402,9 @@ pub async fn run(
         browser: Arc::new(browser_policy(&cfg)),
         tokens: services.tokens.clone(),
         cluster: cluster.view.clone(),
+        fault_proxy: fault_proxy.as_ref().map(|f| f.handle.clone()),
     };
 
-    let (stop_tx, stop_rx) = watch::channel(false);
-    // The fault proxy's handle, for whatever drives chaos (experiments,
-    // timelines); None unless `fault_proxy.enabled`.
-    let fault_proxy = fault_proxy::start(&cfg.fault_proxy, stop_rx.clone()).await?;
-    if let Some(fp) = &fault_proxy {
-        app_state
-            .ops
-            .telemetry
-            .add_source(Box::new(fault_proxy::FaultProxySource(fp.handle.clone())));
-    }
     // Before the acting tasks start: a replica that finds the lease free
     // leads from the start instead of idling for a retry interval.
     let election_task = cluster.spawn(clock.clone(), stop_rx.clone()).await;

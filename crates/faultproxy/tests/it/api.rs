@@ -215,6 +215,21 @@ async fn bad_input_gets_toxiproxy_errors() {
         a.call("GET", "/proxies/p/toxics/none", None).await,
         (404, err("toxic not found", 404))
     );
+    // A listen address in use: Toxiproxy's 500 with the bind error.
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let body =
+        json!({"name": "q", "listen": taken.local_addr().unwrap().to_string(), "upstream": echo})
+            .to_string();
+    let (st, e) = a.call("POST", "/proxies", Some(&body)).await;
+    assert_eq!(st, 500);
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("listen tcp 127.0.0.1:"),
+        "{e}"
+    );
+    assert_eq!(a.call("GET", "/proxies/q", None).await.0, 404);
     // Browsers are refused: the API has no authentication.
     let resp = a
         .http

@@ -111,9 +111,10 @@ async fn slicer_splits_data_into_small_chunks() {
 #[tokio::test]
 async fn limit_data_closes_after_exactly_n_bytes() {
     let (fp, addr) = proxy_to(&echo_server().await).await;
-    fp.add_toxic(
+    // As an experiment's action gives it: Toxiproxy's JSON.
+    fp.add_toxic_json(
         "p",
-        toxic("limit_data", "downstream", 1.0, json!({"bytes": 100})),
+        json!({"type": "limit_data", "attributes": {"bytes": 100}}),
     )
     .await
     .unwrap();
@@ -252,16 +253,7 @@ async fn disabling_closes_live_connections_and_enabling_reopens_the_port() {
     let (fp, addr) = proxy_to(&echo_server().await).await;
     let mut s = connect(&addr).await;
     round_trip(&mut s).await;
-    let v = fp
-        .update(
-            "p",
-            ProxyPatch {
-                enabled: Some(false),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let v = fp.set_enabled("p", false).await.unwrap();
     assert!(!v.enabled);
     let (_, _) = timeout(Duration::from_secs(1), read_to_end(&mut s))
         .await

@@ -106,6 +106,7 @@ fn state_and_store(
         browser: Default::default(),
         tokens: services.tokens,
         cluster: homeostat_app::ClusterView::single("test".into()),
+        fault_proxy: None,
     };
     (st, persisted)
 }

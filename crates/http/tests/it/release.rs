@@ -555,3 +555,39 @@ async fn a_rollback_deploy_marks_the_deploy_it_replaced() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
 }
+
+#[tokio::test]
+async fn chaos_proxies_lists_the_fault_proxy() {
+    async fn proxies(st: homeostat_http::AppState) -> serde_json::Value {
+        let req = Request::get("/api/v1/chaos/proxies")
+            .body(Body::empty())
+            .unwrap();
+        let (code, body) = crate::call(&router(st), req).await;
+        assert_eq!(code, StatusCode::OK);
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["data"].clone()
+    }
+    let store = Arc::new(homeostat_storage::MemStorage::default());
+    let mut st = crate::state(
+        store,
+        homeostat_http::Limits::default(),
+        EngineOptions::default(),
+    );
+    assert_eq!(
+        proxies(st.clone()).await,
+        serde_json::json!({"enabled": false, "proxies": []})
+    );
+    let fp = homeostat_faultproxy::FaultProxy::new();
+    fp.create(homeostat_faultproxy::ProxySpec {
+        name: "redis".into(),
+        listen: "127.0.0.1:0".into(),
+        upstream: "127.0.0.1:6379".into(),
+        enabled: false,
+    })
+    .await
+    .unwrap();
+    st.fault_proxy = Some(fp);
+    let v = proxies(st).await;
+    assert_eq!(v["enabled"], true);
+    assert_eq!(v["proxies"][0]["name"], "redis");
+    assert_eq!(v["proxies"][0]["toxics"], serde_json::json!([]));
+}
