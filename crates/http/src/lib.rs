@@ -149,6 +149,9 @@ pub struct AppState {
     /// The replicas and the leader (`/api/v1/status/cluster`, the
     /// `cluster` of `/api/v2/status`); `ClusterView::single` when alone.
     pub cluster: homeostat_app::ClusterView,
+    /// The HTTP traffic proxy (`/api/v1/traffic`): its routes, weights and
+    /// faults, changes audited; `Traffic::empty()` without a `traffic:` section.
+    pub traffic: homeostat_traffic::TrafficDesk,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {

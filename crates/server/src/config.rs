@@ -26,6 +26,7 @@ mod services;
 mod slo;
 mod state;
 mod storage;
+mod traffic;
 mod web;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
 pub use auth::{AuthConfig, AuthSection, check_exposure};
@@ -38,6 +39,7 @@ pub use remote_storage::{RemoteStorage, RemoteStorageSection, StorageMode};
 pub use services::ServiceSection;
 pub use state::{StateConfig, StateSection};
 pub use storage::{LimitsSection, StorageSection};
+pub use traffic::TrafficSection;
 pub use web::{ListenerLimits, WebSection};
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +135,9 @@ pub struct FileConfig {
     /// Replicas sharing the state database, one leading (docs/ha.md).
     #[serde(default)]
     pub cluster: ClusterSection,
+    /// The HTTP traffic proxy's routes (docs/traffic.md).
+    #[serde(default)]
+    pub traffic: TrafficSection,
 }
 
 /// Validated settings.
@@ -198,6 +203,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Validated `cluster:`.
     pub cluster: ClusterConfig,
+    /// Validated `traffic.routes`: the proxies started at serve (restart-only).
+    pub traffic: Vec<homeostat_traffic::RouteSpec>,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -322,6 +329,7 @@ impl Config {
             web: f.web.validate()?,
             auth: f.auth.validate()?,
             cluster: f.cluster.validate(shared_state)?,
+            traffic: f.traffic.validate(listen)?,
             source: None,
         })
     }

@@ -74,6 +74,8 @@ pub enum ServerError {
     SessionKey(#[source] homeostat_auth::AuthError),
     #[error("slo_files: {0}")]
     Slo(#[from] homeostat_slo::SpecError),
+    #[error(transparent)]
+    Traffic(#[from] homeostat_traffic::TrafficError),
 }
 
 /// Opens the state backend `state:` names: `<data_dir>/state.db`, or the
@@ -362,6 +364,9 @@ pub async fn run(
         cfg.query_slots.clone(),
     ));
     telemetry.add_source(Box::new(query_slots.clone()));
+    // The proxies listen from here on; `traffic:` is read at start only.
+    let traffic = homeostat_traffic::Traffic::start(cfg.traffic.clone(), clock.clone()).await?;
+    telemetry.add_source(Box::new(sources::TrafficSource(traffic.clone())));
     let app_state = AppState {
         query: homeostat_http::QueryHandles {
             storage: store.storage.clone(),
@@ -391,6 +396,11 @@ pub async fn run(
         browser: Arc::new(browser_policy(&cfg)),
         tokens: services.tokens.clone(),
         cluster: cluster.view.clone(),
+        traffic: homeostat_traffic::TrafficDesk::new(
+            traffic.clone(),
+            state.audit.clone(),
+            clock.clone(),
+        ),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -491,6 +501,7 @@ pub async fn run(
         stop_rx.clone(),
     ));
     shutdown.await;
+    traffic.shutdown();
     tracing::info!("shutting down: stale-marking scraped series, flushing storage");
     let _ = stop_tx.send(true);
     let _ = scrape_task.await;

@@ -8,6 +8,7 @@
 //! (docs/traffic.md).
 
 mod breaker;
+mod desk;
 mod error;
 mod event;
 mod fault;
@@ -21,6 +22,7 @@ mod route;
 mod spec;
 
 pub use breaker::Overflow;
+pub use desk::TrafficDesk;
 pub use error::TrafficError;
 pub use event::{TrafficEvent, Weights};
 pub use fault::{AbortSpec, DelaySpec, Fault, FaultError, FaultMatch, FaultSpec, HeaderMatchSpec};
