@@ -25,7 +25,10 @@ pub use breaker::Overflow;
 pub use desk::TrafficDesk;
 pub use error::TrafficError;
 pub use event::{TrafficEvent, Weights};
-pub use fault::{AbortSpec, DelaySpec, Fault, FaultError, FaultMatch, FaultSpec, HeaderMatchSpec};
+pub use fault::{
+    AbortSpec, DelaySpec, Fault, FaultError, FaultMatch, FaultSpec, HeaderMatchSpec, NAME_RULE,
+    is_valid_name,
+};
 pub use handle::{MAX_WEIGHT, Traffic};
 pub use metrics::Metric;
 pub use route::{BreakerStatus, EndpointStatus, FallbackStatus, RouteStatus};

@@ -163,17 +163,8 @@ fn threshold(v: Option<u32>, default: u32) -> Option<u32> {
 
 impl RouteSection {
     fn checked(&self) -> Result<RouteSpec, FieldError> {
-        if self.name.is_empty()
-            || self.name.len() > 100
-            || !self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            return Err(FieldError::new(
-                "name",
-                "must be 1 to 100 of A-Z a-z 0-9 - _ .",
-            ));
+        if !homeostat_traffic::is_valid_name(&self.name) {
+            return Err(FieldError::new("name", homeostat_traffic::NAME_RULE));
         }
         let listen: SocketAddr = self.listen.parse().map_err(|_| {
             FieldError::new(
