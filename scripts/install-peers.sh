@@ -11,6 +11,10 @@ command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 # (crates/state-pg, tests/interop/pg.bash); Debian puts initdb off PATH.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v curl >/dev/null || need+=(curl)
+# bench/proxy.sh: the load generator and the reverse proxy the traffic
+# proxy is compared with.
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 # storage.mode: remote is checked against VictoriaMetrics
 # (tests/interop/remote_storage.sh; bench/ingest.sh uses it too).
 [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)

@@ -23,6 +23,7 @@ mod slo;
 mod state;
 mod table;
 mod token;
+mod traffic;
 
 use logging::LogFormat;
 
@@ -151,6 +152,14 @@ enum Command {
         #[command(subcommand)]
         command: release::GateCommand,
     },
+    /// The HTTP traffic proxy on a running server: status, weight shifts
+    /// between zones and endpoints, HTTP faults.
+    Traffic {
+        #[command(flatten)]
+        server: incident::Server,
+        #[command(subcommand)]
+        command: traffic::TrafficCommand,
+    },
     /// Canary analysis on a running server: one judgment now.
     Canary {
         #[command(flatten)]
@@ -268,6 +277,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token { place, command } => token::run(&place, command),
         Command::State { command } => state::run(command),
         Command::Deploy { server, command } => release::deploy(&server, command),
+        Command::Traffic { server, command } => traffic::run(&server, command),
         Command::Canary { server, command } => {
             let code = release::canary(&server, command)?;
             if code != 0 {

@@ -152,6 +152,9 @@ pub struct AppState {
     /// The fault proxy (`GET /api/v1/chaos/proxies`); `None` unless
     /// `fault_proxy.enabled`.
     pub fault_proxy: Option<homeostat_faultproxy::FaultProxy>,
+    /// The HTTP traffic proxy (`/api/v1/traffic`): its routes, weights and
+    /// faults, changes audited; `Traffic::empty()` without a `traffic:` section.
+    pub traffic: homeostat_traffic::TrafficDesk,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {

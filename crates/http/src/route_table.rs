@@ -17,7 +17,7 @@ use crate::auth::login;
 use crate::routes::{
     alertmanager, analysis, catalog, cluster, fault_proxy, incidents, ingest, oncall, ops, otlp,
 };
-use crate::routes::{query, read, release, rules, slos, tokens};
+use crate::routes::{query, read, release, rules, slos, tokens, traffic};
 
 /// What a route demands of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +155,12 @@ pub fn routes() -> Vec<Route> {
         r!(GET "/api/v1/analysis/{id}", S(Read), analysis::status),
         r!(POST "/api/v1/analysis/{id}/terminate", S(Release), analysis::terminate),
         r!(POST "/api/v1/analysis/{id}/flagger", S(Release), analysis::flagger),
+        r!(GET "/api/v1/traffic/routes", S(Read), traffic::list),
+        r!(GET "/api/v1/traffic/routes/{route}", S(Read), traffic::get),
+        r!(POST "/api/v1/traffic/routes/{route}/weights", S(Release), traffic::set_weights),
+        r!(GET "/api/v1/traffic/routes/{route}/faults", S(Read), traffic::list_faults),
+        r!(POST "/api/v1/traffic/routes/{route}/faults", S(Release), traffic::add_fault),
+        r!(DELETE "/api/v1/traffic/routes/{route}/faults/{name}", S(Release), traffic::remove_fault),
         r!(GET "/api/v1/tokens", S(Admin), tokens::list),
         r!(POST "/api/v1/tokens", S(Admin), tokens::create),
         r!(DELETE "/api/v1/tokens/{name}", S(Admin), tokens::revoke),

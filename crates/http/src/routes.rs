@@ -16,6 +16,7 @@ pub mod release;
 pub mod rules;
 pub mod slos;
 pub mod tokens;
+pub mod traffic;
 
 use axum::body::{Body, Bytes};
 use homeostat_model::ErrorKind;

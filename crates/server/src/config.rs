@@ -27,6 +27,7 @@ mod services;
 mod slo;
 mod state;
 mod storage;
+mod traffic;
 mod web;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
 pub use auth::{AuthConfig, AuthSection, check_exposure};
@@ -40,6 +41,7 @@ pub use remote_storage::{RemoteStorage, RemoteStorageSection, StorageMode};
 pub use services::ServiceSection;
 pub use state::{StateConfig, StateSection};
 pub use storage::{LimitsSection, StorageSection};
+pub use traffic::TrafficSection;
 pub use web::{ListenerLimits, WebSection};
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +140,9 @@ pub struct FileConfig {
     /// The Toxiproxy-compatible TCP fault proxy (docs/fault-proxy.md).
     #[serde(default)]
     pub fault_proxy: FaultProxySection,
+    /// The HTTP traffic proxy's routes (docs/traffic.md).
+    #[serde(default)]
+    pub traffic: TrafficSection,
 }
 
 /// Validated settings.
@@ -205,6 +210,8 @@ pub struct Config {
     pub cluster: ClusterConfig,
     /// Validated `fault_proxy:`.
     pub fault_proxy: FaultProxyConfig,
+    /// Validated `traffic.routes`: the proxies started at serve (restart-only).
+    pub traffic: Vec<homeostat_traffic::RouteSpec>,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -330,6 +337,7 @@ impl Config {
             auth: f.auth.validate()?,
             cluster: f.cluster.validate(shared_state)?,
             fault_proxy: f.fault_proxy.validate()?,
+            traffic: f.traffic.validate(listen)?,
             source: None,
         })
     }

@@ -78,6 +78,8 @@ pub enum ServerError {
     /// A `fault_proxy.proxies` entry could not start (its listen address).
     #[error("fault_proxy.proxies: {0}")]
     FaultProxy(String),
+    #[error(transparent)]
+    Traffic(#[from] homeostat_traffic::TrafficError),
 }
 
 /// Opens the state backend `state:` names: `<data_dir>/state.db`, or the
@@ -373,6 +375,9 @@ pub async fn run(
     if let Some(fp) = &fault_proxy {
         telemetry.add_source(Box::new(fault_proxy::FaultProxySource(fp.handle.clone())));
     }
+    // The proxies listen from here on; `traffic:` is read at start only.
+    let traffic = homeostat_traffic::Traffic::start(cfg.traffic.clone(), clock.clone()).await?;
+    telemetry.add_source(Box::new(sources::TrafficSource(traffic.clone())));
     let app_state = AppState {
         query: homeostat_http::QueryHandles {
             storage: store.storage.clone(),
@@ -403,6 +408,11 @@ pub async fn run(
         tokens: services.tokens.clone(),
         cluster: cluster.view.clone(),
         fault_proxy: fault_proxy.as_ref().map(|f| f.handle.clone()),
+        traffic: homeostat_traffic::TrafficDesk::new(
+            traffic.clone(),
+            state.audit.clone(),
+            clock.clone(),
+        ),
     };
 
     // Before the acting tasks start: a replica that finds the lease free
@@ -502,6 +512,7 @@ pub async fn run(
         stop_rx.clone(),
     ));
     shutdown.await;
+    traffic.shutdown();
     tracing::info!("shutting down: stale-marking scraped series, flushing storage");
     let _ = stop_tx.send(true);
     let _ = scrape_task.await;

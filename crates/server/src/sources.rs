@@ -179,3 +179,22 @@ impl StatsSource for ReloadSource {
         ]
     }
 }
+
+/// The traffic proxy's per-route and per-endpoint counters (docs/traffic.md).
+pub struct TrafficSource(pub homeostat_traffic::Traffic);
+
+impl StatsSource for TrafficSource {
+    fn collect(&self) -> Vec<ExternalMetric> {
+        self.0
+            .metrics()
+            .into_iter()
+            .map(|m| ExternalMetric {
+                name: m.name,
+                help: m.help,
+                kind: m.kind,
+                labels: m.labels,
+                value: m.value,
+            })
+            .collect()
+    }
+}

@@ -36,3 +36,18 @@ impl TrafficError {
         )
     }
 }
+
+impl TrafficError {
+    /// The class of failure, for the HTTP edge's one error table.
+    pub fn kind(&self) -> homeostat_model::ErrorKind {
+        use homeostat_model::ErrorKind as K;
+        match self {
+            TrafficError::UnknownRoute(_) | TrafficError::UnknownFault { .. } => K::NotFound,
+            TrafficError::UnknownZone { .. }
+            | TrafficError::UnknownEndpoint { .. }
+            | TrafficError::InvalidWeight(_)
+            | TrafficError::InvalidFault(_) => K::InvalidInput,
+            TrafficError::Bind { .. } => K::Internal,
+        }
+    }
+}

@@ -124,16 +124,22 @@ fn percentage(field: &str, p: f64) -> Result<f64, FaultError> {
     }
 }
 
+/// What a route or fault name may be (they appear in URL paths and metric labels).
+pub const NAME_RULE: &str = "must be 1 to 100 of A-Z a-z 0-9 - _ .";
+
+/// Whether `name` follows [`NAME_RULE`].
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
 impl FaultSpec {
     pub fn compile(&self) -> Result<Fault, FaultError> {
-        if self.name.is_empty()
-            || self.name.len() > 100
-            || !self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            return Err(bad("name", "must be 1 to 100 of A-Z a-z 0-9 - _ ."));
+        if !is_valid_name(&self.name) {
+            return Err(bad("name", NAME_RULE));
         }
         if self.abort.is_none() && self.delay.is_none() {
             return Err(bad("", "a fault needs an abort, a delay or both"));

@@ -8,6 +8,7 @@
 //! (docs/traffic.md).
 
 mod breaker;
+mod desk;
 mod error;
 mod event;
 mod fault;
@@ -21,9 +22,13 @@ mod route;
 mod spec;
 
 pub use breaker::Overflow;
+pub use desk::TrafficDesk;
 pub use error::TrafficError;
 pub use event::{TrafficEvent, Weights};
-pub use fault::{AbortSpec, DelaySpec, Fault, FaultError, FaultMatch, FaultSpec, HeaderMatchSpec};
+pub use fault::{
+    AbortSpec, DelaySpec, Fault, FaultError, FaultMatch, FaultSpec, HeaderMatchSpec, NAME_RULE,
+    is_valid_name,
+};
 pub use handle::{MAX_WEIGHT, Traffic};
 pub use metrics::Metric;
 pub use route::{BreakerStatus, EndpointStatus, FallbackStatus, RouteStatus};

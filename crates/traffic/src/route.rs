@@ -215,7 +215,10 @@ impl Route {
                         weight: e.weight.load(Ordering::Relaxed),
                         healthy: e.healthy.load(Ordering::Relaxed),
                         ejected: o.is_ejected(now),
-                        ejected_until: o.ejected_until.filter(|t| *t > now),
+                        ejected_until: o
+                            .ejected_until
+                            .filter(|t| *t > now)
+                            .map(homeostat_model::rfc3339::rfc3339),
                         times_ejected: o.times_ejected,
                         available: e.available(now),
                     }
@@ -258,8 +261,8 @@ pub struct EndpointStatus {
     pub weight: u32,
     pub healthy: bool,
     pub ejected: bool,
-    /// Unix ms, while ejected.
-    pub ejected_until: Option<i64>,
+    /// RFC 3339, while ejected.
+    pub ejected_until: Option<String>,
     pub times_ejected: u32,
     /// Healthy and not ejected: it may be picked.
     pub available: bool,

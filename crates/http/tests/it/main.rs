@@ -14,6 +14,7 @@ mod release;
 mod rules;
 mod slos;
 mod tokens;
+mod traffic;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -107,6 +108,11 @@ fn state_and_store(
         tokens: services.tokens,
         cluster: homeostat_app::ClusterView::single("test".into()),
         fault_proxy: None,
+        traffic: homeostat_traffic::TrafficDesk::new(
+            homeostat_traffic::Traffic::empty(),
+            persisted.audit.clone(),
+            w.clock.clone(),
+        ),
     };
     (st, persisted)
 }

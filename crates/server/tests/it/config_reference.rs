@@ -49,6 +49,8 @@ const SOURCES: [(&str, &str); 17] = [
     (
         "server/src/config/fault_proxy.rs",
         include_str!("../../src/config/fault_proxy.rs"),
+        "server/src/config/traffic.rs",
+        include_str!("../../src/config/traffic.rs"),
     ),
     (
         "server/src/am_config.rs",
