@@ -149,6 +149,8 @@ pub struct AppState {
     /// The replicas and the leader (`/api/v1/status/cluster`, the
     /// `cluster` of `/api/v2/status`); `ClusterView::single` when alone.
     pub cluster: homeostat_app::ClusterView,
+    /// Chaos Toolkit experiments (`/api/v1/chaos/experiments`).
+    pub chaos: Arc<homeostat_app::ChaosService>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {

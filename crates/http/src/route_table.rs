@@ -15,7 +15,7 @@ use homeostat_model::Scope;
 use crate::AppState;
 use crate::auth::login;
 use crate::routes::{
-    alertmanager, analysis, catalog, cluster, incidents, ingest, oncall, ops, otlp,
+    alertmanager, analysis, catalog, chaos, cluster, incidents, ingest, oncall, ops, otlp,
 };
 use crate::routes::{query, read, release, rules, slos, tokens};
 
@@ -154,6 +154,11 @@ pub fn routes() -> Vec<Route> {
         r!(GET "/api/v1/analysis/{id}", S(Read), analysis::status),
         r!(POST "/api/v1/analysis/{id}/terminate", S(Release), analysis::terminate),
         r!(POST "/api/v1/analysis/{id}/flagger", S(Release), analysis::flagger),
+        r!(GET "/api/v1/chaos/experiments", S(Read), chaos::list),
+        r!(POST "/api/v1/chaos/experiments", S(Release), chaos::start),
+        r!(GET "/api/v1/chaos/experiments/{id}", S(Read), chaos::get),
+        r!(GET "/api/v1/chaos/experiments/{id}/journal", S(Read), chaos::journal),
+        r!(POST "/api/v1/chaos/experiments/{id}/abort", S(Release), chaos::abort),
         r!(GET "/api/v1/tokens", S(Admin), tokens::list),
         r!(POST "/api/v1/tokens", S(Admin), tokens::create),
         r!(DELETE "/api/v1/tokens/{name}", S(Admin), tokens::revoke),

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 mod alerting;
 mod auth;
+mod chaos;
 mod cluster;
 mod dependencies;
 mod deploys;
@@ -29,6 +30,7 @@ mod storage;
 mod web;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
 pub use auth::{AuthConfig, AuthSection, check_exposure};
+pub use chaos::ChaosSection;
 pub use cluster::{ClusterConfig, ClusterSection};
 pub use deploys::DeploysSection;
 pub use gate::GateSection;
@@ -133,6 +135,9 @@ pub struct FileConfig {
     /// Replicas sharing the state database, one leading (docs/ha.md).
     #[serde(default)]
     pub cluster: ClusterSection,
+    /// Chaos Toolkit experiments (docs/chaos.md).
+    #[serde(default)]
+    pub chaos: ChaosSection,
 }
 
 /// Validated settings.
@@ -198,6 +203,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Validated `cluster:`.
     pub cluster: ClusterConfig,
+    /// Validated `chaos:`.
+    pub chaos: homeostat_app::ChaosConfig,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -322,6 +329,7 @@ impl Config {
             web: f.web.validate()?,
             auth: f.auth.validate()?,
             cluster: f.cluster.validate(shared_state)?,
+            chaos: f.chaos.validate()?,
             source: None,
         })
     }

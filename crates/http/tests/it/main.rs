@@ -4,6 +4,7 @@
 mod alertmanager;
 mod auth;
 mod browser;
+mod chaos;
 mod console;
 mod disk;
 mod incidents;
@@ -106,6 +107,7 @@ fn state_and_store(
         browser: Default::default(),
         tokens: services.tokens,
         cluster: homeostat_app::ClusterView::single("test".into()),
+        chaos: services.chaos,
     };
     (st, persisted)
 }

@@ -4,7 +4,7 @@
 
 /// The sources of the file format's sections (the `oncall:` section has
 /// its own reference, docs/oncall.md).
-const SOURCES: [(&str, &str); 16] = [
+const SOURCES: [(&str, &str); 17] = [
     ("server/src/config.rs", include_str!("../../src/config.rs")),
     (
         "server/src/config/state.rs",
@@ -45,6 +45,10 @@ const SOURCES: [(&str, &str); 16] = [
     (
         "server/src/config/cluster.rs",
         include_str!("../../src/config/cluster.rs"),
+    ),
+    (
+        "server/src/config/chaos.rs",
+        include_str!("../../src/config/chaos.rs"),
     ),
     (
         "server/src/am_config.rs",
