@@ -76,6 +76,11 @@ pub struct Wiring {
     pub signals: Arc<Live<Vec<homeostat_slo::ServiceSignals>>>,
     /// `deploys:` and the `services:` names: which deploys are recorded.
     pub deploy_admission: Arc<Live<DeployAdmission>>,
+    /// `chaos:`: the experiment runner's limits and allow-list.
+    pub chaos: ChaosConfig,
+    /// The fault proxy and HTTP faults experiments drive; [`NoFaultControl`]
+    /// until the server has them.
+    pub faults: Arc<dyn FaultControl>,
 }
 
 impl Wiring {
@@ -97,6 +102,8 @@ impl Wiring {
             dependencies: Default::default(),
             signals: Default::default(),
             deploy_admission: Default::default(),
+            chaos: ChaosConfig::default(),
+            faults: Arc::new(NoFaultControl),
         }
     }
 
@@ -137,9 +144,21 @@ impl Wiring {
             self.state.audit.clone(),
             self.clock.clone(),
         ));
+        let chaos = Arc::new(ChaosService::new(
+            self.chaos.clone(),
+            self.faults.clone(),
+            Arc::new(MeterSignals {
+                engine: self.engine.clone(),
+                querier: self.querier.clone(),
+                meter: slos.clone(),
+            }),
+            self.clock.clone(),
+            &self.state,
+        ));
         Services {
             gate,
             slos,
+            chaos,
             release,
             signals,
             tokens,
@@ -156,4 +175,6 @@ pub struct Services {
     pub signals: Arc<SignalService>,
     /// API tokens; also the server's `homeostat_auth::TokenLookup`.
     pub tokens: Arc<TokenService>,
+    /// Chaos Toolkit experiments (`/api/v1/chaos/experiments`).
+    pub chaos: Arc<ChaosService>,
 }

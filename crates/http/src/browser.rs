@@ -191,6 +191,25 @@ fn is_state_changing(m: &Method) -> bool {
     )
 }
 
+/// A YAML media type: not one a cross-site form can send (CORS-safelisted
+/// types are forms and text/plain), so as safe as JSON where a route
+/// reads YAML.
+fn is_yaml(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| {
+            let e = essence.trim().to_ascii_lowercase();
+            e == "application/yaml" || e == "application/x-yaml" || e == "text/yaml"
+        })
+}
+
+/// Routes that read a YAML body as well as JSON (Chaos Toolkit experiments).
+fn takes_yaml(path: &str) -> bool {
+    path == "/api/v1/chaos/experiments"
+}
+
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -226,6 +245,7 @@ fn refusal(policy: &BrowserPolicy, req: &Request) -> Option<ApiError> {
         && path.starts_with("/api/")
         && !takes_other_media_types(path)
         && !is_json(req.headers())
+        && !(takes_yaml(path) && is_yaml(req.headers()))
     {
         let got = req
             .headers()
@@ -236,8 +256,9 @@ fn refusal(policy: &BrowserPolicy, req: &Request) -> Option<ApiError> {
             ApiError::new(
                 ErrorKind::UnsupportedMediaType,
                 format!(
-                    "{} {path} takes a JSON body: send Content-Type: application/json (got {got:?})",
-                    req.method()
+                    "{} {path} takes a JSON body: send Content-Type: application/json{} (got {got:?})",
+                    req.method(),
+                    if takes_yaml(path) { " or application/yaml" } else { "" }
                 ),
             )
             .family(family_of(path)),

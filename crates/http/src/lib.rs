@@ -155,6 +155,8 @@ pub struct AppState {
     /// The HTTP traffic proxy (`/api/v1/traffic`): its routes, weights and
     /// faults, changes audited; `Traffic::empty()` without a `traffic:` section.
     pub traffic: homeostat_traffic::TrafficDesk,
+    /// Chaos Toolkit experiments (`/api/v1/chaos/experiments`).
+    pub chaos: Arc<homeostat_app::ChaosService>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {

@@ -15,7 +15,8 @@ use homeostat_model::Scope;
 use crate::AppState;
 use crate::auth::login;
 use crate::routes::{
-    alertmanager, analysis, catalog, cluster, fault_proxy, incidents, ingest, oncall, ops, otlp,
+    alertmanager, analysis, catalog, chaos, cluster, fault_proxy, incidents, ingest, oncall, ops,
+    otlp,
 };
 use crate::routes::{query, read, release, rules, slos, tokens, traffic};
 
@@ -161,6 +162,11 @@ pub fn routes() -> Vec<Route> {
         r!(GET "/api/v1/traffic/routes/{route}/faults", S(Read), traffic::list_faults),
         r!(POST "/api/v1/traffic/routes/{route}/faults", S(Release), traffic::add_fault),
         r!(DELETE "/api/v1/traffic/routes/{route}/faults/{name}", S(Release), traffic::remove_fault),
+        r!(GET "/api/v1/chaos/experiments", S(Read), chaos::list),
+        r!(POST "/api/v1/chaos/experiments", S(Release), chaos::start),
+        r!(GET "/api/v1/chaos/experiments/{id}", S(Read), chaos::get),
+        r!(GET "/api/v1/chaos/experiments/{id}/journal", S(Read), chaos::journal),
+        r!(POST "/api/v1/chaos/experiments/{id}/abort", S(Release), chaos::abort),
         r!(GET "/api/v1/tokens", S(Admin), tokens::list),
         r!(POST "/api/v1/tokens", S(Admin), tokens::create),
         r!(DELETE "/api/v1/tokens/{name}", S(Admin), tokens::revoke),

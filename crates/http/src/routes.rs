@@ -3,6 +3,7 @@
 pub mod alertmanager;
 pub mod analysis;
 pub mod catalog;
+pub mod chaos;
 pub mod cluster;
 pub mod fault_proxy;
 pub mod incidents;

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 mod alerting;
 mod auth;
+mod chaos;
 mod cluster;
 mod dependencies;
 mod deploys;
@@ -31,6 +32,7 @@ mod traffic;
 mod web;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
 pub use auth::{AuthConfig, AuthSection, check_exposure};
+pub use chaos::ChaosSection;
 pub use cluster::{ClusterConfig, ClusterSection};
 pub use deploys::DeploysSection;
 pub use fault_proxy::{FaultProxyConfig, FaultProxySection};
@@ -143,6 +145,9 @@ pub struct FileConfig {
     /// The HTTP traffic proxy's routes (docs/traffic.md).
     #[serde(default)]
     pub traffic: TrafficSection,
+    /// Chaos Toolkit experiments (docs/chaos.md).
+    #[serde(default)]
+    pub chaos: ChaosSection,
 }
 
 /// Validated settings.
@@ -212,6 +217,8 @@ pub struct Config {
     pub fault_proxy: FaultProxyConfig,
     /// Validated `traffic.routes`: the proxies started at serve (restart-only).
     pub traffic: Vec<homeostat_traffic::RouteSpec>,
+    /// Validated `chaos:`.
+    pub chaos: homeostat_app::ChaosConfig,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -338,6 +345,7 @@ impl Config {
             cluster: f.cluster.validate(shared_state)?,
             fault_proxy: f.fault_proxy.validate()?,
             traffic: f.traffic.validate(listen)?,
+            chaos: f.chaos.validate()?,
             source: None,
         })
     }

@@ -362,6 +362,10 @@ pub async fn run(
         dependencies: dependencies.clone(),
         signals: signal_services.clone(),
         deploy_admission: deploy_admission.clone(),
+        chaos: cfg.chaos.clone(),
+        // The fault proxy and traffic proxy implement FaultControl once
+        // they are wired in (issue 16).
+        faults: Arc::new(homeostat_app::NoFaultControl),
     }
     .build();
     let query_slots = Arc::new(homeostat_http::query_slots::QuerySlots::new(
@@ -413,7 +417,22 @@ pub async fn run(
             state.audit.clone(),
             clock.clone(),
         ),
+        chaos: services.chaos.clone(),
     };
+
+    // Experiments a previous process left running cannot go on: their
+    // journal says so. Replicas sharing a database may be running theirs,
+    // so only a lone server does it.
+    if !cfg.cluster.enabled {
+        match services.chaos.recover().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                runs = n,
+                "experiment runs left running by the previous process marked interrupted"
+            ),
+            Err(e) => tracing::warn!(error = %e, "marking interrupted experiment runs failed"),
+        }
+    }
 
     // Before the acting tasks start: a replica that finds the lease free
     // leads from the start instead of idling for a retry interval.

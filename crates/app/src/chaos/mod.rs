@@ -99,7 +99,7 @@ impl ChaosError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             ChaosError::Invalid(_) | ChaosError::Config(_) => ErrorKind::InvalidInput,
-            ChaosError::Busy { .. } => ErrorKind::LimitExceeded,
+            ChaosError::Busy { .. } => ErrorKind::Unavailable,
             ChaosError::NotFound(_) => ErrorKind::NotFound,
             ChaosError::NotRunning(_) => ErrorKind::Conflict,
             ChaosError::State(e) => e.kind(),

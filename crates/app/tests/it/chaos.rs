@@ -247,7 +247,11 @@ async fn a_quiet_run_completes_after_its_pauses() {
     // chaoslib runs the rollbacks after a completed run too.
     assert_eq!(f.faults.calls().len(), 3);
     // Every 5 s over 60 s; the last falls on the method's end and may lose the race.
-    assert!((11..=12).contains(&j.homeostat.guard_checks), "{}", j.homeostat.guard_checks);
+    assert!(
+        (11..=12).contains(&j.homeostat.guard_checks),
+        "{}",
+        j.homeostat.guard_checks
+    );
 }
 
 #[tokio::test(start_paused = true)]

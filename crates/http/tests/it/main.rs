@@ -4,6 +4,7 @@
 mod alertmanager;
 mod auth;
 mod browser;
+mod chaos;
 mod console;
 mod disk;
 mod incidents;
@@ -113,6 +114,7 @@ fn state_and_store(
             persisted.audit.clone(),
             w.clock.clone(),
         ),
+        chaos: services.chaos,
     };
     (st, persisted)
 }

@@ -51,6 +51,8 @@ const SOURCES: [(&str, &str); 17] = [
         include_str!("../../src/config/fault_proxy.rs"),
         "server/src/config/traffic.rs",
         include_str!("../../src/config/traffic.rs"),
+        "server/src/config/chaos.rs",
+        include_str!("../../src/config/chaos.rs"),
     ),
     (
         "server/src/am_config.rs",
