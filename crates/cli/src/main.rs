@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use homeostat_server::Config;
 
 mod alerts;
+mod chaos;
 #[cfg(test)]
 mod cli_reference;
 mod demo;
@@ -160,6 +161,14 @@ enum Command {
         #[command(subcommand)]
         command: traffic::TrafficCommand,
     },
+    /// Chaos Toolkit experiments on a running server: run one and follow it
+    /// (exit 0 when it completed without deviating), validate a file, list runs.
+    Chaos {
+        #[command(flatten)]
+        server: incident::Server,
+        #[command(subcommand)]
+        command: chaos::ChaosCommand,
+    },
     /// Canary analysis on a running server: one judgment now.
     Canary {
         #[command(flatten)]
@@ -282,6 +291,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let code = release::canary(&server, command)?;
             if code != 0 {
                 std::process::exit(code);
+            }
+            Ok(())
+        }
+        Command::Chaos { server, command } => {
+            if !chaos::run(&server, command)? {
+                // What happened is printed; the exit code says it did not pass.
+                std::process::exit(1);
             }
             Ok(())
         }
