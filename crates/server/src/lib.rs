@@ -6,6 +6,7 @@
 pub mod alert_delivery;
 pub mod alert_events;
 pub mod am_config;
+mod chaos_faults;
 mod cluster;
 pub mod config;
 pub mod fault_proxy;
@@ -351,6 +352,18 @@ pub async fn run(
             "the write pool was already started in this process; limits.write_threads/write_nice not applied"
         );
     }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    // The fault proxy's handle, for whatever drives chaos (experiments,
+    // timelines); None unless `fault_proxy.enabled`.
+    let fault_proxy = fault_proxy::start(&cfg.fault_proxy, stop_rx.clone()).await?;
+    if let Some(fp) = &fault_proxy {
+        telemetry.add_source(Box::new(fault_proxy::FaultProxySource(fp.handle.clone())));
+    }
+    // The proxies listen from here on; `traffic:` is read at start only.
+    let traffic = homeostat_traffic::Traffic::start(cfg.traffic.clone(), clock.clone()).await?;
+    telemetry.add_source(Box::new(sources::TrafficSource(traffic.clone())));
+    let traffic_desk =
+        homeostat_traffic::TrafficDesk::new(traffic.clone(), state.audit.clone(), clock.clone());
     let services = homeostat_app::Wiring {
         engine: Engine::new(cfg.query.clone()),
         querier: querier.clone(),
@@ -363,25 +376,16 @@ pub async fn run(
         signals: signal_services.clone(),
         deploy_admission: deploy_admission.clone(),
         chaos: cfg.chaos.clone(),
-        // The fault proxy and traffic proxy implement FaultControl once
-        // they are wired in (issue 16).
-        faults: Arc::new(homeostat_app::NoFaultControl),
+        faults: Arc::new(chaos_faults::ServerFaults {
+            proxy: fault_proxy.as_ref().map(|f| f.handle.clone()),
+            traffic: traffic_desk.clone(),
+        }),
     }
     .build();
     let query_slots = Arc::new(homeostat_http::query_slots::QuerySlots::new(
         cfg.query_slots.clone(),
     ));
     telemetry.add_source(Box::new(query_slots.clone()));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    // The fault proxy's handle, for whatever drives chaos (experiments,
-    // timelines); None unless `fault_proxy.enabled`.
-    let fault_proxy = fault_proxy::start(&cfg.fault_proxy, stop_rx.clone()).await?;
-    if let Some(fp) = &fault_proxy {
-        telemetry.add_source(Box::new(fault_proxy::FaultProxySource(fp.handle.clone())));
-    }
-    // The proxies listen from here on; `traffic:` is read at start only.
-    let traffic = homeostat_traffic::Traffic::start(cfg.traffic.clone(), clock.clone()).await?;
-    telemetry.add_source(Box::new(sources::TrafficSource(traffic.clone())));
     let app_state = AppState {
         query: homeostat_http::QueryHandles {
             storage: store.storage.clone(),
@@ -412,11 +416,7 @@ pub async fn run(
         tokens: services.tokens.clone(),
         cluster: cluster.view.clone(),
         fault_proxy: fault_proxy.as_ref().map(|f| f.handle.clone()),
-        traffic: homeostat_traffic::TrafficDesk::new(
-            traffic.clone(),
-            state.audit.clone(),
-            clock.clone(),
-        ),
+        traffic: traffic_desk,
         chaos: services.chaos.clone(),
     };
 
