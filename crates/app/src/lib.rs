@@ -44,7 +44,7 @@ pub use incidents::{BasicIncidents, Declare, IncidentApi, IncidentDesk, LinkErro
 pub use live::Live;
 pub use monkey::{
     EffectFuture, GroupStatus, Members, MonkeyEffects, MonkeyError, MonkeyGroup, MonkeyService,
-    TargetGroup, TerminationAction, TickOutcome,
+    NoMonkeyEffects, TargetGroup, TerminationAction, TickOutcome,
 };
 pub use release::{
     DeployAdmission, NewDeploy, ReleaseConfig, ReleaseError, ReleaseService, SuspectQuery,

@@ -80,6 +80,20 @@ pub trait MonkeyEffects: Send + Sync {
     -> EffectFuture<'a, String>;
 }
 
+/// No effects: members and terminations fail saying so. For a server
+/// without opted-in groups' effects (tests, tools).
+#[derive(Debug, Default)]
+pub struct NoMonkeyEffects;
+
+impl MonkeyEffects for NoMonkeyEffects {
+    fn members<'a>(&'a self, _: &'a str, _: &'a str) -> EffectFuture<'a, Vec<String>> {
+        Box::pin(async { Err("no query engine here".to_string()) })
+    }
+    fn terminate<'a>(&'a self, _: &'a MonkeyGroup, _: &'a str) -> EffectFuture<'a, String> {
+        Box::pin(async { Err("terminations are not wired in here".to_string()) })
+    }
+}
+
 /// What a tick did for one group.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TickOutcome {

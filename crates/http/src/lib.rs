@@ -157,6 +157,9 @@ pub struct AppState {
     pub traffic: homeostat_traffic::TrafficDesk,
     /// Chaos Toolkit experiments (`/api/v1/chaos/experiments`).
     pub chaos: Arc<homeostat_app::ChaosService>,
+    /// The Chaos Monkey (`/api/v1/chaos/monkey`, `/api/v1/chaos/terminations`);
+    /// with or without opted-in groups.
+    pub monkey: Arc<homeostat_app::MonkeyService>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {

@@ -15,8 +15,8 @@ use homeostat_model::Scope;
 use crate::AppState;
 use crate::auth::login;
 use crate::routes::{
-    alertmanager, analysis, catalog, chaos, cluster, fault_proxy, incidents, ingest, oncall, ops,
-    otlp,
+    alertmanager, analysis, catalog, chaos, cluster, fault_proxy, incidents, ingest, monkey,
+    oncall, ops, otlp,
 };
 use crate::routes::{query, read, release, rules, slos, tokens, traffic};
 
@@ -167,6 +167,8 @@ pub fn routes() -> Vec<Route> {
         r!(GET "/api/v1/chaos/experiments/{id}", S(Read), chaos::get),
         r!(GET "/api/v1/chaos/experiments/{id}/journal", S(Read), chaos::journal),
         r!(POST "/api/v1/chaos/experiments/{id}/abort", S(Release), chaos::abort),
+        r!(GET "/api/v1/chaos/monkey", S(Read), monkey::status),
+        r!(GET "/api/v1/chaos/terminations", S(Read), monkey::terminations),
         r!(GET "/api/v1/tokens", S(Admin), tokens::list),
         r!(POST "/api/v1/tokens", S(Admin), tokens::create),
         r!(DELETE "/api/v1/tokens/{name}", S(Admin), tokens::revoke),

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod fault_proxy;
 pub mod incidents;
 pub mod ingest;
+pub mod monkey;
 pub mod oncall;
 pub mod ops;
 pub mod otlp;

@@ -38,12 +38,18 @@ impl FaultControl for ServerFaults {
         let (proxy, name) = (proxy.to_string(), name.to_string());
         Box::pin(async move {
             let fp = self.proxy.as_ref().ok_or_else(no_proxy)?;
-            fp.remove_toxic(&proxy, &name).await.map_err(|e| e.to_string())?;
+            fp.remove_toxic(&proxy, &name)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(json!({"proxy": proxy, "removed": name}))
         })
     }
 
-    fn set_proxy_enabled(&self, proxy: &str, enabled: bool) -> BoxFuture<'_, Result<Value, String>> {
+    fn set_proxy_enabled(
+        &self,
+        proxy: &str,
+        enabled: bool,
+    ) -> BoxFuture<'_, Result<Value, String>> {
         let proxy = proxy.to_string();
         Box::pin(async move {
             let fp = self.proxy.as_ref().ok_or_else(no_proxy)?;
@@ -58,7 +64,8 @@ impl FaultControl for ServerFaults {
     fn add_http_fault(&self, route: &str, fault: Value) -> BoxFuture<'_, Result<Value, String>> {
         let route = route.to_string();
         Box::pin(async move {
-            let spec: FaultSpec = serde_json::from_value(fault).map_err(|e| format!("fault: {e}"))?;
+            let spec: FaultSpec =
+                serde_json::from_value(fault).map_err(|e| format!("fault: {e}"))?;
             let name = spec.name.clone();
             self.traffic
                 .add_fault(&route, spec, ACTOR)

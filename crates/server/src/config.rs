@@ -16,6 +16,7 @@ use serde::Deserialize;
 mod alerting;
 mod auth;
 mod chaos;
+mod chaos_monkey;
 mod cluster;
 mod dependencies;
 mod deploys;
@@ -219,6 +220,8 @@ pub struct Config {
     pub traffic: Vec<homeostat_traffic::RouteSpec>,
     /// Validated `chaos:`.
     pub chaos: homeostat_app::ChaosConfig,
+    /// Validated `chaos.target_groups` with a `chaos.monkey` schedule.
+    pub monkey: Vec<homeostat_app::MonkeyGroup>,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -346,6 +349,7 @@ impl Config {
             fault_proxy: f.fault_proxy.validate()?,
             traffic: f.traffic.validate(listen)?,
             chaos: f.chaos.validate()?,
+            monkey: f.chaos.monkey_groups(base)?,
             source: None,
         })
     }

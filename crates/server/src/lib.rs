@@ -6,7 +6,9 @@
 pub mod alert_delivery;
 pub mod alert_events;
 pub mod am_config;
+mod chaos_events;
 mod chaos_faults;
+mod chaos_monkey;
 mod cluster;
 pub mod config;
 pub mod fault_proxy;
@@ -386,6 +388,22 @@ pub async fn run(
         cfg.query_slots.clone(),
     ));
     telemetry.add_source(Box::new(query_slots.clone()));
+    // Always built: with no opted-in group it only answers that none is.
+    let monkey = Arc::new(homeostat_app::MonkeyService::new(
+        Arc::new(homeostat_app::Live::new(cfg.monkey.clone())),
+        state.clone(),
+        Some(services.gate.clone()),
+        Arc::new(chaos_monkey::ServerEffects {
+            engine: Engine::new(cfg.query.clone()),
+            querier: querier.clone(),
+            clock: clock.clone(),
+            outbound: outbound.clone(),
+        }),
+        clock.clone(),
+        // Which targets a termination picks is meant to be unpredictable;
+        // when is the schedule's (deterministic per group and day).
+        clock.now_millis() as u64,
+    ));
     let app_state = AppState {
         query: homeostat_http::QueryHandles {
             storage: store.storage.clone(),
@@ -418,6 +436,7 @@ pub async fn run(
         fault_proxy: fault_proxy.as_ref().map(|f| f.handle.clone()),
         traffic: traffic_desk,
         chaos: services.chaos.clone(),
+        monkey: monkey.clone(),
     };
 
     // Experiments a previous process left running cannot go on: their
@@ -452,6 +471,16 @@ pub async fn run(
     let escalation_task = tokio::spawn(incidents::run_escalations(
         incident_hub.clone(),
         cluster.leadership.clone(),
+        stop_rx.clone(),
+    ));
+    let monkey_task = tokio::spawn(chaos_monkey::run(
+        monkey,
+        cluster.leadership.clone(),
+        stop_rx.clone(),
+    ));
+    let chaos_events_task = tokio::spawn(chaos_events::run(
+        services.chaos.clone(),
+        state.clone(),
         stop_rx.clone(),
     ));
     let guardrails = Arc::new(release::Guardrails {
@@ -539,6 +568,8 @@ pub async fn run(
     let _ = escalation_task.await;
     let _ = guardrails_task.await;
     let _ = gate_task.await;
+    let _ = monkey_task.await;
+    let _ = chaos_events_task.await;
     rule_tasks.lock().await.stop().await;
     let _ = notify_task.await;
     let _ = delivery_task.await;

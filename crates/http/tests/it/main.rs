@@ -115,6 +115,14 @@ fn state_and_store(
             w.clock.clone(),
         ),
         chaos: services.chaos,
+        monkey: Arc::new(homeostat_app::MonkeyService::new(
+            Default::default(),
+            persisted.clone(),
+            None,
+            Arc::new(homeostat_app::NoMonkeyEffects),
+            w.clock.clone(),
+            1,
+        )),
     };
     (st, persisted)
 }

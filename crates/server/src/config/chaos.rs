@@ -2,12 +2,13 @@
 //! executables a `process` provider may start, how many experiments run at
 //! once, how often an SLO guard without `check_every` is checked.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use homeostat_model::FieldError;
 use serde::Deserialize;
 
+use super::chaos_monkey::{MonkeySpec, TargetGroupSpec};
 use super::duration_or;
 
 /// `chaos: {process_allowlist, max_concurrent_experiments, default_guard_check_every}`.
@@ -24,11 +25,30 @@ pub struct ChaosSection {
     pub default_guard_check_every: Option<String>,
     /// How long an activity without a timeout of its own may take. Default 30s.
     pub default_activity_timeout: Option<String>,
+    /// Named sets of targets with a Chaos Mesh selector (docs/chaos-monkey.md).
+    #[serde(default)]
+    pub target_groups: Vec<TargetGroupSpec>,
+    /// Chaos Monkey schedules of opted-in target groups.
+    #[serde(default)]
+    pub monkey: Vec<MonkeySpec>,
 }
 
 impl ChaosSection {
     pub(super) fn validate(&self) -> Result<homeostat_app::ChaosConfig, FieldError> {
         self.checked().map_err(|e| e.under("chaos"))
+    }
+
+    /// `target_groups` and `monkey`, validated; `base` resolves `url_file`.
+    pub(super) fn monkey_groups(
+        &self,
+        base: &Path,
+    ) -> Result<Vec<homeostat_app::MonkeyGroup>, FieldError> {
+        let allowlist: Vec<String> = self
+            .process_allowlist
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        super::chaos_monkey::validate(&self.target_groups, &self.monkey, &allowlist, base)
     }
 
     fn checked(&self) -> Result<homeostat_app::ChaosConfig, FieldError> {

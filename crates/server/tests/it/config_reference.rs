@@ -4,7 +4,7 @@
 
 /// The sources of the file format's sections (the `oncall:` section has
 /// its own reference, docs/oncall.md).
-const SOURCES: [(&str, &str); 17] = [
+const SOURCES: [(&str, &str); 20] = [
     ("server/src/config.rs", include_str!("../../src/config.rs")),
     (
         "server/src/config/state.rs",
@@ -49,10 +49,18 @@ const SOURCES: [(&str, &str); 17] = [
     (
         "server/src/config/fault_proxy.rs",
         include_str!("../../src/config/fault_proxy.rs"),
+    ),
+    (
         "server/src/config/traffic.rs",
         include_str!("../../src/config/traffic.rs"),
+    ),
+    (
         "server/src/config/chaos.rs",
         include_str!("../../src/config/chaos.rs"),
+    ),
+    (
+        "server/src/config/chaos_monkey.rs",
+        include_str!("../../src/config/chaos_monkey.rs"),
     ),
     (
         "server/src/am_config.rs",

@@ -1,0 +1,138 @@
+//! The Chaos Monkey's side effects and its ticker: members of query-defined
+//! groups from the query engine, terminations through an allow-listed
+//! command (never a shell) or a webhook on the one outbound path.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use homeostat_app::{
+    EffectFuture, Leadership, MonkeyEffects, MonkeyGroup, MonkeyService, TerminationAction,
+};
+use homeostat_model::Clock;
+use homeostat_model::template::{self, Escape};
+use homeostat_notify::{Outbound, OutboundKind};
+use homeostat_promql::{Engine, QueryParams, Value};
+use homeostat_storage::Querier;
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::release::safe_argument;
+
+const ACTION_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often due terminations are looked for; a planned moment is kept to
+/// within this.
+const TICK: Duration = Duration::from_secs(15);
+
+pub struct ServerEffects {
+    pub engine: Engine,
+    pub querier: Arc<dyn Querier>,
+    pub clock: Arc<dyn Clock>,
+    pub outbound: Outbound,
+}
+
+impl MonkeyEffects for ServerEffects {
+    fn members<'a>(&'a self, query: &'a str, label: &'a str) -> EffectFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let (engine, querier, q, l) = (
+                self.engine.clone(),
+                self.querier.clone(),
+                query.to_string(),
+                label.to_string(),
+            );
+            let now = self.clock.now_millis();
+            tokio::task::spawn_blocking(move || {
+                let out = engine
+                    .instant_query(querier.as_ref(), &q, now, &QueryParams::default())
+                    .map_err(|e| e.to_string())?;
+                let Value::Vector(v) = out.value else {
+                    return Err(format!("{q} is not an instant vector"));
+                };
+                let mut members: Vec<String> = v
+                    .iter()
+                    .filter_map(|s| s.labels.get(&l).map(str::to_string))
+                    .collect();
+                members.sort();
+                members.dedup();
+                Ok(members)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+        })
+    }
+
+    fn terminate<'a>(&'a self, g: &'a MonkeyGroup, target: &'a str) -> EffectFuture<'a, String> {
+        Box::pin(async move {
+            let vars = [
+                ("group", g.group.name.as_str()),
+                ("service", g.group.service.as_str()),
+                ("target", target),
+            ];
+            match &g.action {
+                TerminationAction::Command(argv) => {
+                    // A target name comes from a query answer: it becomes an
+                    // argument only if it cannot be read as an option or code.
+                    safe_argument("target", target)?;
+                    let argv = argv
+                        .iter()
+                        .map(|a| template::render(a, &vars, Escape::None))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| format!("command template: {e}"))?;
+                    let run = tokio::process::Command::new(&argv[0])
+                        .args(&argv[1..])
+                        .kill_on_drop(true)
+                        .output();
+                    let o = tokio::time::timeout(ACTION_TIMEOUT, run)
+                        .await
+                        .map_err(|_| format!("command did not finish within {ACTION_TIMEOUT:?}"))?
+                        .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+                    let stderr: String = String::from_utf8_lossy(&o.stderr)
+                        .chars()
+                        .take(300)
+                        .collect();
+                    if o.status.success() {
+                        Ok("exit 0".to_string())
+                    } else {
+                        Err(format!("exit {:?}: {}", o.status.code(), stderr.trim()))
+                    }
+                }
+                TerminationAction::Webhook { url, body } => {
+                    let body = match body {
+                        Some(t) => template::render(t, &vars, Escape::JsonString)
+                            .map_err(|e| format!("body template: {e}"))?,
+                        None => json!({"group": g.group.name, "service": g.group.service, "target": target, "action": "terminate"})
+                            .to_string(),
+                    };
+                    let out = self
+                        .outbound
+                        .post_json(OutboundKind::Chaos, url, body.into_bytes(), ACTION_TIMEOUT)
+                        .await;
+                    match (out.delivered, out.status, out.last_error) {
+                        (true, Some(s), _) => Ok(format!("HTTP {s}")),
+                        (true, None, _) => Ok("delivered".into()),
+                        (false, Some(s), _) => Err(format!("HTTP {s}")),
+                        (false, None, Some(e)) => Err(e.to_string()),
+                        (false, None, None) => Err("not delivered".into()),
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// Runs due terminations every few seconds until `stop`; only the replica
+/// that may act (`acting`) does, so a cluster terminates once.
+pub async fn run(
+    monkey: Arc<MonkeyService>,
+    leadership: Leadership,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if leadership.acting().is_some() && !monkey.groups().is_empty() {
+            monkey.tick().await;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(TICK) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
