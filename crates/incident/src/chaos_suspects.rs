@@ -50,6 +50,9 @@ pub struct ChaosSuspect {
 
 fn ago(ms: i64) -> String {
     let s = ms.unsigned_abs() / 1000;
+    if s == 0 {
+        return "as the burn began".to_string();
+    }
     let text = if s < 90 {
         format!("{s} s")
     } else if s < 5400 {
