@@ -136,3 +136,119 @@ pub async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use homeostat_app::{Members, TargetGroup};
+    use homeostat_chaos::SelectorMode;
+    use homeostat_chaos::monkey::{BusinessHours, MonkeySchedule};
+    use homeostat_model::SystemClock;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    fn effects() -> ServerEffects {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        ServerEffects {
+            engine: Engine::new(Default::default()),
+            querier: Arc::new(homeostat_storage::MemStorage::new()),
+            clock: clock.clone(),
+            outbound: crate::outbound::outbound(clock)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .0,
+        }
+    }
+
+    fn group(action: TerminationAction) -> MonkeyGroup {
+        let hours = BusinessHours::parse(&["mon-fri"], "09:00", "17:00", "UTC")
+            .unwrap_or_else(|e| panic!("{e}"));
+        MonkeyGroup {
+            schedule: MonkeySchedule::new("pods", hours, 3.0, 1, 1)
+                .unwrap_or_else(|e| panic!("{e}")),
+            group: TargetGroup {
+                name: "pods".into(),
+                service: "checkout".into(),
+                members: Members::Static(vec!["pod-1".into()]),
+                mode: SelectorMode::One,
+            },
+            action,
+            dry_run: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_command_gets_its_placeholders_as_separate_arguments() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let out = dir.path().join("args");
+        let g = group(TerminationAction::Command(vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            "printf '%s|' \"$@\" > \"$0\"".into(),
+            out.display().to_string(),
+            "{{.group}}".into(),
+            "{{.service}}".into(),
+            "--target={{.target}}".into(),
+        ]));
+        let fx = effects();
+        assert_eq!(fx.terminate(&g, "pod-1.zone-a").await, Ok("exit 0".into()));
+        let args = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(args, "pods|checkout|--target=pod-1.zone-a|");
+        // A target that could be read as an option never reaches the command.
+        let e = fx.terminate(&g, "-rf").await.unwrap_err();
+        assert!(e.contains("target"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_failing_command_is_a_failed_termination() {
+        let g = group(TerminationAction::Command(vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            "echo no such pod >&2; exit 3".into(),
+        ]));
+        let e = effects().terminate(&g, "pod-1").await.unwrap_err();
+        assert!(
+            e.contains("exit Some(3)") && e.contains("no such pod"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_webhook_posts_the_rendered_body() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let sink = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap_or_else(|e| panic!("{e}"));
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Headers and a small body arrive together or in a few reads.
+            while !String::from_utf8_lossy(&buf).contains("\"group\"") {
+                let n = s.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let _ = s
+                .write_all(
+                    b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )
+                .await;
+            String::from_utf8_lossy(&buf).to_string()
+        });
+        let g = group(TerminationAction::Webhook {
+            url: format!("http://{addr}/terminate/secret-token"),
+            body: Some(r#"{"pod":"{{.target}}","group":"{{.group}}"}"#.into()),
+        });
+        assert_eq!(
+            effects().terminate(&g, "pod-\"1\"").await,
+            Ok("HTTP 202".into())
+        );
+        let request = sink.await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            request.contains(r#"{"pod":"pod-\"1\"","group":"pods"}"#),
+            "{request}"
+        );
+    }
+}
