@@ -170,6 +170,25 @@ assert any("latency-checkout" in e["summary"] and "aborted" in e["summary"] for 
 fi
 
 if curl -fsS "$URL/console/chaos" | grep 'chaos.js' >/dev/null; then ok "console chaos page served"; else bad "console chaos page"; fi
+# A real browser renders the run's journal on the console's Chaos page.
+RUN_ID=$(curl -fsS "$URL/api/v1/chaos/experiments?service=checkout" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')
+BROWSER=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$BROWSER" ]; then
+  if [ "${CI:-}" = "true" ]; then bad "chromium is missing (scripts/install-peers.sh installs it)"; else echo "skip: chromium missing, console journal not checked"; fi
+else
+  timeout 60 "$BROWSER" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --virtual-time-budget=10000 --dump-dom "$URL/console/chaos?run=$RUN_ID" \
+    > "$WORK/chaos-dom.html" 2> "$WORK/chromium.log" || true
+  if python3 - "$WORK/chaos-dom.html" <<'PY'
+import re, sys
+dom = open(sys.argv[1]).read()
+for text in ["Journal: latency-checkout", "Deviation: SLO checkout-latency burns at", "slow-upstream", "restore-upstream"]:
+    assert text in dom, f"{text!r} not on the page"
+err = re.search(r'<div id="error"[^>]*>([^<]*)<', dom)
+assert not (err and err.group(1).strip()), f"page shows an error: {err.group(1)}"
+PY
+  then ok "console shows the run's journal and deviation in a browser (chromium)"; else bad "console journal in chromium"; head -c 600 "$WORK/chromium.log"; fi
+fi
 if curl -fsS "$URL/api/v1/chaos/monkey" | grep '"groups":\[\]' >/dev/null; then ok "monkey API answers (no group opted in)"; else bad "monkey API"; fi
 
 echo "$passed passed, $failed failed"
