@@ -21,6 +21,7 @@ mod release;
 mod signals;
 mod slo;
 mod tokens;
+mod zone_balance;
 
 use std::sync::Arc;
 
@@ -55,6 +56,10 @@ pub use signals::{
 };
 pub use slo::{Burndown, SloError, SloMeter, SloReport, based_on, burn_windows, period_of};
 pub use tokens::{CreatedToken, NewToken, TokenError, TokenInfo, TokenService};
+pub use zone_balance::{
+    EngineZoneSignals, ZoneBalance, ZoneBalanceOutcome, ZoneBalancer, ZoneQueries, ZoneSignals,
+    ZoneWeights, zone_balancer_actor,
+};
 
 /// What the services are built from: the engine and stores the server
 /// picked, the clock, and the config cells a reload swaps.
