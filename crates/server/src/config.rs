@@ -31,6 +31,7 @@ mod state;
 mod storage;
 mod traffic;
 mod web;
+mod zone_balance;
 pub use alerting::{AlertingConfig, AlertingSection, AlertmanagerConfig, AlertmanagerSection};
 pub use auth::{AuthConfig, AuthSection, check_exposure};
 pub use chaos::ChaosSection;
@@ -218,6 +219,8 @@ pub struct Config {
     pub fault_proxy: FaultProxyConfig,
     /// Validated `traffic.routes`: the proxies started at serve (restart-only).
     pub traffic: Vec<homeostat_traffic::RouteSpec>,
+    /// Validated `traffic.routes[].zone_balance`.
+    pub zone_balance: Vec<homeostat_app::ZoneBalance>,
     /// Validated `chaos:`.
     pub chaos: homeostat_app::ChaosConfig,
     /// Validated `chaos.target_groups` with a `chaos.monkey` schedule.
@@ -348,6 +351,7 @@ impl Config {
             cluster: f.cluster.validate(shared_state)?,
             fault_proxy: f.fault_proxy.validate()?,
             traffic: f.traffic.validate(listen)?,
+            zone_balance: f.traffic.zone_balances()?,
             chaos: f.chaos.validate()?,
             monkey: f.chaos.monkey_groups(base)?,
             source: None,

@@ -23,6 +23,7 @@ mod rules;
 mod sources;
 mod store;
 pub mod web_config;
+mod zone_balance;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -478,6 +479,15 @@ pub async fn run(
         cluster.leadership.clone(),
         stop_rx.clone(),
     ));
+    let zone_task = zone_balance::spawn(
+        &cfg.zone_balance,
+        app_state.traffic.clone(),
+        Engine::new(cfg.query.clone()),
+        app_state.query.querier.clone(),
+        clock.clone(),
+        cluster.leadership.clone(),
+        stop_rx.clone(),
+    );
     let chaos_events_task = tokio::spawn(chaos_events::run(
         services.chaos.clone(),
         state.clone(),
@@ -569,6 +579,7 @@ pub async fn run(
     let _ = guardrails_task.await;
     let _ = gate_task.await;
     let _ = monkey_task.await;
+    let _ = zone_task.await;
     let _ = chaos_events_task.await;
     rule_tasks.lock().await.stop().await;
     let _ = notify_task.await;

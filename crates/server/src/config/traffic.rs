@@ -50,6 +50,8 @@ pub struct RouteSection {
     /// HTTP faults active from the start (more can be added at runtime).
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// Zone-aware traffic shift; off when absent.
+    pub zone_balance: Option<super::zone_balance::ZoneBalanceSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
