@@ -4,7 +4,7 @@
 
 /// The sources of the file format's sections (the `oncall:` section has
 /// its own reference, docs/oncall.md).
-const SOURCES: [(&str, &str); 20] = [
+const SOURCES: [(&str, &str); 21] = [
     ("server/src/config.rs", include_str!("../../src/config.rs")),
     (
         "server/src/config/state.rs",
@@ -53,6 +53,10 @@ const SOURCES: [(&str, &str); 20] = [
     (
         "server/src/config/traffic.rs",
         include_str!("../../src/config/traffic.rs"),
+    ),
+    (
+        "server/src/config/zone_balance.rs",
+        include_str!("../../src/config/zone_balance.rs"),
     ),
     (
         "server/src/config/chaos.rs",
