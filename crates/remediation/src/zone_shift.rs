@@ -843,5 +843,23 @@ mod tests {
                 }
             }
         }
+
+        /// Nothing moves when no zone with traffic is healthy, nor when
+        /// every zone is.
+        #[test]
+        fn no_shift_without_a_sick_and_a_healthy_zone(
+            weights in prop::collection::vec(1u32..1000, 1..6),
+            all_sick in any::<bool>(),
+        ) {
+            let readings: Vec<ZoneReading> = weights.iter().enumerate().map(|(i, w)| ZoneReading {
+                zone: format!("z{i}"),
+                error_ratio: if all_sick { 0.5 } else { 0.0 },
+                p99_latency_s: Some(0.1),
+                requests_per_s: 1.0,
+                current_weight: *w,
+            }).collect();
+            let d = decide(&readings, &config(), &mut ZoneShiftState::default(), 0);
+            prop_assert_eq!(d.weights, None);
+        }
     }
 }
