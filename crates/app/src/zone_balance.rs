@@ -94,6 +94,12 @@ impl ZoneBalancer {
         self.states.lock().get(route).cloned()
     }
 
+    /// Drops every route's state: a replica that stops leading must not
+    /// act later on health streaks it did not watch.
+    pub fn forget(&self) {
+        self.states.lock().clear();
+    }
+
     /// One evaluation of every route.
     pub async fn tick(&self) -> Vec<ZoneBalanceOutcome> {
         let mut out = Vec::with_capacity(self.routes.len());

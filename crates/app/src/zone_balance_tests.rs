@@ -162,6 +162,8 @@ async fn a_sick_zone_is_shifted_away_and_back_through_the_desk() {
     assert_eq!(out[0].applied.as_ref().and_then(|w| w.get("b")), Some(&100));
     assert_eq!(f.balancer.state("checkout").and_then(|s| s.original), None);
     assert_eq!(f.weights.actors.lock().len(), 2);
+    f.balancer.forget();
+    assert_eq!(f.balancer.state("checkout"), None);
 }
 
 #[tokio::test]

@@ -94,6 +94,8 @@ async fn run(balancer: ZoneBalancer, leadership: Leadership, mut stop: watch::Re
     loop {
         if leadership.acting().is_some() {
             balancer.tick().await;
+        } else {
+            balancer.forget();
         }
         tokio::select! {
             _ = tokio::time::sleep(TICK) => {}
