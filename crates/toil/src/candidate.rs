@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::entry::{ToilEntry, verb};
+use crate::entry::verb;
 use crate::policy::draft_policy;
 use crate::week::DAY_MS;
+use homeostat_state::ToilEntry;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CandidateOptions {
@@ -96,7 +97,8 @@ pub fn candidates(entries: &[ToilEntry], now_ms: i64, opts: CandidateOptions) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::{Source, kind};
+    use crate::entry::kind;
+    use homeostat_state::ToilSource as Source;
 
     fn at(kind: &str, service: &str, subject: &str, at_ms: i64, actor: &str) -> ToilEntry {
         ToilEntry {

@@ -18,7 +18,9 @@ mod report;
 mod week;
 
 pub use candidate::{Candidate, CandidateOptions, candidates};
-pub use entry::{DEFAULT_MINUTES, Source, ToilEntry, ToilError, default_minutes, kind, verb};
+pub use entry::{DEFAULT_MINUTES, default_minutes, kind, verb};
+/// The record lives in the state contract, which stores it.
+pub use homeostat_state::{ToilEntry, ToilSource};
 pub use policy::draft_policy;
 pub use report::{DEFAULT_CAP, Shift, UNASSIGNED, WeekShare, weekly_shares};
 pub use week::{DAY_MS, WEEK_MS, week_start};

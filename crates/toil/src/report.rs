@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::entry::ToilEntry;
 use crate::week::{WEEK_MS, week_start};
+use homeostat_state::ToilEntry;
 
 /// Google's SRE book caps toil at half of an engineer's time.
 pub const DEFAULT_CAP: f64 = 0.5;
@@ -109,8 +109,8 @@ pub fn weekly_shares(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::Source;
     use crate::week::DAY_MS;
+    use homeostat_state::ToilSource as Source;
 
     const MON: i64 = 1_793_577_600_000;
     const H: i64 = 3_600_000;

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use homeostat_toil::{
-    CandidateOptions, DAY_MS, DEFAULT_CAP, Shift, Source, ToilEntry, WEEK_MS, candidates, kind,
-    weekly_shares,
+    CandidateOptions, DAY_MS, DEFAULT_CAP, Shift, ToilEntry, ToilSource as Source, WEEK_MS,
+    candidates, kind, weekly_shares,
 };
 use proptest::prelude::*;
 
