@@ -20,6 +20,7 @@ mod monkey;
 mod release;
 mod signals;
 mod slo;
+mod toil;
 mod tokens;
 
 use std::sync::Arc;
@@ -54,6 +55,9 @@ pub use signals::{
     Points, Range, SIGNALS, SeriesLabels, SignalChart, SignalKind, SignalSeries, SignalService,
 };
 pub use slo::{Burndown, SloError, SloMeter, SloReport, based_on, burn_windows, period_of};
+pub use toil::{
+    DERIVE_AUDIT_LIMIT, ManualToil, ToilConfig, ToilError, ToilReport, ToilService, is_human,
+};
 pub use tokens::{CreatedToken, NewToken, TokenError, TokenInfo, TokenService};
 
 /// What the services are built from: the engine and stores the server
