@@ -85,6 +85,8 @@ pub struct Wiring {
     /// The fault proxy and HTTP faults experiments drive; [`NoFaultControl`]
     /// until the server has them.
     pub faults: Arc<dyn FaultControl>,
+    /// `services[].team` and the on-call schedules, for the toil ledger.
+    pub toil: Arc<Live<ToilConfig>>,
 }
 
 impl Wiring {
@@ -108,6 +110,7 @@ impl Wiring {
             deploy_admission: Default::default(),
             chaos: ChaosConfig::default(),
             faults: Arc::new(NoFaultControl),
+            toil: Default::default(),
         }
     }
 
@@ -159,8 +162,14 @@ impl Wiring {
             self.clock.clone(),
             &self.state,
         ));
+        let toil = Arc::new(ToilService::new(
+            self.state.clone(),
+            self.clock.clone(),
+            self.toil.clone(),
+        ));
         Services {
             gate,
+            toil,
             slos,
             chaos,
             release,
@@ -181,4 +190,6 @@ pub struct Services {
     pub tokens: Arc<TokenService>,
     /// Chaos Toolkit experiments (`/api/v1/chaos/experiments`).
     pub chaos: Arc<ChaosService>,
+    /// The toil ledger (`/api/v1/toil`).
+    pub toil: Arc<ToilService>,
 }

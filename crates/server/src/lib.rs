@@ -436,6 +436,7 @@ pub async fn run(
         fault_proxy: fault_proxy.as_ref().map(|f| f.handle.clone()),
         traffic: traffic_desk,
         chaos: services.chaos.clone(),
+        toil: services.toil.clone(),
         monkey: monkey.clone(),
     };
 
