@@ -22,6 +22,7 @@ pub enum ToilCommand {
         /// How long it took, in minutes (at most a day per entry).
         #[arg(long)]
         minutes: f64,
+        /// What was done, for the report and the audit log.
         #[arg(long, default_value = "")]
         note: String,
         /// Who did the work; default: the caller (or $USER without a token).
