@@ -2,55 +2,17 @@
 //! listing logged and derived entries, and the report, where silences made
 //! through the Alertmanager API show up as an automation candidate.
 
-use std::time::Duration;
-
-use homeostat_alerting::{Alertmanager, Config, Running};
 use homeostat_model::rfc3339::rfc3339;
 use homeostat_model::{Clock, FakeClock};
 use serde_json::{Value, json};
 
+use super::alertmanager::{am_app, get, json_of, post};
 use super::*;
 
-const CONFIG: &str = "route:\n  receiver: team\nreceivers: [{name: team}]\n";
-
+/// With the built-in Alertmanager on a clock at now, so that silences are
+/// current.
 fn toil_app() -> axum::Router {
-    let (mut st, store) = state_and_store(
-        Arc::new(MemStorage::new()),
-        Limits::default(),
-        EngineOptions::default(),
-        |_| {},
-    );
-    let am = Alertmanager::new(
-        Running {
-            config: Arc::new(Config::parse(CONFIG).unwrap()),
-            original: CONFIG.into(),
-            resolve_timeout: Duration::from_secs(300),
-        },
-        store.silences.clone(),
-        Arc::new(FakeClock::new(SystemClock.now_millis())),
-    )
-    .unwrap();
-    st.alertmanager = Some(Arc::new(am));
-    router(st)
-}
-
-fn post(uri: &str, body: Value) -> Request<Body> {
-    Request::post(uri)
-        .header("Content-Type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
-
-async fn json_of(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
-    let (s, body) = call(app, req).await;
-    (
-        s,
-        serde_json::from_str(&body).unwrap_or(Value::String(body)),
-    )
-}
-
-fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).body(Body::empty()).unwrap()
+    am_app(&FakeClock::new(SystemClock.now_millis()))
 }
 
 #[tokio::test]
