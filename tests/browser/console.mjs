@@ -209,7 +209,7 @@ async function main() {
   await ctx.ensure();
   const pages = ["/", `/console/service?name=${encodeURIComponent(o.service)}`, "/console/services", "/console/slos",
     `/console/slo?id=${encodeURIComponent(o.slo)}`, "/console/alerts", "/console/incidents",
-    `/console/incident?id=${encodeURIComponent(o.incident)}`, "/console/oncall", "/console/deploys", "/console/chaos"];
+    `/console/incident?id=${encodeURIComponent(o.incident)}`, "/console/oncall", "/console/deploys", "/console/chaos", "/console/toil"];
   const run = async (what, f) => {
     try { await f(); } catch (e) { problems.push(`${what}: ${e.message.split("\n")[0]}`); }
   };

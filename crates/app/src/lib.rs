@@ -20,6 +20,7 @@ mod monkey;
 mod release;
 mod signals;
 mod slo;
+mod toil;
 mod tokens;
 mod zone_balance;
 
@@ -55,6 +56,9 @@ pub use signals::{
     Points, Range, SIGNALS, SeriesLabels, SignalChart, SignalKind, SignalSeries, SignalService,
 };
 pub use slo::{Burndown, SloError, SloMeter, SloReport, based_on, burn_windows, period_of};
+pub use toil::{
+    DERIVE_AUDIT_LIMIT, ManualToil, ToilConfig, ToilError, ToilReport, ToilService, is_human,
+};
 pub use tokens::{CreatedToken, NewToken, TokenError, TokenInfo, TokenService};
 pub use zone_balance::{
     EngineZoneSignals, ZoneBalance, ZoneBalanceOutcome, ZoneBalancer, ZoneQueries, ZoneSignals,
@@ -86,6 +90,8 @@ pub struct Wiring {
     /// The fault proxy and HTTP faults experiments drive; [`NoFaultControl`]
     /// until the server has them.
     pub faults: Arc<dyn FaultControl>,
+    /// `services[].team` and the on-call schedules, for the toil ledger.
+    pub toil: Arc<Live<ToilConfig>>,
 }
 
 impl Wiring {
@@ -109,6 +115,7 @@ impl Wiring {
             deploy_admission: Default::default(),
             chaos: ChaosConfig::default(),
             faults: Arc::new(NoFaultControl),
+            toil: Default::default(),
         }
     }
 
@@ -160,8 +167,14 @@ impl Wiring {
             self.clock.clone(),
             &self.state,
         ));
+        let toil = Arc::new(ToilService::new(
+            self.state.clone(),
+            self.clock.clone(),
+            self.toil.clone(),
+        ));
         Services {
             gate,
+            toil,
             slos,
             chaos,
             release,
@@ -182,4 +195,6 @@ pub struct Services {
     pub tokens: Arc<TokenService>,
     /// Chaos Toolkit experiments (`/api/v1/chaos/experiments`).
     pub chaos: Arc<ChaosService>,
+    /// The toil ledger (`/api/v1/toil`).
+    pub toil: Arc<ToilService>,
 }

@@ -23,6 +23,7 @@ mod remote_read;
 mod slo;
 mod state;
 mod table;
+mod toil;
 mod token;
 mod traffic;
 
@@ -132,6 +133,14 @@ enum Command {
         place: token::Where,
         #[command(subcommand)]
         command: token::TokenCommand,
+    },
+    /// The toil ledger on a running server: log work done outside
+    /// homeostat, print the weekly toil share per team and automation candidates.
+    Toil {
+        #[command(flatten)]
+        server: incident::Server,
+        #[command(subcommand)]
+        command: toil::ToilCommand,
     },
     /// The state store (silences, incidents, notification log, audit…):
     /// copy it between SQLite and PostgreSQL.
@@ -284,6 +293,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Oncall { command } => oncall::run(command),
         Command::Incident { server, command } => incident::run(&server, command),
         Command::Token { place, command } => token::run(&place, command),
+        Command::Toil { server, command } => toil::run(&server, command),
         Command::State { command } => state::run(command),
         Command::Deploy { server, command } => release::deploy(&server, command),
         Command::Traffic { server, command } => traffic::run(&server, command),

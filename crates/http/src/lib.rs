@@ -157,6 +157,8 @@ pub struct AppState {
     pub traffic: homeostat_traffic::TrafficDesk,
     /// Chaos Toolkit experiments (`/api/v1/chaos/experiments`).
     pub chaos: Arc<homeostat_app::ChaosService>,
+    /// The toil ledger (`/api/v1/toil`); also audits silences made here.
+    pub toil: Arc<homeostat_app::ToilService>,
     /// The Chaos Monkey (`/api/v1/chaos/monkey`, `/api/v1/chaos/terminations`);
     /// with or without opted-in groups.
     pub monkey: Arc<homeostat_app::MonkeyService>,

@@ -18,7 +18,7 @@ use crate::routes::{
     alertmanager, analysis, catalog, chaos, cluster, fault_proxy, incidents, ingest, monkey,
     oncall, ops, otlp,
 };
-use crate::routes::{query, read, release, rules, slos, tokens, traffic};
+use crate::routes::{query, read, release, rules, slos, toil, tokens, traffic};
 
 /// What a route demands of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +169,9 @@ pub fn routes() -> Vec<Route> {
         r!(POST "/api/v1/chaos/experiments/{id}/abort", S(Release), chaos::abort),
         r!(GET "/api/v1/chaos/monkey", S(Read), monkey::status),
         r!(GET "/api/v1/chaos/terminations", S(Read), monkey::terminations),
+        r!(GET "/api/v1/toil", S(Read), toil::list),
+        r!(POST "/api/v1/toil", S(Respond), toil::log),
+        r!(GET "/api/v1/toil/report", S(Read), toil::report),
         r!(GET "/api/v1/tokens", S(Admin), tokens::list),
         r!(POST "/api/v1/tokens", S(Admin), tokens::create),
         r!(DELETE "/api/v1/tokens/{name}", S(Admin), tokens::revoke),

@@ -17,6 +17,7 @@ pub mod read;
 pub mod release;
 pub mod rules;
 pub mod slos;
+pub mod toil;
 pub mod tokens;
 pub mod traffic;
 

@@ -190,6 +190,8 @@ pub struct Config {
     pub services: Vec<homeostat_slo::ServiceSignals>,
     /// `services[].depends_on`: each service's direct dependencies.
     pub dependencies: BTreeMap<String, Vec<String>>,
+    /// `services[].team`: service → owning team, for the toil ledger.
+    pub teams: BTreeMap<String, String>,
     /// Validated `oncall:` and `incidents:` sections.
     pub incidents: IncidentsRuntime,
     /// The built-in Alertmanager: the file `alertmanager.config_file`
@@ -233,6 +235,16 @@ pub struct Config {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9797";
 
 impl Config {
+    /// What the toil ledger reads: the services' teams and the on-call
+    /// schedules (a team's is the one with its name).
+    pub fn toil(&self) -> homeostat_app::ToilConfig {
+        homeostat_app::ToilConfig {
+            teams: self.teams.clone(),
+            oncall: std::sync::Arc::new(self.incidents.oncall.clone()),
+            ..Default::default()
+        }
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let p = path.display().to_string();
@@ -337,6 +349,7 @@ impl Config {
             slos,
             slo_windows: slo::load_windows(&relative_to(&f.slo_windows, path))?,
             services: services::validate(&f.services)?,
+            teams: services::teams(&f.services),
             dependencies,
             incidents: IncidentsRuntime { oncall, incidents },
             alertmanager: crate::am_config::validate(f.alertmanager.as_ref(), path)?,

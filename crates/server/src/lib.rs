@@ -367,6 +367,7 @@ pub async fn run(
     telemetry.add_source(Box::new(sources::TrafficSource(traffic.clone())));
     let traffic_desk =
         homeostat_traffic::TrafficDesk::new(traffic.clone(), state.audit.clone(), clock.clone());
+    let toil = Arc::new(homeostat_app::Live::new(cfg.toil()));
     let services = homeostat_app::Wiring {
         engine: Engine::new(cfg.query.clone()),
         querier: querier.clone(),
@@ -383,6 +384,7 @@ pub async fn run(
             proxy: fault_proxy.as_ref().map(|f| f.handle.clone()),
             traffic: traffic_desk.clone(),
         }),
+        toil: toil.clone(),
     }
     .build();
     let query_slots = Arc::new(homeostat_http::query_slots::QuerySlots::new(
@@ -437,6 +439,7 @@ pub async fn run(
         fault_proxy: fault_proxy.as_ref().map(|f| f.handle.clone()),
         traffic: traffic_desk,
         chaos: services.chaos.clone(),
+        toil: services.toil.clone(),
         monkey: monkey.clone(),
     };
 
@@ -540,6 +543,7 @@ pub async fn run(
             dependencies,
             signals: signal_services,
             deploy_admission,
+            toil,
             incidents: incident_hub.clone(),
             status: reload_status,
             clock: clock.clone(),

@@ -30,6 +30,8 @@ pub struct Reloadable {
     pub signals: Arc<Live<Vec<homeostat_slo::ServiceSignals>>>,
     /// `deploys:` with the `services:` names: which deploys are recorded.
     pub deploy_admission: Arc<Live<homeostat_app::DeployAdmission>>,
+    /// `services[].team` and the schedules, for the toil ledger.
+    pub toil: Arc<Live<homeostat_app::ToilConfig>>,
     /// On-call and incident settings (validated with the rest of the file).
     pub incidents: Arc<crate::incidents::IncidentHub>,
     pub status: Arc<ReloadStatus>,
@@ -120,6 +122,7 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
     t.dependencies.set(new.dependencies.clone());
     t.signals.set(new.services.clone());
     t.deploy_admission.set(new.deploys.clone());
+    t.toil.set(new.toil());
     // The Alertmanager file was validated with the rest; routes, receivers
     // and inhibit rules are swapped together.
     let (d, b) = (&t.alertmanager, &new.alertmanager);

@@ -23,6 +23,7 @@ mod nflog;
 mod pool;
 mod schema;
 mod silences;
+mod toil;
 mod tokens;
 
 #[cfg(feature = "testing")]

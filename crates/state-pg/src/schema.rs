@@ -6,7 +6,7 @@
 use homeostat_state::{Result, StateError};
 use postgres::Client;
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -249,6 +249,25 @@ CREATE TABLE chaos_terminations (
 );
 CREATE INDEX chaos_terminations_group ON chaos_terminations (grp, at_ms, id);
 CREATE INDEX chaos_terminations_at ON chaos_terminations (at_ms, id);
+";
+
+/// The toil ledger's entries logged by hand (SQLite v8).
+const V8: &str = "
+CREATE TABLE toil_entries (
+    id TEXT PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    service TEXT,
+    team TEXT,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    minutes DOUBLE PRECISION NOT NULL,
+    source TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX toil_entries_at ON toil_entries (at_ms, id);
+CREATE INDEX toil_entries_team ON toil_entries (team, at_ms);
+CREATE INDEX toil_entries_service ON toil_entries (service, at_ms);
 ";
 
 /// The version recorded in `schema_version`, 0 for a new database.

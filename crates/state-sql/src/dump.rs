@@ -10,7 +10,7 @@ use rusqlite::{Connection, Row, params};
 
 use crate::SqliteState;
 use crate::codec::{be, col, from_json, to_json};
-use crate::{analyses, chaos, deploys, incidents, nflog, silences, tokens};
+use crate::{analyses, chaos, deploys, incidents, nflog, silences, toil, tokens};
 
 /// Children before parents.
 const TABLES: &[&str] = &[
@@ -30,6 +30,7 @@ const TABLES: &[&str] = &[
     "used_links",
     "chaos_runs",
     "chaos_terminations",
+    "toil_entries",
 ];
 
 fn all<T>(
@@ -195,6 +196,12 @@ fn export_on(c: &Connection) -> Result<Dump> {
             ),
             "export terminations",
             chaos::termination_row,
+        )?,
+        toil: all(
+            c,
+            &format!("SELECT {} FROM toil_entries", toil::COLUMNS),
+            "export toil entries",
+            toil::toil_row,
         )?,
     };
     dump.sort();
@@ -408,6 +415,10 @@ fn import_on(c: &Connection, d: &Dump, done: &mut dyn FnMut(&str, usize)) -> Res
         chaos::insert_termination_on(c, t)?;
     }
     done("terminations", d.terminations.len());
+    for e in &d.toil {
+        toil::insert_on(c, e)?;
+    }
+    done("toil", d.toil.len());
     Ok(())
 }
 

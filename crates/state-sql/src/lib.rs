@@ -18,6 +18,7 @@ mod incidents;
 mod nflog;
 mod schema;
 mod silences;
+mod toil;
 mod tokens;
 
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::{
     ActionItem, AnalysisRecord, AuditEntry, ChaosRun, Deploy, EscalationRecord, GateOverride,
-    Incident, NflogEntry, OutboxEntry, Silence, Termination, TimelineEvent, TokenRecord,
+    Incident, NflogEntry, OutboxEntry, Silence, Termination, TimelineEvent, ToilEntry, TokenRecord,
 };
 
 /// A used action link, as [`crate::UsedLinkStore`] keeps it.
@@ -24,7 +24,7 @@ pub struct UsedLink {
 /// the outbox by key; incidents, action items and deploys by id; timeline
 /// events and audit entries by `seq`; overrides newest first (as listed);
 /// analysis runs by start, then insertion; experiment runs by start, then
-/// id; terminations by id.
+/// id; terminations by id; toil entries by time, then id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dump {
@@ -46,6 +46,9 @@ pub struct Dump {
     pub chaos_runs: Vec<ChaosRun>,
     #[serde(default)]
     pub terminations: Vec<Termination>,
+    /// Toil logged by hand; absent from dumps written before the ledger.
+    #[serde(default)]
+    pub toil: Vec<ToilEntry>,
 }
 
 impl Dump {
@@ -67,6 +70,7 @@ impl Dump {
             ("used_links", self.used_links.len()),
             ("chaos_runs", self.chaos_runs.len()),
             ("terminations", self.terminations.len()),
+            ("toil", self.toil.len()),
         ]
     }
 
@@ -94,6 +98,8 @@ impl Dump {
         self.chaos_runs
             .sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
         self.terminations.sort_by_key(|t| t.id);
+        self.toil
+            .sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
     }
 }
 

@@ -40,6 +40,7 @@ mod mem;
 mod nflog;
 mod silence;
 pub mod stored;
+mod toil;
 mod token;
 
 #[cfg(any(test, feature = "testing"))]
@@ -65,6 +66,7 @@ pub use incident::{
 pub use mem::MemState;
 pub use nflog::{NflogEntry, NotificationLog, OutboxEntry, OutboxState};
 pub use silence::{Silence, SilenceMatcher, SilenceStore, expired_at, new_silence_id};
+pub use toil::{TOIL_MAX_MINUTES, ToilEntry, ToilFilter, ToilSource, ToilStore};
 pub use token::{TokenRecord, TokenStore, UsedLinkStore};
 
 /// Everything a backend implements.
@@ -82,6 +84,7 @@ pub trait StateBackend:
     + ClusterStore
     + AlertLog
     + ChaosStore
+    + ToilStore
 {
 }
 
@@ -99,6 +102,7 @@ impl<T> StateBackend for T where
         + ClusterStore
         + AlertLog
         + ChaosStore
+        + ToilStore
 {
 }
 
@@ -119,6 +123,7 @@ pub struct State {
     pub cluster: Arc<dyn ClusterStore>,
     pub alert_log: Arc<dyn AlertLog>,
     pub chaos: Arc<dyn ChaosStore>,
+    pub toil: Arc<dyn ToilStore>,
 }
 
 impl State {
@@ -136,7 +141,8 @@ impl State {
             used_links: backend.clone(),
             cluster: backend.clone(),
             alert_log: backend.clone(),
-            chaos: backend,
+            chaos: backend.clone(),
+            toil: backend,
         }
     }
 }

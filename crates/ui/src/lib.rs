@@ -34,11 +34,12 @@ pub enum Nav {
     Oncall,
     Deploys,
     Chaos,
+    Toil,
     Query,
 }
 
 impl Nav {
-    pub const ALL: [Nav; 8] = [
+    pub const ALL: [Nav; 9] = [
         Nav::Services,
         Nav::Slos,
         Nav::Alerts,
@@ -46,6 +47,7 @@ impl Nav {
         Nav::Oncall,
         Nav::Deploys,
         Nav::Chaos,
+        Nav::Toil,
         Nav::Query,
     ];
 
@@ -58,6 +60,7 @@ impl Nav {
             Nav::Oncall => "On call",
             Nav::Deploys => "Deploys",
             Nav::Chaos => "Chaos",
+            Nav::Toil => "Toil",
             Nav::Query => "Query",
         }
     }
@@ -71,6 +74,7 @@ impl Nav {
             Nav::Oncall => "/console/oncall",
             Nav::Deploys => "/console/deploys",
             Nav::Chaos => "/console/chaos",
+            Nav::Toil => "/console/toil",
             Nav::Query => "/console/query",
         }
     }
@@ -185,6 +189,14 @@ pub const PAGES: &[Page] = &[
         Some("chaos.js"),
     ),
     page(
+        "/console/toil",
+        "toil",
+        "Toil",
+        Some(Nav::Toil),
+        include_str!("../pages/toil.html"),
+        Some("toil.js"),
+    ),
+    page(
         "/console/query",
         "query",
         "Query",
@@ -238,6 +250,7 @@ pub const ASSETS: &[Asset] = &[
     js("oncall.js", include_str!("../assets/oncall.js")),
     js("deploys.js", include_str!("../assets/deploys.js")),
     js("chaos.js", include_str!("../assets/chaos.js")),
+    js("toil.js", include_str!("../assets/toil.js")),
     js("query.js", include_str!("../assets/query.js")),
 ];
 

@@ -230,9 +230,16 @@ pub async fn post_silence(
     if caller.method != homeostat_model::AuthMethod::Unauthenticated {
         silence.created_by = caller.actor(Some(&silence.created_by));
     }
+    let posted_id = silence.id.clone();
+    let mut audited = silence.clone();
     let id = blocking(move || am.put_silence(silence))
         .await?
         .map_err(service_error)?;
+    // The toil ledger counts silences made by people (docs/toil.md).
+    let updated = !posted_id.is_empty() && posted_id == id;
+    audited.id = id.clone();
+    let toil = st.toil.clone();
+    blocking(move || toil.audit_silence(&audited, updated)).await?;
     Ok(Json(json!({"silenceID": id})).into_response())
 }
 

@@ -82,7 +82,11 @@ pub(crate) fn declared(by: Option<String>, headers: &HeaderMap) -> Option<String
 /// Who acts, as recorded: the authenticated principal, with a declared name
 /// only as "on behalf of" ([`Principal::actor`]). Without authentication
 /// the declared name is all there is, so one is required, as before.
-fn actor(caller: &Principal, by: Option<String>, headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn actor(
+    caller: &Principal,
+    by: Option<String>,
+    headers: &HeaderMap,
+) -> Result<String, ApiError> {
     let declared = declared(by, headers);
     if caller.method == AuthMethod::Unauthenticated && declared.is_none() {
         return Err(ApiError::bad_data(

@@ -10,7 +10,7 @@ use super::*;
 
 const CONFIG: &str = "route:\n  receiver: team\n  group_by: [alertname]\n  routes:\n    - matchers: [severity=\"page\"]\n      receiver: pager\nreceivers: [{name: team}, {name: pager}]\n";
 
-fn am_app(clock: &FakeClock) -> axum::Router {
+pub(super) fn am_app(clock: &FakeClock) -> axum::Router {
     let (mut st, store) = state_and_store(
         Arc::new(MemStorage::new()),
         Limits::default(),
@@ -31,18 +31,18 @@ fn am_app(clock: &FakeClock) -> axum::Router {
     router(st)
 }
 
-fn post(uri: &str, body: Value) -> Request<Body> {
+pub(super) fn post(uri: &str, body: Value) -> Request<Body> {
     Request::post(uri)
         .header("Content-Type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap()
 }
 
-fn get(uri: &str) -> Request<Body> {
+pub(super) fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
-async fn json_of(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
+pub(super) async fn json_of(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
     let (s, body) = call(app, req).await;
     (
         s,

@@ -41,6 +41,7 @@ async fn every_page_is_served_with_the_layout() {
         "/console/oncall",
         "/console/deploys",
         "/console/chaos",
+        "/console/toil",
         "/console/query",
     ];
     for page in homeostat_ui::PAGES {

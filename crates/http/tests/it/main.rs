@@ -14,6 +14,7 @@ mod query;
 mod release;
 mod rules;
 mod slos;
+mod toil;
 mod tokens;
 mod traffic;
 
@@ -115,6 +116,7 @@ fn state_and_store(
             w.clock.clone(),
         ),
         chaos: services.chaos,
+        toil: services.toil,
         monkey: Arc::new(homeostat_app::MonkeyService::new(
             Default::default(),
             persisted.clone(),

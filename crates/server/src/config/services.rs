@@ -3,6 +3,8 @@
 //! `depends_on` lists are checked in `dependencies.rs`, once the SLOs are
 //! loaded.
 
+use std::collections::BTreeMap;
+
 use homeostat_model::FieldError;
 use serde::Deserialize;
 
@@ -24,6 +26,16 @@ pub struct ServiceSection {
     /// their deploys are suspects in its incidents, transitively.
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// The team that owns the service: its toil counts for the team, set
+    /// against the on-call schedule of the same name (docs/toil.md).
+    pub team: Option<String>,
+}
+
+/// `services[].team`: service → team, for the toil ledger.
+pub(super) fn teams(list: &[ServiceSection]) -> BTreeMap<String, String> {
+    list.iter()
+        .filter_map(|s| Some((s.name.clone(), s.team.clone()?)))
+        .collect()
 }
 
 /// Validates `services:`: names are label values, selectors and saturation
@@ -49,6 +61,10 @@ impl ServiceSection {
     ) -> Result<homeostat_slo::ServiceSignals, FieldError> {
         if self.name.trim().is_empty() {
             return Err(FieldError::new("name", "missing service name"));
+        }
+        if self.team.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(FieldError::new("team", "empty team name")
+                .with_fix("name the owning team, or leave team out"));
         }
         if before.iter().any(|o| o.service == self.name) {
             return Err(FieldError::new(

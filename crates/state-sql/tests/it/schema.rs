@@ -95,6 +95,12 @@ fn v1_database_still_opens() {
         Some("2026-12-24")
     );
     assert_eq!(s.list_by_object("incident/INC-1", 10).unwrap().len(), 1);
+    // Tables of later versions are there, empty.
+    assert!(
+        homeostat_state::ToilStore::list_toil(&s, &Default::default())
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// A database written by schema v2 (deploys and gate overrides, before

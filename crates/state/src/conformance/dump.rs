@@ -10,7 +10,7 @@ use crate::{
     ActionItem, ActionItemState, AnalysisStore, AuditEntry, AuditLog, ChaosStore, DeployStore,
     Dump, EscalationRecord, EscalationStore, EventKind, IncidentState, IncidentStore, MemState,
     NflogEntry, NotificationLog, OutboxEntry, OutboxState, OverrideStore, RollbackRecord, Silence,
-    SilenceMatcher, SilenceStore, StateBackend, StateDump, TokenStore, UsedLinkStore,
+    SilenceMatcher, SilenceStore, StateBackend, StateDump, ToilStore, TokenStore, UsedLinkStore,
 };
 
 /// A [`MemState`] with records of every kind, ids with gaps and revisions
@@ -151,6 +151,13 @@ pub fn populated() -> MemState {
         .expect("termination");
     m.record_termination(&super::chaos::termination("web", "i-2", 2_000))
         .expect("termination");
+    m.record_toil(&super::toil::toil_entry(
+        "t-1",
+        Some("storage"),
+        Some("db"),
+        1_000,
+    ))
+    .expect("toil");
     m
 }
 
