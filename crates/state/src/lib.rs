@@ -1,7 +1,7 @@
 //! Homeostat's persisted state, the contract: plain records (silences, the
 //! notification log, incidents with their timelines and action items,
 //! escalation state, the audit log, deploys, gate overrides, canary
-//! analysis runs, API tokens, used action links) and one repository trait per kind of
+//! analysis runs, API tokens, used action links, chaos and remediation runs) and one repository trait per kind of
 //! record. No SQL here: `homeostat-state-sql` implements the traits on
 //! SQLite, [`MemState`] in memory for engine tests, and the conformance
 //! suite (feature `testing`) checks that every backend behaves alike.
@@ -38,6 +38,7 @@ mod escalation;
 mod incident;
 mod mem;
 mod nflog;
+mod remediation;
 mod silence;
 pub mod stored;
 mod token;
@@ -64,6 +65,7 @@ pub use incident::{
 };
 pub use mem::MemState;
 pub use nflog::{NflogEntry, NotificationLog, OutboxEntry, OutboxState};
+pub use remediation::{RemediationFilter, RemediationRun, RemediationStore};
 pub use silence::{Silence, SilenceMatcher, SilenceStore, expired_at, new_silence_id};
 pub use token::{TokenRecord, TokenStore, UsedLinkStore};
 
@@ -82,6 +84,7 @@ pub trait StateBackend:
     + ClusterStore
     + AlertLog
     + ChaosStore
+    + RemediationStore
 {
 }
 
@@ -99,6 +102,7 @@ impl<T> StateBackend for T where
         + ClusterStore
         + AlertLog
         + ChaosStore
+        + RemediationStore
 {
 }
 
@@ -119,6 +123,7 @@ pub struct State {
     pub cluster: Arc<dyn ClusterStore>,
     pub alert_log: Arc<dyn AlertLog>,
     pub chaos: Arc<dyn ChaosStore>,
+    pub remediation: Arc<dyn RemediationStore>,
 }
 
 impl State {
@@ -136,7 +141,8 @@ impl State {
             used_links: backend.clone(),
             cluster: backend.clone(),
             alert_log: backend.clone(),
-            chaos: backend,
+            chaos: backend.clone(),
+            remediation: backend,
         }
     }
 }

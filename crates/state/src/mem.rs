@@ -3,6 +3,7 @@
 
 mod chaos;
 mod dump;
+mod remediation;
 
 use std::collections::BTreeMap;
 
@@ -59,6 +60,8 @@ struct Inner {
     /// Experiment runs, in insertion order.
     chaos_runs: Vec<crate::ChaosRun>,
     terminations: Vec<crate::Termination>,
+    /// Remediation runs, in insertion order.
+    remediations: Vec<crate::RemediationRun>,
     /// Set by [`MemState::close_audit`]: every audit write fails.
     audit_closed: bool,
 }
