@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use homeostat_incident::{ExternalKind, IncidentService};
-use homeostat_model::{Clock, Labels};
+use homeostat_model::{Clock, ErrorKind, Labels};
 use homeostat_remediation::{
     Answer, Effect, Observation, PastRun, Policy, Remediation, RenderedAction, Run, RunState,
     Share, StartInput, Step, advance, principal, start,
@@ -84,6 +84,16 @@ pub enum RemediationError {
     Corrupt { id: String, why: String },
     #[error("background task failed: {0}")]
     Task(String),
+}
+
+impl RemediationError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RemediationError::NotFound(_) => ErrorKind::NotFound,
+            RemediationError::NotPending { .. } => ErrorKind::Conflict,
+            _ => ErrorKind::Internal,
+        }
+    }
 }
 
 pub struct RemediationService {

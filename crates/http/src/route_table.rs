@@ -18,7 +18,7 @@ use crate::routes::{
     alertmanager, analysis, catalog, chaos, cluster, fault_proxy, incidents, ingest, monkey,
     oncall, ops, otlp,
 };
-use crate::routes::{query, read, release, rules, slos, tokens, traffic};
+use crate::routes::{query, read, release, remediation, rules, slos, tokens, traffic};
 
 /// What a route demands of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +169,10 @@ pub fn routes() -> Vec<Route> {
         r!(POST "/api/v1/chaos/experiments/{id}/abort", S(Release), chaos::abort),
         r!(GET "/api/v1/chaos/monkey", S(Read), monkey::status),
         r!(GET "/api/v1/chaos/terminations", S(Read), monkey::terminations),
+        r!(GET "/api/v1/remediation/policies", S(Read), remediation::policies),
+        r!(GET "/api/v1/remediation/runs", S(Read), remediation::runs),
+        r!(POST "/api/v1/remediation/runs/{id}/approve", S(Respond), remediation::approve),
+        r!(POST "/api/v1/remediation/runs/{id}/reject", S(Respond), remediation::reject),
         r!(GET "/api/v1/tokens", S(Admin), tokens::list),
         r!(POST "/api/v1/tokens", S(Admin), tokens::create),
         r!(DELETE "/api/v1/tokens/{name}", S(Admin), tokens::revoke),

@@ -437,6 +437,7 @@ pub async fn run(
         traffic: traffic_desk,
         chaos: services.chaos.clone(),
         monkey: monkey.clone(),
+        remediation: None,
     };
 
     // Experiments a previous process left running cannot go on: their
