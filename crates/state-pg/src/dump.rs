@@ -7,12 +7,14 @@ use postgres::{GenericClient, IsolationLevel};
 
 use crate::PgState;
 use crate::codec::{be, to_json};
-use crate::{analyses, audit, chaos, deploys, escalations, incidents, nflog, silences, tokens};
+use crate::{
+    analyses, audit, chaos, deploys, escalations, incidents, nflog, remediation, silences, tokens,
+};
 
 /// Every table, emptied at once (TRUNCATE of them all keeps the foreign keys happy).
 const TABLES: &str = "silences, nflog, outbox, timeline, action_items, incidents, escalations, \
      audit, deploys, gate_overrides, analysis_measurements, analysis_runs, api_tokens, used_links, \
-     chaos_runs, chaos_terminations";
+     chaos_runs, chaos_terminations, remediation_runs";
 
 /// The columns whose values come from a sequence.
 const SEQUENCED: &[(&str, &str)] = &[
@@ -45,6 +47,7 @@ fn export_on(c: &mut impl GenericClient) -> Result<Dump> {
             .collect(),
         chaos_runs: chaos::list_all_runs(c)?,
         terminations: chaos::list_all_terminations(c)?,
+        remediation_runs: remediation::list_all(c)?,
     };
     dump.sort();
     Ok(dump)
@@ -133,6 +136,10 @@ fn import_on(
         chaos::insert_termination_on(c, t)?;
     }
     done("terminations", d.terminations.len());
+    for r in &d.remediation_runs {
+        remediation::insert_on(c, r)?;
+    }
+    done("remediation_runs", d.remediation_runs.len());
     for (table, column) in SEQUENCED {
         c.execute(
             &format!(

@@ -47,27 +47,42 @@ fn write(
     ))
 }
 
+pub(crate) fn insert_on(c: &mut impl GenericClient, run: &RemediationRun) -> Result<()> {
+    run.validate()?;
+    write(
+        c,
+        &format!(
+            "INSERT INTO remediation_runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ),
+        run,
+    )?
+    .map(|_| ())
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StateError::conflict("remediation run", &run.id, "already exists")
+        } else {
+            StateError::backend("insert remediation run", e)
+        }
+    })
+}
+
+pub(crate) fn list_all(c: &mut impl GenericClient) -> Result<Vec<RemediationRun>> {
+    c.query(
+        &format!("SELECT {COLUMNS} FROM remediation_runs ORDER BY started_at, id"),
+        &[],
+    )
+    .map_err(be("export remediation runs"))?
+    .iter()
+    .map(row)
+    .collect()
+}
+
 impl RemediationStore for PgState {
     fn insert_remediation(&self, run: &RemediationRun) -> Result<()> {
         run.validate()?;
         let run = run.clone();
-        self.pool.run("insert remediation run", move |c| {
-            write(
-                c,
-                &format!(
-                    "INSERT INTO remediation_runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                ),
-                &run,
-            )?
-            .map(|_| ())
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StateError::conflict("remediation run", &run.id, "already exists")
-                } else {
-                    StateError::backend("insert remediation run", e)
-                }
-            })
-        })
+        self.pool
+            .run("insert remediation run", move |c| insert_on(c, &run))
     }
 
     fn update_remediation(&self, run: &RemediationRun) -> Result<()> {

@@ -10,7 +10,7 @@ use rusqlite::{Connection, Row, params};
 
 use crate::SqliteState;
 use crate::codec::{be, col, from_json, to_json};
-use crate::{analyses, chaos, deploys, incidents, nflog, silences, tokens};
+use crate::{analyses, chaos, deploys, incidents, nflog, remediation, silences, tokens};
 
 /// Children before parents.
 const TABLES: &[&str] = &[
@@ -30,6 +30,7 @@ const TABLES: &[&str] = &[
     "used_links",
     "chaos_runs",
     "chaos_terminations",
+    "remediation_runs",
 ];
 
 fn all<T>(
@@ -195,6 +196,12 @@ fn export_on(c: &Connection) -> Result<Dump> {
             ),
             "export terminations",
             chaos::termination_row,
+        )?,
+        remediation_runs: all(
+            c,
+            &format!("SELECT {} FROM remediation_runs", remediation::COLUMNS),
+            "export remediation runs",
+            remediation::row,
         )?,
     };
     dump.sort();
@@ -408,6 +415,10 @@ fn import_on(c: &Connection, d: &Dump, done: &mut dyn FnMut(&str, usize)) -> Res
         chaos::insert_termination_on(c, t)?;
     }
     done("terminations", d.terminations.len());
+    for r in &d.remediation_runs {
+        remediation::insert_on(c, r)?;
+    }
+    done("remediation_runs", d.remediation_runs.len());
     Ok(())
 }
 

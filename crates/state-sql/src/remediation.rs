@@ -6,9 +6,10 @@ use rusqlite::{Connection, Row, params};
 use crate::SqliteState;
 use crate::codec::{be, col, from_json, is_unique_violation, query, to_i64, to_json};
 
-const COLUMNS: &str = "id, policy, target, service, incident, state, started_at, ended_at, run";
+pub(crate) const COLUMNS: &str =
+    "id, policy, target, service, incident, state, started_at, ended_at, run";
 
-fn row(r: &Row<'_>) -> Result<RemediationRun> {
+pub(crate) fn row(r: &Row<'_>) -> Result<RemediationRun> {
     let t = "remediation_runs";
     Ok(RemediationRun {
         id: col(r, 0, t)?,
@@ -41,22 +42,28 @@ fn write(c: &Connection, sql: &str, run: &RemediationRun) -> Result<rusqlite::Re
     ))
 }
 
+pub(crate) fn insert_on(c: &Connection, run: &RemediationRun) -> Result<()> {
+    run.validate()?;
+    write(
+        c,
+        &format!(
+            "INSERT INTO remediation_runs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        ),
+        run,
+    )?
+    .map(|_| ())
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StateError::conflict("remediation run", &run.id, "already exists")
+        } else {
+            StateError::backend("insert remediation run", e)
+        }
+    })
+}
+
 impl RemediationStore for SqliteState {
     fn insert_remediation(&self, run: &RemediationRun) -> Result<()> {
-        run.validate()?;
-        write(
-            &self.conn.lock(),
-            &format!("INSERT INTO remediation_runs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
-            run,
-        )?
-        .map(|_| ())
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StateError::conflict("remediation run", &run.id, "already exists")
-                } else {
-                    StateError::backend("insert remediation run", e)
-                }
-            })
+        insert_on(&self.conn.lock(), run)
     }
 
     fn update_remediation(&self, run: &RemediationRun) -> Result<()> {

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::{
     ActionItem, AnalysisRecord, AuditEntry, ChaosRun, Deploy, EscalationRecord, GateOverride,
-    Incident, NflogEntry, OutboxEntry, Silence, Termination, TimelineEvent, TokenRecord,
+    Incident, NflogEntry, OutboxEntry, RemediationRun, Silence, Termination, TimelineEvent,
+    TokenRecord,
 };
 
 /// A used action link, as [`crate::UsedLinkStore`] keeps it.
@@ -46,6 +47,9 @@ pub struct Dump {
     pub chaos_runs: Vec<ChaosRun>,
     #[serde(default)]
     pub terminations: Vec<Termination>,
+    /// Absent from dumps written before remediation existed.
+    #[serde(default)]
+    pub remediation_runs: Vec<RemediationRun>,
 }
 
 impl Dump {
@@ -67,6 +71,7 @@ impl Dump {
             ("used_links", self.used_links.len()),
             ("chaos_runs", self.chaos_runs.len()),
             ("terminations", self.terminations.len()),
+            ("remediation_runs", self.remediation_runs.len()),
         ]
     }
 
@@ -94,6 +99,8 @@ impl Dump {
         self.chaos_runs
             .sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
         self.terminations.sort_by_key(|t| t.id);
+        self.remediation_runs
+            .sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
     }
 }
 

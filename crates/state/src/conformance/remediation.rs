@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::{RemediationFilter, RemediationRun, RemediationStore, StateError};
 
-fn run(id: &str, policy: &str, target: &str, started_at: i64) -> RemediationRun {
+pub(crate) fn run(id: &str, policy: &str, target: &str, started_at: i64) -> RemediationRun {
     RemediationRun {
         id: id.into(),
         policy: policy.into(),

@@ -32,6 +32,7 @@ impl StateDump for MemState {
                 .collect(),
             chaos_runs: g.chaos_runs.clone(),
             terminations: g.terminations.clone(),
+            remediation_runs: g.remediations.clone(),
         };
         dump.sort();
         Ok(dump)
@@ -80,6 +81,7 @@ impl StateDump for MemState {
                 .collect(),
             chaos_runs: d.chaos_runs,
             terminations: d.terminations,
+            remediations: d.remediation_runs,
             audit_closed: false,
             ..old
         };
