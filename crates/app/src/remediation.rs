@@ -338,6 +338,15 @@ impl RemediationService {
         Ok(updated.unwrap_or(stored))
     }
 
+    /// Whether a run on `incident` is still going on: while it is, the
+    /// incident's page waits (the run pages the person if it gives up).
+    pub async fn in_progress(&self, incident: IncidentId) -> Result<bool, RemediationError> {
+        let active = self
+            .blocking(|s| s.remediation.active_remediations())
+            .await?;
+        Ok(active.iter().any(|r| r.incident == Some(incident.0)))
+    }
+
     pub async fn get(&self, id: &str) -> Result<RemediationRun, RemediationError> {
         let key = id.to_string();
         self.blocking(move |s| s.remediation.get_remediation(&key))

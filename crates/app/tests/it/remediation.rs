@@ -152,6 +152,7 @@ async fn a_recovered_run_mitigates_the_incident_as_auto_remediated() {
             body: Some(r#"{"instance":"a"}"#.into()),
         }]
     );
+    assert!(s.svc.in_progress(s.incident).await.unwrap());
     // The same alert again while the run goes on starts nothing.
     assert!(
         s.svc
@@ -167,6 +168,7 @@ async fn a_recovered_run_mitigates_the_incident_as_auto_remediated() {
     let done = s.svc.tick().await.unwrap();
     assert_eq!(done[0].state, "recovered");
     assert_eq!(done[0].ended_at, Some(T0 + 2 * MIN));
+    assert!(!s.svc.in_progress(s.incident).await.unwrap());
     let inc = s.mem.get(s.incident).unwrap();
     assert_eq!(inc.state, IncidentState::Mitigated);
     assert_eq!(
