@@ -167,6 +167,18 @@ impl GateService {
         self.policies.get()
     }
 
+    /// `deploy freeze on SERVICE: reason` when the service is frozen for
+    /// changes of `change_type` now; `None` otherwise or when it cannot be
+    /// told (a gate that cannot measure does not stop the caller).
+    pub async fn freeze(self: &Arc<Self>, service: &str, change_type: &str) -> Option<String> {
+        match self.check(service, Some(change_type)).await {
+            Ok(GateAnswer::Decided { decision, .. }) if decision.frozen => {
+                Some(format!("deploy freeze on {service}: {}", decision.reason))
+            }
+            _ => None,
+        }
+    }
+
     /// May a change of `change_type` to `service` ship now? A fresh cache
     /// entry answers on this thread (no blocking-pool hop, no database
     /// read); otherwise the budgets are measured on a blocking thread.

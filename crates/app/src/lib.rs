@@ -18,6 +18,7 @@ mod incidents;
 mod live;
 mod monkey;
 mod release;
+mod remediation;
 mod signals;
 mod slo;
 mod toil;
@@ -52,6 +53,7 @@ pub use release::{
     DeployAdmission, NewDeploy, ReleaseConfig, ReleaseError, ReleaseService, SuspectQuery,
     Suspects, chaos_changes,
 };
+pub use remediation::{ApprovalRequest, RemediationEffects, RemediationError, RemediationService};
 pub use signals::{
     Points, Range, SIGNALS, SeriesLabels, SignalChart, SignalKind, SignalSeries, SignalService,
 };

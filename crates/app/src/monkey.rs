@@ -25,7 +25,9 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::json;
 
-use crate::{GateAnswer, GateService, Live};
+use homeostat_remediation::host_of;
+
+use crate::{GateService, Live};
 
 /// Who the members of a target group are.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,17 +211,10 @@ impl MonkeyService {
                 i.id, i.title
             )));
         }
-        if let Some(gate) = &self.gate
-            && let Ok(GateAnswer::Decided { decision, .. }) =
-                gate.check(service, Some("chaos")).await
-            && decision.frozen
-        {
-            return Ok(Some(format!(
-                "deploy freeze on {service}: {}",
-                decision.reason
-            )));
-        }
-        Ok(None)
+        Ok(match &self.gate {
+            Some(gate) => gate.freeze(service, "chaos").await,
+            None => None,
+        })
     }
 
     /// Runs the terminations due now. Call it every few seconds.
@@ -398,17 +393,9 @@ impl MonkeyService {
     }
 }
 
-/// `https://host:port` of a URL, without its path or credentials.
-fn host_of(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    format!("{scheme}://{host}")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::host_of;
+    use homeostat_remediation::host_of;
 
     #[test]
     fn webhook_hosts_hide_paths_and_credentials() {

@@ -162,6 +162,9 @@ pub struct AppState {
     /// The Chaos Monkey (`/api/v1/chaos/monkey`, `/api/v1/chaos/terminations`);
     /// with or without opted-in groups.
     pub monkey: Arc<homeostat_app::MonkeyService>,
+    /// Remediation policies and runs (`/api/v1/remediation`); `None` (503)
+    /// until the server runs the service.
+    pub remediation: Option<Arc<homeostat_app::RemediationService>>,
 }
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {

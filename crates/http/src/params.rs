@@ -141,6 +141,29 @@ pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, ApiError> {
     Ok(out)
 }
 
+/// `since` (a time; `default_since` when absent) and `limit` (1 to 10000;
+/// `default_limit` when absent) of a list request.
+pub(crate) fn since_and_limit(
+    p: &Params,
+    default_since: i64,
+    default_limit: usize,
+) -> Result<(i64, usize), ApiError> {
+    let since = match p.get("since") {
+        None => default_since,
+        Some(s) => parse_time(s)
+            .ok_or_else(|| ApiError::bad_data(format!("since: {s:?} is not a time")))?,
+    };
+    let limit = match p.get("limit") {
+        None => default_limit,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| ApiError::bad_data(format!("limit: {l:?} is not 1 to 10000")))?,
+    };
+    Ok((since, limit))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

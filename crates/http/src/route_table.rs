@@ -18,7 +18,7 @@ use crate::routes::{
     alertmanager, analysis, catalog, chaos, cluster, fault_proxy, incidents, ingest, monkey,
     oncall, ops, otlp,
 };
-use crate::routes::{query, read, release, rules, slos, toil, tokens, traffic};
+use crate::routes::{query, read, release, remediation, rules, slos, toil, tokens, traffic};
 
 /// What a route demands of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +172,10 @@ pub fn routes() -> Vec<Route> {
         r!(GET "/api/v1/toil", S(Read), toil::list),
         r!(POST "/api/v1/toil", S(Respond), toil::log),
         r!(GET "/api/v1/toil/report", S(Read), toil::report),
+        r!(GET "/api/v1/remediation/policies", S(Read), remediation::policies),
+        r!(GET "/api/v1/remediation/runs", S(Read), remediation::runs),
+        r!(POST "/api/v1/remediation/runs/{id}/approve", S(Respond), remediation::approve),
+        r!(POST "/api/v1/remediation/runs/{id}/reject", S(Respond), remediation::reject),
         r!(GET "/api/v1/tokens", S(Admin), tokens::list),
         r!(POST "/api/v1/tokens", S(Admin), tokens::create),
         r!(DELETE "/api/v1/tokens/{name}", S(Admin), tokens::revoke),

@@ -15,6 +15,7 @@ pub mod otlp;
 pub mod query;
 pub mod read;
 pub mod release;
+pub mod remediation;
 pub mod rules;
 pub mod slos;
 pub mod toil;

@@ -24,6 +24,7 @@ mod fault_proxy;
 mod gate;
 mod incidents;
 mod query;
+mod remediation;
 mod remote_storage;
 mod services;
 mod slo;
@@ -150,6 +151,9 @@ pub struct FileConfig {
     /// Chaos Toolkit experiments (docs/chaos.md).
     #[serde(default)]
     pub chaos: ChaosSection,
+    /// Remediation policies (docs/remediation.md).
+    #[serde(default)]
+    pub remediation: homeostat_remediation::RemediationSpec,
 }
 
 /// Validated settings.
@@ -227,6 +231,8 @@ pub struct Config {
     pub chaos: homeostat_app::ChaosConfig,
     /// Validated `chaos.target_groups` with a `chaos.monkey` schedule.
     pub monkey: Vec<homeostat_app::MonkeyGroup>,
+    /// Validated `remediation:` (reloadable).
+    pub remediation: homeostat_remediation::Remediation,
     /// The file this config was read from; `None` for the embedded default.
     /// A reload (SIGHUP, `POST /-/reload`) reads it again.
     pub source: Option<PathBuf>,
@@ -367,6 +373,7 @@ impl Config {
             zone_balance: f.traffic.zone_balances()?,
             chaos: f.chaos.validate()?,
             monkey: f.chaos.monkey_groups(base)?,
+            remediation: remediation::validate(&f.remediation, &f.chaos)?,
             source: None,
         })
     }

@@ -441,6 +441,7 @@ pub async fn run(
         chaos: services.chaos.clone(),
         toil: services.toil.clone(),
         monkey: monkey.clone(),
+        remediation: None,
     };
 
     // Experiments a previous process left running cannot go on: their

@@ -8,13 +8,14 @@ use postgres::{GenericClient, IsolationLevel};
 use crate::PgState;
 use crate::codec::{be, to_json};
 use crate::{
-    analyses, audit, chaos, deploys, escalations, incidents, nflog, silences, toil, tokens,
+    analyses, audit, chaos, deploys, escalations, incidents, nflog, remediation, silences, toil,
+    tokens,
 };
 
 /// Every table, emptied at once (TRUNCATE of them all keeps the foreign keys happy).
 const TABLES: &str = "silences, nflog, outbox, timeline, action_items, incidents, escalations, \
      audit, deploys, gate_overrides, analysis_measurements, analysis_runs, api_tokens, used_links, \
-     chaos_runs, chaos_terminations, toil_entries";
+     chaos_runs, chaos_terminations, toil_entries, remediation_runs";
 
 /// The columns whose values come from a sequence.
 const SEQUENCED: &[(&str, &str)] = &[
@@ -48,6 +49,7 @@ fn export_on(c: &mut impl GenericClient) -> Result<Dump> {
         chaos_runs: chaos::list_all_runs(c)?,
         terminations: chaos::list_all_terminations(c)?,
         toil: toil::list_on(c, &Default::default())?,
+        remediation_runs: remediation::list_all(c)?,
     };
     dump.sort();
     Ok(dump)
@@ -140,6 +142,10 @@ fn import_on(
         toil::insert_on(c, e)?;
     }
     done("toil", d.toil.len());
+    for r in &d.remediation_runs {
+        remediation::insert_on(c, r)?;
+    }
+    done("remediation_runs", d.remediation_runs.len());
     for (table, column) in SEQUENCED {
         c.execute(
             &format!(

@@ -21,6 +21,7 @@ mod escalations;
 mod incidents;
 mod nflog;
 mod pool;
+mod remediation;
 mod schema;
 mod silences;
 mod toil;

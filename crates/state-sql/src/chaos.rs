@@ -7,7 +7,7 @@ use homeostat_state::{
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::SqliteState;
-use crate::codec::{be, col, from_json, is_unique_violation, to_i64, to_json};
+use crate::codec::{be, col, from_json, is_unique_violation, query, to_i64, to_json};
 
 pub(crate) const RUN_COLUMNS: &str =
     "id, title, service, status, started_at, finished_at, principal, journal";
@@ -72,22 +72,6 @@ pub(crate) fn insert_termination_on(c: &Connection, t: &Termination) -> Result<(
     )
     .map(|_| ())
     .map_err(be("import termination"))
-}
-
-fn query<T>(
-    c: &Connection,
-    sql: &str,
-    args: &[&dyn rusqlite::ToSql],
-    op: &'static str,
-    decode: impl Fn(&Row<'_>) -> Result<T>,
-) -> Result<Vec<T>> {
-    let mut stmt = c.prepare_cached(sql).map_err(be(op))?;
-    let mut rows = stmt.query(args).map_err(be(op))?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().map_err(be(op))? {
-        out.push(decode(r)?);
-    }
-    Ok(out)
 }
 
 impl ChaosStore for SqliteState {

@@ -3,8 +3,8 @@
 
 pub(crate) use homeostat_state::stored::{Corrupt, from_json, parse, to_i64, to_json};
 use homeostat_state::{Result, StateError};
-use rusqlite::Row;
 use rusqlite::types::FromSql;
+use rusqlite::{Connection, Row};
 
 /// Maps a driver error to [`StateError::Backend`] naming the operation.
 pub(crate) fn be(op: &'static str) -> impl Fn(rusqlite::Error) -> StateError {
@@ -24,4 +24,21 @@ pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
             if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                 || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
     )
+}
+
+/// Runs a query and decodes every row.
+pub(crate) fn query<T>(
+    c: &Connection,
+    sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+    op: &'static str,
+    decode: impl Fn(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = c.prepare_cached(sql).map_err(be(op))?;
+    let mut rows = stmt.query(args).map_err(be(op))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(be(op))? {
+        out.push(decode(r)?);
+    }
+    Ok(out)
 }

@@ -10,7 +10,7 @@ use rusqlite::{Connection, Row, params};
 
 use crate::SqliteState;
 use crate::codec::{be, col, from_json, to_json};
-use crate::{analyses, chaos, deploys, incidents, nflog, silences, toil, tokens};
+use crate::{analyses, chaos, deploys, incidents, nflog, remediation, silences, toil, tokens};
 
 /// Children before parents.
 const TABLES: &[&str] = &[
@@ -31,6 +31,7 @@ const TABLES: &[&str] = &[
     "chaos_runs",
     "chaos_terminations",
     "toil_entries",
+    "remediation_runs",
 ];
 
 fn all<T>(
@@ -202,6 +203,12 @@ fn export_on(c: &Connection) -> Result<Dump> {
             &format!("SELECT {} FROM toil_entries", toil::COLUMNS),
             "export toil entries",
             toil::toil_row,
+        )?,
+        remediation_runs: all(
+            c,
+            &format!("SELECT {} FROM remediation_runs", remediation::COLUMNS),
+            "export remediation runs",
+            remediation::row,
         )?,
     };
     dump.sort();
@@ -419,6 +426,10 @@ fn import_on(c: &Connection, d: &Dump, done: &mut dyn FnMut(&str, usize)) -> Res
         toil::insert_on(c, e)?;
     }
     done("toil", d.toil.len());
+    for r in &d.remediation_runs {
+        remediation::insert_on(c, r)?;
+    }
+    done("remediation_runs", d.remediation_runs.len());
     Ok(())
 }
 

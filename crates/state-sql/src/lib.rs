@@ -16,6 +16,7 @@ mod dump;
 mod escalations;
 mod incidents;
 mod nflog;
+mod remediation;
 mod schema;
 mod silences;
 mod toil;

@@ -5,7 +5,7 @@
 use homeostat_state::{Result, StateError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -273,6 +273,24 @@ CREATE TABLE toil_entries (
 CREATE INDEX toil_entries_at ON toil_entries (at_ms, id);
 CREATE INDEX toil_entries_team ON toil_entries (team, at_ms);
 CREATE INDEX toil_entries_service ON toil_entries (service, at_ms);
+";
+
+/// Remediation runs (issue 17), the engine's run as JSON.
+const V9: &str = "
+CREATE TABLE remediation_runs (
+    id TEXT PRIMARY KEY,
+    policy TEXT NOT NULL,
+    target TEXT NOT NULL,
+    service TEXT NOT NULL,
+    incident INTEGER,
+    state TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    run TEXT NOT NULL
+) STRICT;
+CREATE INDEX remediation_runs_policy_target ON remediation_runs (policy, target, started_at);
+CREATE INDEX remediation_runs_started ON remediation_runs (started_at, id);
+CREATE INDEX remediation_runs_active ON remediation_runs (ended_at);
 ";
 
 /// The version recorded in `schema_version`, 0 for a new database.

@@ -14,12 +14,14 @@ mod analysis;
 mod chaos;
 mod cluster;
 mod dump;
+mod remediation;
 mod toil;
 mod tokens;
 pub use analysis::analyses;
 pub use chaos::{chaos_runs, terminations};
 pub use cluster::{alert_log, fencing, lease_race, leases, members};
 pub use dump::{dump_round_trip, populated};
+pub use remediation::remediation_runs;
 pub use toil::toil;
 pub use tokens::{sample_token, tokens, used_links};
 
@@ -51,6 +53,7 @@ pub fn run_all<B: StateBackend + 'static>(fresh: impl Fn() -> Arc<B>) {
     chaos_runs(fresh().as_ref());
     terminations(fresh().as_ref());
     toil(fresh().as_ref());
+    remediation_runs(fresh().as_ref());
     audit(fresh().as_ref());
     tokens(fresh().as_ref());
     used_links(fresh().as_ref());

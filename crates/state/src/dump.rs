@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::{
     ActionItem, AnalysisRecord, AuditEntry, ChaosRun, Deploy, EscalationRecord, GateOverride,
-    Incident, NflogEntry, OutboxEntry, Silence, Termination, TimelineEvent, ToilEntry, TokenRecord,
+    Incident, NflogEntry, OutboxEntry, RemediationRun, Silence, Termination, TimelineEvent,
+    ToilEntry, TokenRecord,
 };
 
 /// A used action link, as [`crate::UsedLinkStore`] keeps it.
@@ -49,6 +50,9 @@ pub struct Dump {
     /// Toil logged by hand; absent from dumps written before the ledger.
     #[serde(default)]
     pub toil: Vec<ToilEntry>,
+    /// Absent from dumps written before remediation existed.
+    #[serde(default)]
+    pub remediation_runs: Vec<RemediationRun>,
 }
 
 impl Dump {
@@ -71,6 +75,7 @@ impl Dump {
             ("chaos_runs", self.chaos_runs.len()),
             ("terminations", self.terminations.len()),
             ("toil", self.toil.len()),
+            ("remediation_runs", self.remediation_runs.len()),
         ]
     }
 
@@ -100,6 +105,8 @@ impl Dump {
         self.terminations.sort_by_key(|t| t.id);
         self.toil
             .sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
+        self.remediation_runs
+            .sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
     }
 }
 

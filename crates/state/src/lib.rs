@@ -1,7 +1,7 @@
 //! Homeostat's persisted state, the contract: plain records (silences, the
 //! notification log, incidents with their timelines and action items,
 //! escalation state, the audit log, deploys, gate overrides, canary
-//! analysis runs, API tokens, used action links) and one repository trait per kind of
+//! analysis runs, API tokens, used action links, chaos and remediation runs) and one repository trait per kind of
 //! record. No SQL here: `homeostat-state-sql` implements the traits on
 //! SQLite, [`MemState`] in memory for engine tests, and the conformance
 //! suite (feature `testing`) checks that every backend behaves alike.
@@ -38,6 +38,7 @@ mod escalation;
 mod incident;
 mod mem;
 mod nflog;
+mod remediation;
 mod silence;
 pub mod stored;
 mod toil;
@@ -65,6 +66,7 @@ pub use incident::{
 };
 pub use mem::MemState;
 pub use nflog::{NflogEntry, NotificationLog, OutboxEntry, OutboxState};
+pub use remediation::{RemediationFilter, RemediationRun, RemediationStore};
 pub use silence::{Silence, SilenceMatcher, SilenceStore, expired_at, new_silence_id};
 pub use toil::{TOIL_MAX_MINUTES, ToilEntry, ToilFilter, ToilSource, ToilStore};
 pub use token::{TokenRecord, TokenStore, UsedLinkStore};
@@ -85,6 +87,7 @@ pub trait StateBackend:
     + AlertLog
     + ChaosStore
     + ToilStore
+    + RemediationStore
 {
 }
 
@@ -103,6 +106,7 @@ impl<T> StateBackend for T where
         + AlertLog
         + ChaosStore
         + ToilStore
+        + RemediationStore
 {
 }
 
@@ -124,6 +128,7 @@ pub struct State {
     pub alert_log: Arc<dyn AlertLog>,
     pub chaos: Arc<dyn ChaosStore>,
     pub toil: Arc<dyn ToilStore>,
+    pub remediation: Arc<dyn RemediationStore>,
 }
 
 impl State {
@@ -142,7 +147,8 @@ impl State {
             cluster: backend.clone(),
             alert_log: backend.clone(),
             chaos: backend.clone(),
-            toil: backend,
+            toil: backend.clone(),
+            remediation: backend,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod chaos;
 mod dump;
+mod remediation;
 mod toil;
 
 use std::collections::BTreeMap;
@@ -62,6 +63,8 @@ struct Inner {
     terminations: Vec<crate::Termination>,
     /// Toil logged by hand, in insertion order.
     toil: Vec<crate::ToilEntry>,
+    /// Remediation runs, in insertion order.
+    remediations: Vec<crate::RemediationRun>,
     /// Set by [`MemState::close_audit`]: every audit write fails.
     audit_closed: bool,
 }

@@ -5,6 +5,7 @@ mod chaos;
 mod cluster;
 mod gate;
 mod monkey;
+mod remediation;
 mod signals;
 mod slo;
 mod tokens;

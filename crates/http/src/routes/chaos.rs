@@ -15,7 +15,7 @@ use homeostat_model::rfc3339::rfc3339;
 use homeostat_state::ChaosRun;
 use serde_json::{Value, json};
 
-use crate::params::{Params, Path, parse_time};
+use crate::params::{Params, Path, since_and_limit};
 use crate::routes::read_body;
 use crate::routes::release::ok;
 use crate::{ApiError, AppState};
@@ -109,19 +109,7 @@ pub async fn list(
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(q.as_deref(), b"");
-    let since = match p.get("since") {
-        None => 0,
-        Some(s) => parse_time(s)
-            .ok_or_else(|| ApiError::bad_data(format!("since: {s:?} is not a time")))?,
-    };
-    let limit = match p.get("limit") {
-        None => DEFAULT_LIST_LIMIT,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| ApiError::bad_data(format!("limit: {l:?} is not 1 to 10000")))?,
-    };
+    let (since, limit) = since_and_limit(&p, 0, DEFAULT_LIST_LIMIT)?;
     let runs = st
         .chaos
         .list(p.get("service").map(str::to_string), since, limit)

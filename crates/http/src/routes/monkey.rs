@@ -9,7 +9,7 @@ use homeostat_model::rfc3339::rfc3339;
 use homeostat_state::Termination;
 use serde_json::{Value, json};
 
-use crate::params::{Params, parse_time};
+use crate::params::{Params, since_and_limit};
 use crate::routes::release::ok;
 use crate::{ApiError, AppState};
 
@@ -61,19 +61,7 @@ pub async fn terminations(
 ) -> Result<Json<Value>, ApiError> {
     let m = &st.monkey;
     let p = Params::parse(q.as_deref(), b"");
-    let since = match p.get("since") {
-        None => st.clock.now_millis() - 30 * 86_400_000,
-        Some(s) => parse_time(s)
-            .ok_or_else(|| ApiError::bad_data(format!("since: {s:?} is not a time")))?,
-    };
-    let limit = match p.get("limit") {
-        None => 200,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| ApiError::bad_data(format!("limit: {l:?} is not 1 to 10000")))?,
-    };
+    let (since, limit) = since_and_limit(&p, st.clock.now_millis() - 30 * 86_400_000, 200)?;
     let list = m
         .terminations(p.get("group").map(str::to_string), since, limit)
         .await

@@ -12,6 +12,7 @@ mod malformed;
 mod openapi;
 mod query;
 mod release;
+mod remediation;
 mod rules;
 mod slos;
 mod toil;
@@ -125,6 +126,7 @@ fn state_and_store(
             w.clock.clone(),
             1,
         )),
+        remediation: None,
     };
     (st, persisted)
 }

@@ -4,7 +4,7 @@
 
 /// The sources of the file format's sections (the `oncall:` section has
 /// its own reference, docs/oncall.md).
-const SOURCES: [(&str, &str); 21] = [
+const SOURCES: [(&str, &str); 22] = [
     ("server/src/config.rs", include_str!("../../src/config.rs")),
     (
         "server/src/config/state.rs",
@@ -85,6 +85,10 @@ const SOURCES: [(&str, &str); 21] = [
     (
         "gate/src/policy.rs",
         include_str!("../../../gate/src/policy.rs"),
+    ),
+    (
+        "remediation/src/spec.rs",
+        include_str!("../../../remediation/src/spec.rs"),
     ),
 ];
 

@@ -9,8 +9,9 @@ use super::{deploy, event, override_audit, sample_incident, sample_override, sam
 use crate::{
     ActionItem, ActionItemState, AnalysisStore, AuditEntry, AuditLog, ChaosStore, DeployStore,
     Dump, EscalationRecord, EscalationStore, EventKind, IncidentState, IncidentStore, MemState,
-    NflogEntry, NotificationLog, OutboxEntry, OutboxState, OverrideStore, RollbackRecord, Silence,
-    SilenceMatcher, SilenceStore, StateBackend, StateDump, ToilStore, TokenStore, UsedLinkStore,
+    NflogEntry, NotificationLog, OutboxEntry, OutboxState, OverrideStore, RemediationStore,
+    RollbackRecord, Silence, SilenceMatcher, SilenceStore, StateBackend, StateDump, ToilStore,
+    TokenStore, UsedLinkStore,
 };
 
 /// A [`MemState`] with records of every kind, ids with gaps and revisions
@@ -158,6 +159,13 @@ pub fn populated() -> MemState {
         1_000,
     ))
     .expect("toil");
+    m.insert_remediation(&super::remediation::run(
+        "rem-1",
+        "restart",
+        "instance=a",
+        1_000,
+    ))
+    .expect("remediation run");
     m
 }
 

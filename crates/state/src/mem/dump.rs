@@ -33,6 +33,7 @@ impl StateDump for MemState {
             chaos_runs: g.chaos_runs.clone(),
             terminations: g.terminations.clone(),
             toil: g.toil.clone(),
+            remediation_runs: g.remediations.clone(),
         };
         dump.sort();
         Ok(dump)
@@ -82,6 +83,7 @@ impl StateDump for MemState {
             chaos_runs: d.chaos_runs,
             terminations: d.terminations,
             toil: d.toil,
+            remediations: d.remediation_runs,
             audit_closed: false,
             ..old
         };
