@@ -34,15 +34,18 @@ pub enum OutboundKind {
     Rollback,
     /// A chaos action's webhook (a Chaos Monkey termination).
     Chaos,
+    /// A remediation policy's webhook action.
+    Remediation,
 }
 
 impl OutboundKind {
-    pub const ALL: [OutboundKind; 5] = [
+    pub const ALL: [OutboundKind; 6] = [
         OutboundKind::Notification,
         OutboundKind::Page,
         OutboundKind::Alertmanager,
         OutboundKind::Rollback,
         OutboundKind::Chaos,
+        OutboundKind::Remediation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +55,7 @@ impl OutboundKind {
             OutboundKind::Alertmanager => "alertmanager",
             OutboundKind::Rollback => "rollback",
             OutboundKind::Chaos => "chaos",
+            OutboundKind::Remediation => "remediation",
         }
     }
 }

@@ -77,23 +77,7 @@ impl MonkeyEffects for ServerEffects {
                         .map(|a| template::render(a, &vars, Escape::None))
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(|e| format!("command template: {e}"))?;
-                    let run = tokio::process::Command::new(&argv[0])
-                        .args(&argv[1..])
-                        .kill_on_drop(true)
-                        .output();
-                    let o = tokio::time::timeout(ACTION_TIMEOUT, run)
-                        .await
-                        .map_err(|_| format!("command did not finish within {ACTION_TIMEOUT:?}"))?
-                        .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
-                    let stderr: String = String::from_utf8_lossy(&o.stderr)
-                        .chars()
-                        .take(300)
-                        .collect();
-                    if o.status.success() {
-                        Ok("exit 0".to_string())
-                    } else {
-                        Err(format!("exit {:?}: {}", o.status.code(), stderr.trim()))
-                    }
+                    run_argv(&argv, ACTION_TIMEOUT).await
                 }
                 TerminationAction::Webhook { url, body } => {
                     let body = match body {
@@ -106,16 +90,46 @@ impl MonkeyEffects for ServerEffects {
                         .outbound
                         .post_json(OutboundKind::Chaos, url, body.into_bytes(), ACTION_TIMEOUT)
                         .await;
-                    match (out.delivered, out.status, out.last_error) {
-                        (true, Some(s), _) => Ok(format!("HTTP {s}")),
-                        (true, None, _) => Ok("delivered".into()),
-                        (false, Some(s), _) => Err(format!("HTTP {s}")),
-                        (false, None, Some(e)) => Err(e.to_string()),
-                        (false, None, None) => Err("not delivered".into()),
-                    }
+                    delivery_result(out)
                 }
             }
         })
+    }
+}
+
+/// A webhook's outcome as a line for a log or timeline.
+pub(crate) fn delivery_result(out: homeostat_notify::DeliveryOutcome) -> Result<String, String> {
+    match (out.delivered, out.status, out.last_error) {
+        (true, Some(s), _) => Ok(format!("HTTP {s}")),
+        (true, None, _) => Ok("delivered".into()),
+        (false, Some(s), _) => Err(format!("HTTP {s}")),
+        (false, None, Some(e)) => Err(e.to_string()),
+        (false, None, None) => Err("not delivered".into()),
+    }
+}
+
+/// Runs a program with its arguments, never through a shell, within
+/// `timeout`; `Ok("exit 0")`, or the exit status and the start of stderr.
+pub(crate) async fn run_argv(argv: &[String], timeout: Duration) -> Result<String, String> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err("empty command".into());
+    };
+    let run = tokio::process::Command::new(program)
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    let o = tokio::time::timeout(timeout, run)
+        .await
+        .map_err(|_| format!("command did not finish within {timeout:?}"))?
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let stderr: String = String::from_utf8_lossy(&o.stderr)
+        .chars()
+        .take(300)
+        .collect();
+    if o.status.success() {
+        Ok("exit 0".to_string())
+    } else {
+        Err(format!("exit {:?}: {}", o.status.code(), stderr.trim()))
     }
 }
 

@@ -62,6 +62,13 @@ pub struct IncidentHub {
     /// Pages owed and sent (the outbox), so a restart neither repeats nor
     /// forgets one.
     nflog: Arc<dyn homeostat_state::NotificationLog>,
+    /// Remediation policies get the first go at a paging alert group: its
+    /// page waits while a run acts (set once, after the service exists,
+    /// since the service pages through this hub).
+    remediation: std::sync::OnceLock<(
+        Arc<homeostat_app::RemediationService>,
+        std::sync::Weak<IncidentHub>,
+    )>,
 }
 
 impl std::fmt::Debug for IncidentHub {
@@ -111,6 +118,7 @@ impl IncidentHub {
             impact,
             outbound,
             nflog: state.nflog.clone(),
+            remediation: std::sync::OnceLock::new(),
         }
     }
 
@@ -158,6 +166,107 @@ impl IncidentHub {
     /// The console page of the incident.
     pub fn console_url(&self, id: IncidentId) -> String {
         format!("{}/console/incident?id={id}", self.base_url())
+    }
+
+    /// Hands paging alert groups to the remediation policies first.
+    pub fn set_remediation(self: &Arc<Self>, svc: Arc<homeostat_app::RemediationService>) {
+        let _ = self.remediation.set((svc, Arc::downgrade(self)));
+    }
+
+    /// Pages the incident now through the escalation policy its labels
+    /// route to, with `why` on the timeline when the caller has not put it
+    /// there: remediation ran out of actions, or an action waits for approval.
+    pub fn page_now(&self, id: IncidentId, why: Option<&str>) -> Result<(), String> {
+        let service = self.service();
+        let at = self.clock.now_millis();
+        let i = service.store().get(id).map_err(|e| e.to_string())?;
+        if let Some(why) = why {
+            service
+                .add_note(id, why, &IncidentOptions::default().system_actor, at)
+                .map_err(|e| e.to_string())?;
+        }
+        if self
+            .escalations
+            .get(&id.to_string())
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            // Already paging: the note is what the person needs.
+            return Ok(());
+        }
+        let rt = self.runtime.get();
+        match rt.incidents.policy_for(&i.labels) {
+            Some(policy) => self.start_escalation(&i, policy, at),
+            None => {
+                tracing::warn!(incident = %id, "no escalation policy routes this incident; nobody is paged")
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves an incident a policy mitigated once its group has no
+    /// alert firing any more (the fix held).
+    pub fn resolve_auto_remediated(&self, id: IncidentId) {
+        let service = self.service();
+        let Ok(i) = service.store().get(id) else {
+            return;
+        };
+        if i.state != IncidentState::Mitigated || !mitigated_by_policy(&service, id) {
+            return;
+        }
+        let at = self.clock.now_millis();
+        if let Err(e) =
+            service.transition(id, IncidentState::Resolved, "homeostat (remediation)", at)
+        {
+            tracing::warn!(incident = %id, error = %e, "resolving an auto-remediated incident failed");
+        }
+    }
+
+    /// Whether a remediation policy takes the group first; when it does,
+    /// its runs start in the background and the page waits for them (the
+    /// service pages when they run out). A group no policy matches, or
+    /// whose runs end at once (denied, dry run), is paged as usual.
+    fn remediation_takes(&self, paging: &[AlertInfo], i: &Incident) -> bool {
+        let Some((svc, hub)) = self.remediation.get() else {
+            return false;
+        };
+        let labels: Vec<homeostat_model::Labels> = paging
+            .iter()
+            .filter_map(|a| crate::remediation::labels_of(&a.labels))
+            .collect();
+        let config = svc.policies();
+        let matched = config
+            .policies
+            .iter()
+            .any(|p| labels.iter().any(|l| p.target_of(l).is_some()));
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        if !matched {
+            return false;
+        }
+        let (svc, hub, id) = (svc.clone(), hub.clone(), i.id);
+        handle.spawn(async move {
+            let runs = svc.on_alerts(&labels, Some(id)).await;
+            let acting = match &runs {
+                Ok(r) => r.iter().any(|run| run.ended_at.is_none()),
+                Err(_) => false,
+            } || svc.in_progress(id).await.unwrap_or(false);
+            if acting {
+                return;
+            }
+            let why = match runs {
+                Err(e) => format!("remediation could not start ({e}); paging"),
+                Ok(_) => "no remediation run is acting on this incident; paging".to_string(),
+            };
+            if let Some(hub) = hub.upgrade()
+                && let Err(e) = hub.page_now(id, Some(&why))
+            {
+                tracing::error!(incident = %id, error = %e, "paging after remediation failed");
+            }
+        });
+        true
     }
 
     /// Starts paging for `incident` through `policy`; a policy missing from
@@ -277,6 +386,7 @@ impl IncidentHub {
             if !existed
                 && i.state == IncidentState::Triggered
                 && let Some(policy) = rt.incidents.policy_for(&first.labels)
+                && !self.remediation_takes(&paging, &i)
             {
                 self.start_escalation(&i, policy, f.at);
             }
@@ -284,8 +394,26 @@ impl IncidentHub {
                 links = self.links_for(&i);
             }
         }
-        if !resolved.is_empty()
-            && let Some(i) = service.on_alert_resolved(&f.group_key, &resolved, f.at)?
+        let cleared = if resolved.is_empty() {
+            None
+        } else {
+            service.on_alert_resolved(&f.group_key, &resolved, f.at)?
+        };
+        // Auto-remediated and now quiet: the policy's fix held, so the
+        // incident resolves with its alert, as docs/remediation.md says.
+        if let Some(i) = &cleared
+            && firing.is_empty()
+            && i.state == IncidentState::Mitigated
+            && mitigated_by_policy(&service, i.id)
+        {
+            service.transition(
+                i.id,
+                IncidentState::Resolved,
+                "homeostat (remediation)",
+                f.at,
+            )?;
+        }
+        if let Some(i) = cleared
             && firing.is_empty()
             && self.stop_escalation(i.id)
         {
@@ -300,6 +428,19 @@ impl IncidentHub {
         }
         Ok(links)
     }
+}
+
+/// Whether a remediation policy mitigated the incident (its principal is
+/// `homeostat (policy NAME)`).
+fn mitigated_by_policy(service: &IncidentService, id: IncidentId) -> bool {
+    service.timeline(id).is_ok_and(|t| {
+        t.iter().any(|e| {
+            e.actor
+                .as_deref()
+                .is_some_and(|a| a.starts_with("homeostat (policy "))
+                && e.summary.to_lowercase().contains("mitigated")
+        })
+    })
 }
 
 /// Percent-encodes a query value (user ids are usually plain).

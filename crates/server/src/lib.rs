@@ -18,6 +18,7 @@ pub mod notifier;
 pub mod outbound;
 mod release;
 mod reload;
+mod remediation;
 pub mod remote_store;
 mod rules;
 mod sources;
@@ -407,6 +408,20 @@ pub async fn run(
         // when is the schedule's (deterministic per group and day).
         clock.now_millis() as u64,
     ));
+    let remediation_policies = Arc::new(homeostat_app::Live::new(cfg.remediation.clone()));
+    let remediation = Arc::new(homeostat_app::RemediationService::new(
+        remediation_policies.clone(),
+        state.clone(),
+        Some(services.gate.clone()),
+        Arc::new(remediation::ServerRemediation {
+            outbound: outbound.clone(),
+            traffic: traffic_desk.clone(),
+            rules: rule_manager.clone(),
+            hub: incident_hub.clone(),
+        }),
+        clock.clone(),
+    ));
+    incident_hub.set_remediation(remediation.clone());
     let app_state = AppState {
         query: homeostat_http::QueryHandles {
             storage: store.storage.clone(),
@@ -441,7 +456,7 @@ pub async fn run(
         chaos: services.chaos.clone(),
         toil: services.toil.clone(),
         monkey: monkey.clone(),
-        remediation: None,
+        remediation: Some(remediation.clone()),
     };
 
     // Experiments a previous process left running cannot go on: their
@@ -492,6 +507,12 @@ pub async fn run(
         cluster.leadership.clone(),
         stop_rx.clone(),
     );
+    let remediation_task = tokio::spawn(remediation::run(
+        remediation,
+        incident_hub.clone(),
+        cluster.leadership.clone(),
+        stop_rx.clone(),
+    ));
     let chaos_events_task = tokio::spawn(chaos_events::run(
         services.chaos.clone(),
         state.clone(),
@@ -545,6 +566,7 @@ pub async fn run(
             signals: signal_services,
             deploy_admission,
             toil,
+            remediation: remediation_policies,
             incidents: incident_hub.clone(),
             status: reload_status,
             clock: clock.clone(),
@@ -586,6 +608,7 @@ pub async fn run(
     let _ = monkey_task.await;
     let _ = zone_task.await;
     let _ = chaos_events_task.await;
+    let _ = remediation_task.await;
     rule_tasks.lock().await.stop().await;
     let _ = notify_task.await;
     let _ = delivery_task.await;

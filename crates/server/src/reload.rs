@@ -32,6 +32,8 @@ pub struct Reloadable {
     pub deploy_admission: Arc<Live<homeostat_app::DeployAdmission>>,
     /// `services[].team` and the schedules, for the toil ledger.
     pub toil: Arc<Live<homeostat_app::ToilConfig>>,
+    /// `remediation:` policies.
+    pub remediation: Arc<Live<homeostat_remediation::Remediation>>,
     /// On-call and incident settings (validated with the rest of the file).
     pub incidents: Arc<crate::incidents::IncidentHub>,
     pub status: Arc<ReloadStatus>,
@@ -123,6 +125,7 @@ async fn reload_once(running: &mut Config, t: &Reloadable) -> Result<String, Str
     t.signals.set(new.services.clone());
     t.deploy_admission.set(new.deploys.clone());
     t.toil.set(new.toil());
+    t.remediation.set(new.remediation.clone());
     // The Alertmanager file was validated with the rest; routes, receivers
     // and inhibit rules are swapped together.
     let (d, b) = (&t.alertmanager, &new.alertmanager);
