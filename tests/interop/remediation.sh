@@ -149,6 +149,12 @@ states = sorted(r["state"] for r in runs)
 print("  runs:", states)
 assert states == ["exhausted", "recovered"], states'; then ok "runs API: one recovered, one exhausted"; else bad "runs API"; fi
 
+if "$HOMEOSTAT" remediation --url "$URL" runs > "$WORK/runs.txt" 2>&1 && grep exhausted "$WORK/runs.txt" >/dev/null && grep recovered "$WORK/runs.txt" >/dev/null; then
+  ok "homeostat remediation runs lists both"; else bad "cli runs: $(cat "$WORK/runs.txt")"; fi
+RUN_B=$(curl -fsS "$URL/api/v1/remediation/runs" | python3 -c 'import json,sys; print([r["id"] for r in json.load(sys.stdin)["data"] if r["state"]=="exhausted"][0])')
+if ! "$HOMEOSTAT" remediation --url "$URL" approve "$RUN_B" > "$WORK/approve.txt" 2>&1 && grep -i "not waiting for approval" "$WORK/approve.txt" >/dev/null; then
+  ok "approving a run that waits for nothing is refused with the reason"; else bad "cli approve: $(cat "$WORK/approve.txt")"; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ] || {
   tail -40 "$WORK/homeostat.log"; tail -5 "$WORK/pusher.log"

@@ -19,6 +19,7 @@ mod lint;
 mod logging;
 mod oncall;
 mod release;
+mod remediation;
 mod remote_read;
 mod slo;
 mod state;
@@ -133,6 +134,14 @@ enum Command {
         place: token::Where,
         #[command(subcommand)]
         command: token::TokenCommand,
+    },
+    /// Remediation runs on a running server: list them, approve or reject
+    /// an action that waits for approval.
+    Remediation {
+        #[command(flatten)]
+        server: incident::Server,
+        #[command(subcommand)]
+        command: remediation::RemediationCommand,
     },
     /// The toil ledger on a running server: log work done outside
     /// homeostat, print the weekly toil share per team and automation candidates.
@@ -294,6 +303,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Incident { server, command } => incident::run(&server, command),
         Command::Token { place, command } => token::run(&place, command),
         Command::Toil { server, command } => toil::run(&server, command),
+        Command::Remediation { server, command } => remediation::run(&server, command),
         Command::State { command } => state::run(command),
         Command::Deploy { server, command } => release::deploy(&server, command),
         Command::Traffic { server, command } => traffic::run(&server, command),
