@@ -155,6 +155,26 @@ RUN_B=$(curl -fsS "$URL/api/v1/remediation/runs" | python3 -c 'import json,sys; 
 if ! "$HOMEOSTAT" remediation --url "$URL" approve "$RUN_B" > "$WORK/approve.txt" 2>&1 && grep -i "not waiting for approval" "$WORK/approve.txt" >/dev/null; then
   ok "approving a run that waits for nothing is refused with the reason"; else bad "cli approve: $(cat "$WORK/approve.txt")"; fi
 
+# The incident page shows the runs (chromium).
+BROWSER=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$BROWSER" ]; then
+  if [ "${CI:-}" = "true" ]; then bad "chromium is missing (scripts/install-peers.sh installs it)"; else echo "skip: chromium missing"; fi
+elif [ -n "$INC_B" ]; then
+  timeout 60 "$BROWSER" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --virtual-time-budget=8000 --dump-dom "$URL/console/incident?id=$INC_B" > "$WORK/inc-dom.html" 2> "$WORK/chromium.log" || true
+  if python3 - "$WORK/inc-dom.html" <<'PY'
+import re, sys
+dom = open(sys.argv[1]).read()
+i = dom.find('id="remediation"')
+assert i > 0, "no remediation panel"
+panel = dom[i:i + 20000]
+assert "restart-checkout" in panel and "exhausted" in panel, panel[:400]
+err = re.search(r'<div id="error"[^>]*>([^<]*)<', dom)
+assert not (err and err.group(1).strip()), f"page shows an error: {err.group(1)}"
+PY
+  then ok "incident page lists the exhausted run (chromium)"; else bad "incident page remediation panel"; fi
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ] || {
   tail -40 "$WORK/homeostat.log"; tail -5 "$WORK/pusher.log"

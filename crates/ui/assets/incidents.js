@@ -120,6 +120,30 @@ async function suspects(id) {
   } catch (e) { $("suspects").replaceChildren(el("p", { class: "muted small" }, `suspects: ${e.message}`)); }
 }
 
+// Remediation runs on this incident; an action waiting for approval gets
+// approve/reject buttons (docs/remediation.md).
+async function remediation(id) {
+  try {
+    const runs = (await api("/api/v1/remediation/runs?limit=1000")).filter((r) => r.incident === id);
+    const answer = (r, verb) => {
+      const b = el("button", { type: "button" }, verb);
+      b.addEventListener("click", async () => {
+        try { await post(`/api/v1/remediation/runs/${encodeURIComponent(r.id)}/${verb}`, {}); clearError(); await remediation(id); }
+        catch (e) { showError(`${verb} ${r.id}: ${e.message}`); }
+      });
+      return b;
+    };
+    $("remediation").replaceChildren(table(["run", "policy", "target", "state", "last step", ""], runs.map((r) => {
+      const last = (r.steps || [])[r.steps.length - 1];
+      const waiting = r.state === "pending-approval";
+      return [r.id, r.policy, el("span", { class: "mono small" }, r.target),
+        badge(r.state, r.state === "recovered" ? "ok" : r.state === "exhausted" || r.state === "denied" ? "bad" : "info"),
+        el("span", { class: "small" }, last ? `${last.action ? `${last.action}: ` : ""}${last.detail}` : ""),
+        waiting ? el("span", {}, answer(r, "approve"), " ", answer(r, "reject")) : ""];
+    }), "No remediation policy acted on this incident."));
+  } catch (e) { $("remediation").replaceChildren(el("p", { class: "muted small" }, `remediation: ${e.message}`)); }
+}
+
 // "5m", "1h", "1h30m", "30d" → seconds (NaN when not a duration).
 function durationSeconds(d) {
   const units = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
@@ -274,6 +298,7 @@ async function detailPage() {
     return;
   }
   suspects(id);
+  remediation(id);
   impact(first).catch((e) => $("impact").replaceChildren(el("p", { class: "bad" }, `impact: ${e.message}`)));
   fetch(`${path}/postmortem`).then((r) => r.ok ? r.text() : "").then((t) => { $("postmortem").textContent = t || "No postmortem yet."; })
     .catch(() => { $("postmortem").textContent = "No postmortem yet."; });
