@@ -15,6 +15,7 @@ mod chaos;
 mod cluster;
 mod gate;
 mod incidents;
+mod instant;
 mod live;
 mod monkey;
 mod release;
@@ -44,6 +45,7 @@ pub use gate::{
     MeasuredBudgets, NewOverride,
 };
 pub use incidents::{BasicIncidents, Declare, IncidentApi, IncidentDesk, LinkError};
+pub use instant::instant_vector;
 pub use live::Live;
 pub use monkey::{
     EffectFuture, GroupStatus, Members, MonkeyEffects, MonkeyError, MonkeyGroup, MonkeyService,

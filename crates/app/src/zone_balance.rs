@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use homeostat_model::Clock;
-use homeostat_promql::{Engine, QueryParams, Value};
+use homeostat_promql::Engine;
 use homeostat_remediation::zone_shift::{self, ZoneReading, ZoneShiftConfig, ZoneShiftState};
 use homeostat_storage::Querier;
 use parking_lot::Mutex;
@@ -227,20 +227,11 @@ impl ZoneSignals for EngineZoneSignals {
             (self.engine.clone(), self.querier.clone(), query.to_string());
         let now = self.clock.now_millis();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
-                let out = engine
-                    .instant_query(querier.as_ref(), &query, now, &QueryParams::default())
-                    .map_err(|e| format!("query {query:?}: {e}"))?;
-                let Value::Vector(samples) = out.value else {
-                    return Err(format!("{query} is not an instant vector"));
-                };
-                Ok(samples
-                    .iter()
-                    .filter_map(|s| s.labels.get("zone").map(|z| (z.to_string(), s.v)))
-                    .collect())
-            })
-            .await
-            .map_err(|e| e.to_string())?
+            Ok(crate::instant_vector(engine, querier, query, now)
+                .await?
+                .iter()
+                .filter_map(|s| s.labels.get("zone").map(|z| (z.to_string(), s.v)))
+                .collect())
         })
     }
 }

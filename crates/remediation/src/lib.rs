@@ -21,8 +21,8 @@ pub use policy::{
     BUILTIN_KEYS, Guardrails, MaxRuns, Policy, Remediation, validate, validate_section,
 };
 pub use run::{
-    Answer, Effect, Observation, Run, RunState, StartInput, Step, StepOutcome, advance, principal,
-    start,
+    Answer, Effect, Observation, Run, RunState, StartInput, Step, StepOutcome, advance,
+    is_principal, principal, start,
 };
 pub use spec::{
     ActionSpec, BlastRadiusSpec, GuardrailsSpec, MaxRunsSpec, PolicySpec, RemediationSpec,

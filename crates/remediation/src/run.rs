@@ -168,6 +168,13 @@ pub fn principal(policy: &str) -> String {
     format!("homeostat (policy {policy})")
 }
 
+/// Whether `actor` is some policy's [`principal`].
+pub fn is_principal(actor: &str) -> bool {
+    actor
+        .strip_prefix("homeostat (policy ")
+        .is_some_and(|rest| rest.ends_with(')'))
+}
+
 /// Admits a run and enters its first action.
 pub fn start(policy: &Policy, input: StartInput<'_>) -> (Run, Vec<Effect>) {
     let mut run = Run {

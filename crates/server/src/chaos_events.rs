@@ -67,17 +67,15 @@ pub async fn run(chaos: Arc<ChaosService>, state: State, mut stop: watch::Receiv
             "deviated": e.deviated,
         });
         let res = tokio::task::spawn_blocking(move || {
-            incidents.record_on_open_incidents(&service, ExternalKind::ChaosRun, &text, data, e.at)
+            incidents
+                .record_on_open_incidents(&service, ExternalKind::ChaosRun, &text, data, e.at)
+                .map_err(|err| err.to_string())
         })
-        .await;
-        match res {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => {
-                tracing::warn!(error = %err, "recording an experiment on open incidents failed")
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "recording an experiment on open incidents failed")
-            }
+        .await
+        .map_err(|err| err.to_string())
+        .and_then(|r| r);
+        if let Err(err) = res {
+            tracing::warn!(error = %err, "recording an experiment on open incidents failed");
         }
     }
 }

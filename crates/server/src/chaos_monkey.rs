@@ -11,7 +11,7 @@ use homeostat_app::{
 use homeostat_model::Clock;
 use homeostat_model::template::{self, Escape};
 use homeostat_notify::{Outbound, OutboundKind};
-use homeostat_promql::{Engine, QueryParams, Value};
+use homeostat_promql::Engine;
 use homeostat_storage::Querier;
 use serde_json::json;
 use tokio::sync::watch;
@@ -33,30 +33,20 @@ pub struct ServerEffects {
 impl MonkeyEffects for ServerEffects {
     fn members<'a>(&'a self, query: &'a str, label: &'a str) -> EffectFuture<'a, Vec<String>> {
         Box::pin(async move {
-            let (engine, querier, q, l) = (
+            let now = self.clock.now_millis();
+            let mut members: Vec<String> = homeostat_app::instant_vector(
                 self.engine.clone(),
                 self.querier.clone(),
                 query.to_string(),
-                label.to_string(),
-            );
-            let now = self.clock.now_millis();
-            tokio::task::spawn_blocking(move || {
-                let out = engine
-                    .instant_query(querier.as_ref(), &q, now, &QueryParams::default())
-                    .map_err(|e| e.to_string())?;
-                let Value::Vector(v) = out.value else {
-                    return Err(format!("{q} is not an instant vector"));
-                };
-                let mut members: Vec<String> = v
-                    .iter()
-                    .filter_map(|s| s.labels.get(&l).map(str::to_string))
-                    .collect();
-                members.sort();
-                members.dedup();
-                Ok(members)
-            })
-            .await
-            .map_err(|e| e.to_string())?
+                now,
+            )
+            .await?
+            .iter()
+            .filter_map(|s| s.labels.get(label).map(str::to_string))
+            .collect();
+            members.sort();
+            members.dedup();
+            Ok(members)
         })
     }
 

@@ -235,17 +235,17 @@ impl IncidentHub {
             .iter()
             .filter_map(|a| crate::remediation::labels_of(&a.labels))
             .collect();
-        let config = svc.policies();
-        let matched = config
+        let matched = svc
+            .policies()
             .policies
             .iter()
             .any(|p| labels.iter().any(|l| p.target_of(l).is_some()));
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return false;
-        };
         if !matched {
             return false;
         }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
         let (svc, hub, id) = (svc.clone(), hub.clone(), i.id);
         handle.spawn(async move {
             let runs = svc.on_alerts(&labels, Some(id)).await;
@@ -435,10 +435,11 @@ impl IncidentHub {
 fn mitigated_by_policy(service: &IncidentService, id: IncidentId) -> bool {
     service.timeline(id).is_ok_and(|t| {
         t.iter().any(|e| {
-            e.actor
-                .as_deref()
-                .is_some_and(|a| a.starts_with("homeostat (policy "))
-                && e.summary.to_lowercase().contains("mitigated")
+            e.kind == homeostat_state::EventKind::StateChanged
+                && e.data.get("to").and_then(|v| v.as_str()) == Some("mitigated")
+                && e.actor
+                    .as_deref()
+                    .is_some_and(homeostat_remediation::is_principal)
         })
     })
 }
